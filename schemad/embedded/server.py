@@ -1,0 +1,184 @@
+"""Start and stop a private, throwaway MariaDB server.
+
+The server lives in a temporary datadir with its own unix socket and a free
+127.0.0.1 port, so it never touches a server already running on the machine.
+It is used by the test suite, the benchmarks and `make run`.  It does not
+install anything: `scripts/ensure-server` (called by the Makefile) does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemad.errors import SchemadError
+
+_SEARCH = ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/libexec")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBinaries:
+    server: str  # mariadbd (or mysqld)
+    install_db: str  # mariadb-install-db
+
+
+def _which(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in _SEARCH:
+        p = Path(d, name)
+        if p.is_file() and os.access(p, os.X_OK):
+            return str(p)
+    return None
+
+
+def find_server_binaries() -> ServerBinaries:
+    server = _which("mariadbd") or _which("mysqld")
+    install_db = _which("mariadb-install-db") or _which("mysql_install_db")
+    if not server or not install_db:
+        raise SchemadError(
+            "no MariaDB server binary (mariadbd, mariadb-install-db) found; "
+            "run `scripts/ensure-server` (Debian package mariadb-server) "
+            "or set SCHEMAD_TEST_DSN to use an existing server"
+        )
+    return ServerBinaries(server=server, install_db=install_db)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # Linux: the server gets SIGTERM if the process that started it dies, so a
+    # killed test run never leaves a stray mariadbd behind.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setpgrp()
+
+
+class EmbeddedServer:
+    """A private MariaDB server in a temporary directory."""
+
+    def __init__(self, *, base_dir: str | Path | None = None, memory: bool = True) -> None:
+        parent = base_dir
+        if parent is None and memory and Path("/dev/shm").is_dir():
+            parent = "/dev/shm"
+        self.root = Path(tempfile.mkdtemp(prefix="schemad-db-", dir=parent))
+        self.datadir = self.root / "data"
+        self.socket = str(self.root / "mysql.sock")
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def dsn(self) -> str:
+        return f"mysql://root@127.0.0.1:{self.port}/"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "error.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        bins = find_server_binaries()
+        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        init = subprocess.run(
+            [
+                bins.install_db,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *as_root,
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if init.returncode != 0:
+            raise SchemadError(
+                "mariadb-install-db failed: " + init.stderr.decode(errors="replace")[-2000:]
+            )
+        self.port = _free_port()
+        args = [
+            bins.server,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--socket={self.socket}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={self.root / 'mariadbd.pid'}",
+            f"--log-error={self.log_path}",
+            # Match Debian's packaged defaults so output equals a stock server's.
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+            # Throwaway data: trade durability for speed.
+            "--innodb-buffer-pool-size=256M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-doublewrite=0",
+            "--skip-log-bin",
+            "--skip-name-resolve",
+            "--max-connections=500",
+            *as_root,
+        ]
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise SchemadError(f"mariadbd exited at start-up:\n{self._log_tail()}")
+            if self._ready():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise SchemadError(f"mariadbd did not become ready in {timeout:.0f}s:\n{self._log_tail()}")
+
+    def _ready(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect(self.socket)
+                greeting = s.recv(64)
+            # A MySQL protocol greeting: 3-byte length, seq 0, protocol version 10.
+            return len(greeting) > 4 and greeting[4] == 10
+        except OSError:
+            return False
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return "(no error log)"
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> EmbeddedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

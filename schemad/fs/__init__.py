@@ -1,0 +1,1 @@
+"""Skeema-format repository trees: `.skeema` option files, directories, *.sql files."""

@@ -1,0 +1,1 @@
+"""The pure schema model: dataclasses that render canonical DDL; no I/O."""
