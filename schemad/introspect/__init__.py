@@ -1,0 +1,1 @@
+"""Live server -> model: connections and information_schema introspection (asyncmy)."""

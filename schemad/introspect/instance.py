@@ -1,0 +1,201 @@
+"""Instance: one database server reached through a small asyncmy connection pool.
+
+Every query goes through :meth:`Instance.query` / :meth:`Instance.execute`, which
+count what they run (tests assert on the counters) and turn driver errors into
+:class:`~schemad.errors.DatabaseError` without leaking the password.  This module
+knows nothing about schemas or models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import asyncmy
+from asyncmy.cursors import DictCursor
+from asyncmy.errors import Error as DriverError
+
+from schemad.errors import ConnectError, DatabaseError
+from schemad.introspect.connopts import ConnParams
+from schemad.model.flavor import Flavor
+
+Row = dict[str, Any]
+
+_CATEGORY_RE = re.compile(r"^\s*(show\s+create|select|show|set|create|alter|drop|use)\b", re.I)
+
+
+def _category(sql: str) -> str:
+    low = sql.lower()
+    if "information_schema." in low:
+        return "information_schema"
+    if "mysql.proc" in low:
+        return "mysql.proc"
+    m = _CATEGORY_RE.match(sql)
+    return " ".join(m[1].lower().split()) if m else "other"
+
+
+def _decode(row: Row) -> Row:
+    # mysql.proc and a few information_schema columns are BLOBs; the model wants text.
+    return {k: (v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else v) for k, v in row.items()}
+
+
+class Instance:
+    """A server with a bounded pool of connections; safe for concurrent use."""
+
+    def __init__(self, params: ConnParams, *, pool_size: int = 8, connect_timeout: float = 10.0) -> None:
+        self.params = params
+        self.pool_size = pool_size
+        self.connect_timeout = connect_timeout
+        self.query_counts: Counter[str] = Counter()
+        self._idle: list[Any] = []
+        self._all: list[Any] = []
+        self._sem = asyncio.Semaphore(pool_size)
+        self._flavor: Flavor | None = None
+        self._variables: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Instance({self.params.address})"
+
+    # --- connection management ---------------------------------------------
+
+    def _error(self, exc: BaseException, sql: str | None = None) -> DatabaseError:
+        args = getattr(exc, "args", ())
+        errno = args[0] if args and isinstance(args[0], int) else None
+        text = str(args[1]) if len(args) > 1 else str(exc)
+        if self.params.password:
+            text = text.replace(self.params.password, "*****")
+        return DatabaseError(
+            f"{self.params.address}: Error {errno}: {text}" if errno else f"{self.params.address}: {text}",
+            errno=errno,
+            sql=sql,
+            host=self.params.address,
+        )
+
+    async def _open(self) -> Any:
+        p = self.params
+        kwargs: dict[str, Any] = {
+            "user": p.user,
+            "password": p.password,
+            "autocommit": True,
+            "charset": p.driver_params.get("charset", "utf8mb4").split(",")[0],
+            "connect_timeout": self.connect_timeout,
+        }
+        if p.socket:
+            kwargs["unix_socket"] = p.socket
+        else:
+            kwargs["host"] = p.host
+            kwargs["port"] = p.port
+        try:
+            conn = await asyncio.wait_for(asyncmy.connect(**kwargs), self.connect_timeout + 1)
+        except (DriverError, OSError, TimeoutError) as exc:
+            cause = self._error(exc).message.split(": ", 1)[-1]
+            raise ConnectError(
+                f"cannot connect to {p.address}: {cause}", host=p.address, errno=self._error(exc).errno
+            ) from None
+        # Session settings: quote identifiers in SHOW CREATE like Skeema does, then
+        # the user's connect-options (session variables only).
+        sets = ["sql_quote_show_create=1", *(f"{k}={v}" for k, v in p.session_vars)]
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute("SET SESSION " + ", ".join(sets))
+        except DriverError as exc:
+            conn.close()
+            raise self._error(exc, "SET SESSION ...") from None
+        return conn
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """Borrow a pooled connection (a broken one is discarded, not returned)."""
+        async with self._sem:
+            conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = await self._open()
+                self._all.append(conn)
+            ok = False
+            try:
+                yield conn
+                ok = True
+            finally:
+                if ok or conn.connected:
+                    self._idle.append(conn)
+                else:
+                    self._all.remove(conn)
+                    conn.close()
+
+    async def close(self) -> None:
+        for conn in self._all:
+            with contextlib.suppress(Exception):
+                await conn.ensure_closed()
+        self._all.clear()
+        self._idle.clear()
+
+    async def __aenter__(self) -> Instance:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- queries ------------------------------------------------------------
+
+    async def query(self, sql: str, args: Sequence[Any] | None = None) -> list[Row]:
+        """Run a query on a pooled connection and return rows as dicts."""
+        self.query_counts[_category(sql)] += 1
+        async with self.connection() as conn:
+            try:
+                async with conn.cursor(DictCursor) as cur:
+                    await cur.execute(sql, args)
+                    rows = await cur.fetchall()
+            except DriverError as exc:
+                raise self._error(exc, sql) from None
+        return [_decode(r) for r in rows]
+
+    async def execute(self, sql: str, args: Sequence[Any] | None = None) -> int:
+        """Run a statement; returns the affected row count."""
+        self.query_counts[_category(sql)] += 1
+        async with self.connection() as conn:
+            try:
+                async with conn.cursor() as cur:
+                    return int(await cur.execute(sql, args))
+            except DriverError as exc:
+                raise self._error(exc, sql) from None
+
+    # --- server facts ---------------------------------------------------------
+
+    async def flavor(self) -> Flavor:
+        if self._flavor is None:
+            await self._load_variables()
+            assert self._flavor is not None
+        return self._flavor
+
+    async def variables(self) -> dict[str, str]:
+        """Global variables that change canonical DDL output (cached)."""
+        if not self._variables:
+            await self._load_variables()
+        return dict(self._variables)
+
+    async def _load_variables(self) -> None:
+        rows = await self.query(
+            "SELECT @@version AS version, @@version_comment AS version_comment,"
+            " @@global.sql_mode AS sql_mode, @@lower_case_table_names AS lower_case_table_names,"
+            " @@character_set_server AS character_set_server, @@collation_server AS collation_server,"
+            " @@explicit_defaults_for_timestamp AS explicit_defaults_for_timestamp,"
+            " @@innodb_default_row_format AS innodb_default_row_format"
+        )
+        row = rows[0]
+        self._variables = {k: str(v) for k, v in row.items()}
+        self._flavor = Flavor.from_server(self._variables["version"], self._variables["version_comment"])
+
+    async def schema_names(self) -> list[str]:
+        """Non-system schemas, sorted."""
+        rows = await self.query(
+            "SELECT schema_name AS name FROM information_schema.schemata"
+            " WHERE schema_name NOT IN ('information_schema','performance_schema','mysql','sys')"
+        )
+        return sorted(r["name"] for r in rows)

@@ -1,0 +1,72 @@
+"""Shared fixtures: one real database server for the whole run.
+
+Unless SCHEMAD_TEST_DSN is set (mysql://user:pass@host:port/), the session
+starts its own throwaway MariaDB (temp datadir, own socket and port) and stops
+it at the end, also on Ctrl-C.  Tests that need a database take `server` /
+`instance` / `schema`; none of them is ever skipped for lack of a server: a
+missing binary is an error (`make test` installs it first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from schemad.embedded import EmbeddedServer
+from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance
+
+
+@dataclass(frozen=True)
+class DBServer:
+    params: ConnParams  # TCP parameters
+    socket: str | None  # unix socket, when the suite started the server itself
+
+    @property
+    def socket_params(self) -> ConnParams:
+        assert self.socket, "no unix socket for an external SCHEMAD_TEST_DSN server"
+        return ConnParams(host="localhost", socket=self.socket, user=self.params.user,
+                          password=self.params.password)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[DBServer]:
+    dsn = os.environ.get("SCHEMAD_TEST_DSN")
+    if dsn:
+        params = ConnParams.from_dsn(dsn)
+        yield DBServer(params=params, socket=params.socket)
+        return
+    srv = EmbeddedServer()
+    try:
+        srv.start()
+        yield DBServer(params=ConnParams(host="127.0.0.1", port=srv.port, user="root"), socket=srv.socket)
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+async def instance(server: DBServer) -> AsyncIterator[Instance]:
+    inst = Instance(server.params)
+    try:
+        yield inst
+    finally:
+        await inst.close()
+
+
+_schema_counter = itertools.count(1)
+
+
+@pytest.fixture
+async def schema(instance: Instance) -> AsyncIterator[str]:
+    """A fresh, empty schema (dropped afterwards)."""
+    name = f"t_{os.getpid()}_{next(_schema_counter)}"
+    await instance.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    await instance.execute(f"CREATE DATABASE `{name}`")
+    try:
+        yield name
+    finally:
+        await instance.execute(f"DROP DATABASE IF EXISTS `{name}`")
