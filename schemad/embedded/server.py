@@ -106,9 +106,7 @@ class EmbeddedServer:
             check=False,
         )
         if init.returncode != 0:
-            raise SchemadError(
-                "mariadb-install-db failed: " + init.stderr.decode(errors="replace")[-2000:]
-            )
+            raise SchemadError("mariadb-install-db failed: " + init.stderr.decode(errors="replace")[-2000:])
         self.port = _free_port()
         args = [
             bins.server,

@@ -41,7 +41,9 @@ def _category(sql: str) -> str:
 
 def _decode(row: Row) -> Row:
     # mysql.proc and a few information_schema columns are BLOBs; the model wants text.
-    return {k: (v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else v) for k, v in row.items()}
+    return {
+        k: (v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else v) for k, v in row.items()
+    }
 
 
 class Instance:

@@ -38,6 +38,15 @@ def escape_identifier(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+_STRING_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "'": "''", "\n": "\\n", "\r": "\\r", "\0": "\\0", "\x1a": "\\Z"}
+)
+
+
 def escape_string(value: str) -> str:
-    """Quote a string literal the way SHOW CREATE does (single quotes doubled, backslashes doubled)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    """Quote a string literal the way SHOW CREATE prints comments and defaults.
+
+    The server doubles single quotes and backslash-escapes backslash, newline,
+    carriage return, NUL and Ctrl-Z (MariaDB's append_unescaped()).
+    """
+    return "'" + value.translate(_STRING_ESCAPES) + "'"

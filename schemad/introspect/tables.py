@@ -1,0 +1,285 @@
+"""Introspect every table of one schema into model.Table values.
+
+A fixed set of bulk information_schema queries (see queries.py) plus one
+SHOW CREATE TABLE per table, all run concurrently over the instance's pool.
+The few facts information_schema does not expose (index/FK/check order,
+explicit `USING`, `PARTITIONS n` shorthand) are read back from the SHOW
+CREATE text, as Skeema does.  Each table is then rendered again; a mismatch
+marks it unsupported instead of trusting a model that is known to be wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from schemad.introspect import queries as q
+from schemad.introspect.instance import Instance, Row
+from schemad.model.column import Column, Generated
+from schemad.model.constraint import Check, ForeignKey
+from schemad.model.flavor import Flavor
+from schemad.model.index import Index, IndexKind, IndexPart
+from schemad.model.keys import escape_identifier
+from schemad.model.partition import Partition, Partitioning
+from schemad.model.table import Table
+
+_IDENT = r"`((?:[^`]|``)+)`"
+_INDEX_LINE_RE = re.compile(r"^  (?:(PRIMARY) KEY|(?:(UNIQUE|FULLTEXT|SPATIAL) )?KEY " + _IDENT + r")", re.M)
+_FK_LINE_RE = re.compile(r"^  CONSTRAINT " + _IDENT + r" FOREIGN KEY", re.M)
+_CHECK_LINE_RE = re.compile(r"^  CONSTRAINT " + _IDENT + r" CHECK", re.M)
+_INDEX_OPTS_RE = re.compile(
+    r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
+)
+_AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
+_CREATE_OPT_RE = re.compile(r"(`(?:[^`]|``)+`='(?:[^']|'')*'|[a-z_]+=\S+)")
+
+
+def _unq(name: str) -> str:
+    return name.replace("``", "`")
+
+
+async def show_create_table(inst: Instance, schema: str, table: str) -> str:
+    rows = await inst.query(f"SHOW CREATE TABLE {escape_identifier(schema)}.{escape_identifier(table)}")
+    return str(rows[0]["Create Table"])
+
+
+def _by_table(rows: list[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[r["tbl"]].append(r)
+    return out
+
+
+async def load_tables(inst: Instance, schema: str, flavor: Flavor) -> list[Table]:
+    """All base tables of `schema`, sorted by name."""
+    table_rows = await inst.query(q.TABLES, (schema,))
+    if not table_rows:
+        return []
+    names = [r["name"] for r in table_rows]
+    results = await asyncio.gather(
+        inst.query(q.COLUMNS, (schema,)),
+        inst.query(q.statistics(flavor), (schema,)),
+        inst.query(q.FOREIGN_KEYS, (schema, schema)),
+        inst.query(q.checks(flavor), (schema,)),
+        inst.query(q.PARTITIONS, (schema,)),
+        *(show_create_table(inst, schema, n) for n in names),
+    )
+    columns, stats, fks, checks, parts = (_by_table(r) for r in results[:5])  # type: ignore[arg-type]
+    creates: list[str] = results[5:]  # type: ignore[assignment]
+    tables = [
+        build_table(
+            row,
+            columns.get(row["name"], []),
+            stats.get(row["name"], []),
+            fks.get(row["name"], []),
+            checks.get(row["name"], []),
+            parts.get(row["name"], []),
+            create,
+            schema,
+            flavor,
+        )
+        for row, create in zip(table_rows, creates, strict=True)
+    ]
+    return sorted(tables, key=lambda t: t.name)
+
+
+def _column(r: Row, col_checks: dict[str, str]) -> Column:
+    extra = (r["extra"] or "").lower()
+    generated = None
+    if "virtual generated" in extra or extra.strip() == "virtual":
+        generated = Generated.VIRTUAL
+    elif "stored generated" in extra or "persistent" in extra:
+        generated = Generated.STORED
+    on_update = None
+    m = re.search(r"on update (\S+)", r["extra"] or "", re.I)
+    if m:
+        on_update = m[1]
+    default = r["dflt"]
+    return Column(
+        name=r["name"],
+        type=r["type"],
+        nullable=r["nullable"] == "YES",
+        default=None if default is None else str(default),
+        on_update=on_update,
+        auto_increment="auto_increment" in extra,
+        generation_expr=r["gen_expr"] if generated else None,
+        generated=generated,
+        char_set=r["char_set"],
+        collation=r["collation"],
+        comment=r["comment"] or "",
+        invisible="invisible" in extra,
+        check_clause=col_checks.get(r["name"]),
+    )
+
+
+def _indexes(stats: list[Row], create: str) -> tuple[Index | None, list[Index]]:
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for r in stats:
+        grouped[r["name"]].append(r)
+    built: dict[str, Index] = {}
+    for name, rows in grouped.items():
+        first = rows[0]
+        if name == "PRIMARY":
+            kind = IndexKind.PRIMARY
+        elif first["index_type"] == "FULLTEXT":
+            kind = IndexKind.FULLTEXT
+        elif first["index_type"] == "SPATIAL":
+            kind = IndexKind.SPATIAL
+        elif not int(first["non_unique"]):
+            kind = IndexKind.UNIQUE
+        else:
+            kind = IndexKind.PLAIN
+        parts = tuple(
+            IndexPart(
+                column=r["col"],
+                # SPATIAL keys report an internal prefix that SHOW CREATE never prints.
+                prefix=int(r["sub_part"]) if r["sub_part"] and kind is not IndexKind.SPATIAL else None,
+                descending=r["collation"] == "D",
+                expression=r["expr"] or None,
+            )
+            for r in rows
+        )
+        built[name] = Index(
+            name=name,
+            kind=kind,
+            parts=parts,
+            comment=first["comment"] or "",
+            invisible=bool(int(first["invisible"] or 0)),
+        )
+    # Order and explicit options come from SHOW CREATE (information_schema has neither).
+    ordered: list[Index] = []
+    for m in _INDEX_LINE_RE.finditer(create):
+        name = "PRIMARY" if m[1] else _unq(m[3])
+        idx = built.pop(name, None)
+        if idx is None:
+            continue
+        head = idx.head()
+        at = m.start() + 2
+        if create.startswith(head, at):
+            opt = _INDEX_OPTS_RE.match(create, at + len(head))
+            if opt and opt.group(0):
+                idx = replace(
+                    idx,
+                    using=opt[1],
+                    key_block_size=int(opt[2]) if opt[2] else None,
+                    parser=_unq(opt[3]) if opt[3] else None,
+                )
+        ordered.append(idx)
+    ordered += built.values()  # anything the text did not show (rendering will then differ)
+    pk = next((i for i in ordered if i.kind is IndexKind.PRIMARY), None)
+    return pk, [i for i in ordered if i.kind is not IndexKind.PRIMARY]
+
+
+def _foreign_keys(rows: list[Row], create: str, schema: str) -> list[ForeignKey]:
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        grouped[r["name"]].append(r)
+    built = {
+        name: ForeignKey(
+            name=name,
+            columns=tuple(r["col"] for r in rs),
+            referenced_schema="" if rs[0]["ref_schema"] == schema else rs[0]["ref_schema"],
+            referenced_table=rs[0]["ref_table"],
+            referenced_columns=tuple(r["ref_col"] for r in rs),
+            on_delete=rs[0]["on_delete"],
+            on_update=rs[0]["on_update"],
+        )
+        for name, rs in grouped.items()
+    }
+    order = [_unq(m[1]) for m in _FK_LINE_RE.finditer(create)]
+    out = [built.pop(n) for n in order if n in built]
+    return out + list(built.values())
+
+
+def _checks(rows: list[Row], create: str) -> tuple[list[Check], dict[str, str]]:
+    table_level = {
+        r["name"]: Check(name=r["name"], clause=r["clause"], enforced=r["enforced"] == "YES")
+        for r in rows
+        if r["level"] != "Column"
+    }
+    col_level = {r["name"]: r["clause"] for r in rows if r["level"] == "Column"}
+    order = [_unq(m[1]) for m in _CHECK_LINE_RE.finditer(create)]
+    out = [table_level.pop(n) for n in order if n in table_level]
+    return out + list(table_level.values()), col_level
+
+
+def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | None:
+    if not rows:
+        return None
+    first = rows[0]
+    parts: dict[str, Partition] = {}
+    subs: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["name"] not in parts:
+            parts[r["name"]] = Partition(
+                name=r["name"], values=r["descr"], comment=r["comment"] or "", engine=engine
+            )
+        if r["sub_name"]:
+            subs[r["name"]].append(r["sub_name"])
+    tail = create[create.rfind("\n) ") :]
+    default_subs = "\nSUBPARTITIONS " in tail
+    if first["sub_method"] and not default_subs:
+        parts = {n: replace(p, subpartitions=tuple(subs[n])) for n, p in parts.items()}
+    return Partitioning(
+        method=first["method"],
+        expression=first["expr"] or "",
+        partitions=tuple(parts.values()),
+        sub_method=first["sub_method"],
+        sub_expression=first["sub_expr"],
+        sub_count=len(subs[first["name"]]) if first["sub_method"] else 0,
+        default_partitions="\nPARTITIONS " in tail,
+        default_subpartitions=default_subs,
+    )
+
+
+def _create_options(text: str | None) -> tuple[str, ...]:
+    out = []
+    for tok in _CREATE_OPT_RE.findall(text or ""):
+        if tok.startswith("`"):
+            out.append(tok)  # engine-defined attribute, printed verbatim
+        else:
+            name, _, value = tok.partition("=")
+            out.append(f"{name.upper()}={value}")
+    return tuple(out)
+
+
+def build_table(
+    row: Row,
+    columns: list[Row],
+    stats: list[Row],
+    fks: list[Row],
+    checks: list[Row],
+    parts: list[Row],
+    create: str,
+    schema: str,
+    flavor: Flavor,
+) -> Table:
+    table_checks, col_checks = _checks(checks, create)
+    pk, secondary = _indexes(stats, create)
+    engine = row["engine"] or ""
+    # SHOW CREATE, not information_schema, is authoritative: MyISAM keeps a
+    # table-level AUTO_INCREMENT even without an auto_increment column.
+    m = _AUTO_INC_RE.search(create)
+    auto_inc: Any = m[1] if m else row["auto_increment"]
+    table = Table(
+        name=row["name"],
+        columns=tuple(_column(c, col_checks) for c in columns),
+        engine=engine,
+        char_set=row["char_set"] or "",
+        collation=row["collation"] or "",
+        primary_key=pk,
+        secondary_indexes=tuple(secondary),
+        foreign_keys=tuple(_foreign_keys(fks, create, schema)),
+        checks=tuple(table_checks),
+        create_options=_create_options(row["create_options"]),
+        comment=row["comment"] or "",
+        auto_increment=int(auto_inc) if auto_inc is not None else None,
+        partitioning=_partitioning(parts, create, engine),
+        show_create=create,
+    )
+    if table.create_statement(flavor) != create:
+        table = replace(table, unsupported=True)
+    return table

@@ -1,0 +1,70 @@
+"""Table partitioning, including subpartitions.  Pure data.
+
+Values are kept as the server reports them (information_schema
+PARTITION_DESCRIPTION: `10`, `MAXVALUE`, `1,2`, `1,'a'`), since that is what
+SHOW CREATE prints inside the parentheses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemad.model.keys import escape_identifier, escape_string
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    name: str
+    values: str | None  # PARTITION_DESCRIPTION; None for HASH/KEY
+    comment: str = ""
+    engine: str = "InnoDB"
+    subpartitions: tuple[str, ...] = ()  # names, only when declared explicitly
+
+    def definition(self, method: str) -> str:
+        text = f"PARTITION {escape_identifier(self.name)}"
+        if self.values is not None:
+            if method.startswith("RANGE"):
+                bare = self.values == "MAXVALUE" and method == "RANGE"
+                text += " VALUES LESS THAN " + (self.values if bare else f"({self.values})")
+            elif method.startswith("LIST"):
+                text += f" VALUES IN ({self.values})"
+        if self.comment:
+            text += f" COMMENT = {escape_string(self.comment)}"
+        if self.subpartitions:
+            subs = ",\n  ".join(
+                f"SUBPARTITION {escape_identifier(s)} ENGINE = {self.engine}" for s in self.subpartitions
+            )
+            return f"{text}\n ({subs})"
+        return f"{text} ENGINE = {self.engine}"
+
+
+@dataclass(frozen=True, slots=True)
+class Partitioning:
+    method: str  # RANGE | RANGE COLUMNS | LIST | LIST COLUMNS | HASH | LINEAR HASH | KEY | LINEAR KEY
+    expression: str  # as the server prints it, e.g. "`id`" or "`a`,`b`"
+    partitions: tuple[Partition, ...]
+    sub_method: str | None = None
+    sub_expression: str | None = None
+    sub_count: int = 0  # subpartitions per partition
+    default_partitions: bool = False  # declared as `PARTITIONS n` (names generated)
+    default_subpartitions: bool = False  # declared as `SUBPARTITIONS n`
+
+    @staticmethod
+    def _by(method: str, expression: str) -> str:
+        # The server prints two spaces before COLUMNS and none before its parenthesis.
+        if method.endswith(" COLUMNS"):
+            return f"{method.removesuffix(' COLUMNS')}  COLUMNS({expression})"
+        return f"{method} ({expression})"
+
+    def definition(self) -> str:
+        """The clause that follows the table options, starting with its newline."""
+        lines = [" PARTITION BY " + self._by(self.method, self.expression)]
+        if self.sub_method:
+            lines.append("SUBPARTITION BY " + self._by(self.sub_method, self.sub_expression or ""))
+            if self.default_subpartitions:
+                lines.append(f"SUBPARTITIONS {self.sub_count}")
+        if self.default_partitions:
+            lines.append(f"PARTITIONS {len(self.partitions)}")
+        else:
+            lines.append("(" + ",\n ".join(p.definition(self.method) for p in self.partitions) + ")")
+        return "\n" + "\n".join(lines)

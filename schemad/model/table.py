@@ -1,0 +1,81 @@
+"""Table: columns, indexes, constraints, options, partitioning.
+
+Pure data.  `create_statement(flavor)` renders the canonical CREATE TABLE, i.e.
+exactly what the server's SHOW CREATE TABLE prints.  An introspected table
+whose rendering differs from the server's text is flagged `unsupported`
+(Skeema's UnsupportedDDL): it may be created or dropped, never altered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from schemad.model.column import Column
+from schemad.model.constraint import Check, ForeignKey
+from schemad.model.flavor import Flavor
+from schemad.model.index import Index
+from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
+from schemad.model.partition import Partitioning
+
+_AUTO_INC_RE = re.compile(r" AUTO_INCREMENT=\d+(?= |$)", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    engine: str = "InnoDB"
+    char_set: str = "utf8mb4"
+    collation: str = "utf8mb4_general_ci"
+    primary_key: Index | None = None
+    secondary_indexes: tuple[Index, ...] = ()  # in the server's order
+    foreign_keys: tuple[ForeignKey, ...] = ()  # in the server's order
+    checks: tuple[Check, ...] = ()  # table-level checks; column-level ones live on Column
+    create_options: tuple[str, ...] = ()  # rendered `NAME=value` items, in the server's order
+    comment: str = ""
+    auto_increment: int | None = None  # next AUTO_INCREMENT value; rendered only when > 1
+    partitioning: Partitioning | None = None
+    show_create: str = field(default="", compare=False, repr=False)  # server text when introspected
+    unsupported: bool = field(default=False, compare=False)  # rendering != server text
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey(ObjectType.TABLE, self.name)
+
+    @property
+    def indexes(self) -> tuple[Index, ...]:
+        return ((self.primary_key,) if self.primary_key else ()) + self.secondary_indexes
+
+    def column(self, name: str) -> Column | None:
+        low = name.lower()
+        return next((c for c in self.columns if c.name.lower() == low), None)
+
+    def create_statement(self, flavor: Flavor, *, include_auto_inc: bool = True) -> str:
+        """The canonical CREATE TABLE; without `AUTO_INCREMENT=n` unless include_auto_inc."""
+        lines = [c.definition(flavor, self.collation) for c in self.columns]
+        lines += [i.definition(flavor.is_mariadb) for i in self.indexes]
+        lines += [fk.definition() for fk in self.foreign_keys]
+        lines += [ck.definition() for ck in self.checks]
+        opts = [f"ENGINE={self.engine}"]
+        if include_auto_inc and self.auto_increment and self.auto_increment > 1:
+            opts.append(f"AUTO_INCREMENT={self.auto_increment}")
+        opts.append(f"DEFAULT CHARSET={self.char_set}")
+        if flavor.always_shows_table_collation or not self.collation.endswith("_general_ci"):
+            opts.append(f"COLLATE={self.collation}")
+        opts += self.create_options
+        if self.comment:
+            opts.append(f"COMMENT={escape_string(self.comment)}")
+        body = ",\n  ".join(lines)
+        text = f"CREATE TABLE {escape_identifier(self.name)} (\n  {body}\n) {' '.join(opts)}"
+        if self.partitioning is not None:
+            text += self.partitioning.definition()
+        return text
+
+
+def strip_auto_increment(create: str) -> str:
+    """Remove the `AUTO_INCREMENT=n` table option from CREATE TABLE text (Skeema's default)."""
+    head, sep, tail = create.rpartition("\n) ")
+    if not sep:
+        return create
+    return head + sep + _AUTO_INC_RE.sub("", tail, count=1)
