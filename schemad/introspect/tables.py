@@ -23,7 +23,7 @@ from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.keys import escape_identifier
-from schemad.model.partition import Partition, Partitioning
+from schemad.model.partition import Partition, Partitioning, Subpartition
 from schemad.model.table import Table
 
 _IDENT = r"`((?:[^`]|``)+)`"
@@ -34,7 +34,13 @@ _INDEX_OPTS_RE = re.compile(
     r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
 )
 _AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
-_CREATE_OPT_RE = re.compile(r"(`(?:[^`]|``)+`='(?:[^']|'')*'|[a-z_]+=\S+)")
+# One `NAME=value` item of the table options line of SHOW CREATE TABLE.
+_TABLE_OPT_RE = re.compile(
+    r" ((?:`(?:[^`]|``)+`)|[A-Z_]+(?: CHARSET)?)="
+    r"('(?:[^'\\]|''|\\.)*'|\((?:[^()`]|`(?:[^`]|``)*`)*\)|[^ ]+)"
+)
+# Options rendered from dedicated model fields rather than kept verbatim.
+_MODELLED_OPTS = frozenset({"ENGINE", "AUTO_INCREMENT", "DEFAULT CHARSET", "COLLATE", "COMMENT"})
 
 
 def _unq(name: str) -> str:
@@ -94,7 +100,7 @@ def _column(r: Row, col_checks: dict[str, str]) -> Column:
     elif "stored generated" in extra or "persistent" in extra:
         generated = Generated.STORED
     on_update = None
-    m = re.search(r"on update (\S+)", r["extra"] or "", re.I)
+    m = re.search(r"on update ([^\s,]+)", r["extra"] or "", re.I)
     if m:
         on_update = m[1]
     default = r["dflt"]
@@ -211,18 +217,18 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
         return None
     first = rows[0]
     parts: dict[str, Partition] = {}
-    subs: dict[str, list[str]] = defaultdict(list)
+    subs: dict[str, list[Subpartition]] = defaultdict(list)
     for r in rows:
         if r["name"] not in parts:
             parts[r["name"]] = Partition(
                 name=r["name"], values=r["descr"], comment=r["comment"] or "", engine=engine
             )
         if r["sub_name"]:
-            subs[r["name"]].append(r["sub_name"])
+            subs[r["name"]].append(Subpartition(r["sub_name"], r["comment"] or ""))
     tail = create[create.rfind("\n) ") :]
     default_subs = "\nSUBPARTITIONS " in tail
     if first["sub_method"] and not default_subs:
-        parts = {n: replace(p, subpartitions=tuple(subs[n])) for n, p in parts.items()}
+        parts = {n: replace(p, comment="", subpartitions=tuple(subs[n])) for n, p in parts.items()}
     return Partitioning(
         method=first["method"],
         expression=first["expr"] or "",
@@ -235,15 +241,15 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
     )
 
 
-def _create_options(text: str | None) -> tuple[str, ...]:
-    out = []
-    for tok in _CREATE_OPT_RE.findall(text or ""):
-        if tok.startswith("`"):
-            out.append(tok)  # engine-defined attribute, printed verbatim
-        else:
-            name, _, value = tok.partition("=")
-            out.append(f"{name.upper()}={value}")
-    return tuple(out)
+def _create_options(create: str) -> tuple[str, ...]:
+    """The table options of SHOW CREATE that have no model field, in server order.
+
+    information_schema.TABLES.CREATE_OPTIONS is not faithful (Aria reports
+    `transactional=1` where SHOW CREATE prints `PAGE_CHECKSUM=1`; MERGE tables
+    report nothing), so the options line itself is read.
+    """
+    tail = create[create.rfind("\n) ") + 2 :].split("\n", 1)[0]
+    return tuple(f"{m[1]}={m[2]}" for m in _TABLE_OPT_RE.finditer(tail) if m[1] not in _MODELLED_OPTS)
 
 
 def build_table(
@@ -274,7 +280,7 @@ def build_table(
         secondary_indexes=tuple(secondary),
         foreign_keys=tuple(_foreign_keys(fks, create, schema)),
         checks=tuple(table_checks),
-        create_options=_create_options(row["create_options"]),
+        create_options=_create_options(create),
         comment=row["comment"] or "",
         auto_increment=int(auto_inc) if auto_inc is not None else None,
         partitioning=_partitioning(parts, create, engine),

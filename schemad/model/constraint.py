@@ -18,8 +18,8 @@ class ForeignKey:
     on_update: str = "RESTRICT"
 
     def definition(self) -> str:
-        cols = ",".join(escape_identifier(c) for c in self.columns)
-        refcols = ",".join(escape_identifier(c) for c in self.referenced_columns)
+        cols = ", ".join(escape_identifier(c) for c in self.columns)
+        refcols = ", ".join(escape_identifier(c) for c in self.referenced_columns)
         table = escape_identifier(self.referenced_table)
         if self.referenced_schema:
             table = f"{escape_identifier(self.referenced_schema)}.{table}"

@@ -50,3 +50,13 @@ def escape_string(value: str) -> str:
     carriage return, NUL and Ctrl-Z (MariaDB's append_unescaped()).
     """
     return "'" + value.translate(_STRING_ESCAPES) + "'"
+
+
+_BACKSLASH_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\0": "\\0", "\x1a": "\\Z"}
+)
+
+
+def escape_string_backslash(value: str) -> str:
+    """Quote a string literal with backslash escapes (partition comments are printed this way)."""
+    return "'" + value.translate(_BACKSLASH_ESCAPES) + "'"

@@ -7,35 +7,50 @@ SHOW CREATE prints inside the parentheses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from schemad.model.keys import escape_identifier, escape_string
+from schemad.model.keys import escape_identifier, escape_string_backslash
+
+_DEFAULT_LIST_RE = re.compile(r"^\(?MAXVALUE(?:,MAXVALUE)*\)?$|^DEFAULT$")
+
+
+def _comment(comment: str) -> str:
+    return f" COMMENT = {escape_string_backslash(comment)}" if comment else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subpartition:
+    name: str
+    comment: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Partition:
     name: str
     values: str | None  # PARTITION_DESCRIPTION; None for HASH/KEY
-    comment: str = ""
+    comment: str = ""  # unused when subpartitions are explicit: each carries its own
     engine: str = "InnoDB"
-    subpartitions: tuple[str, ...] = ()  # names, only when declared explicitly
+    subpartitions: tuple[Subpartition, ...] = ()  # only when declared explicitly
 
     def definition(self, method: str) -> str:
         text = f"PARTITION {escape_identifier(self.name)}"
         if self.values is not None:
-            if method.startswith("RANGE"):
+            if method.startswith("LIST") and _DEFAULT_LIST_RE.match(self.values):
+                # The DEFAULT partition of a LIST table is reported as MAXVALUE.
+                text += " DEFAULT"
+            elif method.startswith("RANGE"):
                 bare = self.values == "MAXVALUE" and method == "RANGE"
                 text += " VALUES LESS THAN " + (self.values if bare else f"({self.values})")
             elif method.startswith("LIST"):
                 text += f" VALUES IN ({self.values})"
-        if self.comment:
-            text += f" COMMENT = {escape_string(self.comment)}"
         if self.subpartitions:
             subs = ",\n  ".join(
-                f"SUBPARTITION {escape_identifier(s)} ENGINE = {self.engine}" for s in self.subpartitions
+                f"SUBPARTITION {escape_identifier(s.name)}{_comment(s.comment)} ENGINE = {self.engine}"
+                for s in self.subpartitions
             )
             return f"{text}\n ({subs})"
-        return f"{text} ENGINE = {self.engine}"
+        return f"{text}{_comment(self.comment)} ENGINE = {self.engine}"
 
 
 @dataclass(frozen=True, slots=True)

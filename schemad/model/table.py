@@ -32,7 +32,7 @@ class Table:
     secondary_indexes: tuple[Index, ...] = ()  # in the server's order
     foreign_keys: tuple[ForeignKey, ...] = ()  # in the server's order
     checks: tuple[Check, ...] = ()  # table-level checks; column-level ones live on Column
-    create_options: tuple[str, ...] = ()  # rendered `NAME=value` items, in the server's order
+    create_options: tuple[str, ...] = ()  # other `NAME=value` items (ROW_FORMAT=.., `attr`=..), server order
     comment: str = ""
     auto_increment: int | None = None  # next AUTO_INCREMENT value; rendered only when > 1
     partitioning: Partitioning | None = None
@@ -61,11 +61,16 @@ class Table:
         if include_auto_inc and self.auto_increment and self.auto_increment > 1:
             opts.append(f"AUTO_INCREMENT={self.auto_increment}")
         opts.append(f"DEFAULT CHARSET={self.char_set}")
-        if flavor.always_shows_table_collation or not self.collation.endswith("_general_ci"):
+        # The binary charset has a single collation, which is never printed.
+        if self.collation != self.char_set and (
+            flavor.always_shows_table_collation or not self.collation.endswith("_general_ci")
+        ):
             opts.append(f"COLLATE={self.collation}")
-        opts += self.create_options
+        # Engine-defined attributes (`name`='value') follow the comment.
+        opts += [o for o in self.create_options if not o.startswith("`")]
         if self.comment:
             opts.append(f"COMMENT={escape_string(self.comment)}")
+        opts += [o for o in self.create_options if o.startswith("`")]
         body = ",\n  ".join(lines)
         text = f"CREATE TABLE {escape_identifier(self.name)} (\n  {body}\n) {' '.join(opts)}"
         if self.partitioning is not None:
