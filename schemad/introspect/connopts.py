@@ -82,6 +82,7 @@ class ConnParams:
     user: str = "root"
     password: str = field(default="", repr=False)
     connect_options: tuple[tuple[str, str], ...] = ()
+    database: str | None = None  # default schema of every connection
 
     @property
     def address(self) -> str:
@@ -89,6 +90,12 @@ class ConnParams:
         if self.socket:
             return f"{self.host}:{self.socket}" if self.host != "localhost" else f"localhost:{self.socket}"
         return f"{self.host}:{self.port}"
+
+    def with_session(self, **variables: str) -> ConnParams:
+        """A copy with extra session variables (set on every new connection)."""
+        from dataclasses import replace
+
+        return replace(self, connect_options=self.connect_options + tuple(variables.items()))
 
     @property
     def session_vars(self) -> list[tuple[str, str]]:

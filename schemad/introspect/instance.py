@@ -66,7 +66,7 @@ class Instance:
     # --- connection management ---------------------------------------------
 
     def _error(self, exc: BaseException, sql: str | None = None) -> DatabaseError:
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
         errno = args[0] if args and isinstance(args[0], int) else None
         text = str(args[1]) if len(args) > 1 else str(exc)
         if self.params.password:
@@ -87,6 +87,8 @@ class Instance:
             "charset": p.driver_params.get("charset", "utf8mb4").split(",")[0],
             "connect_timeout": self.connect_timeout,
         }
+        if p.database:
+            kwargs["database"] = p.database
         if p.socket:
             kwargs["unix_socket"] = p.socket
         else:
@@ -129,6 +131,12 @@ class Instance:
                     self._all.remove(conn)
                     conn.close()
 
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Session]:
+        """A connection held for a while, for session state such as GET_LOCK."""
+        async with self.connection() as conn:
+            yield Session(self, conn)
+
     async def close(self) -> None:
         for conn in self._all:
             with contextlib.suppress(Exception):
@@ -148,25 +156,31 @@ class Instance:
 
     async def query(self, sql: str, args: Sequence[Any] | None = None) -> list[Row]:
         """Run a query on a pooled connection and return rows as dicts."""
-        self.query_counts[_category(sql)] += 1
         async with self.connection() as conn:
-            try:
-                async with conn.cursor(DictCursor) as cur:
-                    await cur.execute(sql, args)
-                    rows = await cur.fetchall()
-            except DriverError as exc:
-                raise self._error(exc, sql) from None
-        return [_decode(r) for r in rows]
+            return await self._query(conn, sql, args)
 
     async def execute(self, sql: str, args: Sequence[Any] | None = None) -> int:
         """Run a statement; returns the affected row count."""
-        self.query_counts[_category(sql)] += 1
         async with self.connection() as conn:
-            try:
-                async with conn.cursor() as cur:
-                    return int(await cur.execute(sql, args))
-            except DriverError as exc:
-                raise self._error(exc, sql) from None
+            return await self._execute(conn, sql, args)
+
+    async def _query(self, conn: Any, sql: str, args: Sequence[Any] | None) -> list[Row]:
+        self.query_counts[_category(sql)] += 1
+        try:
+            async with conn.cursor(DictCursor) as cur:
+                await cur.execute(sql, args)
+                rows = await cur.fetchall()
+        except DriverError as exc:
+            raise self._error(exc, sql) from None
+        return [_decode(r) for r in rows]
+
+    async def _execute(self, conn: Any, sql: str, args: Sequence[Any] | None) -> int:
+        self.query_counts[_category(sql)] += 1
+        try:
+            async with conn.cursor() as cur:
+                return int(await cur.execute(sql, args))
+        except DriverError as exc:
+            raise self._error(exc, sql) from None
 
     # --- server facts ---------------------------------------------------------
 
@@ -201,3 +215,17 @@ class Instance:
             " WHERE schema_name NOT IN ('information_schema','performance_schema','mysql','sys')"
         )
         return sorted(r["name"] for r in rows)
+
+
+class Session:
+    """One connection of an Instance, held by the caller (see Instance.session)."""
+
+    def __init__(self, inst: Instance, conn: Any) -> None:
+        self._inst = inst
+        self._conn = conn
+
+    async def query(self, sql: str, args: Sequence[Any] | None = None) -> list[Row]:
+        return await self._inst._query(self._conn, sql, args)
+
+    async def execute(self, sql: str, args: Sequence[Any] | None = None) -> int:
+        return await self._inst._execute(self._conn, sql, args)

@@ -1,0 +1,7 @@
+"""`python -m schemad`."""
+
+import sys
+
+from schemad.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""`schemad format [env]`: rewrite hand-edited *.sql files into canonical form.
+
+Canonical means what the server prints: each dir's CREATEs run in a temp
+schema (the workspace), and every statement whose text differs from the
+server's SHOW CREATE is rewritten in place.  `--skip-write` only reports.
+SQL errors are logged with file:line and count as "not canonical", like
+Skeema; the failing statement is left untouched.  Exit 0 all canonical,
+1 something was (or would be) rewritten, 2 an error stopped a dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from schemad.cli.args import ParsedArgs
+from schemad.cli.common import conn_params, cwd, environment, ignore_patterns, log, sources
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
+from schemad.fs.dir import Dir
+from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
+from schemad.fs.logical import LogicalSchema
+from schemad.introspect.instance import Instance
+from schemad.sqltext.splitter import StatementKind
+from schemad.workspace.tempschema import WorkspaceOptions, exec_statements
+
+
+async def _format_dir(d: Dir, passwords: dict[str, str]) -> int:
+    cfg = d.config
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
+    for stmt in logical.unparsed:
+        log.warning("%s: unable to parse statement; left as is", stmt.location)
+    qualified = [s for s in logical.creates.values() if s.schema is not None]
+    if qualified:
+        raise ConfigError(
+            f"{qualified[0].location}: format does not support schema-qualified names; remove the qualifier"
+        )
+    hosts = d.hosts()
+    if not hosts:
+        raise ConfigError(
+            f"{d.path}: no host configured for environment {d.environment}; format needs a server"
+        )
+    params = conn_params(d, hosts[0], passwords)
+    async with Instance(params) as inst:
+        variables = await inst.variables()
+        flavor = await inst.flavor()
+    charset = cfg.get("default-character-set") or variables["character_set_server"]
+    collation = cfg.get("default-collation") or variables["collation_server"]
+    result = await exec_statements(
+        params,
+        logical.creates.values(),
+        schema_name=d.name,
+        char_set=charset,
+        collation=collation,
+        options=WorkspaceOptions(
+            temp_schema=cfg.get("temp-schema"), concurrency=cfg.get_int("temp-schema-threads")
+        ),
+    )
+    code = 0
+    for failure in result.failures:
+        log.error("%s", failure)
+        code = EXIT_DIFFERENCES
+    objects = {k: o for k, o in result.schema.objects().items() if k in logical.creates}
+    opts = DumpOptions(
+        include_auto_inc=cfg.get_bool("include-auto-inc"),
+        strip_partitioning=cfg.get_bool("strip-partitioning"),
+    )
+    existing = read_dir_statements(d.path)
+    if not cfg.get_bool("write"):
+        for stmts in existing.values():
+            for s in stmts:
+                if s.kind is StatementKind.CREATE and s.key in objects:
+                    want = canonical_text(objects[s.key], flavor, opts, s)
+                    if s.body != want:
+                        log.warning("%s: %s is not in canonical form", s.location, s.key)
+                        code = EXIT_DIFFERENCES
+        return code
+    written = dump_objects(
+        d.path, objects, flavor, opts, existing=existing, ignored=lambda key: key not in objects
+    ).written
+    for p in written:
+        log.info("Wrote %s", p)
+        code = EXIT_DIFFERENCES
+    return code
+
+
+def run(args: ParsedArgs) -> int:
+    env = environment(args.positionals)
+    passwords: dict[str, str] = {}
+    code = 0
+    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+        if not d.sql_files():
+            continue
+        try:
+            code = max(code, asyncio.run(_format_dir(d, passwords)))
+        except SchemadError as exc:
+            log.error("%s: %s", d.path, exc)
+            code = max(code, exc.exit_code if exc.exit_code != 1 else EXIT_FATAL)
+    return code

@@ -1,0 +1,136 @@
+"""`schemad pull [env]`: rewrite the files of every schema dir from the live database.
+
+Changed objects are rewritten in place, new ones get files, dropped ones are
+removed; a dir whose schema no longer exists loses its *.sql files and
+.skeema.  Files of unchanged objects stay byte-identical.  In host dirs,
+`new-schemas` (default on) creates dirs for schemas that no dir maps yet.
+Errors in one dir are logged and the others still run (exit 2 at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from schemad.cli.args import ParsedArgs
+from schemad.cli.commands.init import write_schema_option_file
+from schemad.cli.common import conn_params, cwd, environment, filters, ignored_key, log, sources
+from schemad.errors import EXIT_FATAL, SchemadError
+from schemad.fs.dir import Dir
+from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
+from schemad.introspect.instance import Instance
+from schemad.introspect.introspector import introspect_schema
+from schemad.model.schema import Schema
+
+_SKIPPED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
+
+
+def _dump_opts(d: Dir) -> DumpOptions:
+    return DumpOptions(
+        include_auto_inc=d.config.get_bool("include-auto-inc"),
+        strip_partitioning=d.config.get_bool("strip-partitioning"),
+    )
+
+
+def _update_schema_options(d: Dir, schema: Schema) -> None:
+    of = d.option_file
+    if of is None:
+        return
+    changed = False
+    for name, value in (("default-character-set", schema.char_set), ("default-collation", schema.collation)):
+        for section in of.sections_with(name) or [""]:
+            current = of.get(name, section)
+            if current is None or current.value != value:
+                of.set(name, value, section)
+                changed = True
+    if changed:
+        of.write()
+
+
+async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
+    host = d.hosts()[0]
+    async with Instance(conn_params(d, host, passwords)) as inst:
+        available = await inst.schema_names()
+        names = d.schema_names(lambda: available, host=host)
+        if not names:
+            return
+        name = names[0]
+        if name not in available:
+            for f in d.sql_files():
+                f.unlink()
+            (d.path / ".skeema").unlink(missing_ok=True)
+            if not any(d.path.iterdir()):
+                d.path.rmdir()
+            log.info("Schema %s no longer exists on %s: removed %s", name, host, d.path)
+            return
+        flavor = await inst.flavor()
+        schema = await introspect_schema(inst, name, filters(d.config))
+    result = dump_objects(
+        d.path,
+        schema.objects(),
+        flavor,
+        _dump_opts(d),
+        existing=read_dir_statements(d.path),
+        ignored=ignored_key(d.config),
+    )
+    _update_schema_options(d, schema)
+    for p in result.written:
+        log.info("Wrote %s", p)
+    for p in result.deleted:
+        log.info("Deleted %s", p)
+    log.info("Updated %s to reflect %s %s", d.path, host, name)
+
+
+async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
+    """Create dirs for schemas of a host dir's server that no subdir maps."""
+    host = d.hosts()[0]
+    mapped: set[str] = set()
+    for sub in d.subdirs():
+        if sub.is_target:
+            mapped.update(
+                sub.schema_names(lambda: [], host=host) if "*" not in sub.config.get("schema") else []
+            )
+    async with Instance(conn_params(d, host, passwords)) as inst:
+        available = await inst.schema_names()
+        temp = d.config.get("temp-schema")
+        ignore = d.config.get_regex("ignore-schema")
+        new = [
+            n
+            for n in available
+            if n not in mapped
+            and n.lower() not in _SKIPPED
+            and n != temp
+            and not (ignore and ignore.search(n))
+        ]
+        if not new:
+            return
+        flavor = await inst.flavor()
+        schemas = [await introspect_schema(inst, n, filters(d.config)) for n in new]
+    for schema in schemas:
+        target = d.path / schema.name
+        target.mkdir(exist_ok=True)
+        write_schema_option_file(target, schema.name, schema.char_set, schema.collation)
+        dump_objects(
+            target, schema.objects(), flavor, _dump_opts(d), existing={}, ignored=ignored_key(d.config)
+        )
+        log.info("Added dir %s for new schema %s", target, schema.name)
+
+
+def _is_host_dir(d: Dir) -> bool:
+    of = d.option_file
+    return of is not None and of.lookup("host", d.environment) is not None and not d.is_target
+
+
+def run(args: ParsedArgs) -> int:
+    env = environment(args.positionals)
+    passwords: dict[str, str] = {}
+    code = 0
+    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+        try:
+            if d.is_target:
+                asyncio.run(_pull_target(d, passwords))
+            elif _is_host_dir(d) and d.config.get_bool("new-schemas"):
+                asyncio.run(_new_schemas(d, passwords))
+        except SchemadError as exc:
+            log.error("%s: %s", d.path, exc)
+            code = max(code, exc.exit_code if exc.exit_code != 1 else EXIT_FATAL)
+    return code

@@ -1,0 +1,96 @@
+"""Glue shared by the CLI commands: environment name, config, connections, logging.
+
+The only place where options become ConnParams; passwords are resolved here
+and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from schemad.errors import ConfigError
+from schemad.fs.config import Config, ConfigSources
+from schemad.fs.dir import Dir, HostPort
+from schemad.introspect.connopts import ConnParams, parse_connect_options
+from schemad.introspect.introspector import Filters
+from schemad.model.keys import ObjectKey, ObjectType
+
+log = logging.getLogger("schemad")
+
+VERSION = "0.1.0"
+GENERATOR = f"schemad:{VERSION}"
+
+
+def setup_logging(debug: bool = False) -> None:
+    """Skeema-style lines on stderr: `2026-11-24 06:42:35 [INFO]  message`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s]  %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+def environment(positionals: list[str], *, required: bool = False) -> str:
+    if len(positionals) > 1:
+        raise ConfigError(f"too many arguments: {' '.join(positionals)}")
+    if not positionals:
+        if required:
+            raise ConfigError("an environment name is required")
+        return "production"
+    env = positionals[0]
+    if not env or any(c in env for c in "[]\n\r"):
+        raise ConfigError(f"environment name {env!r} is not allowed")
+    return env
+
+
+def sources(cli: Mapping[str, str | None], *, host_on_cli: bool = False) -> ConfigSources:
+    return ConfigSources(cli=dict(cli), allow_cli_host=host_on_cli, allow_cli_schema=host_on_cli)
+
+
+def conn_params(d: Dir, host: HostPort, password_cache: dict[str, str]) -> ConnParams:
+    cfg = d.config
+    return ConnParams(
+        host=host.host,
+        port=host.port,
+        socket=host.socket or None,
+        user=d.user(host),
+        password=d.password(host, cache=password_cache),
+        connect_options=tuple(parse_connect_options(cfg.get("connect-options")).items()),
+    )
+
+
+def filters(cfg: Config) -> Filters:
+    return Filters(
+        table=cfg.get_regex("ignore-table"),
+        proc=cfg.get_regex("ignore-proc"),
+        func=cfg.get_regex("ignore-func"),
+    )
+
+
+def ignored_key(cfg: Config) -> Callable[[ObjectKey], bool]:
+    f = filters(cfg)
+
+    def ignored(key: ObjectKey) -> bool:
+        return f.ignores(key.type, key.name)
+
+    return ignored
+
+
+def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
+    f = filters(cfg)
+    out: dict[ObjectType, re.Pattern[str]] = {}
+    if f.table is not None:
+        out[ObjectType.TABLE] = f.table
+    if f.proc is not None:
+        out[ObjectType.PROCEDURE] = f.proc
+    if f.func is not None:
+        out[ObjectType.FUNCTION] = f.func
+    return out
+
+
+def cwd() -> Path:
+    return Path.cwd()

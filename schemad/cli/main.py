@@ -1,0 +1,69 @@
+"""Entry point of the `schemad` command.
+
+Dispatches Skeema's subcommands, maps every SchemadError to Skeema's exit
+codes and prints one clear line (never a traceback) for expected failures.
+Command modules are imported lazily so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+
+from schemad.errors import EXIT_CONFIG, EXIT_FATAL, SchemadError
+
+_COMMANDS = {
+    "init": ("schemad.cli.commands.init", "export a live server's schemas into a new host dir"),
+    "add-environment": ("schemad.cli.commands.add_environment", "add an environment to a host dir's .skeema"),
+    "pull": ("schemad.cli.commands.pull", "update files from the live database"),
+    "format": ("schemad.cli.commands.format", "rewrite *.sql files into canonical form"),
+}
+
+USAGE = (
+    "usage: schemad <command> [options] [environment]\n\ncommands:\n"
+    + "".join(f"  {name:<16} {summary}\n" for name, (_, summary) in _COMMANDS.items())
+    + "  version          print the version\n  help             this text\n"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from schemad.cli.common import VERSION, setup_logging
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("help", "--help", "-?"):
+        sys.stdout.write(USAGE)
+        return 0
+    if args[0] in ("version", "--version"):
+        sys.stdout.write(f"schemad {VERSION} (Skeema-compatible)\n")
+        return 0
+    command = args[0]
+    setup_logging(debug="--debug" in args)
+    log = logging.getLogger("schemad")
+    if command not in _COMMANDS:
+        log.error("unknown command %r; see `schemad help`", command)
+        return EXIT_CONFIG
+    try:
+        from schemad.cli.args import parse_args
+        from schemad.fs.options import SKEEMA_OPTIONS
+
+        parsed = parse_args(command, args[1:], SKEEMA_OPTIONS)
+        if parsed.help:
+            sys.stdout.write(f"usage: schemad {command} [options] [environment]\n{_COMMANDS[command][1]}\n")
+            return 0
+        run: Callable[..., int] = importlib.import_module(_COMMANDS[command][0]).run
+        return run(parsed)
+    except SchemadError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+    except OSError as exc:
+        log.error("%s", exc)
+        return EXIT_FATAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Write introspected objects into a schema directory's *.sql files.
+
+Used by init, pull and format.  Existing statements are edited in place,
+wherever they live (multi-object files and custom file names survive); new
+objects go to `<name>.sql`; statements of objects that no longer exist are
+removed, and a file left with nothing but whitespace, comments and client
+commands is deleted.  Files whose text would not change are not written, so
+their bytes and timestamps stay as they were.  Deciding *what* the canonical
+text is belongs to the caller (introspection or a workspace); this module
+only places text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemad.errors import CannotCreateError
+from schemad.model.flavor import Flavor
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.schema import SchemaObject
+from schemad.model.table import Table, strip_auto_increment
+from schemad.sqltext.splitter import Statement, StatementKind, split
+
+# Characters Skeema removes from object names to make file names.
+_UNSAFE_FILENAME_RE = re.compile(r"""[\s.\\/"'`:*?|~#&<>{}\[\]()-]""")
+_COMPOUND_TYPES = frozenset({ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT})
+_AUTO_INC_VALUE_RE = re.compile(r"\n\) [^\n]*\bAUTO_INCREMENT=(\d+)")
+# Object types in the order they are written into a shared file.
+_TYPE_ORDER = {t: i for i, t in enumerate(ObjectType)}
+
+
+def file_name_for(name: str) -> str:
+    """`<name>.sql` with the characters Skeema strips removed (`symbols.sql` if none remain)."""
+    base = _UNSAFE_FILENAME_RE.sub("", name)
+    return f"{base or 'symbols'}.sql"
+
+
+@dataclass(frozen=True, slots=True)
+class DumpOptions:
+    include_auto_inc: bool = False  # keep AUTO_INCREMENT=n in table files
+    strip_partitioning: bool = False  # omit PARTITION BY clauses
+
+
+@dataclass(slots=True)
+class DumpResult:
+    written: list[Path] = field(default_factory=list)  # created or changed
+    deleted: list[Path] = field(default_factory=list)
+    unchanged: int = 0  # files left byte-identical
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.deleted)
+
+
+def canonical_text(
+    obj: SchemaObject, flavor: Flavor, opts: DumpOptions, previous: Statement | None = None
+) -> str:
+    """The CREATE text written to a file for `obj`, without a delimiter.
+
+    The server's own SHOW CREATE text is used when known, so unsupported
+    objects are still written exactly as the server prints them.
+    """
+    text = getattr(obj, "show_create", "") or obj.create_statement(flavor)
+    if isinstance(obj, Table):
+        keep = opts.include_auto_inc
+        if previous is not None and not keep:
+            # Like Skeema: a file that already pins AUTO_INCREMENT above 1 keeps it.
+            m = _AUTO_INC_VALUE_RE.search(previous.body)
+            keep = bool(m and int(m[1]) > 1)
+        if not keep:
+            text = strip_auto_increment(text)
+        if opts.strip_partitioning and obj.partitioning is not None:
+            text = text[: text.find("\n PARTITION BY ")] if "\n PARTITION BY " in text else text
+    return text
+
+
+def wrap_new(key: ObjectKey, create: str) -> str:
+    """Text of a statement appended to a file: `;`-terminated, or a DELIMITER block for routines."""
+    if key.type in _COMPOUND_TYPES:
+        return f"DELIMITER //\n{create}//\nDELIMITER ;\n"
+    return f"{create};\n"
+
+
+def _replace_text(stmt: Statement, key: ObjectKey, create: str) -> str:
+    if stmt.delimiter == ";" and key.type in _COMPOUND_TYPES and ";" in create:
+        return wrap_new(key, create)
+    return f"{create}{stmt.delimiter}\n"
+
+
+def _is_empty(stmts: Iterable[Statement]) -> bool:
+    return all(s.kind in (StatementKind.NOOP, StatementKind.DELIMITER) for s in stmts)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CannotCreateError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def read_dir_statements(directory: Path) -> dict[Path, list[Statement]]:
+    """Split every *.sql file directly inside `directory`."""
+    out: dict[Path, list[Statement]] = {}
+    for path in sorted(directory.glob("*.sql")):
+        if path.is_file():
+            out[path] = split(path.read_text(encoding="utf-8-sig"), str(path))
+    return out
+
+
+def dump_objects(
+    directory: Path,
+    objects: Mapping[ObjectKey, SchemaObject],
+    flavor: Flavor,
+    opts: DumpOptions | None = None,
+    *,
+    existing: Mapping[Path, list[Statement]] | None = None,
+    ignored: Callable[[ObjectKey], bool] = lambda key: False,
+) -> DumpResult:
+    """Make the *.sql files of `directory` hold exactly `objects` (ignored keys are left alone)."""
+    opts = opts or DumpOptions()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CannotCreateError(f"cannot create directory {directory}: {exc.strerror}") from None
+    files: dict[Path, list[Statement]] = {
+        p: list(s) for p, s in (existing if existing is not None else read_dir_statements(directory)).items()
+    }
+    new_text: dict[Path, list[str]] = {p: [s.text for s in stmts] for p, stmts in files.items()}
+    located: dict[ObjectKey, tuple[Path, int]] = {}
+    for path, stmts in files.items():
+        for i, s in enumerate(stmts):
+            if s.kind is StatementKind.CREATE and s.key is not None:
+                located.setdefault(s.key, (path, i))
+
+    # Edit or remove what is already there.
+    for key, (path, i) in located.items():
+        if ignored(key):
+            continue
+        stmt = files[path][i]
+        obj = objects.get(key)
+        if obj is None:
+            new_text[path][i] = ""
+            continue
+        new_text[path][i] = _replace_text(stmt, key, canonical_text(obj, flavor, opts, stmt))
+
+    # Append new objects to their default files; names differing only in case share one.
+    by_lower = {p.name.lower(): p for p in files}
+    for key in sorted(objects, key=lambda k: (_TYPE_ORDER[k.type], k.name)):
+        if key in located or ignored(key):
+            continue
+        name = file_name_for(key.name)
+        path = by_lower.setdefault(name.lower(), directory / name)
+        chunks = new_text.setdefault(path, [])
+        if chunks and chunks[-1] and not "".join(chunks).endswith("\n"):
+            chunks.append("\n")
+        chunks.append(wrap_new(key, canonical_text(objects[key], flavor, opts)))
+
+    result = DumpResult()
+    for path, chunks in new_text.items():
+        text = "".join(chunks)
+        old = "".join(s.text for s in files.get(path, []))
+        if path in files and text == old:
+            result.unchanged += 1
+            continue
+        if _is_empty(split(text, str(path))):
+            if path.exists():
+                path.unlink()
+                result.deleted.append(path)
+            continue
+        _write(path, text)
+        result.written.append(path)
+    return result

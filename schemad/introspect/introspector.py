@@ -1,0 +1,68 @@
+"""Introspect whole schemas: tables, views, routines, triggers and events.
+
+Schemas are read concurrently, and within a schema every kind of object is
+read concurrently; each loader issues a fixed number of bulk queries plus
+one SHOW CREATE per object, so the query count grows with objects only
+through SHOW CREATE.  Ignore filters are applied after reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from schemad.errors import SchemadError
+from schemad.introspect import queries as q
+from schemad.introspect.instance import Instance
+from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
+from schemad.introspect.tables import load_tables
+from schemad.model.keys import ObjectType
+from schemad.model.schema import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Name patterns of objects to leave out (Skeema's ignore-* options)."""
+
+    table: re.Pattern[str] | None = None
+    proc: re.Pattern[str] | None = None
+    func: re.Pattern[str] | None = None
+
+    def ignores(self, type_: ObjectType, name: str) -> bool:
+        pattern = {
+            ObjectType.TABLE: self.table,
+            ObjectType.PROCEDURE: self.proc,
+            ObjectType.FUNCTION: self.func,
+        }.get(type_)
+        return bool(pattern and pattern.search(name))
+
+
+async def introspect_schema(inst: Instance, name: str, filters: Filters | None = None) -> Schema:
+    flavor = await inst.flavor()
+    head, tables, views, routines, triggers, events = await asyncio.gather(
+        inst.query(q.SCHEMA, (name,)),
+        load_tables(inst, name, flavor),
+        load_views(inst, name, flavor),
+        load_routines(inst, name, flavor),
+        load_triggers(inst, name, flavor),
+        load_events(inst, name, flavor),
+    )
+    if not head:
+        raise SchemadError(f"{inst.params.address}: schema {name} does not exist")
+    f = filters or Filters()
+    return Schema(
+        name=name,
+        char_set=head[0]["char_set"],
+        collation=head[0]["collation"],
+        tables=tuple(t for t in tables if not f.ignores(t.key.type, t.name)),
+        views=tuple(views),
+        routines=tuple(r for r in routines if not f.ignores(r.key.type, r.name)),
+        triggers=tuple(triggers),
+        events=tuple(events),
+    )
+
+
+async def introspect(inst: Instance, names: list[str], filters: Filters | None = None) -> list[Schema]:
+    """Several schemas, concurrently, in the order given."""
+    return list(await asyncio.gather(*(introspect_schema(inst, n, filters) for n in names)))

@@ -1,0 +1,1 @@
+"""Workspaces: learn what *.sql files mean by running them on a real server."""

@@ -1,0 +1,34 @@
+"""Test helpers: load SQL text into the real test server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance
+from schemad.model.keys import escape_identifier
+from schemad.sqltext.splitter import StatementKind, split
+
+CORPUS = Path(__file__).parent / "testdata" / "corpus"
+
+
+async def load_sql(params: ConnParams, schema: str | None, text: str, file: str = "<sql>") -> None:
+    """Run every statement of `text` (DELIMITER-aware) on one session, in order."""
+    async with Instance(params, pool_size=1) as inst, inst.session() as s:
+        await s.execute("SET foreign_key_checks = 0")
+        if schema:
+            await s.execute(f"USE {escape_identifier(schema)}")
+        for stmt in split(text, file):
+            if stmt.kind in (StatementKind.NOOP, StatementKind.DELIMITER):
+                continue
+            await s.execute(stmt.body)
+
+
+def corpus_files() -> list[Path]:
+    order = (CORPUS / "LOAD_ORDER").read_text().split()
+    return [CORPUS / name for name in order]
+
+
+async def load_corpus(params: ConnParams, schema: str) -> None:
+    text = "".join(p.read_text(encoding="utf-8") for p in corpus_files())
+    await load_sql(params, schema, text)

@@ -1,0 +1,4 @@
+create table `dot.name` (
+  id int not null primary key,
+  `x.y` int
+);

@@ -1,0 +1,1 @@
+create event ev_once_at on schedule at '2035-01-01 00:00:00' on completion preserve enable comment 'one-shot ''new year''' do insert into audit_log (table_name, action) values ('ev_once_at', 'INSERT');

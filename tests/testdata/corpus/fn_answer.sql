@@ -1,0 +1,1 @@
+create function fn_answer() returns int deterministic no sql return 42;

@@ -1,0 +1,5 @@
+create table merge_part_a (
+  id int not null,
+  msg varchar(100),
+  key (id)
+) engine=MyISAM;

@@ -1,0 +1,5 @@
+create table no_pk (
+  a int,
+  b varchar(10),
+  c datetime
+);

@@ -1,0 +1,22 @@
+create table temporals (
+  id int primary key,
+  d date default '2000-01-01',
+  t time,
+  t3 time(3) default '12:34:56.789',
+  dt datetime default null,
+  dt2 datetime(2) default current_timestamp(2),
+  dt6 datetime(6) not null default '2020-02-29 23:59:59.999999',
+  ts timestamp null,
+  ts0 timestamp(0) null default null,
+  ts1 timestamp(1) null default '2001-01-01 00:00:00.1',
+  ts2 timestamp(2) null,
+  ts3 timestamp(3) not null default current_timestamp(3),
+  ts4 timestamp(4) null,
+  ts5 timestamp(5) null,
+  ts6 timestamp(6) not null default current_timestamp(6) on update current_timestamp(6),
+  ts_nn timestamp not null,
+  y year,
+  y4 year(4) default 2024,
+  key (d, t3),
+  key (ts6 desc)
+);
