@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from schemad.errors import ConfigError
+from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileError
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.connopts import ConnParams, parse_connect_options
@@ -29,9 +29,14 @@ def setup_logging(debug: bool = False) -> None:
     """Skeema-style lines on stderr: `2026-11-24 06:42:35 [INFO]  message`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s]  %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.set_name("schemad-cli")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: in-process callers (tests) keep theirs.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "schemad-cli"] + [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
+    # asyncmy logs every server warning (e.g. "Event scheduler is switched off"
+    # for each CREATE EVENT); they say nothing about the user's schema.
+    logging.getLogger("asyncmy").setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 def environment(positionals: list[str], *, required: bool = False) -> str:
@@ -94,3 +99,10 @@ def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
 
 def cwd() -> Path:
     return Path.cwd()
+
+
+def dir_error(path: Path, exc: SchemadError) -> str:
+    """`exc` as one log line; prefixed with the dir unless it already names a file."""
+    if isinstance(exc, SQLFileError | OptionFileError) and exc.file:
+        return str(exc)
+    return f"{path}: {exc}"

@@ -28,7 +28,8 @@ from schemad.sqltext.splitter import Statement, StatementKind, split
 # Characters Skeema removes from object names to make file names.
 _UNSAFE_FILENAME_RE = re.compile(r"""[\s.\\/"'`:*?|~#&<>{}\[\]()-]""")
 _COMPOUND_TYPES = frozenset({ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT})
-_AUTO_INC_VALUE_RE = re.compile(r"\n\) [^\n]*\bAUTO_INCREMENT=(\d+)")
+# The AUTO_INCREMENT table option (`AUTO_INCREMENT [=] n`), as opposed to the column attribute.
+_AUTO_INC_VALUE_RE = re.compile(r"\bAUTO_INCREMENT(?:\s*=\s*|\s+)(\d+)", re.I)
 # Object types in the order they are written into a shared file.
 _TYPE_ORDER = {t: i for i, t in enumerate(ObjectType)}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import conn_params, cwd, environment, ignore_patterns, log, sources
+from schemad.cli.common import conn_params, cwd, dir_error, environment, ignore_patterns, log, sources
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
@@ -92,6 +92,6 @@ def run(args: ParsedArgs) -> int:
         try:
             code = max(code, asyncio.run(_format_dir(d, passwords)))
         except SchemadError as exc:
-            log.error("%s: %s", d.path, exc)
+            log.error("%s", dir_error(d.path, exc))
             code = max(code, exc.exit_code if exc.exit_code != 1 else EXIT_FATAL)
     return code

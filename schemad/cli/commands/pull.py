@@ -13,7 +13,7 @@ import asyncio
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.init import write_schema_option_file
-from schemad.cli.common import conn_params, cwd, environment, filters, ignored_key, log, sources
+from schemad.cli.common import conn_params, cwd, dir_error, environment, filters, ignored_key, log, sources
 from schemad.errors import EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
@@ -124,13 +124,16 @@ def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
     code = 0
-    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+    # Walk first: pulling adds and removes directories.
+    for d in list(Dir.walk(cwd(), env, sources=sources(args.options))):
+        if not d.path.is_dir():
+            continue
         try:
             if d.is_target:
                 asyncio.run(_pull_target(d, passwords))
             elif _is_host_dir(d) and d.config.get_bool("new-schemas"):
                 asyncio.run(_new_schemas(d, passwords))
         except SchemadError as exc:
-            log.error("%s: %s", d.path, exc)
+            log.error("%s", dir_error(d.path, exc))
             code = max(code, exc.exit_code if exc.exit_code != 1 else EXIT_FATAL)
     return code
