@@ -29,8 +29,9 @@ class DBServer:
     @property
     def socket_params(self) -> ConnParams:
         assert self.socket, "no unix socket for an external SCHEMAD_TEST_DSN server"
-        return ConnParams(host="localhost", socket=self.socket, user=self.params.user,
-                          password=self.params.password)
+        return ConnParams(
+            host="localhost", socket=self.socket, user=self.params.user, password=self.params.password
+        )
 
 
 @pytest.fixture(scope="session")

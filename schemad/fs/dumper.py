@@ -22,7 +22,7 @@ from schemad.errors import CannotCreateError
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import SchemaObject
-from schemad.model.table import Table, strip_auto_increment
+from schemad.model.table import strip_auto_increment
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
 # Characters Skeema removes from object names to make file names.
@@ -66,7 +66,7 @@ def canonical_text(
     objects are still written exactly as the server prints them.
     """
     text = getattr(obj, "show_create", "") or obj.create_statement(flavor)
-    if isinstance(obj, Table):
+    if obj.key.type is ObjectType.TABLE:
         keep = opts.include_auto_inc
         if previous is not None and not keep:
             # Like Skeema: a file that already pins AUTO_INCREMENT above 1 keeps it.
@@ -74,8 +74,10 @@ def canonical_text(
             keep = bool(m and int(m[1]) > 1)
         if not keep:
             text = strip_auto_increment(text)
-        if opts.strip_partitioning and obj.partitioning is not None:
-            text = text[: text.find("\n PARTITION BY ")] if "\n PARTITION BY " in text else text
+        if opts.strip_partitioning:
+            for marker in ("\n PARTITION BY ", "\n/*!50100 PARTITION BY ", "\n/*!50500 PARTITION BY "):
+                if marker in text:
+                    text = text[: text.index(marker)]
     return text
 
 
@@ -96,9 +98,14 @@ def _is_empty(stmts: Iterable[Statement]) -> bool:
     return all(s.kind in (StatementKind.NOOP, StatementKind.DELIMITER) for s in stmts)
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+def _write(path: Path, text: str, *, replace: bool) -> None:
+    """Write a file; an existing one is replaced atomically (temp file + rename)."""
     try:
+        if not replace:
+            with open(path, "x", encoding="utf-8") as f:
+                f.write(text)
+            return
+        tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
@@ -169,11 +176,11 @@ def dump_objects(
         if path in files and text == old:
             result.unchanged += 1
             continue
-        if _is_empty(split(text, str(path))):
-            if path.exists():
-                path.unlink()
-                result.deleted.append(path)
+        existed = path in files
+        if existed and _is_empty(split(text, str(path))):
+            path.unlink(missing_ok=True)
+            result.deleted.append(path)
             continue
-        _write(path, text)
+        _write(path, text, replace=existed or path.exists())
         result.written.append(path)
     return result

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import asyncmy
+from asyncmy.constants import CLIENT
 from asyncmy.cursors import DictCursor
 from asyncmy.errors import Error as DriverError
 
@@ -39,11 +40,28 @@ def _category(sql: str) -> str:
     return " ".join(m[1].lower().split()) if m else "other"
 
 
-def _decode(row: Row) -> Row:
-    # mysql.proc and a few information_schema columns are BLOBs; the model wants text.
-    return {
-        k: (v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else v) for k, v in row.items()
-    }
+_BINARY_CHARSET = 63
+
+
+def _decode(cur: Any, rows: list[Row]) -> list[Row]:
+    """Turn BLOB columns (mysql.proc bodies...) into text; the model only holds str.
+
+    Only columns the server flags as binary are touched, so the common case of
+    large information_schema results costs nothing here.
+    """
+    fields = getattr(getattr(cur, "_result", None), "fields", None)
+    if fields is None:
+        binary = list(rows[0]) if rows else []
+    else:
+        binary = [f.name for f in fields if getattr(f, "charsetnr", 0) == _BINARY_CHARSET]
+    if not binary or not rows:
+        return rows
+    for row in rows:
+        for k in binary:
+            v = row.get(k)
+            if isinstance(v, bytes | bytearray):
+                row[k] = v.decode("utf-8", "replace")
+    return rows
 
 
 class Instance:
@@ -81,6 +99,8 @@ class Instance:
     async def _open(self) -> Any:
         p = self.params
         kwargs: dict[str, Any] = {
+            # query_many() sends batches of statements in one round trip.
+            "client_flag": CLIENT.MULTI_STATEMENTS,
             "user": p.user,
             "password": p.password,
             "autocommit": True,
@@ -164,15 +184,51 @@ class Instance:
         async with self.connection() as conn:
             return await self._execute(conn, sql, args)
 
+    async def query_many(
+        self, statements: Sequence[str], *, batch: int = 50, prefix: str | None = None
+    ) -> list[list[Row]]:
+        """Run many argument-less queries (e.g. SHOW CREATE per object), results in order.
+
+        Statements go in batches of `batch` per round trip, the batches spread
+        over the pool; `prefix` (e.g. a USE) runs first in each batch and its
+        result is dropped.  If a batch fails, its statements are re-run one by
+        one so the error names the statement that caused it.
+        """
+        chunks = [list(statements[i : i + batch]) for i in range(0, len(statements), batch)]
+
+        async def run_chunk(chunk: list[str]) -> list[list[Row]]:
+            for sql in chunk:
+                self.query_counts[_category(sql)] += 1
+            async with self.connection() as conn:
+                try:
+                    out: list[list[Row]] = []
+                    async with conn.cursor(DictCursor) as cur:
+                        await cur.execute(";\n".join([prefix, *chunk] if prefix else chunk))
+                        while True:
+                            out.append(_decode(cur, list(await cur.fetchall())))
+                            if not await cur.nextset():
+                                break
+                    return out[1:] if prefix else out
+                except DriverError:
+                    pass
+                for sql in chunk:  # counted above; the retry is not a new query
+                    self.query_counts[_category(sql)] -= 1
+                if prefix:
+                    await self._execute(conn, prefix, None)
+                return [await self._query(conn, sql, None) for sql in chunk]
+
+        results = await asyncio.gather(*(run_chunk(c) for c in chunks))
+        return [rows for chunk in results for rows in chunk]
+
     async def _query(self, conn: Any, sql: str, args: Sequence[Any] | None) -> list[Row]:
         self.query_counts[_category(sql)] += 1
         try:
             async with conn.cursor(DictCursor) as cur:
                 await cur.execute(sql, args)
-                rows = await cur.fetchall()
+                rows = list(await cur.fetchall())
+                return _decode(cur, rows)
         except DriverError as exc:
             raise self._error(exc, sql) from None
-        return [_decode(r) for r in rows]
 
     async def _execute(self, conn: Any, sql: str, args: Sequence[Any] | None) -> int:
         self.query_counts[_category(sql)] += 1

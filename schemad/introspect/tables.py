@@ -34,6 +34,7 @@ _INDEX_OPTS_RE = re.compile(
     r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
 )
 _AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
+_CHARSET_RE = re.compile(r"\n\) ENGINE=[^\n]* DEFAULT CHARSET=(\w+)")
 # One `NAME=value` item of the table options line of SHOW CREATE TABLE.
 _TABLE_OPT_RE = re.compile(
     r" ((?:`(?:[^`]|``)+`)|[A-Z_]+(?: CHARSET)?)="
@@ -47,9 +48,8 @@ def _unq(name: str) -> str:
     return name.replace("``", "`")
 
 
-async def show_create_table(inst: Instance, schema: str, table: str) -> str:
-    rows = await inst.query(f"SHOW CREATE TABLE {escape_identifier(schema)}.{escape_identifier(table)}")
-    return str(rows[0]["Create Table"])
+def show_create_sql(schema: str, table: str) -> str:
+    return f"SHOW CREATE TABLE {escape_identifier(schema)}.{escape_identifier(table)}"
 
 
 def _by_table(rows: list[Row]) -> dict[str, list[Row]]:
@@ -71,10 +71,10 @@ async def load_tables(inst: Instance, schema: str, flavor: Flavor) -> list[Table
         inst.query(q.FOREIGN_KEYS, (schema, schema)),
         inst.query(q.checks(flavor), (schema,)),
         inst.query(q.PARTITIONS, (schema,)),
-        *(show_create_table(inst, schema, n) for n in names),
+        inst.query_many([show_create_sql(schema, n) for n in names]),
     )
-    columns, stats, fks, checks, parts = (_by_table(r) for r in results[:5])  # type: ignore[arg-type]
-    creates: list[str] = results[5:]  # type: ignore[assignment]
+    columns, stats, fks, checks, parts = (_by_table(r) for r in results[:5])
+    creates = [str(rows[0]["Create Table"]) for rows in results[5]]
     tables = [
         build_table(
             row,
@@ -92,17 +92,22 @@ async def load_tables(inst: Instance, schema: str, flavor: Flavor) -> list[Table
     return sorted(tables, key=lambda t: t.name)
 
 
+_ON_UPDATE_RE = re.compile(r"on update ([^\s,]+)", re.I)
+
+
 def _column(r: Row, col_checks: dict[str, str]) -> Column:
-    extra = (r["extra"] or "").lower()
+    raw_extra = r["extra"]
+    extra = raw_extra.lower() if raw_extra else ""
     generated = None
-    if "virtual generated" in extra or extra.strip() == "virtual":
-        generated = Generated.VIRTUAL
-    elif "stored generated" in extra or "persistent" in extra:
-        generated = Generated.STORED
     on_update = None
-    m = re.search(r"on update ([^\s,]+)", r["extra"] or "", re.I)
-    if m:
-        on_update = m[1]
+    if extra:  # most columns have no EXTRA at all
+        if "virtual generated" in extra or extra.strip() == "virtual":
+            generated = Generated.VIRTUAL
+        elif "stored generated" in extra or "persistent" in extra:
+            generated = Generated.STORED
+        if "on update" in extra:
+            m = _ON_UPDATE_RE.search(raw_extra)
+            on_update = m[1] if m else None
     default = r["dflt"]
     return Column(
         name=r["name"],
@@ -269,12 +274,13 @@ def build_table(
     # SHOW CREATE, not information_schema, is authoritative: MyISAM keeps a
     # table-level AUTO_INCREMENT even without an auto_increment column.
     m = _AUTO_INC_RE.search(create)
-    auto_inc: Any = m[1] if m else row["auto_increment"]
+    auto_inc: Any = m[1] if m else None
+    m = _CHARSET_RE.search(create)
     table = Table(
         name=row["name"],
         columns=tuple(_column(c, col_checks) for c in columns),
         engine=engine,
-        char_set=row["char_set"] or "",
+        char_set=m[1] if m else "",
         collation=row["collation"] or "",
         primary_key=pk,
         secondary_indexes=tuple(secondary),

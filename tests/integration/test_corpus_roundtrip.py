@@ -17,7 +17,13 @@ async def test_corpus_renders_exactly(server: DBServer, instance: Instance, sche
 
     counts = {t: sum(1 for k in objects if k.type is t) for t in ObjectType if t is not ObjectType.DATABASE}
     assert counts[ObjectType.TABLE] >= 60
-    for t in (ObjectType.VIEW, ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT):
+    for t in (
+        ObjectType.VIEW,
+        ObjectType.PROCEDURE,
+        ObjectType.FUNCTION,
+        ObjectType.TRIGGER,
+        ObjectType.EVENT,
+    ):
         assert counts[t] >= 4, t
     assert len(objects) == len(corpus_files())
 

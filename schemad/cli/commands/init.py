@@ -20,7 +20,7 @@ from schemad.fs.dumper import DumpOptions, dump_objects
 from schemad.fs.optionfile import OptionFile
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
-from schemad.introspect.introspector import introspect
+from schemad.introspect.texts import load_texts
 
 # Never exported by init (Skeema skips these too).
 _SKIPPED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
@@ -123,7 +123,7 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
                 for n in available
                 if n.lower() not in _SKIPPED and n != temp and not (ignore and ignore.search(n))
             ]
-        schemas = await introspect(inst, names, filters(cfg))
+        schemas = await asyncio.gather(*(load_texts(inst, n, filters(cfg)) for n in names))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -18,8 +18,7 @@ from schemad.errors import EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.introspect.instance import Instance
-from schemad.introspect.introspector import introspect_schema
-from schemad.model.schema import Schema
+from schemad.introspect.texts import SchemaTexts, load_texts
 
 _SKIPPED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
 
@@ -31,7 +30,7 @@ def _dump_opts(d: Dir) -> DumpOptions:
     )
 
 
-def _update_schema_options(d: Dir, schema: Schema) -> None:
+def _update_schema_options(d: Dir, schema: SchemaTexts) -> None:
     of = d.option_file
     if of is None:
         return
@@ -63,7 +62,7 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
             log.info("Schema %s no longer exists on %s: removed %s", name, host, d.path)
             return
         flavor = await inst.flavor()
-        schema = await introspect_schema(inst, name, filters(d.config))
+        schema = await load_texts(inst, name, filters(d.config))
     result = dump_objects(
         d.path,
         schema.objects(),
@@ -104,7 +103,7 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
         if not new:
             return
         flavor = await inst.flavor()
-        schemas = [await introspect_schema(inst, n, filters(d.config)) for n in new]
+        schemas = [await load_texts(inst, n, filters(d.config)) for n in new]
     for schema in schemas:
         target = d.path / schema.name
         target.mkdir(exist_ok=True)

@@ -1,0 +1,109 @@
+"""The statements of one directory's *.sql files, keyed by the object they create.
+
+:class:`LogicalSchema` is what a schema dir *declares*: every ``CREATE`` found in its
+*.sql files, keyed by :class:`~schemad.model.keys.ObjectKey` (type + name, so a table
+and a procedure may share a name), plus what could not be used (unknown statements,
+unsupported CREATEs) so the caller can warn, and the ``USE`` commands so the caller can
+check them against the dir's ``schema`` option.  Objects matching the dir's ``ignore-*``
+regexes are dropped here, as Skeema does at parse time.
+
+What it will not do: interpret the CREATE statements (a workspace does that, by running
+them), choose which files belong to the dir (the caller lists them), read options, or
+fill in ``char_set``/``collation`` (the caller takes them from ``.skeema``).  Statements
+keep their exact text; nothing here rewrites SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemad.errors import DuplicateDefinitionError, SQLFileError
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.splitter import Statement, StatementKind, split
+
+__all__ = ["LogicalSchema"]
+
+IgnorePatterns = Mapping[ObjectType, re.Pattern[str]]
+
+
+@dataclass(slots=True)
+class LogicalSchema:
+    """Everything the *.sql files of one directory declare.  Treat as read-only once built."""
+
+    creates: dict[ObjectKey, Statement] = field(default_factory=dict)  # the objects to manage
+    unsupported: dict[ObjectKey, Statement] = field(default_factory=dict)  # CREATEs to ignore on both sides
+    unparsed: list[Statement] = field(default_factory=list)  # UNKNOWN statements, for warnings
+    uses: list[Statement] = field(default_factory=list)  # USE commands, to check against `schema`
+    files: dict[str, list[Statement]] = field(default_factory=dict)  # every statement, per file, in order
+    char_set: str | None = None  # filled by the caller from default-character-set
+    collation: str | None = None  # filled by the caller from default-collation
+
+    @classmethod
+    def from_files(cls, files: Iterable[Path], *, ignore: IgnorePatterns | None = None) -> LogicalSchema:
+        """Read, split and collect `files` (in the order given; UTF-8, a BOM is kept as text).
+
+        Raises SplitError (unterminated quote/comment, bad DELIMITER), DuplicateDefinitionError,
+        or SQLFileError when a file can't be read or isn't UTF-8.
+        """
+        result = cls()
+        for path in files:
+            result.add_file(str(path), _read_sql(path), ignore=ignore)
+        return result
+
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, str], *, ignore: IgnorePatterns | None = None) -> LogicalSchema:
+        """Like :meth:`from_files`, from file name -> contents (for tests and the API)."""
+        result = cls()
+        for name, text in texts.items():
+            result.add_file(name, text, ignore=ignore)
+        return result
+
+    def add_file(self, file: str, text: str, *, ignore: IgnorePatterns | None = None) -> None:
+        """Split `text` (the contents of `file`) and add each of its statements."""
+        statements = split(text, file)
+        self.files[file] = statements
+        for stmt in statements:
+            self.add_statement(stmt, ignore=ignore)
+
+    def add_statement(self, stmt: Statement, *, ignore: IgnorePatterns | None = None) -> None:
+        """File one statement under the right heading; a second CREATE of one object is fatal."""
+        if stmt.kind is StatementKind.USE:
+            self.uses.append(stmt)
+        elif stmt.kind is StatementKind.UNKNOWN:
+            self.unparsed.append(stmt)
+        elif stmt.kind is StatementKind.CREATE and stmt.key is not None:
+            key = stmt.key
+            if (
+                ignore is not None
+                and (pattern := ignore.get(key.type)) is not None
+                and pattern.search(key.name)
+            ):
+                return
+            first = self.creates.get(key) or self.unsupported.get(key)
+            if first is not None:
+                raise DuplicateDefinitionError(
+                    f"{key} defined multiple times in same directory: "
+                    f"{first.file}:{first.line} and {stmt.file}:{stmt.line}",
+                    file=stmt.file,
+                    line=stmt.line,
+                )
+            if stmt.unsupported_reason is None:
+                self.creates[key] = stmt
+            else:
+                self.unsupported[key] = stmt
+
+
+def _read_sql(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SQLFileError(f"cannot read file: {e.strerror or e}", file=path) from e
+    try:
+        # Plain utf-8, not utf-8-sig: a BOM stays in the text (as a NOOP) so rewrites keep it.
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise SQLFileError("file is not valid UTF-8", file=path, line=line) from e

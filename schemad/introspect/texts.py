@@ -1,0 +1,98 @@
+"""Read only the SHOW CREATE text of every object of a schema.
+
+`init` and `pull` write the server's canonical text and need nothing else, so
+they skip building the structured model: one query lists the objects of each
+kind, then SHOW CREATE runs per object in batches.  Diff and push use the
+full introspection (introspector.py), which also checks the model renders
+each object exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from schemad.errors import SchemadError
+from schemad.introspect import queries as q
+from schemad.introspect.instance import Instance
+from schemad.introspect.introspector import Filters
+from schemad.model.flavor import Flavor
+from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+
+_KINDS: dict[ObjectType, tuple[str, str]] = {
+    ObjectType.TABLE: ("TABLE", "Create Table"),
+    ObjectType.VIEW: ("VIEW", "Create View"),
+    ObjectType.PROCEDURE: ("PROCEDURE", "Create Procedure"),
+    ObjectType.FUNCTION: ("FUNCTION", "Create Function"),
+    ObjectType.TRIGGER: ("TRIGGER", "SQL Original Statement"),
+    ObjectType.EVENT: ("EVENT", "Create Event"),
+}
+
+_NAMES = """
+SELECT table_name AS name, IF(table_type = 'VIEW', 'view', 'table') AS type
+  FROM information_schema.tables WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'VIEW')
+UNION ALL
+SELECT routine_name, LOWER(routine_type) FROM information_schema.routines WHERE routine_schema = %s
+UNION ALL
+SELECT trigger_name, 'trigger' FROM information_schema.triggers WHERE trigger_schema = %s
+UNION ALL
+SELECT event_name, 'event' FROM information_schema.events WHERE event_schema = %s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateText:
+    """An object known only by its canonical CREATE text."""
+
+    key: ObjectKey
+    show_create: str
+    unsupported: bool = field(default=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    def create_statement(self, flavor: Flavor) -> str:
+        return self.show_create
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaTexts:
+    name: str
+    char_set: str
+    collation: str
+    texts: dict[ObjectKey, CreateText]
+
+    def objects(self) -> dict[ObjectKey, CreateText]:
+        return self.texts
+
+
+async def load_texts(inst: Instance, schema: str, filters: Filters | None = None) -> SchemaTexts:
+    head, rows = await asyncio.gather(
+        inst.query(q.SCHEMA, (schema,)), inst.query(_NAMES, (schema, schema, schema, schema))
+    )
+    if not head:
+        raise SchemadError(f"{inst.params.address}: schema {schema} does not exist")
+    f = filters or Filters()
+    keys = sorted(
+        k
+        for k in (ObjectKey(ObjectType(r["type"]), r["name"]) for r in rows)
+        if not f.ignores(k.type, k.name)
+    )
+    qs = escape_identifier(schema)
+    views = [k for k in keys if k.type is ObjectType.VIEW]
+    others = [k for k in keys if k.type is not ObjectType.VIEW]
+
+    def sql(k: ObjectKey) -> str:
+        return f"SHOW CREATE {_KINDS[k.type][0]} {qs}.{escape_identifier(k.name)}"
+
+    # SHOW CREATE VIEW leaves the view's schema out only when it is the current database.
+    other_rows, view_rows = await asyncio.gather(
+        inst.query_many([sql(k) for k in others]),
+        inst.query_many([sql(k) for k in views], prefix=f"USE {qs}"),
+    )
+    texts = {
+        k: CreateText(k, str(r[0][_KINDS[k.type][1]]))
+        for k, r in zip([*others, *views], [*other_rows, *view_rows], strict=True)
+    }
+    return SchemaTexts(schema, head[0]["char_set"], head[0]["collation"], texts)

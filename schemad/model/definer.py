@@ -1,0 +1,148 @@
+"""DEFINER values and the server's quoting rules for stored-object DDL.
+
+A definer is kept in the model as the unquoted text information_schema shows,
+``user@host``; a MariaDB role (or a user with an empty host) is the bare name,
+``role``, as in ``mysql.proc`` and Skeema.  This module turns that text into the
+clause SHOW CREATE prints (root@127.0.0.1 -> `root`@`127.0.0.1`) and back, and
+holds the two quoting helpers the stored-object renderers share:
+
+- :func:`quote_identifier`: the server's ``append_identifier`` (backticks, or
+  double quotes when the object's sql_mode has ANSI_QUOTES; the quote character
+  is doubled inside).
+- :func:`quote_comment`: the server's ``append_unescaped`` used for routine and
+  event COMMENTs (escapes ``\\0 \\n \\r \\\\`` and doubles ``'``; a tab stays as
+  is).  Unlike :func:`schemad.model.keys.escape_string` it escapes newlines.
+
+It will not validate that a user exists, match user patterns, or pick a
+definer for objects that have none; it does no I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "Security",
+    "ansi_quotes",
+    "format_definer",
+    "normalize_definer",
+    "parse_definer",
+    "quote_comment",
+    "quote_identifier",
+    "split_definer",
+    "sql_mode_set",
+]
+
+
+class Security(StrEnum):
+    """`SQL SECURITY` of a view or routine: whose privileges it runs with."""
+
+    DEFINER = "DEFINER"
+    INVOKER = "INVOKER"
+
+
+def ansi_quotes(sql_mode: str) -> bool:
+    """True when a sql_mode value (comma separated) includes ANSI_QUOTES.
+
+    The server stores the expansion of combination modes (`ANSI`, `ORACLE`, ...),
+    which lists ANSI_QUOTES itself; the short forms are accepted too.
+    """
+    modes = sql_mode_set(sql_mode)
+    return bool(modes & {"ANSI_QUOTES", "ANSI", "ORACLE", "POSTGRESQL", "DB2", "MSSQL", "MAXDB"})
+
+
+def sql_mode_set(sql_mode: str) -> frozenset[str]:
+    """The upper-cased flags of a comma-separated sql_mode value."""
+    return frozenset(m.strip().upper() for m in sql_mode.split(",") if m.strip())
+
+
+def quote_identifier(name: str, *, ansi: bool = False) -> str:
+    """Quote an identifier like the server's append_identifier with sql_quote_show_create=1."""
+    q = '"' if ansi else "`"
+    return q + name.replace(q, q + q) + q
+
+
+def quote_comment(text: str) -> str:
+    """Quote a COMMENT string the way SHOW CREATE PROCEDURE/FUNCTION/EVENT prints it (append_unescaped)."""
+    out = ["'"]
+    for ch in text:
+        if ch == "\0":
+            out.append("\\0")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("''")
+        else:
+            out.append(ch)
+    out.append("'")
+    return "".join(out)
+
+
+def normalize_definer(definer: str) -> str:
+    """The model's form of a definer: information_schema's ``role@`` becomes the bare ``role``."""
+    return definer[:-1] if definer.endswith("@") else definer
+
+
+def split_definer(definer: str) -> tuple[str, str]:
+    """Split ``user@host`` on the LAST ``@`` (user names may contain ``@``); a bare role has host ""."""
+    user, at, host = normalize_definer(definer).rpartition("@")
+    return (user, host) if at else (host, "")
+
+
+def format_definer(definer: str, *, ansi: bool = False) -> str:
+    """root@127.0.0.1 -> `root`@`127.0.0.1`; a role (or empty host) prints the user alone: `role`."""
+    user, host = split_definer(definer)
+    if not host:
+        return quote_identifier(user, ansi=ansi)
+    return quote_identifier(user, ansi=ansi) + "@" + quote_identifier(host, ansi=ansi)
+
+
+def _read_part(text: str, pos: int) -> tuple[str, int]:
+    """Read one quoted (`` ` `` / ``"`` / ``'``, quote doubled inside) or bare user/host part."""
+    if pos < len(text) and text[pos] in "`\"'":
+        q = text[pos]
+        out: list[str] = []
+        i = pos + 1
+        while i < len(text):
+            if text[i] == q:
+                if i + 1 < len(text) and text[i + 1] == q:
+                    out.append(q)
+                    i += 2
+                    continue
+                return "".join(out), i + 1
+            out.append(text[i])
+            i += 1
+        raise ValueError(f"unterminated quote in definer {text!r}")
+    end = text.find("@", pos)
+    end = len(text) if end < 0 else end
+    part = text[pos:end]
+    if not part or any(c in part for c in "`\"'= \t\r\n"):
+        raise ValueError(f"bad unquoted user or host {part!r} in definer {text!r}")
+    return part, end
+
+
+def parse_definer(clause: str) -> str:
+    """Reverse of :func:`format_definer`: `root`@`h` -> root@h.
+
+    Accepts an optional leading ``DEFINER=``, quoted or bare parts (a bare part is
+    split at the first ``@``, as the server's parser does), and a role without host.
+    """
+    text = clause.strip()
+    if text.upper().startswith("DEFINER"):
+        text = text[len("DEFINER") :].lstrip()
+        if not text.startswith("="):
+            raise ValueError(f"not a DEFINER clause: {clause!r}")
+        text = text[1:].lstrip()
+    user, pos = _read_part(text, 0)
+    if pos == len(text):
+        return user
+    if text[pos] != "@":
+        raise ValueError(f"unexpected text after the user in definer {clause!r}")
+    host, pos = _read_part(text, pos + 1)
+    if pos != len(text):
+        raise ValueError(f"unexpected text after the host in definer {clause!r}")
+    return f"{user}@{host}" if host else user

@@ -1,0 +1,418 @@
+"""Classify one SQL statement from its first few tokens.
+
+Given the text of a single statement (as cut by :mod:`schemad.sqltext.splitter`), say
+what it is: a ``CREATE`` of a table, view, procedure, function, trigger or event (with
+the object's unquoted name and optional schema qualifier), a ``USE db`` command, or
+something else (``UNKNOWN``: the caller warns "Unable to parse statement").
+
+The head of the statement is tokenized with sqlglot's MySQL tokenizer, then walked by
+hand through ``CREATE [OR REPLACE] [ALGORITHM=..] [DEFINER=..] [SQL SECURITY ..]
+[TEMPORARY|AGGREGATE] <type> [IF NOT EXISTS] [schema.]name``.  If sqlglot cannot
+tokenize the text, a small regex does the same job.
+
+It will NOT parse the SQL grammar: nothing past the object name is interpreted, except
+for the few keyword checks behind :func:`unsupported_reason` (``CREATE TABLE .. LIKE``,
+``.. SELECT``, system versioning, UDFs).  The authoritative reading of a CREATE is the
+server's, after running it in a workspace.  Version-gated comments (``/*!50100 .. */``,
+``/*M!100301 .. */``) are read as if their version always applied.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from sqlglot import Token, TokenType
+from sqlglot.dialects.mysql import MySQL
+from sqlglot.errors import TokenError
+
+from schemad.model.keys import ObjectKey, ObjectType
+
+__all__ = [
+    "STORED_PROGRAM_TYPES",
+    "Classification",
+    "StatementKind",
+    "classify",
+    "has_begin",
+    "mask",
+    "unsupported_reason",
+]
+
+
+class StatementKind(StrEnum):
+    """What a statement of a *.sql file is; the object type of a CREATE lives in its key."""
+
+    CREATE = "create"  #: CREATE TABLE/VIEW/PROCEDURE/FUNCTION/TRIGGER/EVENT with a parsed name
+    USE = "use"  #: USE db (client command; ends at a newline or the delimiter)
+    DELIMITER = "delimiter"  #: DELIMITER xx (client command; ends at a newline)
+    NOOP = "noop"  #: only whitespace and/or comments, or a stray delimiter
+    UNKNOWN = "unknown"  #: anything else; the caller warns "Unable to parse statement"
+
+
+STORED_PROGRAM_TYPES = frozenset(
+    {ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT}
+)
+
+_CREATE_TYPES = {
+    "TABLE": ObjectType.TABLE,
+    "VIEW": ObjectType.VIEW,
+    "PROCEDURE": ObjectType.PROCEDURE,
+    "FUNCTION": ObjectType.FUNCTION,
+    "TRIGGER": ObjectType.TRIGGER,
+    "EVENT": ObjectType.EVENT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The result of :func:`classify`."""
+
+    kind: StatementKind
+    key: ObjectKey | None = None  # only for CREATE
+    schema: str | None = None  # CREATE's schema qualifier, or USE's target
+    name_span: tuple[int, int] | None = None  # [start, end) of the `[schema.]name` clause in the text
+    via: Literal["sqlglot", "regex"] = "sqlglot"  # which path produced it (the regex is the fallback)
+
+
+_UNKNOWN = Classification(StatementKind.UNKNOWN)
+_UNKNOWN_RE = Classification(StatementKind.UNKNOWN, via="regex")
+
+# ---------------------------------------------------------------------------------------------------
+# Length-preserving rewrites.  Offsets found in a rewritten text are valid in the original.
+
+# One quoted string/identifier or comment; group `x` is the wrapper of a version-gated comment.
+_LEXEME = re.compile(
+    r"""'(?:[^'\\]++|\\.|'')*+'"""
+    r'''|"(?:[^"\\]++|\\.|"")*+"'''
+    r"|`(?:[^`]++|``)*+`"
+    r"|(?P<x>/\*M?!\d*)(?P<xbody>.*?)\*/"
+    r"|/\*.*?\*/"
+    r"|\#[^\n]*+"
+    r"|--(?=\s)[^\n]*+|--\Z",
+    re.S,
+)
+
+
+def _unwrap_match(m: re.Match[str]) -> str:
+    if m["x"] is None:
+        return m[0]
+    return " " * len(m["x"]) + unwrap_versioned(m["xbody"]) + "  "
+
+
+def unwrap_versioned(text: str) -> str:
+    """Blank out the `/*!NNNNN` and `*/` wrappers of version-gated comments, keeping their content."""
+    if "/*!" not in text and "/*M!" not in text:
+        return text
+    return _LEXEME.sub(_unwrap_match, text)
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    s = m[0]
+    if m["x"] is not None:
+        return " " * len(m["x"]) + mask(m["xbody"]) + "  "
+    if s[0] in "'\"`":
+        return s[0] + "_" * (len(s) - 2) + s[0]
+    return " " * len(s)
+
+
+def mask(text: str) -> str:
+    """`text` with comments blanked, quoted contents replaced by `_`, versioned comments unwrapped.
+
+    Keywords and delimiters left in the result are real code.  Same length as `text`.
+    """
+    return _LEXEME.sub(_mask_match, text)
+
+
+_BEGIN = re.compile(r"(?<![\w$])begin(?![\w$])", re.I)
+
+
+def has_begin(text: str) -> bool:
+    """Whether `text` has a BEGIN keyword outside quotes and comments (a compound body)."""
+    return "begin" in text.lower() and _BEGIN.search(mask(text)) is not None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The sqlglot path.
+
+_TOKENIZERS = threading.local()  # sqlglot tokenizers keep per-call state: one per thread
+
+
+def _tokenize(text: str) -> list[Token]:
+    tok = getattr(_TOKENIZERS, "tok", None)
+    if tok is None:
+        tok = _TOKENIZERS.tok = MySQL.Tokenizer()
+    tokens: list[Token] = tok.tokenize(text)
+    return tokens
+
+
+_WORDLIKE = re.compile(r"[\w$]+")
+_QUOTED = (TokenType.STRING, TokenType.IDENTIFIER)
+
+
+class _NeedMore(Exception):
+    """The head was cut too short to decide; retry with a longer one."""
+
+
+class _Cursor:
+    """Tokens of a head; reading past the end of a truncated head asks for a longer one.
+
+    Unless the head was cut at a token boundary, its last token may be a cut-off word and
+    counts as past the end.
+    """
+
+    __slots__ = ("limit", "src", "tokens", "truncated")
+
+    def __init__(self, tokens: Sequence[Token], src: str, truncated: bool, clean_cut: bool) -> None:
+        self.tokens = tokens
+        self.src = src
+        self.truncated = truncated
+        self.limit = len(tokens) - 1 if truncated and not clean_cut else len(tokens)
+
+    def get(self, i: int) -> Token | None:
+        if i >= self.limit:
+            if self.truncated:
+                raise _NeedMore
+            return None
+        return self.tokens[i]
+
+    def word(self, i: int) -> str | None:
+        """Upper-cased text of an unquoted token (multi-word tokens like `SQL SECURITY` normalised)."""
+        t = self.get(i)
+        if t is None or t.token_type in _QUOTED:
+            return None
+        return " ".join(t.text.upper().split())
+
+    def name(self, i: int) -> str | None:
+        """The unquoted identifier at `i`: `backticked`, "ANSI quoted", or a bare word."""
+        t = self.get(i)
+        if t is None:
+            return None
+        if t.token_type is TokenType.IDENTIFIER or (
+            t.token_type is TokenType.STRING and self.src[t.start] == '"'
+        ):
+            return t.text  # sqlglot has already undone `` / "" / \" escapes
+        if t.token_type is TokenType.STRING:
+            return None  # 'single quoted' is never an identifier
+        return t.text if _WORDLIKE.fullmatch(t.text) else None
+
+    def is_text(self, i: int, text: str) -> bool:
+        t = self.get(i)
+        return t is not None and t.token_type not in _QUOTED and t.text == text
+
+
+def _skip_definer(c: _Cursor, i: int) -> int | None:
+    """Index just past a DEFINER value starting at `i` (`user@host`, CURRENT_USER(), role), or None."""
+    w = c.word(i)
+    if w in ("CURRENT_USER", "CURRENT_ROLE"):
+        i += 1
+        if c.is_text(i, "(") and c.is_text(i + 1, ")"):
+            i += 2
+        return i
+    if c.get(i) is None:
+        return None
+    i += 1
+    t = c.get(i)
+    if t is not None and t.text.startswith("@"):
+        # An unquoted host such as 127.0.0.1 comes out as several tokens; they touch each other.
+        i += 1 if len(t.text) > 1 else 2
+        while (t := c.get(i)) is not None and t.start == c.tokens[i - 1].end + 1:
+            i += 1
+    return i
+
+
+_USE_ARG = re.compile(r"[^\s;]+")
+
+
+def _use(c: _Cursor) -> Classification:
+    """USE is a client command: its argument may be quoted any way, or a bare run like `my-db`."""
+    t = c.get(1)
+    if t is None:
+        return _UNKNOWN
+    if t.token_type in _QUOTED:
+        return Classification(StatementKind.USE, schema=t.text)
+    m = _USE_ARG.match(c.src, t.start)
+    if m is not None and c.truncated and m.end() >= len(c.src):
+        raise _NeedMore
+    return Classification(StatementKind.USE, schema=m[0]) if m else _UNKNOWN
+
+
+def _parse(c: _Cursor) -> Classification:
+    first = c.word(0)
+    if first == "USE":
+        return _use(c)
+    if first != "CREATE":
+        return _UNKNOWN
+    i = 1
+    if c.word(i) == "OR" and c.word(i + 1) == "REPLACE":
+        i += 2
+    while True:  # clauses allowed between CREATE and the object type, in any order
+        w = c.word(i)
+        if w == "DEFINER":
+            i += 1
+            if c.is_text(i, "="):
+                i += 1
+            j = _skip_definer(c, i)
+            if j is None:
+                return _UNKNOWN
+            i = j
+        elif w == "ALGORITHM":
+            i += 3 if c.is_text(i + 1, "=") else 2
+        elif w == "SQL SECURITY":
+            i += 2
+        elif w == "SQL" and c.word(i + 1) == "SECURITY":
+            i += 3
+        elif w in ("TEMPORARY", "AGGREGATE"):
+            i += 1
+        else:
+            break
+    otype = _CREATE_TYPES.get(c.word(i) or "")
+    if otype is None:
+        return _UNKNOWN
+    i += 1
+    if c.word(i) == "IF" and c.word(i + 1) == "NOT" and c.word(i + 2) == "EXISTS":
+        i += 3
+    name = c.name(i)
+    if name is None:
+        return _UNKNOWN
+    start = c.tokens[i].start
+    end = c.tokens[i].end + 1
+    schema = None
+    if c.is_text(i + 1, "."):
+        qualified = c.name(i + 2)
+        if qualified is None or c.is_text(i + 3, "."):
+            return _UNKNOWN  # not an identifier, or db.t.x
+        schema, name = name, qualified
+        end = c.tokens[i + 2].end + 1
+    # (Looking at token i+1 above also made sure, on a truncated head, that the name is complete.)
+    return Classification(StatementKind.CREATE, ObjectKey(otype, name), schema, (start, end))
+
+
+def _windows(text: str) -> Iterator[tuple[int, bool]]:
+    """Head lengths to try, each with whether the head's last token is surely complete.
+
+    sqlglot's tokenizer costs about 0.5 us per character, so the head is kept short.  Most
+    CREATEs name their object right before the first `(` ("CREATE TABLE `t` (",
+    "CREATE DEFINER=`u`@`%` PROCEDURE `p`("): cut there first, then widen.
+    """
+    paren = text.find("(", 0, 240)
+    if paren >= 0:
+        yield paren + 1, True  # a cut right after `(` splits no token (or tokenizing fails)
+    n = 64
+    while n < len(text):
+        if n > paren + 1:
+            yield n, False
+        n *= 4
+    yield len(text), True
+
+
+def classify(text: str) -> Classification:
+    """Classify one statement's text (leading whitespace/comments allowed, no delimiter needed)."""
+    for n, clean_cut in _windows(text):
+        truncated = n < len(text)
+        head = unwrap_versioned(text[:n] if truncated else text)
+        try:
+            return _parse(_Cursor(_tokenize(head), head, truncated, clean_cut))
+        except _NeedMore:
+            continue
+        except TokenError:
+            if not truncated:
+                return _classify_regex(text)
+            # else the head ended inside a quote or comment: widen it
+    raise AssertionError("unreachable: the last window is the whole text")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The regex fallback, for text sqlglot's tokenizer rejects.
+
+_NAME = r"""(?:`(?:[^`]|``)+`|"(?:[^"\\]|\\.|"")+"|[\w$]+)"""
+_QUOTED_ANY = r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`"""
+_DEFINER_PART = rf"(?:{_QUOTED_ANY}|[\w$.%\-]+)"
+_HEAD_RE = re.compile(
+    rf"""\s*(?:
+        USE\s+(?P<db>{_QUOTED_ANY}|[^\s;]+)
+      | CREATE\s+(?:OR\s+REPLACE\s+)?
+        (?:(?:ALGORITHM\s*=\s*\w+
+            | DEFINER\s*=\s*(?:CURRENT_(?:USER|ROLE)(?:\s*\(\s*\))?|{_DEFINER_PART}(?:@{_DEFINER_PART})?)
+            | SQL\s+SECURITY\s+\w+
+            | TEMPORARY | AGGREGATE
+           )\s+)*
+        (?P<type>TABLE|VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+
+        (?:IF\s+NOT\s+EXISTS\s+)?
+        (?P<n1>{_NAME})(?:\s*\.\s*(?P<n2>{_NAME}))?
+    )(?![\w$])""",
+    re.I | re.X | re.S,
+)
+_COMMENTS_ONLY = re.compile(
+    r"""'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+"|`(?:[^`]++|``)*+`"""
+    r"|(?P<c>/\*.*?\*/|\#[^\n]*+|--(?=\s)[^\n]*+)",
+    re.S,
+)
+_UNESCAPES = {"\\0": "\0", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\Z": "\x1a", "\\b": "\b"}
+_BACKSLASH = re.compile(r"\\(.)", re.S)
+
+
+def _unquote(raw: str) -> str:
+    q = raw[0]
+    if q == "`":
+        return raw[1:-1].replace("``", "`")
+    if q in "'\"":
+        inner = raw[1:-1].replace(q + q, q)
+        return _BACKSLASH.sub(lambda m: _UNESCAPES.get(m[0], m[1]), inner)
+    return raw
+
+
+def _classify_regex(text: str) -> Classification:
+    head = _COMMENTS_ONLY.sub(lambda m: " " * len(m[0]) if m["c"] else m[0], unwrap_versioned(text))
+    m = _HEAD_RE.match(head)
+    if m is None:
+        return _UNKNOWN_RE
+    if m["db"] is not None:
+        return Classification(StatementKind.USE, schema=_unquote(m["db"]), via="regex")
+    if re.match(r"\s*\.", head[m.end() :]):
+        return _UNKNOWN_RE  # db.t.x
+    otype = _CREATE_TYPES[m["type"].upper()]
+    schema, name = (m["n1"], m["n2"]) if m["n2"] is not None else (None, m["n1"])
+    start, end = m.start("n1"), m.end("n2") if m["n2"] is not None else m.end("n1")
+    return Classification(
+        StatementKind.CREATE,
+        ObjectKey(otype, _unquote(name)),
+        _unquote(schema) if schema is not None else None,
+        (start, end),
+        via="regex",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Unsupported CREATEs: parsed fine, but schemad will not manage the object (it is ignored on both
+# sides, like Skeema's StatementTypeCreateUnsupported).
+
+_TEMPORARY = re.compile(r"(?<![\w$])TEMPORARY(?![\w$])", re.I)
+_LIKE = re.compile(r"\s*\(?\s*LIKE(?![\w$])", re.I)
+_SELECT = re.compile(r"(?<![\w$])SELECT(?![\w$])", re.I)
+_VERSIONING = re.compile(r"(?<![\w$])WITH\s+SYSTEM\s+VERSIONING(?![\w$])", re.I)
+_SONAME = re.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
+
+
+def unsupported_reason(body: str, key: ObjectKey, name_span: tuple[int, int]) -> str | None:
+    """Why a parsed CREATE can't be managed, or None.  `body` is the statement without delimiter."""
+    if key.type is ObjectType.TABLE:
+        masked = mask(body)
+        before, after = masked[: name_span[0]], masked[name_span[1] :]
+        if _TEMPORARY.search(before):
+            return "CREATE TEMPORARY TABLE is not supported"
+        if _LIKE.match(after):
+            return "CREATE TABLE ... LIKE is not supported"
+        if _SELECT.search(after):
+            return "CREATE TABLE ... SELECT is not supported"
+        if _VERSIONING.search(after):
+            return "system-versioned tables (WITH SYSTEM VERSIONING) are not supported"
+        if ";" in after:
+            # Only possible under a custom DELIMITER: almost always a typo, and unsafe to run.
+            return "CREATE TABLE containing a semicolon (with a DELIMITER other than ;) is not supported"
+    elif key.type is ObjectType.FUNCTION and _SONAME.search(mask(body), name_span[1]):
+        return "loadable functions (CREATE FUNCTION ... SONAME) are not managed"
+    return None
