@@ -16,7 +16,7 @@ from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileEr
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.connopts import ConnParams, parse_connect_options
-from schemad.introspect.introspector import Filters
+from schemad.introspect.filters import Filters
 from schemad.model.keys import ObjectKey, ObjectType
 
 log = logging.getLogger("schemad")

@@ -20,10 +20,12 @@ _COMMANDS = {
     "pull": ("schemad.cli.commands.pull", "update files from the live database"),
     "format": ("schemad.cli.commands.format", "rewrite *.sql files into canonical form"),
 }
+_SERVE_HELP = "  serve            run the daemon (HTTP API); --embedded for a throwaway server\n"
 
 USAGE = (
     "usage: schemad <command> [options] [environment]\n\ncommands:\n"
     + "".join(f"  {name:<16} {summary}\n" for name, (_, summary) in _COMMANDS.items())
+    + _SERVE_HELP
     + "  version          print the version\n  help             this text\n"
 )
 
@@ -40,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = args[0]
     setup_logging(debug="--debug" in args)
+    if command == "serve":  # the daemon has its own options, not Skeema's
+        from schemad.cli.commands.serve import run_serve
+
+        try:
+            return run_serve(args[1:])
+        except SchemadError as exc:
+            logging.getLogger("schemad").error("%s", exc)
+            return exc.exit_code
     log = logging.getLogger("schemad")
     if command not in _COMMANDS:
         log.error("unknown command %r; see `schemad help`", command)

@@ -17,13 +17,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemad.errors import CannotCreateError
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.model.schema import SchemaObject
 from schemad.model.table import strip_auto_increment
-from schemad.sqltext.splitter import Statement, StatementKind, split
+
+if TYPE_CHECKING:
+    from schemad.model.schema import SchemaObject
+    from schemad.sqltext.splitter import Statement
 
 # Characters Skeema removes from object names to make file names.
 _UNSAFE_FILENAME_RE = re.compile(r"""[\s.\\/"'`:*?|~#&<>{}\[\]()-]""")
@@ -95,6 +98,8 @@ def _replace_text(stmt: Statement, key: ObjectKey, create: str) -> str:
 
 
 def _is_empty(stmts: Iterable[Statement]) -> bool:
+    from schemad.sqltext.splitter import StatementKind
+
     return all(s.kind in (StatementKind.NOOP, StatementKind.DELIMITER) for s in stmts)
 
 
@@ -114,6 +119,8 @@ def _write(path: Path, text: str, *, replace: bool) -> None:
 
 def read_dir_statements(directory: Path) -> dict[Path, list[Statement]]:
     """Split every *.sql file directly inside `directory`."""
+    from schemad.sqltext.splitter import split  # not needed (nor imported) by init
+
     out: dict[Path, list[Statement]] = {}
     for path in sorted(directory.glob("*.sql")):
         if path.is_file():
@@ -136,6 +143,8 @@ def dump_objects(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CannotCreateError(f"cannot create directory {directory}: {exc.strerror}") from None
+    from schemad.sqltext.splitter import StatementKind, split
+
     files: dict[Path, list[Statement]] = {
         p: list(s) for p, s in (existing if existing is not None else read_dir_statements(directory)).items()
     }

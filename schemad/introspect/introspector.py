@@ -9,33 +9,14 @@ through SHOW CREATE.  Ignore filters are applied after reading.
 from __future__ import annotations
 
 import asyncio
-import re
-from dataclasses import dataclass
 
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
+from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
-from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Name patterns of objects to leave out (Skeema's ignore-* options)."""
-
-    table: re.Pattern[str] | None = None
-    proc: re.Pattern[str] | None = None
-    func: re.Pattern[str] | None = None
-
-    def ignores(self, type_: ObjectType, name: str) -> bool:
-        pattern = {
-            ObjectType.TABLE: self.table,
-            ObjectType.PROCEDURE: self.proc,
-            ObjectType.FUNCTION: self.func,
-        }.get(type_)
-        return bool(pattern and pattern.search(name))
 
 
 async def introspect_schema(inst: Instance, name: str, filters: Filters | None = None) -> Schema:

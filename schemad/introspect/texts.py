@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
+from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
-from schemad.introspect.introspector import Filters
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 

@@ -131,6 +131,42 @@ def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
     return StatementFailure(key=s.key, file=s.file, line=s.line, message=text, errno=errno)
 
 
+async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[StatementFailure]:
+    """Run CREATE statements on `ws` (whose connections use the target schema) in a legal order.
+
+    Tables first (with foreign_key_checks=0 their order is irrelevant), then
+    views in passes until no more succeed (a view may read another view),
+    then routines, triggers and events, which may need the tables.  Every
+    statement the server rejects becomes a StatementFailure; the rest still run.
+    """
+    by_type: dict[ObjectType, list[Creatable]] = {}
+    for s in statements:
+        if s.key is not None:
+            by_type.setdefault(s.key.type, []).append(s)
+    failures: list[StatementFailure] = []
+    for group in (
+        [ObjectType.TABLE],
+        [ObjectType.VIEW],
+        [ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT],
+    ):
+        pending = [s for t in group for s in by_type.get(t, [])]
+        while pending:
+            errors = await _run_all(ws, pending)
+            retry = [
+                s
+                for s, e in zip(pending, errors, strict=True)
+                if isinstance(e, DatabaseError) and e.errno in _MISSING_OBJECT_ERRNOS
+            ]
+            done = [(s, e) for s, e in zip(pending, errors, strict=True) if s not in retry]
+            failures += [_failure(s, e) for s, e in done if e is not None]
+            if retry and len(retry) < len(pending):
+                pending = retry  # some succeeded: what they created may be what the others need
+                continue
+            failures += [_failure(s, e) for s, e in zip(pending, errors, strict=True) if s in retry and e]
+            break
+    return failures
+
+
 async def exec_statements(
     params: ConnParams,
     statements: Iterable[Creatable],
@@ -150,6 +186,7 @@ async def exec_statements(
         pool_size=max(1, opts.concurrency),
     )
     failures: list[StatementFailure] = []
+    schema: Schema | None = None
     try:
         async with admin.session() as lock:
             got = await lock.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", opts.lock_timeout))
@@ -168,36 +205,7 @@ async def exec_statements(
                     f"CREATE DATABASE IF NOT EXISTS {escape_identifier(temp)} "
                     f"CHARACTER SET {char_set} COLLATE {collation}"
                 )
-                # Tables first (foreign_key_checks=0 makes their order irrelevant), then
-                # views in passes until no more succeed (a view may read another view),
-                # then routines, triggers and events, which need the tables.
-                by_type: dict[ObjectType, list[Creatable]] = {}
-                for s in stmts:
-                    assert s.key is not None
-                    by_type.setdefault(s.key.type, []).append(s)
-                for group in (
-                    [ObjectType.TABLE],
-                    [ObjectType.VIEW],
-                    [ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT],
-                ):
-                    pending = [s for t in group for s in by_type.get(t, [])]
-                    while pending:
-                        errors = await _run_all(ws, pending)
-                        retry = [
-                            s
-                            for s, e in zip(pending, errors, strict=True)
-                            if isinstance(e, DatabaseError) and e.errno in _MISSING_OBJECT_ERRNOS
-                        ]
-                        if retry and len(retry) < len(pending):
-                            failures += [
-                                _failure(s, e)
-                                for s, e in zip(pending, errors, strict=True)
-                                if e is not None and s not in retry
-                            ]
-                            pending = retry
-                            continue
-                        failures += [_failure(s, e) for s, e in zip(pending, errors, strict=True) if e]
-                        break
+                failures = await run_creates(ws, stmts)
                 schema = await introspect_schema(ws, temp)
             finally:
                 with contextlib.suppress(Exception):
@@ -207,6 +215,7 @@ async def exec_statements(
     finally:
         await ws.close()
         await admin.close()
+    assert schema is not None
     schema = replace(schema, name=schema_name, char_set=char_set, collation=collation)
     return WorkspaceResult(schema=schema, failures=tuple(sorted(failures, key=lambda f: (f.file, f.line))))
 

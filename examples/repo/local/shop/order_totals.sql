@@ -1,0 +1,1 @@
+CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY INVOKER VIEW `order_totals` AS select `o`.`id` AS `order_id`,sum(`i`.`quantity` * `i`.`price_cents`) AS `total_cents` from (`orders` `o` join `order_items` `i` on(`i`.`order_id` = `o`.`id`)) group by `o`.`id`;

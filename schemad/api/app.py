@@ -1,0 +1,124 @@
+"""create_app(config): the aiohttp application of `schemad serve`.
+
+Wiring only: typed AppKeys for shared objects and one cleanup_ctx per
+background service (here the embedded server).  Handlers stay thin and
+answer JSON; errors are JSON too.  This first version serves health,
+readiness and the configured repos with their environments; diff, push,
+jobs and metrics arrive with the daemon issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from schemad.config import DaemonConfig
+from schemad.errors import SchemadError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class State:
+    ready: bool = False
+    embedded_socket: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+CONFIG = web.AppKey("config", DaemonConfig)
+STATE = web.AppKey("state", State)
+
+
+async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
+    """Start the throwaway server and seed the repos into it (only with --embedded)."""
+    config, state = app[CONFIG], app[STATE]
+    if not config.embedded:
+        state.ready = True
+        yield
+        return
+    from schemad.embedded import EmbeddedServer
+    from schemad.embedded.seed import seed_repo
+    from schemad.introspect.connopts import ConnParams
+
+    srv = EmbeddedServer()
+    await asyncio.to_thread(srv.start)
+    os.environ["SCHEMAD_EMBEDDED_SOCKET"] = srv.socket  # the example repo's .skeema reads it
+    state.embedded_socket = srv.socket
+    log.info("embedded MariaDB ready on %s (port %d)", srv.socket, srv.port)
+    try:
+        for repo in config.repos:
+            try:
+                failures = await seed_repo(
+                    ConnParams(host="localhost", socket=srv.socket), repo.path, "embedded"
+                )
+                state.errors += [str(f) for f in failures]
+            except SchemadError as exc:
+                state.errors.append(f"{repo.name}: {exc}")
+        state.ready = True
+        yield
+    finally:
+        await asyncio.to_thread(srv.stop)
+
+
+def _environments(repo_path: str) -> list[str]:
+    from pathlib import Path
+
+    from schemad.fs.optionfile import OptionFile
+
+    envs: set[str] = set()
+    for f in sorted(Path(repo_path).rglob(".skeema")):
+        try:
+            envs.update(OptionFile.read(f).sections())
+        except SchemadError:
+            continue
+    return sorted(envs)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    body = {"ready": state.ready, "errors": state.errors}
+    return web.json_response(body, status=200 if state.ready else 503)
+
+
+async def repos(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    items = [
+        {"name": r.name, "path": str(r.path), "environments": _environments(str(r.path))}
+        for r in config.repos
+    ]
+    return web.json_response({"repos": items})
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return web.json_response(
+            {"error": {"code": exc.reason.lower().replace(" ", "_"), "message": exc.text or exc.reason}},
+            status=exc.status,
+        )
+
+
+def create_app(config: DaemonConfig) -> web.Application:
+    app = web.Application(middlewares=[json_errors])
+    app[CONFIG] = config
+    app[STATE] = State()
+    app.cleanup_ctx.append(_embedded_server)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/v1/repos", repos)
+    return app

@@ -1,0 +1,50 @@
+"""Create the schemas of a repo tree on a server from their *.sql files.
+
+Used by `schemad serve --embedded` to give the throwaway server the bundled
+example repo's schemas.  It only creates what is missing (CREATE DATABASE
+IF NOT EXISTS, then the objects of an empty schema); it never alters or
+drops anything, so it is not a push.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from schemad.fs.config import ConfigSources
+from schemad.fs.dir import Dir
+from schemad.fs.logical import LogicalSchema
+from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance
+from schemad.model.keys import escape_identifier
+from schemad.workspace.tempschema import StatementFailure, run_creates
+
+log = logging.getLogger(__name__)
+
+
+async def seed_repo(
+    params: ConnParams, repo: Path, environment: str, sources: ConfigSources | None = None
+) -> list[StatementFailure]:
+    """Create every target dir's schema of `repo` that does not exist yet on `params`' server."""
+    failures: list[StatementFailure] = []
+    async with Instance(params) as admin:
+        existing = set(await admin.schema_names())
+        for d in Dir.walk(repo, environment, sources=sources):
+            if not d.is_target:
+                continue
+            for name in d.schema_names(lambda: sorted(existing)):
+                if name in existing:
+                    continue
+                charset = d.config.get("default-character-set") or "utf8mb4"
+                collation = d.config.get("default-collation") or "utf8mb4_general_ci"
+                await admin.execute(
+                    f"CREATE DATABASE {escape_identifier(name)} CHARACTER SET {charset} COLLATE {collation}"
+                )
+                logical = LogicalSchema.from_files(d.sql_files())
+                target = replace(params.with_session(foreign_key_checks="0"), database=name)
+                async with Instance(target) as inst:
+                    failures += await run_creates(inst, logical.creates.values())
+                existing.add(name)
+                log.info("created schema %s from %s (%d objects)", name, d.path, len(logical.creates))
+    return failures
