@@ -4,14 +4,11 @@ A definer is kept in the model as the unquoted text information_schema shows,
 ``user@host``; a MariaDB role (or a user with an empty host) is the bare name,
 ``role``, as in ``mysql.proc`` and Skeema.  This module turns that text into the
 clause SHOW CREATE prints (root@127.0.0.1 -> `root`@`127.0.0.1`) and back, and
-holds the two quoting helpers the stored-object renderers share:
+holds the identifier quoting the stored-object renderers share:
 
 - :func:`quote_identifier`: the server's ``append_identifier`` (backticks, or
   double quotes when the object's sql_mode has ANSI_QUOTES; the quote character
   is doubled inside).
-- :func:`quote_comment`: the server's ``append_unescaped`` used for routine and
-  event COMMENTs (escapes ``\\0 \\n \\r \\\\`` and doubles ``'``; a tab stays as
-  is).  Unlike :func:`schemad.model.keys.escape_string` it escapes newlines.
 
 It will not validate that a user exists, match user patterns, or pick a
 definer for objects that have none; it does no I/O.
@@ -27,7 +24,6 @@ __all__ = [
     "format_definer",
     "normalize_definer",
     "parse_definer",
-    "quote_comment",
     "quote_identifier",
     "split_definer",
     "sql_mode_set",
@@ -60,26 +56,6 @@ def quote_identifier(name: str, *, ansi: bool = False) -> str:
     """Quote an identifier like the server's append_identifier with sql_quote_show_create=1."""
     q = '"' if ansi else "`"
     return q + name.replace(q, q + q) + q
-
-
-def quote_comment(text: str) -> str:
-    """Quote a COMMENT string the way SHOW CREATE PROCEDURE/FUNCTION/EVENT prints it (append_unescaped)."""
-    out = ["'"]
-    for ch in text:
-        if ch == "\0":
-            out.append("\\0")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "'":
-            out.append("''")
-        else:
-            out.append(ch)
-    out.append("'")
-    return "".join(out)
 
 
 def normalize_definer(definer: str) -> str:

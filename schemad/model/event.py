@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from schemad.model.definer import format_definer, quote_comment
+from schemad.model.definer import format_definer
 from schemad.model.flavor import Flavor
-from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
 
 __all__ = ["Event", "EventStatus", "OnCompletion", "format_event_time"]
 
@@ -136,5 +136,5 @@ class Event:
             f" {self.status.clause}"
         )
         if self.comment:
-            text += f" COMMENT {quote_comment(self.comment)}"
+            text += f" COMMENT {escape_string(self.comment)}"
         return text + " DO "

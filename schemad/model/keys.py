@@ -47,14 +47,13 @@ def escape_string(value: str) -> str:
     """Quote a string literal the way SHOW CREATE prints comments and defaults.
 
     The server doubles single quotes and backslash-escapes backslash, newline,
-    carriage return, NUL and Ctrl-Z (MariaDB's append_unescaped()).
+    carriage return and NUL (append_unescaped()); everything else, tabs
+    included, is printed as is.
     """
     return "'" + value.translate(_STRING_ESCAPES) + "'"
 
 
-_BACKSLASH_ESCAPES = str.maketrans(
-    {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\0": "\\0", "\x1a": "\\Z"}
-)
+_BACKSLASH_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
 
 
 def escape_string_backslash(value: str) -> str:

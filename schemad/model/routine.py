@@ -8,7 +8,7 @@ CREATE from them with fixed rules (``show_create_sp`` in both servers)::
         <data access>\\n        only NO SQL / READS SQL DATA / MODIFIES SQL DATA; CONTAINS SQL is silent
         DETERMINISTIC\\n        only when deterministic
         SQL SECURITY INVOKER\\n only when INVOKER; DEFINER is silent
-        COMMENT '<c>'\\n        only when not empty; quoted by quote_comment (\\n, \\r, \\0, \\\\ escaped)
+        COMMENT '<c>'\\n        only when not empty; quoted by keys.escape_string
     <body>
 
 LANGUAGE SQL is never printed.  Names and the definer are quoted with the
@@ -28,12 +28,11 @@ from schemad.model.definer import (
     Security,
     ansi_quotes,
     format_definer,
-    quote_comment,
     quote_identifier,
     sql_mode_set,
 )
 from schemad.model.flavor import Flavor
-from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.keys import ObjectKey, ObjectType, escape_string
 
 __all__ = ["DataAccess", "Routine", "RoutineType"]
 
@@ -106,7 +105,7 @@ class Routine:
         if self.security is Security.INVOKER:
             lines.append("    SQL SECURITY INVOKER\n")
         if self.comment:
-            lines.append(f"    COMMENT {quote_comment(self.comment)}\n")
+            lines.append(f"    COMMENT {escape_string(self.comment)}\n")
         return "".join(lines)
 
     def _opening(self) -> str:

@@ -161,7 +161,7 @@ def test_seed_workflow_over_socket(
     monkeypatch.chdir(host)
     assert main(["add-environment", "development", "-h", "localhost", "-S", server.socket]) == 0
     opts = (host / ".skeema").read_text()
-    assert f"[development]\nflavor=" in opts and f"socket={server.socket}" in opts
+    assert "[development]\nflavor=" in opts and f"socket={server.socket}" in opts
     before = snapshot(host)
     assert main(["pull", "development"]) == 0
     assert snapshot(host) == before
@@ -173,8 +173,8 @@ def test_format_rewrites_hand_edited_files(
     host = init(server, tmp_path)
     app = host / "cli_app"
     (app / "extra.sql").write_text(
-        "-- kept comment\ncreate table extra (id int not null auto_increment primary key, v varchar(10) default 'x')"
-        " auto_increment=7;\n"
+        "-- kept comment\ncreate table extra (id int not null auto_increment primary key,"
+        " v varchar(10) default 'x') auto_increment=7;\n"
     )
     monkeypatch.chdir(host)
     assert main(["format", "--skip-write"]) == 1

@@ -14,13 +14,17 @@ from schemad.embedded.seed import seed_repo
 from tests.conftest import DBServer
 from tests.helpers import load_sql
 
+DROP = "DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS analytics"
+
 
 def test_example_repo_seeds_and_pulls_unchanged(
     server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not server.socket:
         pytest.fail("the suite's own server always has a unix socket")
-    asyncio.run(load_sql(server.params, None, "DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS analytics"))
+    asyncio.run(
+        load_sql(server.params, None, "DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS analytics")
+    )
     monkeypatch.setenv("SCHEMAD_EMBEDDED_SOCKET", server.socket)
     try:
         failures = asyncio.run(seed_repo(server.socket_params, EXAMPLE_REPO, "embedded"))
@@ -33,4 +37,6 @@ def test_example_repo_seeds_and_pulls_unchanged(
         after = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
         assert after == before  # the files are exactly what the server prints
     finally:
-        asyncio.run(load_sql(server.params, None, "DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS analytics"))
+        asyncio.run(
+            load_sql(server.params, None, "DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS analytics")
+        )

@@ -17,12 +17,11 @@ from schemad.model.definer import (
     format_definer,
     normalize_definer,
     parse_definer,
-    quote_comment,
     split_definer,
 )
 from schemad.model.event import Event, EventStatus, OnCompletion
 from schemad.model.flavor import MARIADB_10_11, Flavor, Vendor
-from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.keys import ObjectKey, ObjectType, escape_string
 from schemad.model.routine import DataAccess, Routine, RoutineType
 from schemad.model.trigger import Trigger, TriggerEvent, TriggerTiming
 from schemad.model.view import CheckOption, View, ViewAlgorithm, definition_from_show_create
@@ -91,7 +90,7 @@ def test_split_definer_and_ansi_quotes() -> None:
     ],
 )
 def test_quote_comment(text: str, quoted: str) -> None:
-    assert quote_comment(text) == quoted
+    assert escape_string(text) == quoted
 
 
 # --- views --------------------------------------------------------------------
