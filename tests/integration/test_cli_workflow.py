@@ -282,3 +282,15 @@ def test_password_never_written_or_logged(
         assert "Access denied" in err and secret not in out + err
     finally:
         sql(server, "DROP USER IF EXISTS 'cli_pw'@'%'")
+
+
+def test_pull_refreshes_flavor(
+    server: DBServer, two_schemas: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = init(server, tmp_path)
+    opts = host / ".skeema"
+    real = next(line for line in opts.read_text().splitlines() if line.startswith("flavor="))
+    opts.write_text(opts.read_text().replace(real, "flavor=mysql:5.7"))
+    monkeypatch.chdir(host)
+    assert main(["pull"]) == 0
+    assert real in opts.read_text().splitlines()

@@ -10,6 +10,7 @@ Errors in one dir are logged and the others still run (exit 2 at the end).
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.init import write_schema_option_file
@@ -17,6 +18,7 @@ from schemad.cli.common import conn_params, cwd, dir_error, environment, filters
 from schemad.errors import EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
+from schemad.fs.optionfile import OptionFile
 from schemad.introspect.instance import Instance
 from schemad.introspect.texts import SchemaTexts, load_texts
 
@@ -45,6 +47,24 @@ def _update_schema_options(d: Dir, schema: SchemaTexts) -> None:
         of.write()
 
 
+def _refresh_flavor(path: Path, env: str, flavor: str) -> None:
+    """Record the server's flavor in the .skeema that sets `host` (this dir or its parent)."""
+    for p in (path, path.parent):
+        file = p / ".skeema"
+        if not file.is_file():
+            continue
+        of = OptionFile.read(file)
+        if of.lookup("host", env) is None:
+            continue
+        current = of.lookup("flavor", env)
+        if current is None or current.value != flavor:
+            section = env if of.get("host", env) is not None else ""
+            of.set("flavor", flavor, section)
+            of.write()
+            log.info("Updated flavor to %s in %s", flavor, file)
+        return
+
+
 async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
     host = d.hosts()[0]
     async with Instance(conn_params(d, host, passwords)) as inst:
@@ -63,6 +83,7 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
             return
         flavor = await inst.flavor()
         schema = await load_texts(inst, name, filters(d.config))
+    _refresh_flavor(d.path, d.environment, str(flavor))
     result = dump_objects(
         d.path,
         schema.objects(),
