@@ -1,0 +1,56 @@
+"""Dependencies point downward only (STYLE.md): checked on the source's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[2] / "schemad"
+
+# What each layer may import from schemad (besides itself).  Lower layers never
+# see higher ones: the model knows nothing of files, servers or front ends.
+ALLOWED = {
+    "model": {"errors"},
+    "sqltext": {"errors", "model"},
+    "introspect": {"errors", "model"},
+    "fs": {"errors", "model", "sqltext"},
+    "workspace": {"errors", "model", "introspect", "sqltext"},
+    "embedded": {"errors", "model", "introspect", "fs", "workspace"},
+    "api": {"errors", "model", "introspect", "fs", "workspace", "embedded", "config"},
+    "cli": {"errors", "model", "introspect", "fs", "workspace", "embedded", "config", "api", "sqltext"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("schemad."):
+            out.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("schemad."))
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_lower_layers(layer: str) -> None:
+    files = sorted((PACKAGE / layer).rglob("*.py"))
+    assert files, f"no modules in schemad/{layer}"
+    bad = {
+        f"{f.relative_to(PACKAGE)} imports schemad.{m}"
+        for f in files
+        for m in _imports(f) - ALLOWED[layer] - {layer}
+    }
+    assert not bad, sorted(bad)
+
+
+def test_model_does_no_io() -> None:
+    forbidden = {"asyncio", "asyncmy", "aiohttp", "subprocess", "socket", "os", "sqlglot", "pathlib"}
+    for f in (PACKAGE / "model").rglob("*.py"):
+        tree = ast.parse(f.read_text())
+        nodes = list(ast.walk(tree))
+        names = {a.name.split(".")[0] for n in nodes if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in nodes if isinstance(n, ast.ImportFrom) and n.module}
+        assert not names & forbidden, f"{f.name} imports {names & forbidden}"
