@@ -91,7 +91,7 @@ def main() -> int:
         "datadir": "disk",
         "init": {},
     }
-    srv = EmbeddedServer(memory=False)
+    srv = EmbeddedServer(base_dir=work)  # datadir on disk, like the reference runs
     try:
         srv.start()
         for n in SIZES:
