@@ -53,9 +53,21 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
 
 def generate(n: int, schema: str) -> str:
     out = subprocess.run(
-        [sys.executable, str(HERE / "gen_schema.py"), "sql", "-n", str(n), "--seed", "1", "--schema", schema,
-         "--create-db"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(HERE / "gen_schema.py"),
+            "sql",
+            "-n",
+            str(n),
+            "--seed",
+            "1",
+            "--schema",
+            schema,
+            "--create-db",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout
 
@@ -67,8 +79,17 @@ def bench_init(srv: EmbeddedServer, n: int, work: Path) -> dict[str, float | int
     for i in range(RUNS):
         target = work / f"init{n}-{i}"
         t, r = timed(
-            [*SCHEMAD, "init", "-h", "127.0.0.1", "-P", str(srv.port), "--dir", str(target),
-             f"--ignore-schema=^(?!{schema}$)"],
+            [
+                *SCHEMAD,
+                "init",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(srv.port),
+                "--dir",
+                str(target),
+                f"--ignore-schema=^(?!{schema}$)",
+            ],
             work,
         )
         files = len(list((target / schema).glob("*.sql")))
@@ -76,8 +97,23 @@ def bench_init(srv: EmbeddedServer, n: int, work: Path) -> dict[str, float | int
             raise SystemExit(f"init wrote {files} files, expected {n}")
         times.append(t)
         rss.append(r)
-    return {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-            "max_s": round(max(times), 4), "peak_rss_mib": round(max(rss) / 1024, 1)}
+    return {
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "max_s": round(max(times), 4),
+        "peak_rss_mib": round(max(rss) / 1024, 1),
+    }
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    head = ("command", "tables", "median", "min", "max", "peak RSS", "Skeema", "ratio")
+    print("{:<8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>7} {:>6}".format(*head))
+    for r in rows:
+        print(
+            f"{r['command']:<8} {r['tables']:>6} {r['median_s']:>7.3f}s {r['min_s']:>7.3f}s "
+            f"{r['max_s']:>7.3f}s {r['peak_rss_mib']:>6.1f}MiB "
+            f"{r['skeema_s']:>6.3f}s {r['ratio_vs_skeema']:>5.2f}x"
+        )
 
 
 def main() -> int:
@@ -85,28 +121,22 @@ def main() -> int:
     # slower at creating files, which would measure the disk, not schemad.
     (HERE / "work").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=HERE / "work"))
-    results: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "runs": RUNS,
-        "datadir": "disk",
-        "init": {},
-    }
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    rows: list[dict[str, object]] = []
     srv = EmbeddedServer(base_dir=work)  # datadir on disk, like the reference runs
     try:
         srv.start()
         for n in SIZES:
-            fig = bench_init(srv, n, work)
+            fig: dict[str, object] = {"command": "init", "tables": n, **bench_init(srv, n, work)}
             fig["skeema_s"] = SKEEMA_INIT[n]
-            fig["ratio_vs_skeema"] = round(float(fig["median_s"]) / SKEEMA_INIT[n], 2)
-            results["init"][str(n)] = fig  # type: ignore[index]
+            fig["ratio_vs_skeema"] = round(float(fig["median_s"]) / SKEEMA_INIT[n], 2)  # type: ignore[arg-type]
+            rows.append(fig)
     finally:
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)
+    results = {"machine": machine, "runs": RUNS, "datadir": "disk", "results": rows}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"{'command':<8} {'tables':>6} {'median':>8} {'min':>8} {'max':>8} {'peak RSS':>9} {'Skeema':>7} {'ratio':>6}")
-    for n, fig in results["init"].items():  # type: ignore[attr-defined]
-        print(f"{'init':<8} {n:>6} {fig['median_s']:>7.3f}s {fig['min_s']:>7.3f}s {fig['max_s']:>7.3f}s "
-              f"{fig['peak_rss_mib']:>6.1f}MiB {fig['skeema_s']:>6.3f}s {fig['ratio_vs_skeema']:>5.2f}x")
+    print_table(rows)
     print(f"target: init at 1,000 tables <= {TARGET_RATIO}x Skeema = {TARGET_RATIO * SKEEMA_INIT[1000]:.3f}s")
     print(f"wrote {HERE / 'results.json'}")
     return 0
