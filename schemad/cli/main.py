@@ -19,6 +19,8 @@ _COMMANDS = {
     "add-environment": ("schemad.cli.commands.add_environment", "add an environment to a host dir's .skeema"),
     "pull": ("schemad.cli.commands.pull", "update files from the live database"),
     "format": ("schemad.cli.commands.format", "rewrite *.sql files into canonical form"),
+    "diff": ("schemad.cli.commands.diff", "print the DDL that would make the database match the files"),
+    "push": ("schemad.cli.commands.push", "run that DDL"),
 }
 _SERVE_HELP = "  serve            run the daemon (HTTP API); --embedded for a throwaway server\n"
 

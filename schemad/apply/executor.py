@@ -1,0 +1,154 @@
+"""Execute a plan's statements on the target, one at a time, stopping at the first failure.
+
+`DDLExecutor` is the I/O edge (STYLE rule 7): `DirectExecutor` runs DDL over
+one held connection; `FakeExecutor` records statements for tests of the
+orchestration.  `execute_plan` holds the per-schema push lock for the whole
+run so two pushes to one schema (two CLIs, or CLI and daemon) never
+interleave, and returns a record saying exactly which statements ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from schemad.diff.schema_diff import Step
+from schemad.errors import DatabaseError, SchemadError
+from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance, Session
+from schemad.model.keys import ObjectType, escape_identifier
+
+
+class StepStatus(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    NOT_RUN = "not_run"  # an earlier statement failed, or the push was cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    sql: str
+    status: StepStatus
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class PushRecord:
+    schema: str
+    results: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status is StepStatus.DONE for r in self.results)
+
+
+class PushLockError(SchemadError):
+    """Another push holds the schema's push lock."""
+
+
+def push_lock_name(schema: str) -> str:
+    # GET_LOCK names are limited to 64 characters; long schema names are hashed.
+    name = f"schemad.push.{schema}"
+    return name if len(name) <= 64 else "schemad.push." + hashlib.sha256(schema.encode()).hexdigest()[:40]
+
+
+class DDLExecutor(Protocol):
+    async def execute(self, step: Step) -> None: ...
+
+
+class FakeExecutor:
+    """Records statements instead of running them; fails on the statements it is told to."""
+
+    def __init__(self, fail_on: set[str] | None = None) -> None:
+        self.executed: list[str] = []
+        self.fail_on = fail_on or set()
+
+    async def execute(self, step: Step) -> None:
+        if step.sql in self.fail_on:
+            raise DatabaseError("fake failure", sql=step.sql)
+        self.executed.append(step.sql)
+
+
+class DirectExecutor:
+    """Runs DDL on one held session: foreign_key_checks=0 (like Skeema), in the target schema."""
+
+    def __init__(self, session: Session, schema: str, *, foreign_key_checks: bool = False) -> None:
+        self.session = session
+        self.schema = schema
+        self.foreign_key_checks = foreign_key_checks
+        self._in_schema = False
+
+    async def execute(self, step: Step) -> None:
+        if step.key.type is not ObjectType.DATABASE and not self._in_schema:
+            await self.session.execute(f"USE {escape_identifier(self.schema)}")
+            self._in_schema = True
+        adds_fk = step.is_alter_table and " FOREIGN KEY " in step.sql and self.foreign_key_checks
+        if adds_fk:
+            await self.session.execute("SET foreign_key_checks = 1")
+        try:
+            await self.session.execute(step.sql)
+        finally:
+            if adds_fk:
+                await self.session.execute("SET foreign_key_checks = 0")
+
+
+async def _acquire(session: Session, schema: str, timeout: int) -> None:
+    name = push_lock_name(schema)
+    got = await session.query("SELECT GET_LOCK(%s, %s) AS ok", (name, timeout))
+    if got and got[0]["ok"] == 1:
+        return
+    holder = await session.query(
+        "SELECT p.user AS user, p.host AS host, p.id AS id FROM information_schema.processlist p"
+        " WHERE p.id = IS_USED_LOCK(%s)",
+        (name,),
+    )
+    who = (
+        f"connection {holder[0]['id']} ({holder[0]['user']}@{holder[0]['host']})"
+        if holder
+        else "another session"
+    )
+    raise PushLockError(
+        f"another push to schema {schema} is running ({who} holds lock {name}); gave up after {timeout}s"
+    )
+
+
+async def execute_plan(
+    params: ConnParams,
+    schema: str,
+    steps: list[Step],
+    *,
+    foreign_key_checks: bool = False,
+    lock_timeout: int = 30,
+    executor: DDLExecutor | None = None,
+) -> PushRecord:
+    """Run `steps` in order under the schema's push lock; stop at the first failure."""
+    record = PushRecord(schema=schema)
+    async with (
+        Instance(params.with_session(foreign_key_checks="0"), pool_size=1) as inst,
+        inst.session() as s,
+    ):
+        await _acquire(s, schema, lock_timeout)
+        try:
+            run = executor or DirectExecutor(s, schema, foreign_key_checks=foreign_key_checks)
+            failed = False
+            for step in steps:
+                if failed:
+                    record.results.append(StepResult(step.sql, StepStatus.NOT_RUN))
+                    continue
+                start = time.monotonic()
+                try:
+                    await run.execute(step)
+                except SchemadError as exc:
+                    failed = True
+                    record.results.append(
+                        StepResult(step.sql, StepStatus.FAILED, str(exc), time.monotonic() - start)
+                    )
+                    continue
+                record.results.append(StepResult(step.sql, StepStatus.DONE, None, time.monotonic() - start))
+        finally:
+            await s.query("SELECT RELEASE_LOCK(%s)", (push_lock_name(schema),))
+    return record

@@ -1,0 +1,212 @@
+"""`schemad push [env]` and `schemad diff [env]` (which is `push --dry-run`).
+
+For every target (schema dir x host x schema name) the files are run in the
+workspace, the live schema is introspected, and the diff is printed on
+STDOUT in Skeema's format (`-- instance: host:port`, `USE`, statements ending
+`;`, routine bodies in `DELIMITER //` blocks); push then executes it under
+the schema's push lock.  Unsafe statements skip the whole target unless
+allowed.  Logs go to STDERR.
+
+Exit codes (Skeema's): diff 0 no differences, 1 differences, 2 anything
+skipped or failed; push 0 ok, 1 unsupported tables skipped, 2 anything
+skipped or failed; 78 bad configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from schemad.apply.executor import StepStatus, execute_plan
+from schemad.cli.args import ParsedArgs
+from schemad.cli.common import (
+    conn_params,
+    cwd,
+    dir_error,
+    environment,
+    filters,
+    ignore_patterns,
+    log,
+    sources,
+)
+from schemad.diff.modifiers import StatementModifiers
+from schemad.diff.schema_diff import Step
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
+from schemad.fs.dir import Dir
+from schemad.fs.logical import LogicalSchema
+from schemad.model.flavor import MARIADB_10_11
+from schemad.plan.planner import Plan, PlanOptions, Target, build_plan
+from schemad.workspace.tempschema import WorkspaceOptions
+
+
+@dataclass(slots=True)
+class Outcome:
+    code: int = EXIT_OK
+    output: list[str] = field(default_factory=list)  # STDOUT text, printed per target in one piece
+
+
+def _render(step: Step) -> str:
+    if step.compound:
+        return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
+    return f"{step.sql};\n"
+
+
+def _options(d: Dir) -> PlanOptions:
+    cfg = d.config
+    mods = StatementModifiers(
+        flavor=MARIADB_10_11,  # replaced by the server's flavor when planning
+        allow_unsafe=cfg.get_bool("allow-unsafe") or cfg.get_bool("brief"),
+        exact_match=cfg.get_bool("exact-match"),
+        lax_column_order=cfg.get_bool("lax-column-order"),
+        lax_comments=cfg.get_bool("lax-comments"),
+        alter_algorithm=cfg.get_enum("alter-algorithm"),
+        alter_lock=cfg.get_enum("alter-lock"),
+        partitioning=cfg.get_enum("partitioning"),
+        compare_metadata=cfg.get_bool("compare-metadata"),
+        virtual_validation=cfg.get_bool("alter-validate-virtual"),
+    )
+    return PlanOptions(
+        mods=mods,
+        safe_below_size=cfg.get_size("safe-below-size"),
+        char_set=cfg.get("default-character-set"),
+        collation=cfg.get("default-collation"),
+        workspace=WorkspaceOptions(
+            temp_schema=cfg.get("temp-schema"),
+            concurrency=cfg.get_int("temp-schema-threads"),
+            reuse=cfg.get_bool("reuse-temp-schema"),
+        ),
+        filters=filters(cfg),
+    )
+
+
+def _report_plan(plan: Plan, out: Outcome) -> bool:
+    """Log problems; True if the plan may run."""
+    t = plan.target
+    where = f"{t.address} {t.schema}"
+    if plan.failures:
+        for f in plan.failures:
+            log.error("%s", f)
+        log.error(
+            "Skipping %s: %d statement(s) in %s failed in the workspace",
+            where,
+            len(plan.failures),
+            t.dir_path,
+        )
+        out.code = max(out.code, EXIT_FATAL)
+        return False
+    for key in plan.diff.unsupported:
+        log.warning("Skipping %s on %s: it uses features schemad cannot alter; change it by hand", key, where)
+        out.code = max(out.code, EXIT_DIFFERENCES)
+    if plan.refused:
+        for s in plan.refused:
+            log.error("Desired %s is not safe: %s.\n%s", s.step.key, s.refused, s.step.sql)
+        log.error(
+            "Skipping %s due to %d unsafe statement(s). Use --allow-unsafe or --safe-below-size.",
+            where,
+            len(plan.refused),
+        )
+        out.code = max(out.code, EXIT_FATAL)
+        return False
+    return True
+
+
+async def _run_target(target: Target, d: Dir, dry_run: bool, brief: bool, out: Outcome) -> None:
+    cfg = d.config
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
+    for stmt in logical.unparsed:
+        log.warning("%s: unable to parse statement; ignored", stmt.location)
+    plan = await build_plan(target, logical, _options(d))
+    if not _report_plan(plan, out):
+        return
+    steps = [p.step for p in plan.steps]
+    if not steps:
+        return
+    if brief:
+        out.output.append(f"{target.address}\n")
+        out.code = max(out.code, EXIT_DIFFERENCES)
+        return
+    out.output.append(f"-- instance: {target.address}\nUSE `{target.schema}`;\n")
+    out.output += [_render(s) for s in steps]
+    if dry_run:
+        out.code = max(out.code, EXIT_DIFFERENCES)
+        return
+    record = await execute_plan(
+        target.params, target.schema, steps, foreign_key_checks=cfg.get_bool("foreign-key-checks")
+    )
+    for r in record.results:
+        if r.status is StepStatus.FAILED:
+            log.error("%s %s: statement failed: %s\n%s", target.address, target.schema, r.error, r.sql)
+    if not record.ok:
+        done = sum(r.status is StepStatus.DONE for r in record.results)
+        log.error(
+            "%s %s: %d of %d statement(s) ran before the failure; the rest were not run",
+            target.address,
+            target.schema,
+            done,
+            len(record.results),
+        )
+        out.code = max(out.code, EXIT_FATAL)
+
+
+def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]:
+    """Every target under the current dir; config errors of one dir are logged and counted."""
+    passwords: dict[str, str] = {}
+    found: list[tuple[Target, Dir]] = []
+    code = EXIT_OK
+    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+        if not d.is_target:
+            continue
+        try:
+            hosts = d.hosts()
+            if d.config.get_bool("first-only"):
+                hosts = hosts[:1]
+            for host in hosts:
+                names = d.schema_names(None, host=host) if "*" not in d.config.get("schema") else []
+                if not names and "*" in d.config.get("schema"):
+                    raise SchemadError(f"{d.path}: schema=* is not supported by diff/push yet")
+                if d.config.get_bool("first-only"):
+                    names = names[:1]
+                params = conn_params(d, host, passwords)
+                found += [(Target(env, str(host), params, n, str(d.path)), d) for n in names]
+        except SchemadError as exc:
+            log.error("%s", dir_error(d.path, exc))
+            code = max(code, EXIT_FATAL if exc.exit_code == EXIT_DIFFERENCES else exc.exit_code)
+    return found, code
+
+
+async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool, concurrency: int) -> int:
+    by_host: dict[str, list[tuple[Target, Dir]]] = defaultdict(list)
+    for t, d in targets:
+        by_host[t.address].append((t, d))
+    sem = asyncio.Semaphore(max(1, concurrency))
+    code = EXIT_OK
+
+    async def run_host(group: list[tuple[Target, Dir]]) -> None:
+        nonlocal code
+        async with sem:
+            for t, d in group:  # targets of one server run one after another
+                out = Outcome()
+                try:
+                    await _run_target(t, d, dry_run, brief, out)
+                except SchemadError as exc:
+                    log.error("%s", dir_error(d.path, exc))
+                    out.code = max(out.code, EXIT_FATAL)
+                sys.stdout.write("".join(out.output))
+                sys.stdout.flush()
+                code = max(code, out.code)
+
+    await asyncio.gather(*(run_host(g) for g in by_host.values()))
+    return code
+
+
+def run(args: ParsedArgs, *, diff: bool = False) -> int:
+    env = environment(args.positionals)
+    targets, code = _targets(env, args)
+    cfg = targets[0][1].config if targets else None
+    dry_run = diff or bool(cfg and cfg.get_bool("dry-run"))
+    brief = bool(cfg and cfg.get_bool("brief")) and diff
+    concurrency = cfg.get_int("concurrent-servers") if cfg else 1
+    code = max(code, asyncio.run(_run_all(targets, dry_run, brief, concurrency)))
+    return code

@@ -1,0 +1,138 @@
+"""Build the plan for one target: files -> workspace model, live -> model, diff, safety.
+
+A Target is environment x server x schema x directory, as in Skeema.  The
+plan lists every statement with its safety decision (allowed, or refused with
+the reason), the workspace errors, and the tables that differ but cannot be
+altered.  Nothing here changes the target database: executing a plan is
+schemad.apply's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+
+from schemad.diff.modifiers import StatementModifiers
+from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
+from schemad.errors import DatabaseError
+from schemad.fs.logical import LogicalSchema
+from schemad.introspect.connopts import ConnParams
+from schemad.introspect.filters import Filters
+from schemad.introspect.instance import Instance
+from schemad.introspect.introspector import introspect_schema
+from schemad.model.keys import ObjectType, escape_identifier
+from schemad.model.schema import Schema
+from schemad.workspace.tempschema import StatementFailure, WorkspaceOptions, exec_statements
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    environment: str
+    address: str  # host:port or host:socket, for messages and `-- instance:` lines
+    params: ConnParams
+    schema: str
+    dir_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    mods: StatementModifiers
+    safe_below_size: int = 0  # unsafe table DDL is allowed below this size (bytes)
+    char_set: str = ""  # the dir's default-character-set ("" = the live schema's or the server's)
+    collation: str = ""
+    workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
+    filters: Filters = field(default_factory=Filters)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    step: Step
+    refused: str | None = None  # why it may not run (unsafe and not allowed); None = may run
+    size: int | None = None  # table size in bytes when it was needed
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    target: Target
+    diff: SchemaDiff
+    steps: tuple[PlannedStep, ...]
+    failures: tuple[StatementFailure, ...] = ()  # files' statements the server rejected
+
+    @property
+    def refused(self) -> tuple[PlannedStep, ...]:
+        return tuple(s for s in self.steps if s.refused)
+
+    @property
+    def blocked(self) -> bool:
+        """The target must be skipped: workspace errors or refused statements."""
+        return bool(self.failures or self.refused)
+
+
+async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:
+    """Skeema's table size: data+index length, or 0 when the table has no rows."""
+    if not tables:
+        return {}
+    rows = await inst.query(
+        "SELECT table_name AS t, data_length + index_length AS size FROM information_schema.tables"
+        " WHERE table_schema = %s",
+        (schema,),
+    )
+    lengths = {r["t"]: int(r["size"] or 0) for r in rows}
+    q = escape_identifier(schema)
+    wanted = [t for t in tables if t in lengths]
+    has_rows = await inst.query_many(
+        [f"SELECT 1 AS x FROM {q}.{escape_identifier(t)} LIMIT 1" for t in wanted]
+    )
+    return {t: (lengths[t] if r else 0) for t, r in zip(wanted, has_rows, strict=True)}
+
+
+def _filtered(schema: Schema, f: Filters) -> Schema:
+    return replace(
+        schema,
+        tables=tuple(t for t in schema.tables if not f.ignores(ObjectType.TABLE, t.name)),
+        routines=tuple(r for r in schema.routines if not f.ignores(r.key.type, r.name)),
+        _objects={},
+    )
+
+
+async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) -> Plan:
+    async with Instance(target.params) as inst:
+        variables, exists = await asyncio.gather(
+            inst.variables(),
+            inst.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (target.schema,)),
+        )
+        live = await introspect_schema(inst, target.schema) if exists else None
+        char_set = opts.char_set or (live.char_set if live else variables["character_set_server"])
+        collation = opts.collation or (live.collation if live else variables["collation_server"])
+        ws = await exec_statements(
+            target.params,
+            logical.creates.values(),
+            schema_name=target.schema,
+            char_set=char_set,
+            collation=collation,
+            options=opts.workspace,
+        )
+        desired = _filtered(ws.schema, opts.filters)
+        if live is not None:
+            live = _filtered(live, opts.filters)
+        mods = opts.mods
+        diff = diff_schemas(live, desired, mods)
+        need_size = [
+            s.key.name
+            for s in diff.steps
+            if s.unsafe and s.key.type is ObjectType.TABLE and opts.safe_below_size and not mods.allow_unsafe
+        ]
+        try:
+            sizes = await table_sizes(inst, target.schema, sorted(set(need_size)))
+        except DatabaseError:
+            sizes = {}
+    planned = []
+    for step in diff.steps:
+        refused = None
+        size = sizes.get(step.key.name) if step.key.type is ObjectType.TABLE else None
+        if step.unsafe and not mods.allow_unsafe:
+            below = size is not None and opts.safe_below_size and size < opts.safe_below_size
+            if not below:
+                refused = step.unsafe
+        planned.append(PlannedStep(step, refused, size))
+    return Plan(target=target, diff=diff, steps=tuple(planned), failures=ws.failures)
