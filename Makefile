@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup server-binary run test lint bench clean
+.PHONY: setup server-binary tools run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 server-binary:
 	@if [ -z "$$SCHEMAD_TEST_DSN" ]; then scripts/ensure-server; fi
 
-setup: $(STAMP) server-binary
+# pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests.
+tools:
+	scripts/ensure-tools
+
+setup: $(STAMP) server-binary tools
 
 run: setup
 	$(BIN)/schemad serve --embedded
