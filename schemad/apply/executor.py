@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -124,6 +125,7 @@ async def execute_plan(
     foreign_key_checks: bool = False,
     lock_timeout: int = 30,
     executor: DDLExecutor | None = None,
+    on_step: Callable[[int, int, Step], None] | None = None,
 ) -> PushRecord:
     """Run `steps` in order under the schema's push lock; stop at the first failure."""
     record = PushRecord(schema=schema)
@@ -135,7 +137,9 @@ async def execute_plan(
         try:
             run = executor or DirectExecutor(s, schema, foreign_key_checks=foreign_key_checks)
             failed = False
-            for step in steps:
+            for i, step in enumerate(steps, 1):
+                if on_step is not None and not failed:
+                    on_step(i, len(steps), step)
                 if failed:
                     record.results.append(StepResult(step.sql, StepStatus.NOT_RUN))
                     continue

@@ -31,6 +31,7 @@ from schemad.cli.common import (
     log,
     sources,
 )
+from schemad.cli.progress import ProgressLine
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
@@ -112,12 +113,16 @@ def _report_plan(plan: Plan, out: Outcome) -> bool:
     return True
 
 
-async def _run_target(target: Target, d: Dir, dry_run: bool, brief: bool, out: Outcome) -> None:
+async def _run_target(
+    target: Target, d: Dir, dry_run: bool, brief: bool, out: Outcome, progress: ProgressLine
+) -> None:
     cfg = d.config
+    progress.update(f"{target.address} {target.schema}: planning")
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
     plan = await build_plan(target, logical, _options(d))
+    progress.clear()
     if not _report_plan(plan, out):
         return
     steps = [p.step for p in plan.steps]
@@ -132,9 +137,21 @@ async def _run_target(target: Target, d: Dir, dry_run: bool, brief: bool, out: O
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
+    sys.stdout.write("".join(out.output))  # push prints what it is about to run
+    sys.stdout.flush()
+    out.output.clear()
+
+    def on_step(i: int, n: int, step: Step) -> None:
+        progress.update(f"{target.address} {target.schema}: statement {i}/{n}: {step.sql.splitlines()[0]}")
+
     record = await execute_plan(
-        target.params, target.schema, steps, foreign_key_checks=cfg.get_bool("foreign-key-checks")
+        target.params,
+        target.schema,
+        steps,
+        foreign_key_checks=cfg.get_bool("foreign-key-checks"),
+        on_step=on_step,
     )
+    progress.clear()
     for r in record.results:
         if r.status is StepStatus.FAILED:
             log.error("%s %s: statement failed: %s\n%s", target.address, target.schema, r.error, r.sql)
@@ -182,6 +199,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
         by_host[t.address].append((t, d))
     sem = asyncio.Semaphore(max(1, concurrency))
     code = EXIT_OK
+    progress = ProgressLine()
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code
@@ -189,7 +207,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
-                    await _run_target(t, d, dry_run, brief, out)
+                    await _run_target(t, d, dry_run, brief, out, progress)
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)
