@@ -40,6 +40,7 @@ __all__ = [
     "has_begin",
     "mask",
     "unsupported_reason",
+    "unwrap_versioned",
 ]
 
 
@@ -84,13 +85,18 @@ _UNKNOWN_RE = Classification(StatementKind.UNKNOWN, via="regex")
 # ---------------------------------------------------------------------------------------------------
 # Length-preserving rewrites.  Offsets found in a rewritten text are valid in the original.
 
-# One quoted string/identifier or comment; group `x` is the wrapper of a version-gated comment.
+# One quoted string/identifier or comment; group `x` is the wrapper of a version-gated comment.  An
+# unclosed one runs to the end of the text (the splitter has already refused such files; this keeps
+# a bad input linear instead of rescanning the rest of it from every quote).
+_QUOTE_PATTERN = (
+    r"""'(?:[^'\\]++|\\.|'')*+(?:'|\Z)"""
+    r"""|"(?:[^"\\]++|\\.|"")*+(?:"|\Z)"""
+    r"|`(?:[^`]++|``)*+(?:`|\Z)"
+)
+_QUOTES = re.compile(_QUOTE_PATTERN, re.S)
 _LEXEME = re.compile(
-    r"""'(?:[^'\\]++|\\.|'')*+'"""
-    r'''|"(?:[^"\\]++|\\.|"")*+"'''
-    r"|`(?:[^`]++|``)*+`"
-    r"|(?P<x>/\*M?!\d*)(?P<xbody>.*?)\*/"
-    r"|/\*.*?\*/"
+    _QUOTE_PATTERN + r"|(?P<x>/\*M?!\d*)(?P<xbody>.*?)(?P<xend>\*/|\Z)"
+    r"|/\*.*?(?:\*/|\Z)"
     r"|\#[^\n]*+"
     r"|--(?=\s)[^\n]*+|--\Z",
     re.S,
@@ -100,7 +106,7 @@ _LEXEME = re.compile(
 def _unwrap_match(m: re.Match[str]) -> str:
     if m["x"] is None:
         return m[0]
-    return " " * len(m["x"]) + unwrap_versioned(m["xbody"]) + "  "
+    return " " * len(m["x"]) + m["xbody"] + " " * len(m["xend"])
 
 
 def unwrap_versioned(text: str) -> str:
@@ -113,10 +119,15 @@ def unwrap_versioned(text: str) -> str:
 def _mask_match(m: re.Match[str]) -> str:
     s = m[0]
     if m["x"] is not None:
-        return " " * len(m["x"]) + mask(m["xbody"]) + "  "
+        # Comments don't nest (the first */ closes), so only quotes can be inside.
+        return " " * len(m["x"]) + _QUOTES.sub(_mask_quote, m["xbody"]) + " " * len(m["xend"])
     if s[0] in "'\"`":
-        return s[0] + "_" * (len(s) - 2) + s[0]
+        return _mask_quote(m)
     return " " * len(s)
+
+
+def _mask_quote(m: re.Match[str]) -> str:
+    return m[0][0] + "_" * (len(m[0]) - 1)
 
 
 def mask(text: str) -> str:
@@ -347,8 +358,8 @@ _HEAD_RE = re.compile(
     re.I | re.X | re.S,
 )
 _COMMENTS_ONLY = re.compile(
-    r"""'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+"|`(?:[^`]++|``)*+`"""
-    r"|(?P<c>/\*.*?\*/|\#[^\n]*+|--(?=\s)[^\n]*+)",
+    r"""'(?:[^'\\]++|\\.|'')*+(?:'|\Z)|"(?:[^"\\]++|\\.|"")*+(?:"|\Z)|`(?:[^`]++|``)*+(?:`|\Z)"""
+    r"|(?P<c>/\*.*?(?:\*/|\Z)|\#[^\n]*+|--(?=\s)[^\n]*+)",
     re.S,
 )
 _UNESCAPES = {"\\0": "\0", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\Z": "\x1a", "\\b": "\b"}
@@ -394,12 +405,16 @@ _TEMPORARY = re.compile(r"(?<![\w$])TEMPORARY(?![\w$])", re.I)
 _LIKE = re.compile(r"\s*\(?\s*LIKE(?![\w$])", re.I)
 _SELECT = re.compile(r"(?<![\w$])SELECT(?![\w$])", re.I)
 _VERSIONING = re.compile(r"(?<![\w$])WITH\s+SYSTEM\s+VERSIONING(?![\w$])", re.I)
+_TABLE_WORDS = ("temporary", "like", "select", "versioning", ";")
 _SONAME = re.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
 
 
 def unsupported_reason(body: str, key: ObjectKey, name_span: tuple[int, int]) -> str | None:
     """Why a parsed CREATE can't be managed, or None.  `body` is the statement without delimiter."""
+    lowered = body.lower()
     if key.type is ObjectType.TABLE:
+        if not any(word in lowered for word in _TABLE_WORDS):
+            return None  # the usual case, without the cost of masking
         masked = mask(body)
         before, after = masked[: name_span[0]], masked[name_span[1] :]
         if _TEMPORARY.search(before):
@@ -413,6 +428,6 @@ def unsupported_reason(body: str, key: ObjectKey, name_span: tuple[int, int]) ->
         if ";" in after:
             # Only possible under a custom DELIMITER: almost always a typo, and unsafe to run.
             return "CREATE TABLE containing a semicolon (with a DELIMITER other than ;) is not supported"
-    elif key.type is ObjectType.FUNCTION and _SONAME.search(mask(body), name_span[1]):
+    elif key.type is ObjectType.FUNCTION and "soname" in lowered and _SONAME.search(mask(body), name_span[1]):
         return "loadable functions (CREATE FUNCTION ... SONAME) are not managed"
     return None

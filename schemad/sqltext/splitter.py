@@ -91,8 +91,7 @@ class Statement:
             or self.kind is not StatementKind.CREATE
         ):
             return body
-        lead = len(self.text) - len(self.text.lstrip())  # 0 for statements; kept for safety
-        start, end = self.name_span[0] - lead, self.name_span[1] - lead
+        start, end = self.name_span  # a statement's text starts at its first token, as its body does
         return body[:start] + escape_identifier(self.key.name) + body[end:]
 
     @property
@@ -153,8 +152,9 @@ _NOT_DELIMITER_START = ("'", '"', "`", "#", "/*", "--")
 _USE_CMD = re.compile(r"use(?![\w$])", re.I)
 _CREATE = re.compile(r"create(?![\w$])", re.I)
 _STORED_WORDS = ("procedure", "function", "trigger", "event")
-# Where a trailing comment might hide: quotes are matched so markers inside them are skipped.
-_LEXEME = re.compile(f"(?:{_QUOTED})|(?P<c>{_COMMENT})")
+# Comments (group c) after the last token; quotes and version-gated comments are code, and matched so
+# that comment markers inside them are skipped.
+_LEXEME = re.compile(rf"{_QUOTED}|/\*M?!(?s:.*?)\*/|(?P<c>{_COMMENT})")
 
 
 def _span_end(regex: re.Pattern[str], text: str, pos: int) -> int:
@@ -277,6 +277,7 @@ def split(text: str, file: str = "") -> list[Statement]:
             end = _after_newline(text, code_end)
         elif end <= pos:
             raise _unclosed(text, stop, file)  # the scan stopped at a quote or /* it could not close
+        assert end > pos, "a statement starts with a token, so it is never empty"
 
         c = classify(text[pos:code_end])
         if c.kind is StatementKind.USE:

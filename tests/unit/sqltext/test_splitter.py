@@ -133,6 +133,12 @@ CUTS = [
         "/* plain */ /*!40101 SET NAMES utf8 */;\n",
         [(N, "/* plain */ "), (X, "/*!40101 SET NAMES utf8 */;\n")],
     ),
+    (
+        "executable-comment-at-eof-is-code-not-trailing-filler",
+        "x/*!50000 USE */-- c",
+        [(X, "x/*!50000 USE */"), (N, "-- c")],
+    ),
+    ("lone-executable-comment", "/*!40101 SET NAMES utf8 */", [(X, "/*!40101 SET NAMES utf8 */")]),
     ("optimizer-hint-is-a-comment", "/*+ hint */SELECT 1;", [(N, "/*+ hint */"), (X, "SELECT 1;")]),
     # client commands
     (
@@ -219,7 +225,8 @@ def test_lenient_begin_needs_no_prior_delimiter_command() -> None:
 
 SNIPPETS = [c[1] for c in CUTS if not c[1].startswith("\ufeff")] + [
     "CREATE TABLE `t``x` (\n  `id` int NOT NULL COMMENT 'it''s; -- fine',\n  PRIMARY KEY (`id`)\n);\n",
-    "DELIMITER //\nCREATE DEFINER=`a`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET @x = ';'; END//\n",
+    "DELIMITER //\nCREATE DEFINER=`a`@`%` TRIGGER tr BEFORE INSERT ON t\n"
+    "FOR EACH ROW BEGIN SET @x = ';'; END//\n",
     "DELIMITER ;\n",
     "/* multi\nline\ncomment */\n",
     "\n\n",
