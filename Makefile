@@ -2,6 +2,7 @@
 # machine: each sets up what it needs first (venv, server binary).
 PY      ?= python3
 VENV    := .venv
+BENCH_ARGS ?= --only init  # diff/push figures join when those commands land
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
