@@ -22,6 +22,7 @@ from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.model.schema import Schema
+from schemad.plan.verify import VerifyProblem, verify_diff
 from schemad.workspace.tempschema import StatementFailure, WorkspaceOptions, exec_statements
 
 
@@ -42,6 +43,7 @@ class PlanOptions:
     collation: str = ""
     workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
     filters: Filters = field(default_factory=Filters)
+    verify: bool = True  # replay generated ALTER TABLEs on copies of the live tables first
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class Plan:
     diff: SchemaDiff
     steps: tuple[PlannedStep, ...]
     failures: tuple[StatementFailure, ...] = ()  # files' statements the server rejected
+    verify_problems: tuple[VerifyProblem, ...] = ()  # generated ALTERs that would not give the files' table
 
     @property
     def refused(self) -> tuple[PlannedStep, ...]:
@@ -64,8 +67,8 @@ class Plan:
 
     @property
     def blocked(self) -> bool:
-        """The target must be skipped: workspace errors or refused statements."""
-        return bool(self.failures or self.refused)
+        """The target must be skipped: workspace errors, verify failures or refused statements."""
+        return bool(self.failures or self.verify_problems or self.refused)
 
 
 async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:
@@ -115,8 +118,11 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         desired = _filtered(ws.schema, opts.filters)
         if live is not None:
             live = _filtered(live, opts.filters)
-        mods = opts.mods
+        mods = opts.mods.with_changes(flavor=await inst.flavor())
         diff = diff_schemas(live, desired, mods)
+        problems: list[VerifyProblem] = []
+        if opts.verify and live is not None and not ws.failures:
+            problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
         need_size = [
             s.key.name
             for s in diff.steps
@@ -135,4 +141,10 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             if not below:
                 refused = step.unsafe
         planned.append(PlannedStep(step, refused, size))
-    return Plan(target=target, diff=diff, steps=tuple(planned), failures=ws.failures)
+    return Plan(
+        target=target,
+        diff=diff,
+        steps=tuple(planned),
+        failures=ws.failures,
+        verify_problems=tuple(problems),
+    )

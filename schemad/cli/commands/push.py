@@ -32,7 +32,7 @@ from schemad.cli.common import (
     sources,
 )
 from schemad.cli.progress import ProgressLine
-from schemad.diff.modifiers import StatementModifiers
+from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
@@ -64,7 +64,7 @@ def _options(d: Dir) -> PlanOptions:
         lax_comments=cfg.get_bool("lax-comments"),
         alter_algorithm=cfg.get_enum("alter-algorithm"),
         alter_lock=cfg.get_enum("alter-lock"),
-        partitioning=cfg.get_enum("partitioning"),
+        partitioning=PartitioningMode(cfg.get_enum("partitioning")),
         compare_metadata=cfg.get_bool("compare-metadata"),
         virtual_validation=cfg.get_bool("alter-validate-virtual"),
     )
@@ -79,6 +79,7 @@ def _options(d: Dir) -> PlanOptions:
             reuse=cfg.get_bool("reuse-temp-schema"),
         ),
         filters=filters(cfg),
+        verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
     )
 
 
@@ -93,6 +94,17 @@ def _report_plan(plan: Plan, out: Outcome) -> bool:
             "Skipping %s: %d statement(s) in %s failed in the workspace",
             where,
             len(plan.failures),
+            t.dir_path,
+        )
+        out.code = max(out.code, EXIT_FATAL)
+        return False
+    if plan.verify_problems:
+        for problem in plan.verify_problems:
+            log.error("Diff verification failure on %s: %s", where, problem)
+        log.error(
+            "Skipping %s: the generated ALTERs do not produce the tables in %s. This is a bug in schemad;"
+            " please report it. Use --skip-verify to push anyway.",
+            where,
             t.dir_path,
         )
         out.code = max(out.code, EXIT_FATAL)
