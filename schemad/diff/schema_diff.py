@@ -20,11 +20,12 @@ Tables that differ but whose CREATE the model cannot reproduce are listed in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.objects_diff import AnyObject, ObjectStatement, diff_object
-from schemad.diff.table_diff import DiffKind, TableDiff, diff_tables
+from schemad.diff.table_diff import DiffKind, TableDiff, diff_tables, pre_drop_alters
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.view import View
@@ -122,7 +123,7 @@ def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers)
 
     old, new = before.objects(), after.objects()
 
-    def objects_of(kind: ObjectType, objs: dict[ObjectKey, object]) -> dict[str, AnyObject]:
+    def objects_of(kind: ObjectType, objs: Mapping[ObjectKey, object]) -> dict[str, AnyObject]:
         return {k.name: o for k, o in objs.items() if k.type is kind}  # type: ignore[misc]
 
     # 2. Views and triggers that go away.
@@ -143,6 +144,10 @@ def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers)
         if not diff.supported:
             unsupported.append(ObjectKey(ObjectType.TABLE, name))
             continue
+        if diff.kind is DiffKind.DROP:
+            # Skeema drops all but one RANGE/LIST partition first, so the big DROP is cheap.
+            for pre in pre_drop_alters(old_tables[name]) if not mods.skip_pre_drop_alters else []:
+                steps += _table_steps(pre, mods)
         main, fks = diff.split_foreign_key_adds()
         if main is not None:
             steps += _table_steps(main, mods)

@@ -2,7 +2,7 @@
 
 In a scratch temp schema every table that the plan alters is created from its
 live SHOW CREATE text, the ALTERs run with strict modifiers (cosmetic order
-and names count; no ALGORITHM/LOCK clauses), and the result is diffed against
+and names count; ALGORITHM=COPY, no LOCK clause), and the result is diffed against
 the desired table.  Any remaining difference means the generated DDL would
 not produce what the files say: the target is stopped with a clear error
 rather than pushing a silently wrong change.
@@ -37,7 +37,9 @@ def strict(mods: StatementModifiers) -> StatementModifiers:
         strict_index_order=True,
         strict_check_order=True,
         strict_fk_order=True,
-        alter_algorithm="",
+        # COPY like Skeema's verifier: MariaDB skips an in-place ALTER that only drops and
+        # re-adds identical indexes, so a strict reorder would silently do nothing.
+        alter_algorithm="copy",
         alter_lock="",
         allow_unsafe=True,
         lax_column_order=False,
