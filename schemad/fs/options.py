@@ -430,6 +430,8 @@ def _definitions() -> list[OptionDef]:
         b("allow-unsafe", commands=_DIFF_PUSH, description="permit destructive DDL"),
         b("dry-run", commands=_DIFF_PUSH, description="print DDL only"),
         b("foreign-key-checks", commands=_DIFF_PUSH, description="check new FKs"),
+        # schemad addition: a push holds a per-schema lock; a second push waits this long.
+        i("push-lock-timeout", default="30", commands=frozenset({PUSH}), description="seconds to wait"),
         z("safe-below-size", default="0", commands=_DIFF_PUSH, description="tables below may get unsafe DDL"),
         b("first-only", short="1", commands=_DIFF_PUSH, description="first host and schema per dir only"),
         b("brief", short="q", commands=_DIFF_PUSH, description="list differing servers only"),

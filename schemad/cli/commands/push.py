@@ -161,6 +161,7 @@ async def _run_target(
         target.schema,
         steps,
         foreign_key_checks=cfg.get_bool("foreign-key-checks"),
+        lock_timeout=cfg.get_int("push-lock-timeout") if not dry_run else 0,
         on_step=on_step,
     )
     progress.clear()
