@@ -100,20 +100,31 @@ def _filtered(schema: Schema, f: Filters) -> Schema:
 
 async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) -> Plan:
     async with Instance(target.params) as inst:
-        variables, exists = await asyncio.gather(
+        variables, head = await asyncio.gather(
             inst.variables(),
-            inst.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (target.schema,)),
+            inst.query(
+                "SELECT default_character_set_name AS cs, default_collation_name AS co"
+                " FROM information_schema.schemata WHERE schema_name = %s",
+                (target.schema,),
+            ),
         )
-        live = await introspect_schema(inst, target.schema) if exists else None
-        char_set = opts.char_set or (live.char_set if live else variables["character_set_server"])
-        collation = opts.collation or (live.collation if live else variables["collation_server"])
-        ws = await exec_statements(
-            target.params,
-            logical.creates.values(),
-            schema_name=target.schema,
-            char_set=char_set,
-            collation=collation,
-            options=opts.workspace,
+        char_set = opts.char_set or (head[0]["cs"] if head else variables["character_set_server"])
+        collation = opts.collation or (head[0]["co"] if head else variables["collation_server"])
+
+        async def read_live() -> Schema | None:
+            return await introspect_schema(inst, target.schema) if head else None
+
+        # The live schema and the workspace are independent: read one while the other is built.
+        live, ws = await asyncio.gather(
+            read_live(),
+            exec_statements(
+                target.params,
+                logical.creates.values(),
+                schema_name=target.schema,
+                char_set=char_set,
+                collation=collation,
+                options=opts.workspace,
+            ),
         )
         desired = _filtered(ws.schema, opts.filters)
         if live is not None:
