@@ -38,6 +38,7 @@ from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.model.flavor import MARIADB_10_11
+from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, PlanOptions, Target, build_plan
 from schemad.workspace.tempschema import WorkspaceOptions
 
@@ -144,8 +145,12 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
-    out.output.append(f"-- instance: {target.address}\nUSE `{target.schema}`;\n")
-    out.output += [_render(s) for s in steps]
+    # Database-level DDL first: the schema may not exist before it runs.
+    db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
+    out.output.append(f"-- instance: {target.address}\n")
+    out.output += [_render(s) for s in db_steps]
+    out.output.append(f"USE {escape_identifier(target.schema)};\n")
+    out.output += [_render(s) for s in steps if s.key.type is not ObjectType.DATABASE]
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
@@ -213,6 +218,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
     sem = asyncio.Semaphore(max(1, concurrency))
     code = EXIT_OK
     progress = ProgressLine()
+    briefed: set[str] = set()  # --brief names each server once
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code
@@ -224,6 +230,9 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)
+                if brief:
+                    out.output = [line for line in out.output if line not in briefed]
+                    briefed.update(out.output)
                 sys.stdout.write("".join(out.output))
                 sys.stdout.flush()
                 code = max(code, out.code)
