@@ -1,0 +1,326 @@
+"""Build alter-wrapper / ddl-wrapper command lines the way Skeema does.
+
+A wrapper option is a shell command template such as::
+
+    pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE},p={PASSWORDX}
+
+`WrapperCommand.from_template` interpolates the `{VAR}` placeholders and
+returns an immutable command holding two texts: the real one (handed to
+`/bin/sh -c`) and a display one in which secrets are replaced by `*****`.
+The rules follow Skeema's `internal/shellout` exactly, except for masking:
+
+* Placeholder names are case-insensitive (`{host}` = `{HOST}`).
+* A value matching `^[\\w/@%=:.,+-]*$` (ASCII `\\w`, as in Go) is inserted
+  raw; anything else is wrapped in single quotes, each `'` inside becoming
+  `'"'"'`.  `/bin/sh` turns either form back into exactly the value.
+* `{NAMEX}` (any variable name plus an `X`) runs with the real value and is
+  shown as `*****`.  schemad also shows the password as `*****` when the
+  template uses plain `{PASSWORD}` (Skeema prints it), and masks every secret
+  value wherever else it turns up in the display text.
+* An unknown `{VAR}` is a `WrapperTemplateError` (a `ConfigError`) naming it.
+  Unknown names written as `${SHELLVAR}` or `{{ ... }}` are left untouched
+  for the shell or a template engine.  As in Skeema, a *known* name is still
+  substituted after a `$` (`${HOST}` becomes `$` + the host).
+* An unclosed `{` or an empty template is an error.
+
+`wrapper_variables` builds the standard variable set (HOST, PORT, SOCKET,
+SCHEMA, USER, PASSWORD, ENVIRONMENT, DDL, CLAUSES, NAME, TABLE, SIZE, TYPE,
+CLASS, CONNOPTS, DIRNAME, DIRPATH) from typed arguments.
+
+This module does not run anything (see `schemad.apply.runner`), does not
+choose between alter-wrapper and ddl-wrapper, and does not keep secrets out of
+the process table: a tool given `{PASSWORD}` on its command line shows it to
+`ps`; prefer an option file or an environment variable for real deployments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from schemad.errors import ConfigError
+from schemad.introspect.connopts import DRIVER_PARAMS, parse_connect_options
+
+__all__ = [
+    "MASK",
+    "WRAPPER_VARIABLES",
+    "WrapperCommand",
+    "WrapperTemplateError",
+    "escape_value",
+    "wrapper_variables",
+]
+
+#: What every secret is replaced with in printed or logged text.
+MASK = "*****"
+
+#: The variables Skeema defines for alter-wrapper and ddl-wrapper, in its order.
+WRAPPER_VARIABLES = (
+    "HOST",
+    "PORT",
+    "SOCKET",
+    "SCHEMA",
+    "USER",
+    "PASSWORD",
+    "ENVIRONMENT",
+    "DDL",
+    "CLAUSES",
+    "NAME",
+    "TABLE",
+    "SIZE",
+    "TYPE",
+    "CLASS",
+    "CONNOPTS",
+    "DIRNAME",
+    "DIRPATH",
+)
+
+# Skeema's escapeVarValue test: Go's \w is ASCII-only, hence re.ASCII.
+_SAFE_VALUE = re.compile(r"[\w/@%=:.,+-]*", re.ASCII)
+
+# Skeema's RealConnectOptions also drops this one, which schemad's driver
+# list does not need (it is banned earlier, in option validation).
+_EXTRA_DRIVER_PARAMS = frozenset({"allowfallbacktoplaintext"})
+
+_STATEMENT_TYPES = frozenset({"CREATE", "ALTER", "DROP"})
+
+# `ALTER TABLE `t` ` / `CREATE TABLE `t` ` (optionally schema-qualified) at
+# the start of a statement; what follows is {CLAUSES}.
+_IDENT = r"(?:`(?:[^`]|``)+`|[\w$]+)"
+_TABLE_PREFIX = re.compile(
+    rf"\s*(?:ALTER|CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_IDENT}\s*\.\s*)?{_IDENT}\s*",
+    re.IGNORECASE,
+)
+
+
+class WrapperTemplateError(ConfigError):
+    """A wrapper template that cannot be interpolated (unknown variable, unclosed brace)."""
+
+    def __init__(self, message: str, *, variable: str | None = None, position: int | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable  # upper-cased name as written, without braces; None if not about one
+        self.position = position  # offset of the offending `{` in the template
+
+
+def escape_value(value: str) -> str:
+    """Quote `value` for `/bin/sh` as Skeema does: raw if harmless, else single-quoted."""
+    if _SAFE_VALUE.fullmatch(value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class WrapperCommand:
+    """An interpolated wrapper command line; immutable, secrets masked in every printed form.
+
+    Build it with `from_template`.  `str()` and `repr()` give only the masked
+    display text; the real text is reachable only through `argv_for_exec()`.
+    """
+
+    template: str = field(repr=False)  # the option value as configured
+    display: str  # the command with every secret replaced by MASK; safe to print and log
+    _text: str = field(repr=False)  # the real command line, secrets included
+    secrets: tuple[str, ...] = field(repr=False, default=())  # secret values, longest first
+    _masker: _Masker = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_masker", _Masker(self.secrets))
+
+    @classmethod
+    def from_template(
+        cls,
+        template: str,
+        variables: Mapping[str, str],
+        *,
+        secret_names: Iterable[str] = ("PASSWORD",),
+    ) -> WrapperCommand:
+        """Interpolate `template` with `variables` (keys in any case).
+
+        Variables named in `secret_names` are secret whether or not the
+        template uses them; so is every variable the template uses in its
+        `{NAMEX}` form.  Raises `WrapperTemplateError` for an unknown variable
+        or an unclosed brace, `ConfigError` for an empty template.
+        """
+        if not template.strip():
+            raise ConfigError("wrapper command is empty")
+        values: dict[str, str] = {}
+        for key, value in variables.items():
+            upper = key.upper()
+            if upper in values:
+                raise ValueError(f"variable {upper} given twice (names are case-insensitive)")
+            values[upper] = value
+        secret_vars = {name.upper() for name in secret_names}
+
+        real: list[str] = []
+        shown: list[str] = []
+        secrets: set[str] = {values[name] for name in secret_vars if values.get(name)}
+        pos = 0
+        while (start := template.find("{", pos)) >= 0:
+            end = template.find("}", start + 1)
+            if end < 0:
+                raise WrapperTemplateError(
+                    f"wrapper command: variable name missing closing brace at offset {start}",
+                    position=start,
+                )
+            name = template[start + 1 : end].upper()
+            masked = False
+            if name in values:
+                value = values[name]
+            elif name.endswith("X") and name[:-1] in values:
+                masked = True
+                value = values[name[:-1]]
+            elif (start > 0 and template[start - 1] == "$") or template[start + 1] == "{":
+                # ${SHELLVAR} or {{ template }}: left for someone else to expand.
+                real.append(template[pos : end + 1])
+                shown.append(template[pos : end + 1])
+                pos = end + 1
+                continue
+            else:
+                raise WrapperTemplateError(
+                    f"wrapper command: unknown variable {{{name}}}", variable=name, position=start
+                )
+            base = name[:-1] if masked else name
+            secret = masked or base in secret_vars
+            if masked and value:
+                secrets.add(value)
+            real.append(template[pos:start] + escape_value(value))
+            shown.append(template[pos:start] + (MASK if secret else escape_value(value)))
+            pos = end + 1
+        real.append(template[pos:])
+        shown.append(template[pos:])
+
+        ordered = tuple(sorted(secrets, key=lambda s: (-len(s), s)))
+        display = _Masker(ordered)("".join(shown))
+        return cls(template=template, display=display, _text="".join(real), secrets=ordered)
+
+    def argv_for_exec(self) -> list[str]:
+        """The argv to execute: `/bin/sh -c <real command line>`."""
+        return ["/bin/sh", "-c", self._text]
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret of this command (raw or shell-quoted) replaced by MASK."""
+        return self._masker(text)
+
+    @property
+    def secret_forms(self) -> tuple[str, ...]:
+        """Every string `mask` replaces: each secret, its quoted form and its lines; longest first."""
+        return self._masker.forms
+
+    def __str__(self) -> str:
+        return self.display
+
+
+class _Masker:
+    """Replaces secrets in one left-to-right pass, longest match first."""
+
+    __slots__ = ("_pattern", "forms")
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if not secret:
+                continue
+            forms.add(secret)
+            forms.add(escape_value(secret))
+            # A secret that spans lines cannot be seen whole by a line-based
+            # reader, so each of its lines is masked on its own as well.
+            forms.update(part for part in secret.splitlines() if part)
+        self.forms = tuple(sorted(forms, key=lambda s: (-len(s), s)))
+        self._pattern = re.compile("|".join(map(re.escape, self.forms))) if self.forms else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+
+def wrapper_variables(
+    *,
+    host: str,
+    port: int | None = None,
+    socket: str | None = None,
+    user: str = "",
+    password: str = "",
+    schema: str = "",
+    environment: str = "",
+    ddl: str = "",
+    stmt_type: str,
+    object_class: str,
+    name: str,
+    clauses: str | None = None,
+    size: int = 0,
+    connect_options: str | Iterable[tuple[str, str]] = "",
+    dir_path: str | os.PathLike[str] | None = None,
+) -> dict[str, str]:
+    """The variables of one wrapped statement, as Skeema's applier defines them.
+
+    `stmt_type` is CREATE, ALTER or DROP; `object_class` is the object type in
+    any case (TABLE, DATABASE, PROCEDURE, FUNCTION...).  PORT is empty when a
+    socket is given and SOCKET is empty otherwise; SCHEMA is empty for
+    database-level DDL; TABLE and CLAUSES are set for tables only.  CLAUSES is
+    `clauses` when given, else the text of `ddl` after `ALTER TABLE `t` ` or
+    `CREATE TABLE `t` ` (empty for DROP).  CONNOPTS is `connect_options` minus
+    the driver-only parameters.  DIRNAME/DIRPATH come from `dir_path`.
+    """
+    kind = stmt_type.upper()
+    if kind not in _STATEMENT_TYPES:
+        raise ValueError(f"stmt_type must be one of {sorted(_STATEMENT_TYPES)}, not {stmt_type!r}")
+    cls = object_class.upper()
+    if not cls:
+        raise ValueError("object_class must not be empty")
+    if socket:
+        port_text, socket_text = "", socket
+    elif port is None:
+        raise ValueError("either port or socket is required")
+    else:
+        port_text, socket_text = str(port), ""
+    if size < 0:
+        raise ValueError("size must not be negative")
+
+    is_table = cls == "TABLE"
+    if not is_table or kind == "DROP":
+        clause_text = ""
+    elif clauses is not None:
+        clause_text = clauses
+    else:
+        clause_text = _clauses_of(ddl)
+
+    if dir_path is None:
+        dir_name = dir_text = ""
+    else:
+        dir_text = os.path.abspath(os.fspath(dir_path))
+        dir_name = os.path.basename(dir_text.rstrip(os.sep)) or dir_text
+
+    return {
+        "HOST": host,
+        "PORT": port_text,
+        "SOCKET": socket_text,
+        "SCHEMA": "" if cls == "DATABASE" else schema,
+        "USER": user,
+        "PASSWORD": password,
+        "ENVIRONMENT": environment,
+        "DDL": ddl,
+        "CLAUSES": clause_text,
+        "NAME": name,
+        "TABLE": name if is_table else "",
+        "SIZE": str(size),
+        "TYPE": kind,
+        "CLASS": cls,
+        "CONNOPTS": _real_connect_options(connect_options),
+        "DIRNAME": dir_name,
+        "DIRPATH": dir_text,
+    }
+
+
+def _clauses_of(ddl: str) -> str:
+    m = _TABLE_PREFIX.match(ddl)
+    if m is None:
+        raise ValueError("cannot find the table name at the start of the statement to derive CLAUSES")
+    return ddl[m.end() :].rstrip().removesuffix(";").rstrip()
+
+
+def _real_connect_options(options: str | Iterable[tuple[str, str]]) -> str:
+    pairs = parse_connect_options(options).items() if isinstance(options, str) else options
+    drop = DRIVER_PARAMS | _EXTRA_DRIVER_PARAMS
+    return ",".join(f"{key}={value}" for key, value in pairs if key.lower() not in drop)
