@@ -126,6 +126,7 @@ async def execute_plan(
     lock_timeout: int = 30,
     executor: DDLExecutor | None = None,
     on_step: Callable[[int, int, Step], None] | None = None,
+    wrap: Callable[[DDLExecutor], DDLExecutor] | None = None,
 ) -> PushRecord:
     """Run `steps` in order under the schema's push lock; stop at the first failure."""
     record = PushRecord(schema=schema)
@@ -135,7 +136,9 @@ async def execute_plan(
     ):
         await _acquire(s, schema, lock_timeout)
         try:
-            run = executor or DirectExecutor(s, schema, foreign_key_checks=foreign_key_checks)
+            run: DDLExecutor = executor or DirectExecutor(s, schema, foreign_key_checks=foreign_key_checks)
+            if wrap is not None:
+                run = wrap(run)
             failed = False
             for i, step in enumerate(steps, 1):
                 if on_step is not None and not failed:

@@ -20,6 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from schemad.apply.executor import StepStatus, execute_plan
+from schemad.apply.progress import parse_progress
+from schemad.apply.runner import LogLine
+from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import (
     conn_params,
@@ -37,9 +40,10 @@ from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
+from schemad.introspect.instance import Instance
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
-from schemad.plan.planner import Plan, PlanOptions, Target, build_plan
+from schemad.plan.planner import Plan, PlanOptions, Target, build_plan, table_sizes
 from schemad.workspace.tempschema import WorkspaceOptions
 
 
@@ -49,7 +53,10 @@ class Outcome:
     output: list[str] = field(default_factory=list)  # STDOUT text, printed per target in one piece
 
 
-def _render(step: Step) -> str:
+def _render(step: Step, wrappers: WrapperPlanner | None = None) -> str:
+    cmd = wrappers.command_for(step) if wrappers is not None else None
+    if cmd is not None:
+        return f"\\! {cmd.display}\n"
     if step.compound:
         return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
     return f"{step.sql};\n"
@@ -145,12 +152,13 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
+    wrappers = await _wrappers(target, d, steps)
     # Database-level DDL first: the schema may not exist before it runs.
     db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
     out.output.append(f"-- instance: {target.address}\n")
-    out.output += [_render(s) for s in db_steps]
+    out.output += [_render(s, wrappers) for s in db_steps]
     out.output.append(f"USE {escape_identifier(target.schema)};\n")
-    out.output += [_render(s) for s in steps if s.key.type is not ObjectType.DATABASE]
+    out.output += [_render(s, wrappers) for s in steps if s.key.type is not ObjectType.DATABASE]
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
@@ -158,8 +166,20 @@ async def _run_target(
     sys.stdout.flush()
     out.output.clear()
 
+    current: list[str] = [""]
+
     def on_step(i: int, n: int, step: Step) -> None:
+        current[0] = f"{target.address} {target.schema} {step.key.name}"
         progress.update(f"{target.address} {target.schema}: statement {i}/{n}: {step.sql.splitlines()[0]}")
+
+    def on_line(line: LogLine) -> None:
+        # Wrapper output (already masked) goes to the log; its progress to the progress line.
+        progress.clear()
+        log.info("%s: %s", current[0], line.text)
+        parsed = parse_progress(line.text)
+        if parsed is not None and parsed.percent is not None:
+            eta = f", {parsed.eta_seconds:.0f}s left" if parsed.eta_seconds is not None else ""
+            progress.update(f"{current[0]}: {parsed.tool} {parsed.percent:.0f}% copied{eta}")
 
     record = await execute_plan(
         target.params,
@@ -168,6 +188,7 @@ async def _run_target(
         foreign_key_checks=cfg.get_bool("foreign-key-checks"),
         lock_timeout=cfg.get_int("push-lock-timeout") if not dry_run else 0,
         on_step=on_step,
+        wrap=(lambda inner: WrappingExecutor(inner, wrappers, on_line)) if wrappers is not None else None,
     )
     progress.clear()
     for r in record.results:
@@ -183,6 +204,26 @@ async def _run_target(
             len(record.results),
         )
         out.code = max(out.code, EXIT_FATAL)
+
+
+async def _wrappers(target: Target, d: Dir, steps: list[Step]) -> WrapperPlanner | None:
+    cfg = d.config
+    wcfg = WrapperConfig(
+        alter_wrapper=cfg.get("alter-wrapper"),
+        ddl_wrapper=cfg.get("ddl-wrapper"),
+        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
+        environment=target.environment,
+        dir_path=target.dir_path,
+    )
+    if not wcfg.active:
+        return None
+    sizes: dict[str, int] = {}
+    templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
+    if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
+        tables = sorted({s.key.name for s in steps if s.key.type is ObjectType.TABLE})
+        async with Instance(target.params) as inst:
+            sizes = await table_sizes(inst, target.schema, tables)
+    return WrapperPlanner(wcfg, target.params, target.schema, sizes)
 
 
 def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]:
