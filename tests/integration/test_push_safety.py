@@ -154,3 +154,25 @@ def test_second_push_gives_up_naming_the_holder(
     assert asyncio.run(blocked_push()) == 2
     assert "another push to schema push_safe is running" in caplog.text
     assert "KEY `name`" not in snapshot(server)["table `t`"]
+
+
+def _temp_schemas(server: DBServer) -> list[str]:
+    async def go() -> list[str]:
+        async with Instance(server.params) as inst:
+            rows = await inst.query("SELECT schema_name AS n FROM information_schema.schemata")
+        return [r["n"] for r in rows if r["n"].startswith("_skeema_tmp")]
+
+    return asyncio.run(go())
+
+
+def test_temp_schema_is_gone_after_every_failure_path(server: DBServer, repo: Path) -> None:
+    (repo / "bad.sql").write_text("CREATE TABLE bad (id int,, x int);\n")
+    assert main(["diff"]) == 2  # workspace failure
+    assert _temp_schemas(server) == []
+    (repo / "bad.sql").unlink()
+    write_t(repo, T_SAME + ", UNIQUE KEY qty (qty)")
+    assert main(["push"]) == 2  # statement failure on the live table
+    assert _temp_schemas(server) == []
+    (repo / ".skeema").write_text((repo / ".skeema").read_text() + "alter-wrapper=/bin/false {TABLE}\n")
+    assert main(["push"]) == 2  # wrapper failure
+    assert _temp_schemas(server) == []
