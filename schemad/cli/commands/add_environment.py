@@ -10,22 +10,13 @@ import asyncio
 from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
+from schemad.cli.commands.init import set_connection
 from schemad.cli.common import conn_params, cwd, environment, log, sources
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.optionfile import OptionFile
 from schemad.introspect.instance import Instance
-
-_COPIED = (
-    "user",
-    "connect-options",
-    "ignore-schema",
-    "ignore-table",
-    "ignore-proc",
-    "ignore-func",
-    "ssl-mode",
-)
 
 
 def run(args: ParsedArgs) -> int:
@@ -49,14 +40,7 @@ def run(args: ParsedArgs) -> int:
     if len(hosts) != 1:
         raise ConfigError("add-environment takes exactly one host")
     host = hosts[0]
-    of.set("host", host.host, env)
-    if host.socket:
-        of.set("socket", host.socket, env)
-    else:
-        of.set("port", str(host.port), env)
-    for name in _COPIED:
-        if cfg.is_set(name) and cfg.source(name) == "command line":
-            of.set(name, cfg.get(name), env)
+    set_connection(of, env, host, cfg)
     try:
         flavor = asyncio.run(_flavor(d, host))
         of.set("flavor", flavor, env)

@@ -36,6 +36,18 @@ _COPIED = (
 )
 
 
+def set_connection(of: OptionFile, env: str, host: HostPort, cfg: Config) -> None:
+    """Write the `[env]` connection settings of a host dir (init, add-environment)."""
+    of.set("host", host.host, env)
+    if host.socket:
+        of.set("socket", host.socket, env)
+    else:
+        of.set("port", str(host.port), env)
+    for name in _COPIED:
+        if cfg.is_set(name) and cfg.source(name) == "command line":
+            of.set(name, cfg.get(name), env)
+
+
 def host_dir_name(host: HostPort) -> str:
     if host.socket or host.port == 3306:
         return host.host
@@ -68,15 +80,8 @@ def write_host_option_file(
         of.set("schema", name)
         of.set("default-character-set", charset)
         of.set("default-collation", collation)
-    of.set("host", host.host, env)
-    if host.socket:
-        of.set("socket", host.socket, env)
-    else:
-        of.set("port", str(host.port), env)
+    set_connection(of, env, host, cfg)
     of.set("flavor", flavor, env)
-    for name in _COPIED:
-        if cfg.is_set(name) and cfg.source(name) == "command line":
-            of.set(name, cfg.get(name), env)
     of.write()
 
 
