@@ -12,16 +12,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from schemad.errors import DatabaseError, SchemadError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
+from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
+from schemad.introspect.tables import load_tables
+from schemad.model.event import Event
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.model.routine import Routine
 from schemad.model.schema import Schema
+from schemad.model.table import Table
+from schemad.model.trigger import Trigger
+from schemad.model.view import View
+from schemad.workspace.cache import (
+    CachedObject,
+    CanonicalCache,
+    KeyContext,
+    foreign_key_parents,
+    server_fingerprint,
+    trigger_table,
+    view_references,
+)
+
+log = logging.getLogger(__name__)
 
 # Errors that mean "something this statement needs was not created yet".
 _MISSING_OBJECT_ERRNOS = frozenset({1146, 1356, 1305, 1449})
@@ -175,8 +194,13 @@ async def exec_statements(
     char_set: str,
     collation: str,
     options: WorkspaceOptions | None = None,
+    cache: CanonicalCache | None = None,
 ) -> WorkspaceResult:
-    """Run CREATE statements in the temp schema and introspect what the server made of them."""
+    """Run CREATE statements in the temp schema and introspect what the server made of them.
+
+    With `cache`, only the statements whose canonical form is not cached run
+    (plus what they need); the result is the same as without it.
+    """
     opts = options or WorkspaceOptions()
     stmts = [s for s in statements if s.key is not None]
     temp = opts.temp_schema
@@ -205,8 +229,13 @@ async def exec_statements(
                     f"CREATE DATABASE IF NOT EXISTS {escape_identifier(temp)} "
                     f"CHARACTER SET {char_set} COLLATE {collation}"
                 )
-                failures = await run_creates(ws, stmts)
-                schema = await introspect_schema(ws, temp)
+                if cache is not None and len({s.key for s in stmts}) == len(stmts):
+                    failures, schema = await _exec_cached(
+                        ws, temp, stmts, cache, char_set=char_set, collation=collation
+                    )
+                else:  # no cache, or duplicate keys (their outcome depends on run order)
+                    failures = await run_creates(ws, stmts)
+                    schema = await introspect_schema(ws, temp)
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(_cleanup(admin, temp, opts.reuse))
@@ -225,3 +254,236 @@ async def _cleanup(admin: Instance, temp: str, reuse: bool) -> None:
         await _ensure_empty_and_drop(admin, temp, keep_schema=True)
     else:
         await admin.execute(f"DROP DATABASE IF EXISTS {escape_identifier(temp)}")
+
+
+# ///// with a canonical cache /////////////////////////////////////////////////////////////////////
+
+_CACHEABLE_TYPES = frozenset(
+    {ObjectType.TABLE, ObjectType.VIEW, ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER}
+)
+_DEPENDENT_TYPES = frozenset({ObjectType.VIEW, ObjectType.TRIGGER})  # their form depends on what they read
+_FAILED = "\0failed"  # dependency material of a table the server rejected
+
+
+@dataclass(slots=True)
+class _Graph:
+    """Which statement needs which other object in the workspace, read from the statements' text.
+
+    Every guess errs on the side of more dependencies: names are matched
+    case-insensitively, and a statement whose references can't be read
+    depends on every table and view.
+    """
+
+    stmts: list[Creatable]  # in the caller's order
+    bodies: dict[ObjectKey, str]
+    needs: dict[ObjectKey, tuple[ObjectKey, ...]] = field(default_factory=dict)  # direct, sorted
+    uncacheable: set[ObjectKey] = field(default_factory=set)  # always run (events, other-schema reads)
+    trigger_groups: list[tuple[ObjectKey, ...]] = field(default_factory=list)  # run together
+
+    @classmethod
+    def build(cls, stmts: list[Creatable]) -> _Graph:
+        keys = [s.key for s in stmts if s.key is not None]
+        g = cls(stmts=stmts, bodies={s.key: s.body for s in stmts if s.key is not None})
+        relations = frozenset(k for k in keys if k.type in (ObjectType.TABLE, ObjectType.VIEW))
+        tables = frozenset(k for k in relations if k.type is ObjectType.TABLE)
+        by_name: dict[str, list[ObjectKey]] = {}
+        for k in keys:
+            if k in relations:
+                by_name.setdefault(k.name.lower(), []).append(k)
+
+        def resolve(
+            k: ObjectKey, names: frozenset[tuple[str, str]] | None, pool: frozenset[ObjectKey]
+        ) -> tuple[ObjectKey, ...]:
+            if names is None:  # unreadable: depends on everything
+                return tuple(sorted(d for d in pool if d != k))
+            if any(schema for schema, _ in names):
+                g.uncacheable.add(k)  # reads a real schema of the server: its state is not in the key
+            found = {d for _, n in names for d in by_name.get(n.lower(), ()) if d in pool and d != k}
+            return tuple(sorted(found))
+
+        trigger_table_of: dict[ObjectKey, str | None] = {}
+        for k in keys:
+            body = g.bodies[k]
+            if k.type not in _CACHEABLE_TYPES:
+                g.uncacheable.add(k)
+            elif k.type is ObjectType.TABLE:
+                g.needs[k] = resolve(k, foreign_key_parents(body), tables)
+            elif k.type is ObjectType.VIEW:
+                g.needs[k] = resolve(k, view_references(body), relations)
+            elif k.type is ObjectType.TRIGGER:
+                on = trigger_table(body)
+                g.needs[k] = resolve(k, None if on is None else frozenset({on}), relations)
+                trigger_table_of[k] = None if on is None else on[1].lower()
+        # A view or trigger reading an uncacheable view inherits its dependence on the server.
+        for k in keys:
+            if (
+                k.type in _DEPENDENT_TYPES
+                and k not in g.uncacheable
+                and any(d.type is ObjectType.VIEW and d in g.uncacheable for d in g.closure(k))
+            ):
+                g.uncacheable.add(k)
+        # Triggers on one table are ordered among themselves (FOLLOWS/PRECEDES, creation order):
+        # when one of them runs, all of them run, in the caller's order.
+        triggers = [k for k in keys if k.type is ObjectType.TRIGGER]
+        if any(trigger_table_of[k] is None for k in triggers):
+            g.trigger_groups = [tuple(triggers)] if triggers else []
+        else:
+            groups: dict[str | None, list[ObjectKey]] = {}
+            for k in triggers:
+                groups.setdefault(trigger_table_of[k], []).append(k)
+            g.trigger_groups = [tuple(v) for v in groups.values()]
+        return g
+
+    def closure(self, k: ObjectKey) -> tuple[ObjectKey, ...]:
+        """What must exist before `k` runs: a table's FK parents; a view's or trigger's reads, recursively."""
+        if k.type is ObjectType.TABLE:
+            return self.needs.get(k, ())
+        seen: set[ObjectKey] = set()
+        stack = list(self.needs.get(k, ()))
+        while stack:
+            d = stack.pop()
+            if d in seen or d == k:
+                continue
+            seen.add(d)
+            if d.type is ObjectType.VIEW:
+                stack.extend(self.needs.get(d, ()))
+        return tuple(sorted(seen))
+
+    def group_of(self, k: ObjectKey) -> tuple[ObjectKey, ...]:
+        return next((grp for grp in self.trigger_groups if k in grp), (k,))
+
+    def statements(self, keys: set[ObjectKey]) -> list[Creatable]:
+        return [s for s in self.stmts if s.key in keys]
+
+
+async def _lookup(cache: CanonicalCache, ckeys: Mapping[ObjectKey, str]) -> dict[ObjectKey, CachedObject]:
+    if not ckeys:
+        return {}
+    found = await asyncio.to_thread(cache.get_many, ckeys.values())
+    return {k: obj for k, ck in ckeys.items() if (obj := found.get(ck)) is not None and obj.key == k}
+
+
+async def _exec_cached(
+    ws: Instance, temp: str, stmts: list[Creatable], cache: CanonicalCache, *, char_set: str, collation: str
+) -> tuple[list[StatementFailure], Schema]:
+    """run_creates + introspection of `temp`, running only what `cache` doesn't know.
+
+    1. Tables and routines are keyed by their own text (a table also by the text
+       of the tables its foreign keys name: with foreign_key_checks=0 the server
+       still checks a parent that exists).  Views and triggers are keyed also by
+       the canonical text of every table they read, directly or through views
+       (and the text of those views), and a trigger by the text of the other
+       triggers on its table.
+    2. If a view or trigger reads a table that missed, the missed tables run
+       first and are introspected, so that canonical text is known (round 1).
+    3. Round 2 runs every other miss, every event and uncacheable statement, all
+       triggers of a table when one of them missed, and what each needs (cached
+       tables and views, re-created from their statements), in the usual order:
+       views therefore still run before routines, as without a cache.
+    4. Objects of statements that ran and succeeded are stored; hits fill the rest.
+    """
+    flavor = await ws.flavor()
+    ctx = KeyContext(await server_fingerprint(ws), char_set, collation, temp)
+    g = _Graph.build(stmts)
+    order = [s.key for s in stmts if s.key is not None]
+    keyed = [k for k in order if k not in g.uncacheable]
+
+    ckeys: dict[ObjectKey, str] = {}
+    for k in keyed:
+        if k.type not in _DEPENDENT_TYPES:
+            material = [x for p in g.needs.get(k, ()) for x in (str(p), g.bodies[p])]
+            ckeys[k] = ctx.key(k, g.bodies[k], material)
+    hits = await _lookup(cache, ckeys)
+
+    introspected: dict[ObjectKey, Table | View | Routine | Trigger | Event] = {}
+    failures: list[StatementFailure] = []
+    created: set[ObjectKey] = set()
+    missed_tables = {k for k in order if k.type is ObjectType.TABLE and k not in hits}
+    dependents = [k for k in keyed if k.type in _DEPENDENT_TYPES]
+    if missed_tables and any(d in missed_tables for k in dependents for d in g.closure(k)):
+        created = missed_tables | {p for k in missed_tables for p in g.needs.get(k, ())}
+        failures += await run_creates(ws, g.statements(created))
+        introspected.update((t.key, t) for t in await load_tables(ws, temp, flavor))
+
+    def canonical(d: ObjectKey) -> str:
+        if d.type is not ObjectType.TABLE:
+            return g.bodies[d]  # a view: its own key covers what it reads
+        obj = introspected.get(d) or hits.get(d)
+        return obj.show_create if obj is not None else _FAILED
+
+    dep_keys: dict[ObjectKey, str] = {}
+    for k in dependents:
+        material = [x for d in g.closure(k) for x in (str(d), canonical(d))]
+        if k.type is ObjectType.TRIGGER:
+            material += [
+                "triggers on the same table:",
+                *(x for t in g.group_of(k) for x in (str(t), g.bodies[t])),
+            ]
+        dep_keys[k] = ctx.key(k, g.bodies[k], material)
+    hits.update(await _lookup(cache, dep_keys))
+    ckeys.update(dep_keys)
+
+    run = {k for k in order if k not in hits and k.type is not ObjectType.TRIGGER}
+    for group in g.trigger_groups:
+        if any(k not in hits for k in group):
+            run.update(group)
+    for k in list(run):
+        run.update(g.closure(k))
+    run -= created
+    if run:
+        failures += await run_creates(ws, g.statements(run))
+        if created:  # round 1 introspected every table that ran; the rest of round 2's tables are hits
+            views, routines, triggers, events = await asyncio.gather(
+                load_views(ws, temp, flavor),
+                load_routines(ws, temp, flavor),
+                load_triggers(ws, temp, flavor),
+                load_events(ws, temp, flavor),
+            )
+            for found in (views, routines, triggers, events):
+                introspected.update((o.key, o) for o in found)
+        else:
+            full = await introspect_schema(ws, temp)
+            for kind in (full.tables, full.views, full.routines, full.triggers, full.events):
+                introspected.update((o.key, o) for o in kind)
+
+    failures = [f for f in failures if f.key not in hits]  # a hit re-created as a dependency
+    failed = {f.key for f in failures}
+    new = {
+        ck: obj
+        for k, ck in ckeys.items()
+        if k not in hits and k not in failed and isinstance(obj := introspected.get(k), CachedObject)
+    }
+    if new:
+        await asyncio.to_thread(cache.put_many, new)
+    log.debug(
+        "workspace %s: %d of %d statements from the canonical cache, %d run, %d stored",
+        temp,
+        len(hits),
+        len(order),
+        len(created | run),
+        len(new),
+    )
+    objects: dict[ObjectKey, Table | View | Routine | Trigger | Event] = {**hits, **introspected}
+    return failures, _assemble(temp, char_set, collation, objects.values())
+
+
+def _assemble(
+    name: str, char_set: str, collation: str, objects: Iterable[Table | View | Routine | Trigger | Event]
+) -> Schema:
+    """A Schema of `objects` in introspect_schema's order (that of the introspect loaders)."""
+    objs = list(objects)
+    return Schema(
+        name=name,
+        char_set=char_set,
+        collation=collation,
+        tables=tuple(sorted((o for o in objs if isinstance(o, Table)), key=lambda t: t.name)),
+        views=tuple(sorted((o for o in objs if isinstance(o, View)), key=lambda v: v.name)),
+        routines=tuple(sorted((o for o in objs if isinstance(o, Routine)), key=lambda r: (r.type, r.name))),
+        triggers=tuple(
+            sorted(
+                (o for o in objs if isinstance(o, Trigger)),
+                key=lambda t: (t.table, t.timing, t.event, t.action_order, t.name),
+            )
+        ),
+        events=tuple(sorted((o for o in objs if isinstance(o, Event)), key=lambda e: e.name)),
+    )

@@ -1,0 +1,504 @@
+"""CanonicalCache: what the workspace made of a CREATE statement, remembered on disk.
+
+Running a repo's CREATEs in the temp schema and introspecting them is most of
+a diff's time, yet the result depends only on the statement's text, the
+schema's default charset/collation, the server's settings and (for views and
+triggers) the objects the statement reads.  This module keys the introspected
+model object (Table, View, Routine, Trigger) by a sha256 over exactly those
+inputs and keeps it in one SQLite file, with an in-memory dict in front for a
+long-lived process such as the daemon.
+
+The key (:meth:`KeyContext.key`) is a sha256 over length-prefixed parts:
+
+- :data:`FORMAT_VERSION` and :func:`code_version` (schemad's version plus a
+  digest of the model and introspection sources), so a code change can never
+  return an object built by other code;
+- the object type and name, and the statement body exactly as it is executed;
+- the schema's default charset and collation, and the temp schema's name;
+- the server fingerprint (:func:`server_fingerprint`): flavor and full version,
+  global and session sql_mode, every other server or session variable that
+  changes canonical output, CURRENT_USER() (the DEFINER of objects without
+  one), the time zone, and the connection's own session variables;
+- dependency material chosen by the caller (the workspace adds the canonical
+  text of what a view or trigger reads, see ``tempschema``).
+
+It also holds the small, conservative text analyses the workspace needs to
+find those dependencies: :func:`view_references` (sqlglot), and
+:func:`trigger_table` / :func:`foreign_key_parents` (regexes over the masked
+text).
+
+What it will not do: decide what must be re-run (the workspace does), cache
+events (a recurring event without STARTS gets its creation time), cache
+failures, or evict old entries from disk (delete the file to reset it).  It is
+never fatal: a corrupt, locked or unwritable file logs a warning and the cache
+behaves as empty (the memory layer keeps working).  Values are pickles: the
+cache file must be as trusted as the user's own files (its directory is
+created with mode 0700).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import pickle
+import re
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import sqlglot
+from sqlglot import exp
+
+import schemad.introspect
+import schemad.model
+from schemad.introspect.instance import Instance
+from schemad.model.keys import ObjectKey
+from schemad.model.routine import Routine
+from schemad.model.table import Table
+from schemad.model.trigger import Trigger
+from schemad.model.view import View
+from schemad.sqltext.classify import mask
+
+__all__ = [
+    "FINGERPRINT_SQL",
+    "FINGERPRINT_VARIABLES",
+    "FORMAT_VERSION",
+    "MARIADB_FINGERPRINT_VARIABLES",
+    "CacheStats",
+    "CachedObject",
+    "CanonicalCache",
+    "KeyContext",
+    "code_version",
+    "default_cache_path",
+    "fingerprint_from_row",
+    "foreign_key_parents",
+    "server_fingerprint",
+    "trigger_table",
+    "view_references",
+]
+
+log = logging.getLogger(__name__)
+
+#: Bump when the key composition or the stored value's shape changes.
+FORMAT_VERSION = 1
+
+#: What the cache stores: every introspected object kind except events.
+CachedObject = Table | View | Routine | Trigger
+_CACHED_TYPES = (Table, View, Routine, Trigger)
+
+_FILE_NAME = "canonical.sqlite3"
+_TABLE = f"objects_v{FORMAT_VERSION}"  # a new format gets a new table in the same file
+_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
+
+
+def default_cache_path() -> Path:
+    """``$SCHEMAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/schemad``, else ``~/.cache/schemad``; + the file."""
+    explicit = os.environ.get("SCHEMAD_CACHE_DIR")
+    if explicit:
+        return Path(explicit) / _FILE_NAME
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "schemad" / _FILE_NAME
+
+
+@functools.cache
+def code_version() -> str:
+    """schemad's version plus a digest of the model and introspection sources (computed once)."""
+    try:
+        version = importlib.metadata.version("schemad")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    h = hashlib.sha256()
+    for pkg in (schemad.model, schemad.introspect):
+        if pkg.__file__ is None:
+            continue
+        for p in sorted(Path(pkg.__file__).parent.glob("*.py")):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return f"{version}+{h.hexdigest()[:16]}"
+
+
+# ///// keys /////////////////////////////////////////////////////////////////////////////////////
+
+
+def _digest(parts: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big"))  # length-prefixed: no two part lists collide
+        h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyContext:
+    """Everything besides the statement that decides its canonical form, for one workspace run."""
+
+    fingerprint: str  # server_fingerprint() of the workspace connection
+    char_set: str  # the schema's default character set
+    collation: str  # the schema's default collation
+    temp_schema: str = ""  # the workspace schema's name
+
+    def key(self, obj: ObjectKey, body: str, dependencies: Sequence[str] = ()) -> str:
+        """The cache key of the statement `body` creating `obj`; `dependencies` in a stable order."""
+        return _digest(
+            (
+                f"schemad-canonical-cache/{FORMAT_VERSION}",
+                code_version(),
+                obj.type.value,
+                obj.name,
+                body,
+                self.char_set,
+                self.collation,
+                self.temp_schema,
+                self.fingerprint,
+                str(len(dependencies)),
+                *dependencies,
+            )
+        )
+
+
+# ///// server fingerprint /////////////////////////////////////////////////////////////////////////
+
+#: (alias, expression) of every server fact that changes what the server makes of a CREATE.
+#: Unqualified ``@@x`` reads the session value where one exists (what the workspace runs with).
+FINGERPRINT_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("version", "@@version"),
+    ("version_comment", "@@version_comment"),
+    ("global_sql_mode", "@@global.sql_mode"),
+    ("session_sql_mode", "@@session.sql_mode"),
+    ("explicit_defaults_for_timestamp", "@@explicit_defaults_for_timestamp"),
+    ("innodb_default_row_format", "@@innodb_default_row_format"),
+    ("lower_case_table_names", "@@lower_case_table_names"),
+    ("character_set_server", "@@character_set_server"),
+    ("collation_server", "@@collation_server"),
+    ("character_set_client", "@@character_set_client"),  # literals in views, routine metadata
+    ("collation_connection", "@@collation_connection"),
+    ("default_storage_engine", "@@default_storage_engine"),
+    ("innodb_strict_mode", "@@innodb_strict_mode"),
+    ("innodb_file_per_table", "@@innodb_file_per_table"),  # ROW_FORMAT=COMPRESSED without strict mode
+    ("innodb_page_size", "@@innodb_page_size"),  # KEY_BLOCK_SIZE limits
+    ("definer_user", "CURRENT_USER()"),  # DEFINER of objects created without one
+    ("time_zone", "@@time_zone"),
+    ("system_time_zone", "@@system_time_zone"),  # what time_zone=SYSTEM means
+)
+#: MariaDB only (MySQL skips ``/*M! */``): old_mode=UTF8_IS_UTF8MB3 changes what `utf8` means,
+#: enforce_storage_engine replaces ENGINE=, innodb_compression_default adds PAGE_COMPRESSED.
+MARIADB_FINGERPRINT_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("old_mode", "@@old_mode"),
+    ("enforce_storage_engine", "@@enforce_storage_engine"),
+    ("innodb_compression_default", "@@innodb_compression_default"),
+)
+
+FINGERPRINT_SQL = (
+    "SELECT "
+    + ", ".join(f"{expr} AS {alias}" for alias, expr in FINGERPRINT_VARIABLES)
+    + " /*M!100000 , "
+    + ", ".join(f"{expr} AS {alias}" for alias, expr in MARIADB_FINGERPRINT_VARIABLES)
+    + " */"
+)
+
+
+def fingerprint_from_row(row: Mapping[str, object], session_vars: Sequence[tuple[str, str]] = ()) -> str:
+    """The fingerprint text of one FINGERPRINT_SQL row plus the connection's own session variables.
+
+    Readable JSON (sorted keys) so a surprising miss can be explained by comparing two of them.
+    """
+    values = {k: None if v is None else str(v) for k, v in row.items()}
+    return json.dumps({"vars": values, "session": [list(kv) for kv in session_vars]}, sort_keys=True)
+
+
+async def server_fingerprint(inst: Instance) -> str:
+    """Everything on `inst`'s server and session that changes canonical output (one query)."""
+    rows = await inst.query(FINGERPRINT_SQL)
+    return fingerprint_from_row(rows[0], inst.params.session_vars)
+
+
+# ///// the store //////////////////////////////////////////////////////////////////////////////////
+
+
+@dataclass(slots=True)
+class CacheStats:
+    """Counters since the cache was opened (for logs, metrics and tests)."""
+
+    memory_hits: int = 0
+    disk_hits: int = 0
+    misses: int = 0
+    writes: int = 0  # objects written to disk
+
+
+class CanonicalCache:
+    """Introspected objects by cache key: a bounded in-memory dict in front of one SQLite file.
+
+    Safe to share between threads (one lock) and between processes (WAL journal,
+    busy timeout, each batch of writes in one transaction).  Every disk error is
+    logged once as a warning; the disk layer is then switched off and the cache
+    behaves as empty (memory only).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        memory_limit: int = 100_000,
+        busy_timeout: float = 10.0,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.memory_limit = memory_limit
+        self.busy_timeout = busy_timeout
+        self.stats = CacheStats()
+        self._memory: OrderedDict[str, CachedObject] = OrderedDict()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._disk_ok = True
+
+    def __repr__(self) -> str:
+        return f"CanonicalCache({str(self.path)!r})"
+
+    # --- public API ---------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, CachedObject]:
+        """The cached objects of those `keys` that are known; unknown keys are simply absent."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, CachedObject] = {}
+        with self._lock:
+            rest = []
+            for k in wanted:
+                obj = self._memory.get(k)
+                if obj is None:
+                    rest.append(k)
+                else:
+                    self._memory.move_to_end(k)
+                    found[k] = obj
+            self.stats.memory_hits += len(found)
+            from_disk = self._read(rest) if rest else {}
+            self.stats.disk_hits += len(from_disk)
+            self.stats.misses += len(rest) - len(from_disk)
+            for k, obj in from_disk.items():
+                self._remember(k, obj)
+            found.update(from_disk)
+        return found
+
+    def get(self, key: str) -> CachedObject | None:
+        return self.get_many([key]).get(key)
+
+    def put_many(self, items: Mapping[str, CachedObject]) -> None:
+        """Remember `items` in memory and write them to disk in one transaction."""
+        if not items:
+            return
+        with self._lock:
+            for k, obj in items.items():
+                self._remember(k, obj)
+            self._write(items)
+
+    def clear_memory(self) -> None:
+        """Forget the in-memory layer (the file is kept)."""
+        with self._lock:
+            self._memory.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_connection()
+
+    def __enter__(self) -> CanonicalCache:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- internals (called with the lock held) -------------------------------
+
+    def _remember(self, key: str, obj: CachedObject) -> None:
+        self._memory[key] = obj
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.memory_limit:
+            self._memory.popitem(last=False)
+
+    def _disable(self, action: str, exc: BaseException) -> None:
+        log.warning(
+            "canonical cache %s: cannot %s (%s); continuing without it (delete the file to reset it)",
+            self.path,
+            action,
+            exc,
+        )
+        self._disk_ok = False
+        self._close_connection()
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is not None or not self._disk_ok:
+            return self._conn
+        conn: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {_TABLE} (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+                " stored_at REAL NOT NULL) WITHOUT ROWID"
+            )
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            self._disable("open", exc)
+            return None
+        self._conn = conn
+        return conn
+
+    def _read(self, keys: list[str]) -> dict[str, CachedObject]:
+        conn = self._connection()
+        if conn is None:
+            return {}
+        rows: list[tuple[str, bytes]] = []
+        try:
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows += conn.execute(
+                    f"SELECT key, value FROM {_TABLE} WHERE key IN ({marks})", chunk
+                ).fetchall()
+        except sqlite3.Error as exc:
+            self._disable("read", exc)
+            return {}
+        out: dict[str, CachedObject] = {}
+        bad = 0
+        for key, blob in rows:
+            try:
+                obj = pickle.loads(blob)
+            except Exception:  # any unpickling problem: a damaged row is a miss
+                obj = None
+            if isinstance(obj, _CACHED_TYPES):
+                out[key] = obj
+            else:
+                bad += 1
+        if bad:
+            log.warning("canonical cache %s: ignored %d unreadable entries", self.path, bad)
+        return out
+
+    def _write(self, items: Mapping[str, CachedObject]) -> None:
+        conn = self._connection()
+        if conn is None:
+            return
+        now = time.time()
+        try:
+            rows = [(k, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), now) for k, obj in items.items()]
+        except Exception as exc:  # an object that can't be pickled stays in memory only
+            log.warning("canonical cache %s: cannot store (%s)", self.path, exc)
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO {_TABLE} (key, value, stored_at) VALUES (?, ?, ?)", rows
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                # Another process held the file for longer than busy_timeout: skip this batch only.
+                log.warning("canonical cache %s: not written, file busy (%s)", self.path, exc)
+                return
+            self._disable("write", exc)
+            return
+        except sqlite3.Error as exc:
+            self._disable("write", exc)
+            return
+        self.stats.writes += len(rows)
+
+
+# ///// what a statement reads //////////////////////////////////////////////////////////////////////
+
+# An identifier in masked text: mask() keeps a backtick quote's opening backtick and
+# replaces the rest (the closing backtick included) by underscores.
+_M_IDENT = r"(?:`_+|[\w$]+)"
+_M_NAME = rf"({_M_IDENT})(?:\s*\.\s*({_M_IDENT}))?"
+_VIEW_HEAD_RE = re.compile(rf"\bview\s+{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?\s*(?:\([^()]*\)\s*)?as\b", re.I)
+_CHECK_OPTION_RE = re.compile(r"\s+with\s+(?:cascaded\s+|local\s+)?check\s+option\s*$", re.I)
+_TRIGGER_HEAD_RE = re.compile(
+    rf"\btrigger\s+(?:if\s+not\s+exists\s+)?{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?"
+    rf"\s+(?:before|after)\s+(?:insert|update|delete)\s+on\s+{_M_NAME}",
+    re.I,
+)
+_REFERENCES_RE = re.compile(rf"\breferences\s+{_M_NAME}", re.I)
+_REFERENCES_WORD_RE = re.compile(r"\breferences\b", re.I)
+
+
+def _name_at(body: str, m: re.Match[str], group: int) -> str:
+    raw = body[m.start(group) : m.end(group)]
+    if raw.startswith("`"):
+        return raw[1:-1].replace("``", "`")
+    return raw
+
+
+def _qualified(body: str, m: re.Match[str], first: int) -> tuple[str, str]:
+    """(schema, name) from a `[schema.]name` match whose groups are `first` and `first + 1`."""
+    if m.group(first + 1) is None:
+        return ("", _name_at(body, m, first))
+    return (_name_at(body, m, first), _name_at(body, m, first + 1))
+
+
+@functools.lru_cache(maxsize=8192)
+def view_references(body: str) -> frozenset[tuple[str, str]] | None:
+    """(schema, name) of every table or view a CREATE VIEW's SELECT names; schema "" when unqualified.
+
+    None when the SELECT cannot be found or sqlglot cannot parse it: the caller
+    must then assume the view reads everything.  CTE names and aliases may show
+    up as names; that only ever adds dependencies.
+    """
+    masked = mask(body)
+    head = _VIEW_HEAD_RE.search(masked)
+    if head is None:
+        return None
+    end = len(body)
+    tail = _CHECK_OPTION_RE.search(masked, head.end())
+    if tail is not None:
+        end = tail.start()
+    select = body[head.end() : end]
+    try:
+        tree = sqlglot.parse_one(select, read="mysql")
+    except Exception:  # sqlglot raises several error types (and worse) on odd input
+        return None
+    if not isinstance(tree, exp.Query):
+        return None
+    return frozenset((t.db or "", t.name) for t in tree.find_all(exp.Table) if t.name)
+
+
+def trigger_table(body: str) -> tuple[str, str] | None:
+    """(schema, name) of the table a CREATE TRIGGER is defined on, or None when not found."""
+    m = _TRIGGER_HEAD_RE.search(mask(body))
+    return None if m is None else _qualified(body, m, 1)
+
+
+def foreign_key_parents(body: str) -> frozenset[tuple[str, str]] | None:
+    """(schema, name) of every table a CREATE TABLE's foreign keys reference; None when unreadable."""
+    if "references" not in body.lower():
+        return frozenset()
+    masked = mask(body)
+    words = len(_REFERENCES_WORD_RE.findall(masked))
+    found = [_qualified(body, m, 1) for m in _REFERENCES_RE.finditer(masked)]
+    if len(found) != words:
+        return None  # e.g. an ANSI_QUOTES "name": don't guess
+    return frozenset(found)
