@@ -34,6 +34,18 @@ class DBServer:
         )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The canonical-form cache of CLI runs lives in the test session's temp dir, never ~/.cache."""
+    old = os.environ.get("SCHEMAD_CACHE_DIR")
+    os.environ["SCHEMAD_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("SCHEMAD_CACHE_DIR", None)
+    else:
+        os.environ["SCHEMAD_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[DBServer]:
     dsn = os.environ.get("SCHEMAD_TEST_DSN")

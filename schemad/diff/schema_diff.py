@@ -10,8 +10,9 @@ Pure.  The order (Skeema's, extended to views, triggers and events):
 4. `CREATE TABLE`s;
 5. ALTERs that only add foreign keys: "the FKs may rely on tables, columns or
    indexes that are being newly created earlier in the diff";
-6. views, created or replaced so that a view comes after the views it reads;
-7. procedures, then functions, then triggers, then events.
+6. procedures, then functions (a view or trigger may call them);
+7. views, created or replaced so that a view comes after the views it reads;
+8. triggers, then events.
 
 Tables that differ but whose CREATE the model cannot reproduce are listed in
 `unsupported` and get no statement, as in Skeema.
@@ -160,17 +161,23 @@ def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers)
     for fks in fk_adds:
         steps += _table_steps(fks, mods)
 
-    # 6. Views, dependencies first.
+    # 6. Routines (drops included).
+    for kind in (ObjectType.PROCEDURE, ObjectType.FUNCTION):
+        olds, news = objects_of(kind, old), objects_of(kind, new)
+        for name in sorted(set(olds) | set(news)):
+            steps += _object_steps(diff_object(olds.get(name), news.get(name), mods))
+
+    # 7. Views, dependencies first.
     old_views = objects_of(ObjectType.VIEW, old)
     for view in _view_order(list(after.views)):
         steps += _object_steps(diff_object(old_views.get(view.name), view, mods))
 
-    # 7. Routines, triggers, events (drops of routines and events included).
-    for kind in (ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT):
+    # 8. Triggers (drops were step 2) and events.
+    for kind in (ObjectType.TRIGGER, ObjectType.EVENT):
         olds, news = objects_of(kind, old), objects_of(kind, new)
         for name in sorted(set(olds) | set(news)):
             if kind is ObjectType.TRIGGER and name not in news:
-                continue  # dropped in step 2
+                continue
             steps += _object_steps(diff_object(olds.get(name), news.get(name), mods))
 
     return SchemaDiff(schema=after.name, steps=tuple(steps), unsupported=tuple(unsupported))

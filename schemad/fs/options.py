@@ -432,6 +432,8 @@ def _definitions() -> list[OptionDef]:
         b("foreign-key-checks", commands=_DIFF_PUSH, description="check new FKs"),
         # schemad addition: a push holds a per-schema lock; a second push waits this long.
         i("push-lock-timeout", default="30", commands=frozenset({PUSH}), description="seconds to wait"),
+        # schemad addition: bypass the on-disk canonical-form cache of the workspace.
+        b("no-cache", commands=_WORKSPACE_COMMANDS, description="run every CREATE in the workspace"),
         z("safe-below-size", default="0", commands=_DIFF_PUSH, description="tables below may get unsafe DDL"),
         b("first-only", short="1", commands=_DIFF_PUSH, description="first host and schema per dir only"),
         b("brief", short="q", commands=_DIFF_PUSH, description="list differing servers only"),

@@ -23,6 +23,7 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.plan.verify import VerifyProblem, verify_diff
+from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.tempschema import StatementFailure, WorkspaceOptions, exec_statements
 
 
@@ -44,6 +45,7 @@ class PlanOptions:
     workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
     filters: Filters = field(default_factory=Filters)
     verify: bool = True  # replay generated ALTER TABLEs on copies of the live tables first
+    cache: CanonicalCache | None = None  # canonical-form cache for the workspace (None: run everything)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
                 char_set=char_set,
                 collation=collation,
                 options=opts.workspace,
+                cache=opts.cache,
             ),
         )
         desired = _filtered(ws.schema, opts.filters)

@@ -42,8 +42,8 @@ from schemad.workspace.cache import (
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "something this statement needs was not created yet".
-_MISSING_OBJECT_ERRNOS = frozenset({1146, 1356, 1305, 1449})
+# Errors that mean "something this statement needs was not created yet" (4031: a FOLLOWS anchor).
+_MISSING_OBJECT_ERRNOS = frozenset({1146, 1356, 1305, 1449, 4031})
 
 
 class Creatable(Protocol):
@@ -150,12 +150,39 @@ def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
     return StatementFailure(key=s.key, file=s.file, line=s.line, message=text, errno=errno)
 
 
+_TABLE_BATCH = 8  # CREATE TABLEs per round trip: fewer round trips, same per-statement errors
+
+
+async def _run_tables(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
+    """CREATE TABLEs in batches spread over the pool (tables never depend on each other here)."""
+    chunks = [list(stmts[i : i + _TABLE_BATCH]) for i in range(0, len(stmts), _TABLE_BATCH)]
+    results = await asyncio.gather(*(ws.execute_batch([s.body for s in c]) for c in chunks))
+    return [e for r in results for e in r]
+
+
+async def _run_chains(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
+    """Triggers: those of one table in order (creation order sets their action order), tables in parallel."""
+    chains: dict[object, list[int]] = {}
+    for i, s in enumerate(stmts):
+        chains.setdefault(trigger_table(s.body) or ("", s.key.name if s.key else ""), []).append(i)
+    errors: list[BaseException | None] = [None] * len(stmts)
+
+    async def chain(indexes: list[int]) -> None:
+        for i in indexes:
+            errors[i] = (await _run_all(ws, [stmts[i]]))[0]
+
+    await asyncio.gather(*(chain(ix) for ix in chains.values()))
+    return errors
+
+
 async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[StatementFailure]:
     """Run CREATE statements on `ws` (whose connections use the target schema) in a legal order.
 
     Tables first (with foreign_key_checks=0 their order is irrelevant), then
-    views in passes until no more succeed (a view may read another view),
-    then routines, triggers and events, which may need the tables.  Every
+    procedures and functions (a view may call a function), then views in
+    passes until no more succeed (a view may read another view), then
+    triggers (one table's in order) and events.  A statement failing because
+    something it needs is missing is retried while others succeed.  Every
     statement the server rejects becomes a StatementFailure; the rest still run.
     """
     by_type: dict[ObjectType, list[Creatable]] = {}
@@ -163,14 +190,16 @@ async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[Sta
         if s.key is not None:
             by_type.setdefault(s.key.type, []).append(s)
     failures: list[StatementFailure] = []
-    for group in (
-        [ObjectType.TABLE],
-        [ObjectType.VIEW],
-        [ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT],
+    for group, runner in (
+        ([ObjectType.TABLE], _run_tables),
+        ([ObjectType.PROCEDURE, ObjectType.FUNCTION], _run_all),
+        ([ObjectType.VIEW], _run_all),
+        ([ObjectType.TRIGGER], _run_chains),
+        ([ObjectType.EVENT], _run_all),
     ):
         pending = [s for t in group for s in by_type.get(t, [])]
         while pending:
-            errors = await _run_all(ws, pending)
+            errors = await runner(ws, pending)
             retry = [
                 s
                 for s, e in zip(pending, errors, strict=True)
@@ -378,8 +407,8 @@ async def _exec_cached(
        first and are introspected, so that canonical text is known (round 1).
     3. Round 2 runs every other miss, every event and uncacheable statement, all
        triggers of a table when one of them missed, and what each needs (cached
-       tables and views, re-created from their statements), in the usual order:
-       views therefore still run before routines, as without a cache.
+       tables and views, re-created from their statements; every routine when
+       a view or trigger runs, as it may call one), in run_creates' order.
     4. Objects of statements that ran and succeeded are stored; hits fill the rest.
     """
     flavor = await ws.flavor()
@@ -411,9 +440,13 @@ async def _exec_cached(
         obj = introspected.get(d) or hits.get(d)
         return obj.show_create if obj is not None else _FAILED
 
+    # A view or trigger may call any procedure or function: they must exist when it
+    # runs, and a changed or removed routine invalidates every view and trigger.
+    routine_keys = sorted(k for k in order if k.type in (ObjectType.PROCEDURE, ObjectType.FUNCTION))
+    routine_material = ["routines:", *(x for r in routine_keys for x in (str(r), g.bodies[r]))]
     dep_keys: dict[ObjectKey, str] = {}
     for k in dependents:
-        material = [x for d in g.closure(k) for x in (str(d), canonical(d))]
+        material = [x for d in g.closure(k) for x in (str(d), canonical(d))] + routine_material
         if k.type is ObjectType.TRIGGER:
             material += [
                 "triggers on the same table:",
@@ -429,6 +462,8 @@ async def _exec_cached(
             run.update(group)
     for k in list(run):
         run.update(g.closure(k))
+    if any(k.type in _DEPENDENT_TYPES for k in run):
+        run.update(routine_keys)
     run -= created
     if run:
         failures += await run_creates(ws, g.statements(run))

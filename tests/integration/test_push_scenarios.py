@@ -184,6 +184,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "add event": (T_BASE, T_BASE + EVENT),
     "change event": (T_BASE + EVENT, T_BASE + EVENT2),
     "drop event": (T_BASE + EVENT, T_BASE),
+    "view calls a new function": (T_BASE, T_BASE + FUNC + "CREATE VIEW vf AS SELECT f(id) AS d FROM t;\n"),
     # several at once
     "mixed": (
         T_PARENT + T_BASE + VIEW + PROC,
@@ -213,7 +214,13 @@ async def _snapshot(server: DBServer) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_push_converges(name: str, server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_converges(
+    name: str,
+    server: DBServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     before, after = SCENARIOS[name]
     asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
     try:
@@ -221,7 +228,11 @@ def test_push_converges(name: str, server: DBServer, tmp_path: Path, monkeypatch
         write_repo(tmp_path, server, after)
         monkeypatch.chdir(tmp_path)
         live_before = asyncio.run(_snapshot(server))
-        assert main(["diff", "--allow-unsafe"]) == 1  # there is something to do
+        assert main(["diff", "--allow-unsafe", "--no-cache"]) == 1  # there is something to do
+        plain = capsys.readouterr().out
+        assert main(["diff", "--allow-unsafe"]) == 1  # the canonical-form cache, cold...
+        assert main(["diff", "--allow-unsafe"]) == 1  # ...and warm
+        assert capsys.readouterr().out == plain * 2  # a cache hit never changes a plan
         assert asyncio.run(_snapshot(server)) == live_before  # diff never changes the database
         assert main(["push", "--allow-unsafe"]) == 0
         assert main(["diff"]) == 0  # converged: nothing left to do

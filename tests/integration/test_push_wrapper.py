@@ -52,7 +52,7 @@ def repo(server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     )
     p = server.params
     (tmp_path / ".skeema").write_text(
-        f"[production]\nhost={p.host}\nport={p.port}\nuser={USER}\npassword=\"{PASSWORD}\"\n"
+        f'[production]\nhost={p.host}\nport={p.port}\nuser={USER}\npassword="{PASSWORD}"\n'
     )
     d = tmp_path / SCHEMA
     d.mkdir()

@@ -20,10 +20,11 @@ from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_di
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.instance import Instance
 from schemad.sqltext.splitter import StatementKind
+from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.tempschema import WorkspaceOptions, exec_statements
 
 
-async def _format_dir(d: Dir, passwords: dict[str, str]) -> int:
+async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
     cfg = d.config
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
@@ -50,6 +51,7 @@ async def _format_dir(d: Dir, passwords: dict[str, str]) -> int:
         schema_name=d.name,
         char_set=charset,
         collation=collation,
+        cache=None if cfg.get_bool("no-cache") else cache,
         options=WorkspaceOptions(
             temp_schema=cfg.get("temp-schema"), concurrency=cfg.get_int("temp-schema-threads")
         ),
@@ -86,11 +88,12 @@ def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
     code = 0
+    cache = CanonicalCache()
     for d in Dir.walk(cwd(), env, sources=sources(args.options)):
         if not d.sql_files():
             continue
         try:
-            code = max(code, asyncio.run(_format_dir(d, passwords)))
+            code = max(code, asyncio.run(_format_dir(d, passwords, cache)))
         except SchemadError as exc:
             log.error("%s", dir_error(d.path, exc))
             code = max(code, exc.exit_code if exc.exit_code != 1 else EXIT_FATAL)

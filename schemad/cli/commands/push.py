@@ -44,6 +44,7 @@ from schemad.introspect.instance import Instance
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, PlanOptions, Target, build_plan, table_sizes
+from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.tempschema import WorkspaceOptions
 
 
@@ -62,7 +63,7 @@ def _render(step: Step, wrappers: WrapperPlanner | None = None) -> str:
     return f"{step.sql};\n"
 
 
-def _options(d: Dir) -> PlanOptions:
+def _options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
     cfg = d.config
     mods = StatementModifiers(
         flavor=MARIADB_10_11,  # replaced by the server's flavor when planning
@@ -88,6 +89,7 @@ def _options(d: Dir) -> PlanOptions:
         ),
         filters=filters(cfg),
         verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
+        cache=None if cfg.get_bool("no-cache") else cache,
     )
 
 
@@ -134,14 +136,20 @@ def _report_plan(plan: Plan, out: Outcome) -> bool:
 
 
 async def _run_target(
-    target: Target, d: Dir, dry_run: bool, brief: bool, out: Outcome, progress: ProgressLine
+    target: Target,
+    d: Dir,
+    dry_run: bool,
+    brief: bool,
+    out: Outcome,
+    progress: ProgressLine,
+    cache: CanonicalCache | None,
 ) -> None:
     cfg = d.config
     progress.update(f"{target.address} {target.schema}: planning")
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
-    plan = await build_plan(target, logical, _options(d))
+    plan = await build_plan(target, logical, _options(d, cache))
     progress.clear()
     if not _report_plan(plan, out):
         return
@@ -260,6 +268,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
     code = EXIT_OK
     progress = ProgressLine()
     briefed: set[str] = set()  # --brief names each server once
+    cache = CanonicalCache()  # one per run, shared by all targets; opened lazily
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code
@@ -267,7 +276,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
-                    await _run_target(t, d, dry_run, brief, out, progress)
+                    await _run_target(t, d, dry_run, brief, out, progress, cache)
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)
@@ -278,7 +287,10 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
                 sys.stdout.flush()
                 code = max(code, out.code)
 
-    await asyncio.gather(*(run_host(g) for g in by_host.values()))
+    try:
+        await asyncio.gather(*(run_host(g) for g in by_host.values()))
+    finally:
+        cache.close()
     return code
 
 
