@@ -9,6 +9,7 @@ through SHOW CREATE.  Ignore filters are applied after reading.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
@@ -19,11 +20,14 @@ from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
 
 
-async def introspect_schema(inst: Instance, name: str, filters: Filters | None = None) -> Schema:
+async def introspect_schema(
+    inst: Instance, name: str, filters: Filters | None = None, *, only_tables: Collection[str] | None = None
+) -> Schema:
+    """A whole schema; with `only_tables`, just those tables (and every other kind of object)."""
     flavor = await inst.flavor()
     head, tables, views, routines, triggers, events = await asyncio.gather(
         inst.query(q.SCHEMA, (name,)),
-        load_tables(inst, name, flavor),
+        load_tables(inst, name, flavor, only_tables),
         load_views(inst, name, flavor),
         load_routines(inst, name, flavor),
         load_triggers(inst, name, flavor),

@@ -20,11 +20,14 @@ from schemad.introspect.connopts import ConnParams
 from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
+from schemad.introspect.texts import SchemaTexts, load_texts
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.model.schema import Schema
+from schemad.model.table import strip_auto_increment
 from schemad.plan.verify import VerifyProblem, verify_diff
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import StatementFailure, WorkspaceOptions, exec_statements
+from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import StatementFailure, exec_statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,36 @@ def _filtered(schema: Schema, f: Filters) -> Schema:
     )
 
 
+def _same_table_text(live: str, desired: str) -> bool:
+    """Identical canonical text, the live AUTO_INCREMENT counter aside unless the file pins one."""
+    if "AUTO_INCREMENT=" not in desired.rpartition("\n) ")[2]:
+        live = strip_auto_increment(live)
+    return live == desired
+
+
+async def _live_schema(
+    inst: Instance, schema: str, texts: SchemaTexts, desired: Schema, filters: Filters
+) -> Schema:
+    """The live schema, fully introspecting only the tables whose SHOW CREATE differs from the files'.
+
+    A table whose server text equals the desired canonical text has no diff,
+    so the desired model stands in for it (Skeema: "identical SHOW CREATE =>
+    no diff").  Every other kind of object is cheap and always read in full.
+    """
+    wanted = {t.name: t for t in desired.tables}
+    same = {
+        key.name
+        for key, live in texts.texts.items()
+        if key.type is ObjectType.TABLE
+        and key.name in wanted
+        and _same_table_text(live.show_create, wanted[key.name].show_create)
+    }
+    differing = {k.name for k in texts.texts if k.type is ObjectType.TABLE} - same
+    live = await introspect_schema(inst, schema, filters, only_tables=differing)
+    tables = sorted([*live.tables, *(wanted[n] for n in same)], key=lambda t: t.name)
+    return _filtered(replace(live, tables=tuple(tables)), filters)
+
+
 async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) -> Plan:
     async with Instance(target.params) as inst:
         variables, head = await asyncio.gather(
@@ -113,12 +146,12 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         char_set = opts.char_set or (head[0]["cs"] if head else variables["character_set_server"])
         collation = opts.collation or (head[0]["co"] if head else variables["collation_server"])
 
-        async def read_live() -> Schema | None:
-            return await introspect_schema(inst, target.schema) if head else None
+        async def read_texts() -> SchemaTexts | None:
+            return await load_texts(inst, target.schema, opts.filters) if head else None
 
-        # The live schema and the workspace are independent: read one while the other is built.
-        live, ws = await asyncio.gather(
-            read_live(),
+        # The live schema's texts and the workspace are independent: read one while the other is built.
+        texts, ws = await asyncio.gather(
+            read_texts(),
             exec_statements(
                 target.params,
                 logical.creates.values(),
@@ -130,8 +163,7 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             ),
         )
         desired = _filtered(ws.schema, opts.filters)
-        if live is not None:
-            live = _filtered(live, opts.filters)
+        live = await _live_schema(inst, target.schema, texts, desired, opts.filters) if texts is not None else None
         mods = opts.mods.with_changes(flavor=await inst.flavor())
         diff = diff_schemas(live, desired, mods)
         problems: list[VerifyProblem] = []

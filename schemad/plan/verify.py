@@ -19,8 +19,7 @@ from schemad.errors import SchemadError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
-from schemad.workspace.scratch import scratch_schema
-from schemad.workspace.tempschema import WorkspaceOptions
+from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 
 @dataclass(frozen=True, slots=True)

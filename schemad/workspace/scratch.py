@@ -1,10 +1,10 @@
-"""scratch_schema(): the temp schema as a context manager, for work other than running CREATEs.
+"""scratch_schema(): the temp schema as a context manager (the workspace's and verify's).
 
-Same guarantees as the CREATE workspace (tempschema.py): Skeema's
-`GET_LOCK('skeema.<temp-schema>')` for the whole use, refusal to drop a
-pre-existing temp schema that holds rows, and cleanup on every exit path
-(errors and cancellation included).  Verify uses it to replay ALTERs on
-copies of live tables.
+Skeema's `GET_LOCK('skeema.<temp-schema>')` is held for the whole use; a
+pre-existing temp schema is only dropped when none of its tables holds rows;
+the schema is dropped (or, with reuse-temp-schema, emptied) on every exit
+path, errors and cancellation included; workspace sessions run with
+foreign_key_checks=0 and, per temp-schema-binlog, sql_log_bin=0.
 """
 
 from __future__ import annotations
@@ -12,13 +12,90 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from schemad.errors import SchemadError
+from schemad.errors import DatabaseError, SchemadError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
-from schemad.workspace.tempschema import WorkspaceOptions, _cleanup, _ensure_empty_and_drop
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceOptions:
+    temp_schema: str = "_skeema_tmp"
+    concurrency: int = 5  # temp-schema-threads
+    reuse: bool = False  # reuse-temp-schema: keep the schema, drop only its objects
+    lock_timeout: int = 30  # seconds to wait for the workspace lock
+    binlog: str = "auto"  # temp-schema-binlog: on | off | auto
+
+
+async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
+    q = escape_identifier(name)
+    rows = await admin.query(
+        "SELECT table_name AS t FROM information_schema.tables"
+        " WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+        (name,),
+    )
+    checks = await asyncio.gather(
+        *(admin.query(f"SELECT 1 FROM {q}.{escape_identifier(r['t'])} LIMIT 1") for r in rows)
+    )
+    full = [r["t"] for r, c in zip(rows, checks, strict=True) if c]
+    if full:
+        raise SchemadError(
+            f"{admin.params.address}: temp schema {name} already exists and table {full[0]} holds rows; "
+            "refusing to drop it (choose another temp-schema)"
+        )
+    if not keep_schema:
+        await admin.execute(f"DROP DATABASE IF EXISTS {q}")
+        return
+    async with admin.session() as s:
+        await s.execute("SET foreign_key_checks = 0")
+        for r in rows:
+            await s.execute(f"DROP TABLE {q}.{escape_identifier(r['t'])}")
+    for kind, sql in (
+        ("VIEW", "SELECT table_name AS n FROM information_schema.views WHERE table_schema = %s"),
+        (
+            "PROCEDURE",
+            "SELECT routine_name AS n FROM information_schema.routines WHERE routine_schema = %s"
+            " AND routine_type = 'PROCEDURE'",
+        ),
+        (
+            "FUNCTION",
+            "SELECT routine_name AS n FROM information_schema.routines WHERE routine_schema = %s"
+            " AND routine_type = 'FUNCTION'",
+        ),
+        ("EVENT", "SELECT event_name AS n FROM information_schema.events WHERE event_schema = %s"),
+    ):
+        for r in await admin.query(sql, (name,)):
+            await admin.execute(f"DROP {kind} IF EXISTS {q}.{escape_identifier(r['n'])}")
+
+
+async def _cleanup(admin: Instance, temp: str, reuse: bool) -> None:
+    if reuse:
+        await _ensure_empty_and_drop(admin, temp, keep_schema=True)
+    else:
+        await admin.execute(f"DROP DATABASE IF EXISTS {escape_identifier(temp)}")
+
+
+async def _binlog_off(admin: Instance, mode: str) -> bool:
+    """Whether workspace sessions should set sql_log_bin=0 (Skeema's temp-schema-binlog).
+
+    `on` replicates workspace DDL; `off` never does (and needs the privilege);
+    `auto` turns it off when the binary log is on and the user may do so.
+    """
+    if mode == "on":
+        return False
+    if mode == "off":
+        return True
+    rows = await admin.query("SELECT @@log_bin AS on_")
+    if not rows or not int(rows[0]["on_"] or 0):
+        return False
+    try:
+        async with admin.session() as s:
+            await s.execute("SET SESSION sql_log_bin = 0")
+    except DatabaseError:
+        return False  # not privileged: the workspace DDL is replicated, as Skeema does then
+    return True
 
 
 @contextlib.asynccontextmanager
@@ -29,10 +106,11 @@ async def scratch_schema(
     opts = options or WorkspaceOptions()
     temp = opts.temp_schema
     admin = Instance(replace(params, database=None), pool_size=4)
-    ws = Instance(
-        replace(params.with_session(foreign_key_checks="0"), database=temp),
-        pool_size=max(1, opts.concurrency),
-    )
+    session = {"foreign_key_checks": "0"}
+    if await _binlog_off(admin, opts.binlog):
+        session["sql_log_bin"] = "0"
+    # Connections open lazily, on the first statement, after the schema exists.
+    ws = Instance(replace(params.with_session(**session), database=temp), pool_size=max(1, opts.concurrency))
     try:
         async with admin.session() as lock:
             got = await lock.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", opts.lock_timeout))

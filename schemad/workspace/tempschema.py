@@ -11,20 +11,19 @@ what it created, also after an error or a cancellation.  It does not diff.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from schemad.errors import DatabaseError, SchemadError
+from schemad.errors import DatabaseError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
 from schemad.model.event import Event
-from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.routine import Routine
 from schemad.model.schema import Schema
 from schemad.model.table import Table
@@ -39,6 +38,7 @@ from schemad.workspace.cache import (
     trigger_table,
     view_references,
 )
+from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 log = logging.getLogger(__name__)
 
@@ -75,58 +75,9 @@ class StatementFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkspaceOptions:
-    temp_schema: str = "_skeema_tmp"
-    concurrency: int = 5  # temp-schema-threads
-    reuse: bool = False  # reuse-temp-schema: keep the schema, drop only its objects
-    lock_timeout: int = 30  # seconds to wait for the workspace lock
-
-
-@dataclass(frozen=True, slots=True)
 class WorkspaceResult:
     schema: Schema  # as introspected, renamed to the logical schema's name
     failures: tuple[StatementFailure, ...]
-
-
-async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
-    q = escape_identifier(name)
-    rows = await admin.query(
-        "SELECT table_name AS t FROM information_schema.tables"
-        " WHERE table_schema = %s AND table_type = 'BASE TABLE'",
-        (name,),
-    )
-    checks = await asyncio.gather(
-        *(admin.query(f"SELECT 1 FROM {q}.{escape_identifier(r['t'])} LIMIT 1") for r in rows)
-    )
-    full = [r["t"] for r, c in zip(rows, checks, strict=True) if c]
-    if full:
-        raise SchemadError(
-            f"{admin.params.address}: temp schema {name} already exists and table {full[0]} holds rows; "
-            "refusing to drop it (choose another temp-schema)"
-        )
-    if not keep_schema:
-        await admin.execute(f"DROP DATABASE IF EXISTS {q}")
-        return
-    async with admin.session() as s:
-        await s.execute("SET foreign_key_checks = 0")
-        for r in rows:
-            await s.execute(f"DROP TABLE {q}.{escape_identifier(r['t'])}")
-    for kind, sql in (
-        ("VIEW", "SELECT table_name AS n FROM information_schema.views WHERE table_schema = %s"),
-        (
-            "PROCEDURE",
-            "SELECT routine_name AS n FROM information_schema.routines WHERE routine_schema = %s"
-            " AND routine_type = 'PROCEDURE'",
-        ),
-        (
-            "FUNCTION",
-            "SELECT routine_name AS n FROM information_schema.routines WHERE routine_schema = %s"
-            " AND routine_type = 'FUNCTION'",
-        ),
-        ("EVENT", "SELECT event_name AS n FROM information_schema.events WHERE event_schema = %s"),
-    ):
-        for r in await admin.query(sql, (name,)):
-            await admin.execute(f"DROP {kind} IF EXISTS {q}.{escape_identifier(r['n'])}")
 
 
 async def _run_all(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
@@ -233,56 +184,16 @@ async def exec_statements(
     opts = options or WorkspaceOptions()
     stmts = [s for s in statements if s.key is not None]
     temp = opts.temp_schema
-    admin = Instance(replace(params, database=None), pool_size=4)
-    ws = Instance(
-        replace(params.with_session(foreign_key_checks="0"), database=temp),
-        pool_size=max(1, opts.concurrency),
-    )
-    failures: list[StatementFailure] = []
-    schema: Schema | None = None
-    try:
-        async with admin.session() as lock:
-            got = await lock.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", opts.lock_timeout))
-            if not got or got[0]["ok"] != 1:
-                raise SchemadError(
-                    f"{params.address}: could not get workspace lock skeema.{temp} within "
-                    f"{opts.lock_timeout}s: another schemad or Skeema is using temp schema {temp}"
-                )
-            try:
-                exists = await admin.query(
-                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (temp,)
-                )
-                if exists:
-                    await _ensure_empty_and_drop(admin, temp, keep_schema=opts.reuse)
-                await admin.execute(
-                    f"CREATE DATABASE IF NOT EXISTS {escape_identifier(temp)} "
-                    f"CHARACTER SET {char_set} COLLATE {collation}"
-                )
-                if cache is not None and len({s.key for s in stmts}) == len(stmts):
-                    failures, schema = await _exec_cached(
-                        ws, temp, stmts, cache, char_set=char_set, collation=collation
-                    )
-                else:  # no cache, or duplicate keys (their outcome depends on run order)
-                    failures = await run_creates(ws, stmts)
-                    schema = await introspect_schema(ws, temp)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(_cleanup(admin, temp, opts.reuse))
-                with contextlib.suppress(Exception):
-                    await lock.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
-    finally:
-        await ws.close()
-        await admin.close()
-    assert schema is not None
+    async with scratch_schema(params, char_set=char_set, collation=collation, options=opts) as ws:
+        if cache is not None and len({s.key for s in stmts}) == len(stmts):
+            failures, schema = await _exec_cached(
+                ws, temp, stmts, cache, char_set=char_set, collation=collation
+            )
+        else:  # no cache, or duplicate keys (their outcome depends on run order)
+            failures = await run_creates(ws, stmts)
+            schema = await introspect_schema(ws, temp)
     schema = replace(schema, name=schema_name, char_set=char_set, collation=collation)
     return WorkspaceResult(schema=schema, failures=tuple(sorted(failures, key=lambda f: (f.file, f.line))))
-
-
-async def _cleanup(admin: Instance, temp: str, reuse: bool) -> None:
-    if reuse:
-        await _ensure_empty_and_drop(admin, temp, keep_schema=True)
-    else:
-        await admin.execute(f"DROP DATABASE IF EXISTS {escape_identifier(temp)}")
 
 
 # ///// with a canonical cache /////////////////////////////////////////////////////////////////////

@@ -23,7 +23,8 @@ from schemad.model.schema import Schema
 from schemad.sqltext.classify import StatementKind, classify
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CachedObject, CanonicalCache, server_fingerprint
-from schemad.workspace.tempschema import WorkspaceOptions, WorkspaceResult, exec_statements
+from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import WorkspaceResult, exec_statements
 from tests.conftest import DBServer
 from tests.helpers import corpus_files
 

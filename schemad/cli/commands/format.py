@@ -21,7 +21,8 @@ from schemad.fs.logical import LogicalSchema
 from schemad.introspect.instance import Instance
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import WorkspaceOptions, exec_statements
+from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import exec_statements
 
 
 async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
@@ -53,7 +54,10 @@ async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) 
         collation=collation,
         cache=None if cfg.get_bool("no-cache") else cache,
         options=WorkspaceOptions(
-            temp_schema=cfg.get("temp-schema"), concurrency=cfg.get_int("temp-schema-threads")
+            temp_schema=cfg.get("temp-schema"),
+            concurrency=cfg.get_int("temp-schema-threads"),
+            reuse=cfg.get_bool("reuse-temp-schema"),
+            binlog=cfg.get_enum("temp-schema-binlog"),
         ),
     )
     code = 0

@@ -45,7 +45,7 @@ from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, PlanOptions, Target, build_plan, table_sizes
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import WorkspaceOptions
+from schemad.workspace.scratch import WorkspaceOptions
 
 
 @dataclass(slots=True)
@@ -86,6 +86,7 @@ def _options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
             temp_schema=cfg.get("temp-schema"),
             concurrency=cfg.get_int("temp-schema-threads"),
             reuse=cfg.get_bool("reuse-temp-schema"),
+            binlog=cfg.get_enum("temp-schema-binlog"),
         ),
         filters=filters(cfg),
         verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
