@@ -176,3 +176,40 @@ def test_temp_schema_is_gone_after_every_failure_path(server: DBServer, repo: Pa
     (repo / ".skeema").write_text((repo / ".skeema").read_text() + "alter-wrapper=/bin/false {TABLE}\n")
     assert main(["push"]) == 2  # wrapper failure
     assert _temp_schemas(server) == []
+
+
+def test_temp_schema_is_gone_after_a_cancel(server: DBServer) -> None:
+    from schemad.fs.logical import LogicalSchema
+    from schemad.workspace.scratch import WorkspaceOptions
+    from schemad.workspace.tempschema import exec_statements
+
+    texts = {f"t{i}.sql": f"CREATE TABLE t{i} (id int PRIMARY KEY, v varchar(10));\n" for i in range(300)}
+    logical = LogicalSchema.from_texts(texts)
+
+    async def cancel_midway() -> None:
+        task = asyncio.create_task(
+            exec_statements(
+                server.params,
+                logical.creates.values(),
+                schema_name="x",
+                char_set="utf8mb4",
+                collation="utf8mb4_general_ci",
+                options=WorkspaceOptions(concurrency=1),
+            )
+        )
+        async with Instance(server.params) as probe:
+            for _ in range(500):  # wait until the workspace exists and holds some tables
+                await asyncio.sleep(0.01)
+                rows = await probe.query(
+                    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = '_skeema_tmp'"
+                )
+                if rows[0]["n"]:
+                    break
+            else:
+                pytest.fail("the workspace never started")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    assert _temp_schemas(server) == []
