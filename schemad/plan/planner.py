@@ -21,11 +21,11 @@ from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
-from schemad.model.keys import ObjectType, escape_identifier
+from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
-from schemad.model.table import strip_auto_increment
+from schemad.model.table import Table, strip_auto_increment
 from schemad.plan.verify import VerifyProblem, verify_diff
-from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.cache import CanonicalCache, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
 
@@ -133,6 +133,39 @@ async def _live_schema(
     return _filtered(replace(live, tables=tuple(tables)), filters)
 
 
+def fixed_points(logical: LogicalSchema, texts: SchemaTexts) -> set[ObjectKey]:
+    """Tables whose statement already is the server's canonical text for them: no workspace needed.
+
+    Running the canonical CREATE of a table on the same server gives the same
+    canonical text again, so a file that holds exactly the live SHOW CREATE
+    (the state right after `init` or `pull`, AUTO_INCREMENT aside) means the
+    live table.  Tables that a view or trigger of the files reads are not
+    skipped: those statements need them in the workspace.
+    """
+    needed: set[str] = set()
+    for stmt in logical.creates.values():
+        if stmt.key is None:
+            continue
+        if stmt.key.type is ObjectType.VIEW:
+            refs = view_references(stmt.body)
+            if refs is None:
+                return set()  # unreadable view: it might read any table
+            needed |= {name.lower() for _, name in refs}
+        elif stmt.key.type is ObjectType.TRIGGER:
+            on = trigger_table(stmt.body)
+            if on is None:
+                return set()
+            needed.add(on[1].lower())
+    out: set[ObjectKey] = set()
+    for key, stmt in logical.creates.items():
+        live = texts.texts.get(key)
+        if key.type is not ObjectType.TABLE or live is None or key.name.lower() in needed:
+            continue
+        if stmt.body in (live.show_create, strip_auto_increment(live.show_create)):
+            out.add(key)
+    return out
+
+
 async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) -> Plan:
     async with Instance(target.params) as inst:
         variables, head = await asyncio.gather(
@@ -146,24 +179,40 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         char_set = opts.char_set or (head[0]["cs"] if head else variables["character_set_server"])
         collation = opts.collation or (head[0]["co"] if head else variables["collation_server"])
 
-        async def read_texts() -> SchemaTexts | None:
-            return await load_texts(inst, target.schema, opts.filters) if head else None
+        texts = await load_texts(inst, target.schema, opts.filters) if head else None
+        fixed = fixed_points(logical, texts) if texts is not None else set()
+        to_run = [s for s in logical.creates.values() if s.key is None or s.key not in fixed]
 
-        # The live schema's texts and the workspace are independent: read one while the other is built.
-        texts, ws = await asyncio.gather(
-            read_texts(),
+        async def read_fixed() -> list[Table]:
+            if not fixed:
+                return []
+            names = {k.name for k in fixed}
+            return list((await introspect_schema(inst, target.schema, only_tables=names)).tables)
+
+        # The live models of the fixed points are read while the workspace runs the rest.
+        ws, fixed_tables = await asyncio.gather(
             exec_statements(
                 target.params,
-                logical.creates.values(),
+                to_run,
                 schema_name=target.schema,
                 char_set=char_set,
                 collation=collation,
                 options=opts.workspace,
                 cache=opts.cache,
             ),
+            read_fixed(),
         )
-        desired = _filtered(ws.schema, opts.filters)
-        live = await _live_schema(inst, target.schema, texts, desired, opts.filters) if texts is not None else None
+        desired = replace(
+            ws.schema,
+            tables=tuple(sorted([*ws.schema.tables, *fixed_tables], key=lambda t: t.name)),
+            _objects={},
+        )
+        desired = _filtered(desired, opts.filters)
+        live = (
+            await _live_schema(inst, target.schema, texts, desired, opts.filters)
+            if texts is not None
+            else None
+        )
         mods = opts.mods.with_changes(flavor=await inst.flavor())
         diff = diff_schemas(live, desired, mods)
         problems: list[VerifyProblem] = []
