@@ -10,6 +10,11 @@ command as a child process: median of 5 runs with the child's peak RSS (wait4).
     diff          no-change diff, cache warm (the daemon's and a CI re-run's case)
     diff-5%       diff after `gen_schema.py mutate --fraction 0.05`, cache warm but for the edits
     push-5%       push of that change (the database is put back between runs)
+    format-ws     format --no-cache --skip-write: every file through the workspace
+
+Right after init every file holds its table's live canonical text, so diff
+skips the workspace for those tables (see plan/planner.py fixed_points);
+format-ws shows what running all of them in the workspace costs.
 
 Writes bench/results.json and prints a table next to Skeema 1.14.1's figures
 (../shared/bench/README.md).  Run `make bench`; only `init` exists until the
@@ -51,9 +56,12 @@ SKEEMA = {
     "diff": {100: 0.385, 1000: 4.44},
     "diff-5%": {100: 0.476, 1000: 4.97},
     "push-5%": {100: 0.466, 1000: 5.02},
+    # Every file through the workspace (format has no fixed-point shortcut), for comparison
+    # with Skeema's diff, whose time is mostly that same work.
+    "format-ws": {100: 0.385, 1000: 4.44},
 }
 # Targets at 1,000 tables, as ratios of Skeema's figure.
-TARGETS = {"init": 1.5, "diff-cold": 0.8, "diff": 0.15, "diff-5%": 0.8, "push-5%": 0.3}
+TARGETS = {"init": 1.5, "diff-cold": 0.8, "diff": 0.15, "diff-5%": 0.8, "push-5%": 0.3, "format-ws": 0.0}
 SCHEMAD = [sys.executable, "-m", "schemad"]
 
 
@@ -131,6 +139,8 @@ def bench_size(srv: EmbeddedServer, n: int, work: Path, only: set[str]) -> list[
 
     rows.append(figure("diff-cold", n, repeat(diff_cold)))
     rows.append(figure("diff", n, repeat(lambda i: timed([*SCHEMAD, "diff"], host, env=env))))
+    fmt = [*SCHEMAD, "format", "--no-cache", "--skip-write"]
+    rows.append(figure("format-ws", n, repeat(lambda i: timed(fmt, host, env=env))))
 
     revert = work / f"revert{n}.sql"
     gen("mutate", str(host / schema), "--fraction", "0.05", "--seed", "1", "--revert-sql", str(revert))
@@ -150,6 +160,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
     print("{:<10} {:>6} {:>8} {:>8} {:>8} {:>9} {:>7} {:>6} {:>7}".format(*head))
     for r in rows:
         target = TARGETS[str(r["command"])] if r["tables"] == 1000 else None
+        target = target or None  # 0 = no target
         print(
             f"{r['command']:<10} {r['tables']:>6} {r['median_s']:>7.3f}s {r['min_s']:>7.3f}s "
             f"{r['max_s']:>7.3f}s {r['peak_rss_mib']:>6.1f}MiB "

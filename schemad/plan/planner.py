@@ -23,7 +23,7 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
-from schemad.model.table import Table, strip_auto_increment
+from schemad.model.table import strip_auto_increment
 from schemad.plan.verify import VerifyProblem, verify_diff
 from schemad.workspace.cache import CanonicalCache, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
@@ -110,17 +110,18 @@ def _same_table_text(live: str, desired: str) -> bool:
     return live == desired
 
 
-async def _live_schema(
-    inst: Instance, schema: str, texts: SchemaTexts, desired: Schema, filters: Filters
-) -> Schema:
-    """The live schema, fully introspecting only the tables whose SHOW CREATE differs from the files'.
+async def _live_and_desired(
+    inst: Instance, schema: str, texts: SchemaTexts, desired: Schema, fixed: set[ObjectKey], filters: Filters
+) -> tuple[Schema, Schema]:
+    """The live and desired schemas to diff, both without the tables that cannot differ.
 
-    A table whose server text equals the desired canonical text has no diff,
-    so the desired model stands in for it (Skeema: "identical SHOW CREATE =>
-    no diff").  Every other kind of object is cheap and always read in full.
+    A table whose server text equals the desired canonical text has no diff
+    (Skeema: "identical SHOW CREATE => no diff"), nor has a fixed point; both
+    sides leave such tables out, so only the other tables are introspected.
+    Every other kind of object is cheap and always read in full.
     """
     wanted = {t.name: t for t in desired.tables}
-    same = {
+    same = {k.name for k in fixed} | {
         key.name
         for key, live in texts.texts.items()
         if key.type is ObjectType.TABLE
@@ -129,8 +130,8 @@ async def _live_schema(
     }
     differing = {k.name for k in texts.texts if k.type is ObjectType.TABLE} - same
     live = await introspect_schema(inst, schema, filters, only_tables=differing)
-    tables = sorted([*live.tables, *(wanted[n] for n in same)], key=lambda t: t.name)
-    return _filtered(replace(live, tables=tuple(tables)), filters)
+    kept = tuple(t for t in desired.tables if t.name not in same)
+    return _filtered(live, filters), replace(desired, tables=kept, _objects={})
 
 
 def fixed_points(logical: LogicalSchema, texts: SchemaTexts) -> set[ObjectKey]:
@@ -183,36 +184,19 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         fixed = fixed_points(logical, texts) if texts is not None else set()
         to_run = [s for s in logical.creates.values() if s.key is None or s.key not in fixed]
 
-        async def read_fixed() -> list[Table]:
-            if not fixed:
-                return []
-            names = {k.name for k in fixed}
-            return list((await introspect_schema(inst, target.schema, only_tables=names)).tables)
-
-        # The live models of the fixed points are read while the workspace runs the rest.
-        ws, fixed_tables = await asyncio.gather(
-            exec_statements(
-                target.params,
-                to_run,
-                schema_name=target.schema,
-                char_set=char_set,
-                collation=collation,
-                options=opts.workspace,
-                cache=opts.cache,
-            ),
-            read_fixed(),
+        ws = await exec_statements(
+            target.params,
+            to_run,
+            schema_name=target.schema,
+            char_set=char_set,
+            collation=collation,
+            options=opts.workspace,
+            cache=opts.cache,
         )
-        desired = replace(
-            ws.schema,
-            tables=tuple(sorted([*ws.schema.tables, *fixed_tables], key=lambda t: t.name)),
-            _objects={},
-        )
-        desired = _filtered(desired, opts.filters)
-        live = (
-            await _live_schema(inst, target.schema, texts, desired, opts.filters)
-            if texts is not None
-            else None
-        )
+        desired = _filtered(ws.schema, opts.filters)
+        live = None
+        if texts is not None:
+            live, desired = await _live_and_desired(inst, target.schema, texts, desired, fixed, opts.filters)
         mods = opts.mods.with_changes(flavor=await inst.flavor())
         diff = diff_schemas(live, desired, mods)
         problems: list[VerifyProblem] = []
