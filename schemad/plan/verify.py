@@ -10,6 +10,7 @@ rather than pushing a silently wrong change.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from schemad.diff.modifiers import StatementModifiers
@@ -17,8 +18,10 @@ from schemad.diff.schema_diff import SchemaDiff
 from schemad.diff.table_diff import diff_tables
 from schemad.errors import SchemadError
 from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
+from schemad.model.table import Table
 from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 
@@ -62,21 +65,21 @@ async def verify_diff(
     opts = options or WorkspaceOptions()
     pairs = [(live.table(n), desired.table(n)) for n in names]
     problems: list[VerifyProblem] = []
-    async with scratch_schema(
-        params, char_set=live.char_set, collation=live.collation, options=options
-    ) as ws:
-        for before, after in pairs:
-            if before is None or after is None:
-                continue
-            await ws.execute(before.show_create or before.create_statement(mods.flavor))
-            tdiff = diff_tables(before, after, smods)
-            for sql in tdiff.statements(smods) if tdiff is not None else []:
-                try:
-                    await ws.execute(sql)
-                except SchemadError as exc:
-                    problems.append(VerifyProblem(before.name, f"generated ALTER failed: {exc}\n{sql}"))
-                    break
-        result = {t.name: t for t in await load_tables(ws, opts.temp_schema, mods.flavor)}
+
+    async def replay(ws: Instance, before: Table, after: Table) -> None:
+        await ws.execute(before.show_create or before.create_statement(mods.flavor))
+        tdiff = diff_tables(before, after, smods)
+        for sql in tdiff.statements(smods) if tdiff is not None else []:
+            try:
+                await ws.execute(sql)
+            except SchemadError as exc:
+                problems.append(VerifyProblem(before.name, f"generated ALTER failed: {exc}\n{sql}"))
+                return
+
+    async with scratch_schema(params, char_set=live.char_set, collation=live.collation, options=opts) as ws:
+        # Tables are independent here (foreign_key_checks=0): replay them concurrently over the pool.
+        await asyncio.gather(*(replay(ws, b, a) for b, a in pairs if b is not None and a is not None))
+        result = {t.name: t for t in await load_tables(ws, opts.temp_schema, mods.flavor, names)}
     for _, after in pairs:
         if after is None or any(p.table == after.name for p in problems):
             continue
