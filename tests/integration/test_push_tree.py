@@ -76,3 +76,20 @@ def test_broken_sql_in_one_dir_does_not_stop_the_others(
     assert "tree_a" not in out.split("-- instance:")[-1] or "bad" not in out
     (tree / "tcp" / "tree_a" / "bad.sql").unlink()
     assert main(["push"]) == 0  # ...and tree_b / tree_c were pushed the first time
+
+
+def test_schema_regex_expands_against_the_server(
+    tree: Path, server: DBServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["push"]) == 0
+    capsys.readouterr()
+    # One dir standing for every tree_* schema of the server: the same files pushed to each.
+    d = tree / "tcp" / "tree_a"
+    (d / ".skeema").write_text(
+        "schema=/^tree_[ab]$/\ndefault-character-set=latin1\ndefault-collation=latin1_bin\n"
+    )
+    (d / "extra.sql").write_text("CREATE TABLE extra (id int PRIMARY KEY);\n")
+    (tree / "tcp" / "tree_b" / ".skeema").unlink()  # no longer a target of its own
+    assert main(["diff"]) == 1
+    out = capsys.readouterr().out
+    assert "USE `tree_a`;" in out and "USE `tree_b`;" in out and "USE `tree_c`;" not in out

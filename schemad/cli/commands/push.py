@@ -40,6 +40,7 @@ from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
+from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
@@ -235,6 +236,11 @@ async def _wrappers(target: Target, d: Dir, steps: list[Step]) -> WrapperPlanner
     return WrapperPlanner(wcfg, target.params, target.schema, sizes)
 
 
+async def _server_schemas(params: ConnParams) -> list[str]:
+    async with Instance(params) as inst:
+        return await inst.schema_names()
+
+
 def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]:
     """Every target under the current dir; config errors of one dir are logged and counted."""
     passwords: dict[str, str] = {}
@@ -248,12 +254,16 @@ def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]
             if d.config.get_bool("first-only"):
                 hosts = hosts[:1]
             for host in hosts:
-                names = d.schema_names(None, host=host) if "*" not in d.config.get("schema") else []
-                if not names and "*" in d.config.get("schema"):
-                    raise SchemadError(f"{d.path}: schema=* is not supported by diff/push yet")
+                params = conn_params(d, host, passwords)
+                value = d.config.get("schema").strip()
+                if value == "*" or (len(value) > 2 and value[0] == value[-1] == "/"):
+                    # `*` and `/regex/` expand against the server's schemas.
+                    available = asyncio.run(_server_schemas(params))
+                    names = d.schema_names(available.copy, host=host)
+                else:
+                    names = d.schema_names(None, host=host)
                 if d.config.get_bool("first-only"):
                     names = names[:1]
-                params = conn_params(d, host, passwords)
                 found += [(Target(env, str(host), params, n, str(d.path)), d) for n in names]
         except SchemadError as exc:
             log.error("%s", dir_error(d.path, exc))
