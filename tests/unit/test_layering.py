@@ -21,6 +21,19 @@ ALLOWED = {
     "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext"},
     "apply": {"errors", "model", "diff", "introspect"},
     "embedded": {"errors", "model", "introspect", "fs", "workspace"},
+    # The daemon's state, time and concurrency: everything below it, no front end.
+    "service": {
+        "errors",
+        "model",
+        "introspect",
+        "fs",
+        "workspace",
+        "diff",
+        "plan",
+        "apply",
+        "sqltext",
+        "config",
+    },
     "api": {
         "errors",
         "model",
