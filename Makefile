@@ -2,7 +2,6 @@
 # machine: each sets up what it needs first (venv, server binary).
 PY      ?= python3
 VENV    := .venv
-BENCH_ARGS ?= --only init  # diff/push figures join when those commands land
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
@@ -17,9 +16,11 @@ $(STAMP): pyproject.toml
 server-binary:
 	@if [ -z "$$SCHEMAD_TEST_DSN" ]; then scripts/ensure-server; fi
 
-# pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests.
+# pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests,
+# promtool (Debian prometheus) for the alert-rule tests.
 tools:
 	scripts/ensure-tools
+	scripts/ensure-promtool
 
 setup: $(STAMP) server-binary tools
 
