@@ -1,0 +1,319 @@
+"""The daemon's poll scheduler: when each environment is polled, and what happened last time.
+
+`Poller` wraps one APScheduler `AsyncIOScheduler` (created per Poller, never a
+module-level singleton) with one job per environment.  The job does not run the
+poll itself: it starts the poll as a task of its own and waits for it through
+`asyncio.shield`, so that
+
+* one slow or hanging environment never delays another (each poll is its own
+  task, and an optional per-environment `timeout` cancels a poll that runs too
+  long and counts it as a failure);
+* runs of one environment never overlap: the job has ``max_instances=1`` and
+  ``coalesce=True``, and the Poller's own `running` flag makes a scheduled run
+  or a `poll_now` that arrives while a poll is running a no-op;
+* `shutdown(wait=True)` can wait for polls in flight even though APScheduler's
+  asyncio executor cancels its own futures on shutdown.
+
+A failed poll backs off by rescheduling the job: the next run is put off to
+``base × 2**consecutive_failures`` seconds from now, capped at the smaller of
+10 × base and 15 minutes (but never earlier than the run the schedule would
+make anyway).  ``base`` is the interval, or for a cron schedule the gap
+between its next two fire times.  The first success resets the count and puts
+the job back on its regular schedule.
+
+Every finished run (success, failure or timeout) is reported to the optional
+`Metrics`; a poll cancelled by `remove` or `shutdown` is not a finished run
+and is not reported.  The clock (an injectable ``Callable[[], float]``,
+`time.time` by default) stamps the `PollState` times and the Metrics' `at`;
+durations come from `time.monotonic`.
+
+What it will not do: know what a poll is (the caller passes a coroutine
+function that introspects, diffs and publishes drift), retry within a run, or
+mask error text.  `last_error` is ``str(exception)`` as raised; callers must
+raise errors whose messages hold no secrets (schemad's own errors never do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from schemad.service.metrics import Metrics
+
+__all__ = ["MAX_BACKOFF", "MAX_BACKOFF_FACTOR", "PollSchedule", "PollState", "Poller"]
+
+#: Upper bound, in seconds, of the delay after a failed poll.
+MAX_BACKOFF = 15 * 60.0
+
+#: Upper bound of the delay after a failed poll, as a multiple of the schedule's base interval.
+MAX_BACKOFF_FACTOR = 10
+
+#: Longest `last_error` kept; longer messages are cut (the start is kept).
+MAX_ERROR_CHARS = 500
+
+Poll = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollSchedule:
+    """When an environment is polled: every `interval` seconds or on a `cron` expression (exactly one)."""
+
+    interval: float | None = None  # seconds between polls
+    cron: str | None = None  # a five-field crontab expression, evaluated in UTC
+    jitter: float = 0  # each run is delayed by a random 0..jitter seconds
+
+    def __post_init__(self) -> None:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("a PollSchedule needs exactly one of interval and cron")
+        if self.interval is not None and not self.interval > 0:
+            raise ValueError(f"poll interval must be positive, got {self.interval}")
+        if self.jitter < 0:
+            raise ValueError(f"poll jitter must not be negative, got {self.jitter}")
+
+    def trigger(self) -> Any:
+        """The APScheduler trigger for this schedule (ValueError for a malformed cron expression)."""
+        jitter = self.jitter or None
+        if self.interval is not None:
+            return IntervalTrigger(seconds=self.interval, jitter=jitter, timezone=UTC)
+        assert self.cron is not None
+        return CronTrigger(**_cron_fields(self.cron), timezone=UTC, jitter=jitter)
+
+
+def _cron_fields(expr: str) -> dict[str, str]:
+    """The fields of a five-field crontab expression, as CronTrigger keywords."""
+    values = expr.split()
+    if len(values) != 5:
+        raise ValueError(f"wrong number of fields in cron expression {expr!r}; expected 5")
+    return dict(zip(("minute", "hour", "day", "month", "day_of_week"), values, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """What the poller knows about one environment; times are from the Poller's clock."""
+
+    last_started: float | None  # when the last run started
+    last_finished: float | None  # when the last run ended, however it ended
+    last_success: float | None  # when the last successful run ended
+    last_error: str | None  # message of the last run's failure; None if it succeeded or none ran
+    consecutive_failures: int  # failed runs since the last success
+    running: bool  # a poll is in flight now
+    next_run: float | None  # Unix time of the next scheduled run; None if none (or not started)
+
+
+class _Entry:
+    """The mutable bookkeeping of one environment."""
+
+    __slots__ = (
+        "base",
+        "consecutive_failures",
+        "last_error",
+        "last_finished",
+        "last_started",
+        "last_success",
+        "poll",
+        "schedule",
+        "task",
+        "timeout",
+        "trigger",
+    )
+
+    def __init__(self, schedule: PollSchedule, poll: Poll, timeout: float | None, trigger: Any) -> None:
+        self.schedule = schedule
+        self.poll = poll
+        self.timeout = timeout
+        self.trigger = trigger
+        self.base = schedule.interval if schedule.interval is not None else _cron_base(trigger)
+        self.task: asyncio.Task[None] | None = None
+        self.last_started: float | None = None
+        self.last_finished: float | None = None
+        self.last_success: float | None = None
+        self.last_error: str | None = None
+        self.consecutive_failures = 0
+
+
+def _cron_base(trigger: Any) -> float:
+    """The gap in seconds between a cron trigger's next two fire times (the backoff base)."""
+    now = datetime.now(UTC)
+    first: datetime | None = trigger.get_next_fire_time(None, now)
+    if first is None:
+        return 60.0
+    second: datetime | None = trigger.get_next_fire_time(first, first + timedelta(microseconds=1))
+    if second is None:
+        return 60.0
+    return max((second - first).total_seconds(), 1.0)
+
+
+def backoff_delay(base: float, failures: int) -> float:
+    """Seconds to wait after `failures` consecutive failures of a schedule with interval `base`."""
+    cap = min(MAX_BACKOFF_FACTOR * base, MAX_BACKOFF)
+    return min(base * 2.0 ** min(failures, 64), cap)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+class Poller:
+    """Runs each environment's poll on its schedule; see the module docstring for the rules."""
+
+    def __init__(self, *, metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._metrics = metrics
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._entries: dict[str, _Entry] = {}
+
+    # ///// lifecycle /////
+
+    async def start(self) -> None:
+        """Start the scheduler on the running event loop; jobs added before start are scheduled now."""
+        self._scheduler.start()
+
+    async def shutdown(self, wait: bool = True) -> None:
+        """Stop scheduling; with `wait` let polls in flight finish, otherwise cancel them."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        tasks = [e.task for e in self._entries.values() if e.task is not None]
+        if not wait:
+            for task in tasks:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # AsyncIOScheduler runs its shutdown in a loop callback
+
+    # ///// environments /////
+
+    def add(
+        self, environment: str, schedule: PollSchedule, poll: Poll, *, timeout: float | None = None
+    ) -> None:
+        """Poll `environment` by awaiting `poll()` on `schedule`; a run over `timeout` seconds fails."""
+        if environment in self._entries:
+            raise ValueError(f"environment {environment!r} is already scheduled")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"poll timeout must be positive, got {timeout}")
+        trigger = schedule.trigger()
+        self._entries[environment] = _Entry(schedule, poll, timeout, trigger)
+        self._scheduler.add_job(
+            self._fire,
+            trigger,
+            args=(environment,),
+            id=environment,
+            name=f"poll {environment}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    def remove(self, environment: str) -> None:
+        """Stop polling `environment` and cancel its poll in flight (KeyError if unknown)."""
+        entry = self._entries.pop(environment)
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(environment)
+        if entry.task is not None:
+            entry.task.cancel()
+
+    def environments(self) -> list[str]:
+        """The environments being polled, sorted."""
+        return sorted(self._entries)
+
+    def state(self, environment: str) -> PollState:
+        """A snapshot of `environment`'s poll state (KeyError if unknown)."""
+        e = self._entries[environment]
+        return PollState(
+            last_started=e.last_started,
+            last_finished=e.last_finished,
+            last_success=e.last_success,
+            last_error=e.last_error,
+            consecutive_failures=e.consecutive_failures,
+            running=e.task is not None,
+            next_run=self._next_run(environment),
+        )
+
+    async def poll_now(self, environment: str) -> None:
+        """Run `environment`'s poll now and wait for it; a no-op if one is running (KeyError if unknown)."""
+        entry = self._entries[environment]
+        task = self._spawn(environment, entry)
+        if task is not None:
+            await asyncio.shield(task)
+
+    # ///// internals /////
+
+    async def _fire(self, environment: str) -> None:
+        """The APScheduler job: run one poll as its own task and wait for it."""
+        entry = self._entries.get(environment)
+        if entry is None:
+            return
+        task = self._spawn(environment, entry)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _spawn(self, environment: str, entry: _Entry) -> asyncio.Task[None] | None:
+        if entry.task is not None:
+            return None
+        task = asyncio.get_running_loop().create_task(
+            self._run(environment, entry), name=f"poll {environment}"
+        )
+        entry.task = task
+        task.add_done_callback(lambda _t: setattr(entry, "task", None))
+        return task
+
+    async def _run(self, environment: str, entry: _Entry) -> None:
+        entry.last_started = self._clock()
+        t0 = time.monotonic()
+        error: str | None = None
+        try:
+            async with asyncio.timeout(entry.timeout):
+                await entry.poll()
+        except TimeoutError:
+            error = f"poll timed out after {entry.timeout:g}s"
+        except Exception as exc:
+            error = _short(exc)
+        seconds = time.monotonic() - t0
+        now = self._clock()
+        entry.last_finished = now
+        entry.last_error = error
+        if error is None:
+            recovered = entry.consecutive_failures > 0
+            entry.last_success = now
+            entry.consecutive_failures = 0
+            if recovered:
+                self._reschedule(environment, entry, None)
+        else:
+            entry.consecutive_failures += 1
+            self._reschedule(environment, entry, backoff_delay(entry.base, entry.consecutive_failures))
+        if self._metrics is not None:
+            self._metrics.record_poll(environment, seconds, error is None, now)
+
+    def _reschedule(self, environment: str, entry: _Entry, delay: float | None) -> None:
+        """Back the job off by `delay` seconds, or (None) put it back on its regular schedule."""
+        if self._entries.get(environment) is not entry or not self._scheduler.running:
+            return
+        job = self._scheduler.get_job(environment)
+        if job is None:
+            return
+        now = datetime.now(UTC)
+        natural: datetime | None = entry.trigger.get_next_fire_time(None, now)
+        if delay is None:
+            target = natural
+        else:
+            target = now + timedelta(seconds=delay)
+            scheduled: datetime | None = job.next_run_time
+            if scheduled is not None and scheduled > target:
+                target = scheduled
+        if target is not None:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.modify_job(environment, next_run_time=target)
+
+    def _next_run(self, environment: str) -> float | None:
+        job = self._scheduler.get_job(environment)
+        when: datetime | None = getattr(job, "next_run_time", None) if job is not None else None
+        return when.timestamp() if when is not None else None

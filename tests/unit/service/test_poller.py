@@ -1,0 +1,284 @@
+"""Tests of the poll scheduler against a real APScheduler with short intervals.
+
+Timing assertions are lower bounds or generous upper bounds only: a loaded CI
+machine may run late, never early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from schemad.service.metrics import Metrics
+from schemad.service.poller import Poller, PollSchedule, backoff_delay
+
+DEADLINE = 5.0  # generous bound for "eventually"
+
+
+async def eventually(cond: Callable[[], bool], timeout: float = DEADLINE) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def poller() -> AsyncIterator[Poller]:
+    p = Poller()
+    yield p
+    await p.shutdown(wait=False)
+
+
+class Counter:
+    """A poll that counts its runs, the runs in flight, and their start times."""
+
+    def __init__(self, sleep: float = 0, fail_first: int = 0) -> None:
+        self.sleep = sleep
+        self.fail_first = fail_first
+        self.calls = 0
+        self.active = 0
+        self.max_active = 0
+        self.finished = 0
+        self.cancelled = 0
+        self.starts: list[float] = []
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        self.starts.append(time.monotonic())
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            if self.sleep:
+                await asyncio.sleep(self.sleep)
+            if self.calls <= self.fail_first:
+                raise RuntimeError(f"boom {self.calls}")
+            self.finished += 1
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.active -= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "ok"),
+    [
+        ({"interval": 1.0}, True),
+        ({"cron": "*/5 * * * *"}, True),
+        ({"interval": 1.0, "jitter": 0.5}, True),
+        ({}, False),
+        ({"interval": 1.0, "cron": "* * * * *"}, False),
+        ({"interval": 0}, False),
+        ({"interval": -1.0}, False),
+        ({"interval": 1.0, "jitter": -1}, False),
+    ],
+)
+def test_schedule_validation(kwargs: dict[str, object], ok: bool) -> None:
+    if ok:
+        PollSchedule(**kwargs)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ValueError):
+            PollSchedule(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("base", "failures", "delay"),
+    [
+        (60.0, 1, 120.0),
+        (60.0, 3, 480.0),
+        (60.0, 4, 600.0),  # capped at 10 x interval
+        (300.0, 2, 900.0),  # capped at 15 minutes
+        (3600.0, 1, 900.0),  # the reschedule never moves a run earlier than its regular time
+        (0.05, 1000, 0.5),
+    ],
+)
+def test_backoff_delay(base: float, failures: int, delay: float) -> None:
+    assert backoff_delay(base, failures) == pytest.approx(delay)
+
+
+async def test_polls_run_repeatedly(poller: Poller) -> None:
+    poll = Counter()
+    poller.add("prod", PollSchedule(interval=0.05), poll)
+    await poller.start()
+    await eventually(lambda: poll.calls >= 3)
+    state = poller.state("prod")
+    assert state.last_success is not None
+    assert state.consecutive_failures == 0
+    assert state.last_error is None
+    assert state.next_run is not None
+    assert poller.environments() == ["prod"]
+
+
+async def test_overlapping_runs_are_skipped(poller: Poller) -> None:
+    poll = Counter(sleep=0.3)
+    poller.add("slow", PollSchedule(interval=0.05), poll)
+    await poller.start()
+    await eventually(lambda: poll.finished >= 2)
+    assert poll.max_active == 1
+    await eventually(lambda: poller.state("slow").running)
+    before = poll.calls
+    await poller.poll_now("slow")  # skipped: one is running
+    assert poll.calls == before
+    assert poll.max_active == 1
+
+
+async def test_failures_back_off_and_recover() -> None:
+    metrics = Metrics(version="test")
+    poller = Poller(metrics=metrics)
+    poll = Counter(fail_first=3)
+    poller.add("flaky", PollSchedule(interval=0.05), poll)
+    await poller.start()
+    try:
+        await eventually(lambda: poller.state("flaky").consecutive_failures >= 1)
+        failed = poller.state("flaky")
+        assert failed.last_error is not None and failed.last_error.startswith("boom")
+        assert failed.last_success is None
+        await eventually(lambda: poll.finished >= 1)
+    finally:
+        await poller.shutdown(wait=False)
+    gaps = [b - a for a, b in zip(poll.starts, poll.starts[1:], strict=False)]
+    # Delays after failures 1, 2, 3 are at least 0.1, 0.2, 0.4 s.
+    assert gaps[0] >= 0.09
+    assert gaps[1] >= 0.19
+    assert gaps[2] >= 0.39
+    assert gaps[2] > gaps[0]
+    state = poller.state("flaky")
+    assert state.consecutive_failures == 0
+    assert state.last_error is None
+    assert state.last_success is not None
+    text = metrics.render()[0].decode()
+    assert 'schemad_poll_errors_total{environment="flaky"} 3.0' in text
+    assert 'schemad_poll_duration_seconds_count{environment="flaky"}' in text
+    assert 'schemad_last_successful_poll_timestamp_seconds{environment="flaky"} 0.0' not in text
+
+
+async def test_hanging_poll_times_out_without_delaying_others() -> None:
+    metrics = Metrics(version="test")
+    poller = Poller(metrics=metrics)
+    hang = Counter(sleep=3600)
+    ok = Counter()
+    poller.add("hang", PollSchedule(interval=0.05), hang, timeout=0.2)
+    poller.add("ok", PollSchedule(interval=0.05), ok)
+    await poller.start()
+    try:
+        await eventually(lambda: poller.state("hang").consecutive_failures >= 1)
+        ok_during = ok.calls
+        assert ok_during >= 2  # "ok" kept polling while "hang" hung
+        await eventually(lambda: ok.calls >= ok_during + 3)
+    finally:
+        await poller.shutdown(wait=False)
+    assert hang.cancelled >= 1
+    state = poller.state("hang")
+    assert state.last_error is not None and "timed out" in state.last_error
+    gaps = [b - a for a, b in zip(ok.starts, ok.starts[1:], strict=False)]
+    assert max(gaps) < 1.0
+    text = metrics.render()[0].decode()
+    assert 'schemad_poll_errors_total{environment="hang"} 1.0' in text or (
+        'schemad_poll_errors_total{environment="hang"} 2.0' in text
+    )
+    assert 'schemad_poll_errors_total{environment="ok"} 0.0' in text
+
+
+async def test_poll_now_uses_the_clock(poller: Poller) -> None:
+    times = iter([100.0, 105.0, 200.0, 201.0])
+    p = Poller(clock=lambda: next(times))
+    poll = Counter()
+    p.add("prod", PollSchedule(interval=3600), poll)
+    await p.start()
+    try:
+        await p.poll_now("prod")
+        assert poll.calls == 1
+        state = p.state("prod")
+        assert (state.last_started, state.last_finished, state.last_success) == (100.0, 105.0, 105.0)
+        assert not state.running
+        assert state.next_run is not None and state.next_run > time.time() + 3000
+        await p.poll_now("prod")
+        assert p.state("prod").last_success == 201.0
+    finally:
+        await p.shutdown(wait=True)
+    with pytest.raises(KeyError):
+        await poller.poll_now("nope")
+
+
+async def test_poll_now_failure_counts(poller: Poller) -> None:
+    poll = Counter(fail_first=1)
+    poller.add("prod", PollSchedule(interval=3600), poll)
+    await poller.start()
+    await poller.poll_now("prod")
+    assert poller.state("prod").consecutive_failures == 1
+    await poller.poll_now("prod")
+    assert poller.state("prod").consecutive_failures == 0
+
+
+async def test_remove(poller: Poller) -> None:
+    fast = Counter()
+    hang = Counter(sleep=3600)
+    poller.add("fast", PollSchedule(interval=0.05), fast)
+    poller.add("hang", PollSchedule(interval=0.05), hang)
+    await poller.start()
+    await eventually(lambda: fast.calls >= 1 and hang.active == 1)
+    poller.remove("fast")
+    poller.remove("hang")
+    calls = fast.calls
+    await asyncio.sleep(0.3)
+    assert fast.calls == calls
+    assert hang.cancelled == 1
+    assert poller.environments() == []
+    with pytest.raises(KeyError):
+        poller.state("fast")
+    with pytest.raises(KeyError):
+        poller.remove("fast")
+
+
+async def test_add_twice_is_refused(poller: Poller) -> None:
+    poller.add("prod", PollSchedule(interval=1), Counter())
+    with pytest.raises(ValueError):
+        poller.add("prod", PollSchedule(interval=1), Counter())
+    with pytest.raises(ValueError):
+        poller.add("other", PollSchedule(interval=1), Counter(), timeout=0)
+
+
+async def test_shutdown_without_wait_is_prompt() -> None:
+    poller = Poller()
+    hang = Counter(sleep=3600)
+    poller.add("hang", PollSchedule(interval=0.05), hang)
+    await poller.start()
+    await eventually(lambda: hang.active == 1)
+    t0 = time.monotonic()
+    await asyncio.wait_for(poller.shutdown(wait=False), timeout=2)
+    assert time.monotonic() - t0 < 2
+    assert hang.cancelled == 1
+
+
+async def test_shutdown_with_wait_lets_polls_finish() -> None:
+    poller = Poller()
+    slow = Counter(sleep=0.2)
+    poller.add("slow", PollSchedule(interval=0.05), slow)
+    await poller.start()
+    await eventually(lambda: slow.active == 1)
+    await asyncio.wait_for(poller.shutdown(wait=True), timeout=2)
+    assert slow.finished == 1
+    assert slow.cancelled == 0
+    calls = slow.calls
+    await asyncio.sleep(0.2)
+    assert slow.calls == calls
+
+
+async def test_cron_schedule_next_run(poller: Poller) -> None:
+    poller.add("nightly", PollSchedule(cron="*/5 * * * *", jitter=0), Counter())
+    await poller.start()
+    next_run = poller.state("nightly").next_run
+    assert next_run is not None
+    now = time.time()
+    assert now < next_run <= now + 300 + 1
+    when = datetime.fromtimestamp(next_run, UTC)
+    assert when.minute % 5 == 0 and when.second == 0
+    with pytest.raises(ValueError):
+        poller.add("bad", PollSchedule(cron="61 * * * *"), Counter())
+    with pytest.raises(ValueError):
+        poller.add("short", PollSchedule(cron="* * *"), Counter())
