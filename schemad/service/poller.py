@@ -86,15 +86,57 @@ class PollSchedule:
         if self.interval is not None:
             return IntervalTrigger(seconds=self.interval, jitter=jitter, timezone=UTC)
         assert self.cron is not None
-        return CronTrigger(**_cron_fields(self.cron), timezone=UTC, jitter=jitter)
+        fields = self.cron.split()
+        if len(fields) != 5:
+            raise ValueError(f"wrong number of fields in cron expression {self.cron!r}; expected 5")
+        minute, hour, day, month, dow = fields
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_crontab_day_of_week(dow),
+            timezone=UTC,
+            jitter=jitter,
+        )
 
 
-def _cron_fields(expr: str) -> dict[str, str]:
-    """The fields of a five-field crontab expression, as CronTrigger keywords."""
-    values = expr.split()
-    if len(values) != 5:
-        raise ValueError(f"wrong number of fields in cron expression {expr!r}; expected 5")
-    return dict(zip(("minute", "hour", "day", "month", "day_of_week"), values, strict=True))
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _crontab_day_of_week(field: str) -> str:
+    """Crontab's day-of-week field (0 or 7 = Sunday, names, lists, ranges, steps) as APScheduler day names.
+
+    APScheduler numbers days from 0 = Monday, so numbers are never passed through.
+    """
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+
+    def day(text: str) -> int:
+        low = text.lower()
+        if low in _DAY_NAMES:
+            return _DAY_NAMES.index(low)
+        if not low.isdigit() or int(low) > 7:
+            raise ValueError(f"bad day of week {text!r} in cron field {field!r}")
+        return int(low) % 7
+
+    for part in field.split(","):
+        rng, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in cron field {field!r}")
+        if rng == "*":
+            first, last = 0, 6
+        elif "-" in rng:
+            a, b = rng.split("-", 1)
+            first, last = day(a), (7 if b.strip() == "7" else day(b))
+        else:
+            first = last = day(rng)
+        if last < first:
+            raise ValueError(f"bad range in cron field {field!r}")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_DAY_NAMES[d] for d in sorted(days))
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,3 +282,34 @@ async def test_cron_schedule_next_run(poller: Poller) -> None:
         poller.add("bad", PollSchedule(cron="61 * * * *"), Counter())
     with pytest.raises(ValueError):
         poller.add("short", PollSchedule(cron="* * *"), Counter())
+
+
+def test_cron_day_of_week_uses_crontab_numbering() -> None:
+    from datetime import UTC, datetime
+
+    trigger = PollSchedule(cron="0 12 * * 1").trigger()  # crontab: 1 = Monday
+    friday = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+    nxt = trigger.get_next_fire_time(None, friday)
+    assert nxt.weekday() == 0 and (nxt.hour, nxt.minute) == (12, 0)
+
+
+@pytest.mark.parametrize(
+    ("dow", "weekdays"),  # crontab numbering in, Python weekday() (0 = Monday) out
+    [
+        ("1", {0}),
+        ("0", {6}),
+        ("7", {6}),
+        ("1-5", {0, 1, 2, 3, 4}),
+        ("sat,sun", {5, 6}),
+        ("*/2", {6, 1, 3, 5}),
+    ],
+)
+def test_cron_day_of_week_fields(dow: str, weekdays: set[int]) -> None:
+    from datetime import timedelta
+
+    trigger = PollSchedule(cron=f"0 12 * * {dow}").trigger()
+    seen, now = set(), datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    for _ in range(14):
+        now = trigger.get_next_fire_time(None, now + timedelta(minutes=1))
+        seen.add(now.weekday())
+    assert seen == weekdays
