@@ -1,10 +1,11 @@
 """create_app(config): the aiohttp application of `schemad serve`.
 
 Wiring only: typed AppKeys for shared objects and one cleanup_ctx per
-background service (here the embedded server).  Handlers stay thin and
-answer JSON; errors are JSON too.  This first version serves health,
-readiness and the configured repos with their environments; diff, push,
-jobs and metrics arrive with the daemon issue.
+background service (state store, embedded server, systemd notification),
+started in that order and stopped in reverse.  Handlers stay thin and
+answer JSON; errors are JSON too.  This version serves health, readiness,
+the configured repos and /metrics; diff, push and jobs arrive with the rest
+of the daemon issue.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from aiohttp import web
 
 from schemad.config import DaemonConfig
 from schemad.errors import SchemadError
+from schemad.service.metrics import Metrics
+from schemad.service.state import SqliteStateStore, StateStore
+from schemad.service.systemd import Notifier, watchdog_loop
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,46 @@ class State:
 
 CONFIG = web.AppKey("config", DaemonConfig)
 STATE = web.AppKey("state", State)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", StateStore)
+
+
+async def _state_store(app: web.Application) -> AsyncIterator[None]:
+    """Open the job/audit store; jobs a previous process left running become `interrupted`."""
+    config = app[CONFIG]
+    try:
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SchemadError(f"cannot create state dir {config.state_dir}: {exc.strerror}") from None
+    store = SqliteStateStore(config.state_dir / "state.sqlite3")
+    app[STORE] = store
+    for job in await asyncio.to_thread(store.mark_interrupted):
+        done = sum(st.status == "done" for st in job.statements)
+        log.warning(
+            "job %s (%s) was running when schemad stopped: marked interrupted after %d of %d statement(s)",
+            job.id,
+            job.environment,
+            done,
+            len(job.statements),
+        )
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(store.close)
+
+
+async def _systemd(app: web.Application) -> AsyncIterator[None]:
+    """READY=1 once every other service is up, watchdog pings meanwhile, STOPPING=1 on the way out."""
+    notifier = Notifier.from_environ()
+    stop = asyncio.Event()
+    pinger = asyncio.create_task(watchdog_loop(notifier, stop))
+    notifier.ready()
+    try:
+        yield
+    finally:
+        notifier.stopping()
+        stop.set()
+        await pinger
 
 
 async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
@@ -79,6 +123,14 @@ def _environments(repo_path: str) -> list[str]:
     return sorted(envs)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[METRICS].render()
+    # aiohttp wants the charset apart from the media type.
+    media, _, params = content_type.partition(";")
+    charset = params.split("charset=")[-1].strip() if "charset=" in params else None
+    return web.Response(body=body, content_type=media.strip(), charset=charset)
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -117,8 +169,12 @@ def create_app(config: DaemonConfig) -> web.Application:
     app = web.Application(middlewares=[json_errors])
     app[CONFIG] = config
     app[STATE] = State()
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_state_store)
     app.cleanup_ctx.append(_embedded_server)
+    app.cleanup_ctx.append(_systemd)  # last: READY only when everything above is up
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/repos", repos)
+    app.router.add_get("/metrics", metrics)
     return app

@@ -45,6 +45,7 @@ ALLOWED = {
         "diff",
         "plan",
         "apply",
+        "service",
     },
     "cli": {
         "errors",
@@ -59,6 +60,7 @@ ALLOWED = {
         "diff",
         "plan",
         "apply",
+        "service",
     },
 }
 
