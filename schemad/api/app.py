@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
@@ -131,6 +132,17 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=media.strip(), charset=charset)
 
 
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+async def openapi(request: web.Request) -> web.Response:
+    try:
+        text = await asyncio.to_thread(OPENAPI.read_text, encoding="utf-8")
+    except OSError:
+        raise web.HTTPNotFound(text="openapi.yaml is not installed with this copy of schemad") from None
+    return web.Response(text=text, content_type="application/yaml")
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -177,4 +189,5 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/repos", repos)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.yaml", openapi)
     return app
