@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -33,6 +34,8 @@ class State:
     ready: bool = False
     embedded_socket: str | None = None
     errors: list[str] = field(default_factory=list)
+    config: DaemonConfig | None = None  # the live configuration; SIGHUP replaces it
+    reloads: int = 0  # successful reloads since start
 
 
 CONFIG = web.AppKey("config", DaemonConfig)
@@ -63,6 +66,55 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(store.close)
+
+
+def current_config(app: web.Application) -> DaemonConfig:
+    """The configuration in force: the start-up one until a SIGHUP reload replaces it."""
+    return app[STATE].config or app[CONFIG]
+
+
+def reload_config(app: web.Application) -> bool:
+    """Re-read the TOML file the daemon was started with; keep the old config if the new one is bad.
+
+    In-flight requests and jobs keep the objects they already hold, so nothing
+    is dropped; new requests see the new configuration.
+    """
+    state, old = app[STATE], current_config(app)
+    if old.source is None:
+        log.info("SIGHUP: no configuration file to reload")
+        return False
+    try:
+        new = DaemonConfig.load(old.source)
+    except SchemadError as exc:
+        log.error("SIGHUP: configuration not reloaded, keeping the running one: %s", exc)
+        return False
+    # What the command line set at start (listen address, embedded server, state dir) stays.
+    state.config = replace(
+        new,
+        listen_host=old.listen_host,
+        listen_port=old.listen_port,
+        embedded=old.embedded,
+        state_dir=old.state_dir,
+    )
+    state.reloads += 1
+    log.info("SIGHUP: configuration reloaded from %s", old.source)
+    return True
+
+
+async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    notifier = Notifier.from_environ()
+
+    def on_hup() -> None:
+        notifier.reloading()
+        reload_config(app)
+        notifier.ready()
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 async def _systemd(app: web.Application) -> AsyncIterator[None]:
@@ -154,7 +206,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def repos(request: web.Request) -> web.Response:
-    config = request.app[CONFIG]
+    config = current_config(request.app)
     items = [
         {"name": r.name, "path": str(r.path), "environments": _environments(str(r.path))}
         for r in config.repos
@@ -184,6 +236,7 @@ def create_app(config: DaemonConfig) -> web.Application:
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_state_store)
     app.cleanup_ctx.append(_embedded_server)
+    app.cleanup_ctx.append(_reload_on_sighup)
     app.cleanup_ctx.append(_systemd)  # last: READY only when everything above is up
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -73,3 +73,31 @@ async def test_systemd_is_told_ready_and_stopping(
         assert sock.recv(4096) == b"READY=1"
         await client.close()
         assert sock.recv(4096) == b"STOPPING=1"
+
+
+async def test_sighup_reloads_the_config_file(aiohttp_client: Any, tmp_path: Path) -> None:
+    import asyncio
+    import os
+    import signal
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    toml = tmp_path / "schemad.toml"
+    toml.write_text(f'state_dir = "state"\n[[repos]]\nname = "first"\npath = "{repo}"\n')
+    client = await aiohttp_client(create_app(DaemonConfig.load(toml)))
+    assert [r["name"] for r in (await (await client.get("/v1/repos")).json())["repos"]] == ["first"]
+
+    toml.write_text(f'state_dir = "state"\n[[repos]]\nname = "second"\npath = "{repo}"\n')
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        names = [r["name"] for r in (await (await client.get("/v1/repos")).json())["repos"]]
+        if names == ["second"]:
+            break
+    assert names == ["second"]
+
+    toml.write_text("this is = not [valid toml\n")
+    os.kill(os.getpid(), signal.SIGHUP)
+    await asyncio.sleep(0.1)
+    names = [r["name"] for r in (await (await client.get("/v1/repos")).json())["repos"]]
+    assert names == ["second"]  # a broken file keeps the running configuration
