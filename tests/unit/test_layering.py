@@ -18,6 +18,7 @@ ALLOWED = {
     "fs": {"errors", "model", "sqltext"},
     "workspace": {"errors", "model", "introspect", "sqltext"},
     "diff": {"errors", "model"},
+    "lint": {"errors", "model"},
     "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext"},
     "apply": {"errors", "model", "diff", "introspect"},
     "embedded": {"errors", "model", "introspect", "fs", "workspace"},

@@ -1,0 +1,18 @@
+"""Lint: Skeema's lint rules, run as pure code over the model.
+
+:func:`~schemad.lint.engine.lint_schema` runs every rule that is not ignored
+(:class:`~schemad.lint.options.LintOptions`) over a :class:`~schemad.model.schema.Schema`
+and returns :class:`~schemad.lint.engine.Note` values; :func:`~schemad.lint.engine.locate`
+then points a note at the line and column of its statement's text.
+
+What it will not do: read config or files, talk to a server, or report SQL errors
+from a workspace (the caller adds those, always as errors).
+"""
+
+from __future__ import annotations
+
+from schemad.lint.engine import Note, lint_schema, locate
+from schemad.lint.options import LintOptions, Severity
+from schemad.lint.rule import Finding, Rule
+
+__all__ = ["Finding", "LintOptions", "Note", "Rule", "Severity", "lint_schema", "locate"]

@@ -1,0 +1,102 @@
+"""The lint engine: run the rules over a schema and place the notes in the files.
+
+:func:`lint_schema` is pure: model in, sorted :class:`Note` values out.  :func:`locate`
+only searches a statement's text that the caller already has; it opens no files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+
+from schemad.lint.options import LintOptions, Severity
+from schemad.lint.rule import Rule
+from schemad.lint.rules import ALL_RULES
+from schemad.model.flavor import Flavor
+from schemad.model.keys import ObjectKey
+from schemad.model.schema import Schema
+
+__all__ = ["Note", "lint_schema", "locate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One problem a rule found in one object."""
+
+    rule: str  # rule name without `lint-`, e.g. "pk"
+    severity: Severity
+    key: ObjectKey
+    message: str
+    file: str | None = None  # filled by locate()
+    line: int | None = None  # 1-based; filled by locate()
+    column: int | None = None  # 1-based; filled by locate()
+    locator: str | None = None  # identifier or clause keyword to point at; None: the statement
+
+
+def lint_schema(
+    schema: Schema,
+    flavor: Flavor,
+    opts: LintOptions,
+    *,
+    only: Collection[ObjectKey] | None = None,
+    rules: Iterable[Rule] = ALL_RULES,
+) -> list[Note]:
+    """Every note of every rule that is not ignored, over all objects or just the keys in `only`.
+
+    Notes are sorted by object key, then rule name; a rule's notes on one object keep its order.
+    """
+    active = [(rule, opts.severity(rule.name)) for rule in rules]
+    active = sorted(((r, s) for r, s in active if s is not Severity.IGNORE), key=lambda rs: rs[0].name)
+    notes: list[Note] = []
+    for key, obj in sorted(schema.objects().items()):
+        if only is not None and key not in only:
+            continue
+        for rule, severity in active:
+            for message, locator in rule.check(schema, obj, opts, flavor):
+                notes.append(Note(rule.name, severity, key, message, locator=locator))
+    return notes
+
+
+# Clause keywords a statement may spell another way.
+_ALIASES = {"CHARSET": ("CHARSET", "CHARACTER SET")}
+_NAME_CHAR = re.compile(r"[\w$]")
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    """Case-insensitive match of `text` quoted with backticks, or bare between name boundaries."""
+    body = "".join(r"\s+" if ch == " " else r"\s*=" if ch == "=" else re.escape(ch) for ch in text)
+    bare = body
+    if _NAME_CHAR.match(text[0]):
+        bare = r"(?<![\w$`])" + bare
+    if _NAME_CHAR.match(text[-1]):
+        bare += r"(?![\w$`])"
+    quoted = "`" + re.escape(text.replace("`", "``")) + "`"
+    return re.compile(f"{quoted}|{bare}", re.I)
+
+
+def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
+    line = first_line + text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def locate(note: Note, statement_text: str, file: str, first_line: int) -> Note:
+    """`note` with file, line and column of its locator in the statement's text.
+
+    The locator is looked for after the CREATE head (the first mention of the
+    object's name); without a locator, or when it is not found, the note points
+    at the statement's first line.
+    """
+    head = _pattern(note.key.name).search(statement_text)
+    start = head.end() if head else 0
+    if note.locator is not None:
+        for spelling in _ALIASES.get(note.locator.upper(), (note.locator,)):
+            m = _pattern(spelling).search(statement_text, start)
+            if m:
+                line, column = _position(statement_text, m.start(), first_line)
+                return replace(note, file=file, line=line, column=column)
+    lead = len(statement_text) - len(statement_text.lstrip())
+    if "\n" in statement_text[:lead]:
+        lead = 0  # never leave the first line
+    return replace(note, file=file, line=first_line, column=lead + 1)
