@@ -21,6 +21,7 @@ _COMMANDS = {
     "format": ("schemad.cli.commands.format", "rewrite *.sql files into canonical form"),
     "diff": ("schemad.cli.commands.diff", "print the DDL that would make the database match the files"),
     "push": ("schemad.cli.commands.push", "run that DDL"),
+    "lint": ("schemad.cli.commands.lint", "check the files against the lint rules"),
 }
 _SERVE_HELP = "  serve            run the daemon (HTTP API); --embedded for a throwaway server\n"
 

@@ -1,0 +1,95 @@
+"""`schemad lint [env]`: run every dir's CREATEs in the workspace and check them against the lint rules.
+
+Like Skeema: SQL errors from the workspace are always errors; findings are
+logged as `file:line:col: [severity] rule: message`; exit 0 clean, 1 warnings
+only, 2 any error (or a dir that could not be linted).  The rules see what
+the server made of the files (the workspace model), so they judge the real
+table, not the spelling.  Reformatting files (`--format`) is not done here
+yet: use `schemad format`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from schemad.cli.args import ParsedArgs
+from schemad.cli.common import conn_params, cwd, dir_error, environment, ignore_patterns, log, sources
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
+from schemad.fs.dir import Dir
+from schemad.fs.logical import LogicalSchema
+from schemad.introspect.instance import Instance
+from schemad.lint import LintOptions, Severity, lint_schema, locate
+from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import exec_statements
+
+
+def lint_options(d: Dir) -> LintOptions:
+    cfg = d.config
+    names = [o.name for o in cfg.registry if o.name.startswith(("lint-", "allow-"))]
+    return LintOptions.from_values({n: cfg.get(n) for n in names})
+
+
+async def _lint_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache | None) -> int:
+    cfg = d.config
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
+    code = EXIT_OK
+    for stmt in logical.unparsed:
+        log.warning("%s: unable to parse statement", stmt.location)
+        code = EXIT_DIFFERENCES
+    hosts = d.hosts()
+    if not hosts:
+        raise ConfigError(
+            f"{d.path}: no host configured for environment {d.environment}; lint needs a server"
+        )
+    params = conn_params(d, hosts[0], passwords)
+    async with Instance(params) as inst:
+        variables = await inst.variables()
+        flavor = await inst.flavor()
+    result = await exec_statements(
+        params,
+        logical.creates.values(),
+        schema_name=d.name,
+        char_set=cfg.get("default-character-set") or variables["character_set_server"],
+        collation=cfg.get("default-collation") or variables["collation_server"],
+        cache=cache,
+        options=WorkspaceOptions(
+            temp_schema=cfg.get("temp-schema"), concurrency=cfg.get_int("temp-schema-threads")
+        ),
+    )
+    for failure in result.failures:
+        log.error("%s", failure)
+        code = EXIT_FATAL
+    for note in lint_schema(result.schema, flavor, lint_options(d)):
+        source = logical.creates.get(note.key)
+        if source is not None:
+            note = locate(note, source.text, source.file, source.line)
+        where = f"{note.file}:{note.line}:{note.column}" if note.file else str(d.path)
+        line = f"{where}: [{note.severity}] {note.rule}: {note.message}"
+        if note.severity is Severity.ERROR:
+            log.error("%s", line)
+            code = EXIT_FATAL
+        else:
+            log.warning("%s", line)
+            code = max(code, EXIT_DIFFERENCES)
+    return code
+
+
+def run(args: ParsedArgs) -> int:
+    env = environment(args.positionals)
+    passwords: dict[str, str] = {}
+    code = EXIT_OK
+    cache = CanonicalCache()
+    try:
+        for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+            if not d.sql_files():
+                continue
+            try:
+                use = None if d.config.get_bool("no-cache") else cache
+                code = max(code, asyncio.run(_lint_dir(d, passwords, use)))
+            except SchemadError as exc:
+                log.error("%s", dir_error(d.path, exc))
+                code = max(code, EXIT_FATAL)
+    finally:
+        cache.close()
+    return code
