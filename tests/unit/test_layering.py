@@ -62,6 +62,7 @@ ALLOWED = {
         "plan",
         "apply",
         "service",
+        "lint",
     },
 }
 
