@@ -13,53 +13,19 @@ from __future__ import annotations
 import asyncio
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import conn_params, cwd, dir_error, environment, ignore_patterns, log, sources
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
+from schemad.cli.common import cwd, dir_error, environment, log, sources
+from schemad.cli.dirwork import run_dir
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
-from schemad.fs.logical import LogicalSchema
-from schemad.introspect.instance import Instance
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import exec_statements
 
 
 async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
     cfg = d.config
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
-    for stmt in logical.unparsed:
-        log.warning("%s: unable to parse statement; left as is", stmt.location)
-    qualified = [s for s in logical.creates.values() if s.schema is not None]
-    if qualified:
-        raise ConfigError(
-            f"{qualified[0].location}: format does not support schema-qualified names; remove the qualifier"
-        )
-    hosts = d.hosts()
-    if not hosts:
-        raise ConfigError(
-            f"{d.path}: no host configured for environment {d.environment}; format needs a server"
-        )
-    params = conn_params(d, hosts[0], passwords)
-    async with Instance(params) as inst:
-        variables = await inst.variables()
-        flavor = await inst.flavor()
-    charset = cfg.get("default-character-set") or variables["character_set_server"]
-    collation = cfg.get("default-collation") or variables["collation_server"]
-    result = await exec_statements(
-        params,
-        logical.creates.values(),
-        schema_name=d.name,
-        char_set=charset,
-        collation=collation,
-        cache=None if cfg.get_bool("no-cache") else cache,
-        options=WorkspaceOptions(
-            temp_schema=cfg.get("temp-schema"),
-            concurrency=cfg.get_int("temp-schema-threads"),
-            reuse=cfg.get_bool("reuse-temp-schema"),
-            binlog=cfg.get_enum("temp-schema-binlog"),
-        ),
-    )
+    work = await run_dir(d, "format", passwords, cache, refuse_qualified=True)
+    logical, result, flavor = work.logical, work.result, work.flavor
     code = 0
     for failure in result.failures:
         log.error("%s", failure)

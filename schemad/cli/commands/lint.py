@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import conn_params, cwd, dir_error, environment, ignore_patterns, log, sources
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
+from schemad.cli.common import cwd, dir_error, environment, log, sources
+from schemad.cli.dirwork import run_dir
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
-from schemad.fs.logical import LogicalSchema
-from schemad.introspect.instance import Instance
 from schemad.lint import LintOptions, Severity, lint_schema, locate
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import exec_statements
 
 
 def lint_options(d: Dir) -> LintOptions:
@@ -31,32 +28,9 @@ def lint_options(d: Dir) -> LintOptions:
 
 
 async def _lint_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache | None) -> int:
-    cfg = d.config
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
-    code = EXIT_OK
-    for stmt in logical.unparsed:
-        log.warning("%s: unable to parse statement", stmt.location)
-        code = EXIT_DIFFERENCES
-    hosts = d.hosts()
-    if not hosts:
-        raise ConfigError(
-            f"{d.path}: no host configured for environment {d.environment}; lint needs a server"
-        )
-    params = conn_params(d, hosts[0], passwords)
-    async with Instance(params) as inst:
-        variables = await inst.variables()
-        flavor = await inst.flavor()
-    result = await exec_statements(
-        params,
-        logical.creates.values(),
-        schema_name=d.name,
-        char_set=cfg.get("default-character-set") or variables["character_set_server"],
-        collation=cfg.get("default-collation") or variables["collation_server"],
-        cache=cache,
-        options=WorkspaceOptions(
-            temp_schema=cfg.get("temp-schema"), concurrency=cfg.get_int("temp-schema-threads")
-        ),
-    )
+    work = await run_dir(d, "lint", passwords, cache)
+    logical, result, flavor = work.logical, work.result, work.flavor
+    code = EXIT_DIFFERENCES if logical.unparsed else EXIT_OK
     for failure in result.failures:
         log.error("%s", failure)
         code = EXIT_FATAL

@@ -34,6 +34,7 @@ from schemad.cli.common import (
     log,
     sources,
 )
+from schemad.cli.dirwork import workspace_options
 from schemad.cli.progress import ProgressLine
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.diff.schema_diff import Step
@@ -46,7 +47,6 @@ from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, PlanOptions, Target, build_plan, table_sizes
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.scratch import WorkspaceOptions
 
 
 @dataclass(slots=True)
@@ -83,12 +83,7 @@ def _options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
         safe_below_size=cfg.get_size("safe-below-size"),
         char_set=cfg.get("default-character-set"),
         collation=cfg.get("default-collation"),
-        workspace=WorkspaceOptions(
-            temp_schema=cfg.get("temp-schema"),
-            concurrency=cfg.get_int("temp-schema-threads"),
-            reuse=cfg.get_bool("reuse-temp-schema"),
-            binlog=cfg.get_enum("temp-schema-binlog"),
-        ),
+        workspace=workspace_options(cfg),
         filters=filters(cfg),
         verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
         cache=None if cfg.get_bool("no-cache") else cache,

@@ -1,0 +1,82 @@
+"""Shared by format and lint: a schema dir's statements run in the workspace of its first host.
+
+Both commands need the same steps (parse the dir, pick the server, resolve
+the schema defaults, run the workspace with the config's options and the
+canonical cache); diff/push go through the planner instead but build their
+WorkspaceOptions with the same helper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemad.cli.common import conn_params, ignore_patterns, log
+from schemad.errors import ConfigError
+from schemad.fs.config import Config
+from schemad.fs.dir import Dir
+from schemad.fs.logical import LogicalSchema
+from schemad.introspect.instance import Instance
+from schemad.model.flavor import Flavor
+from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import WorkspaceResult, exec_statements
+
+
+def workspace_options(cfg: Config) -> WorkspaceOptions:
+    """Skeema's temp-schema, temp-schema-threads, reuse-temp-schema and temp-schema-binlog."""
+    return WorkspaceOptions(
+        temp_schema=cfg.get("temp-schema"),
+        concurrency=cfg.get_int("temp-schema-threads"),
+        reuse=cfg.get_bool("reuse-temp-schema"),
+        binlog=cfg.get_enum("temp-schema-binlog"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DirWorkspace:
+    logical: LogicalSchema  # the dir's parsed files
+    result: WorkspaceResult  # what the server made of them
+    flavor: Flavor
+
+
+async def run_dir(
+    d: Dir,
+    command: str,
+    passwords: dict[str, str],
+    cache: CanonicalCache | None,
+    *,
+    refuse_qualified: bool = False,
+) -> DirWorkspace:
+    """Parse `d`, run its CREATEs in the workspace of its first host, return both sides.
+
+    With `refuse_qualified`, a CREATE naming its schema (`db`.`t`) is a
+    ConfigError: commands that rewrite files can't place such statements.
+    """
+    cfg = d.config
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
+    for stmt in logical.unparsed:
+        log.warning("%s: unable to parse statement; left as is", stmt.location)
+    qualified = [s for s in logical.creates.values() if s.schema is not None]
+    if refuse_qualified and qualified:
+        raise ConfigError(
+            f"{qualified[0].location}: {command} cannot rewrite schema-qualified names; remove the qualifier"
+        )
+    hosts = d.hosts()
+    if not hosts:
+        raise ConfigError(
+            f"{d.path}: no host configured for environment {d.environment}; {command} needs a server"
+        )
+    params = conn_params(d, hosts[0], passwords)
+    async with Instance(params) as inst:
+        variables = await inst.variables()
+        flavor = await inst.flavor()
+    result = await exec_statements(
+        params,
+        logical.creates.values(),
+        schema_name=d.name,
+        char_set=cfg.get("default-character-set") or variables["character_set_server"],
+        collation=cfg.get("default-collation") or variables["collation_server"],
+        cache=None if cfg.get_bool("no-cache") else cache,
+        options=workspace_options(cfg),
+    )
+    return DirWorkspace(logical, result, flavor)
