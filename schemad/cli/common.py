@@ -76,6 +76,21 @@ def filters(cfg: Config) -> Filters:
     )
 
 
+# Never exported by init or pull's new-schemas (Skeema skips `test` too).
+_NEVER_EXPORTED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
+
+
+def exportable_schemas(available: list[str], cfg: Config) -> list[str]:
+    """The server's schemas that init and pull write dirs for: not system, temp-schema or ignore-schema."""
+    ignore = cfg.get_regex("ignore-schema")
+    temp = cfg.get("temp-schema")
+    return [
+        n
+        for n in available
+        if n.lower() not in _NEVER_EXPORTED and n != temp and not (ignore and ignore.search(n))
+    ]
+
+
 def ignored_key(cfg: Config) -> Callable[[ObjectKey], bool]:
     f = filters(cfg)
 

@@ -14,18 +14,15 @@ from dataclasses import dataclass, field
 
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
+from schemad.introspect import queries_objects as qo
 from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 
-_KINDS: dict[ObjectType, tuple[str, str]] = {
-    ObjectType.TABLE: ("TABLE", "Create Table"),
-    ObjectType.VIEW: ("VIEW", "Create View"),
-    ObjectType.PROCEDURE: ("PROCEDURE", "Create Procedure"),
-    ObjectType.FUNCTION: ("FUNCTION", "Create Function"),
-    ObjectType.TRIGGER: ("TRIGGER", "SQL Original Statement"),
-    ObjectType.EVENT: ("EVENT", "Create Event"),
+# The SHOW CREATE result column holding the text, per object type.
+_TEXT_COLUMN = {ObjectType.TABLE: "Create Table"} | {
+    ObjectType(kind.lower()): column for kind, column in qo.SHOW_CREATE_COLUMN.items()
 }
 
 _NAMES = """
@@ -84,7 +81,7 @@ async def load_texts(inst: Instance, schema: str, filters: Filters | None = None
     others = [k for k in keys if k.type is not ObjectType.VIEW]
 
     def sql(k: ObjectKey) -> str:
-        return f"SHOW CREATE {_KINDS[k.type][0]} {qs}.{escape_identifier(k.name)}"
+        return f"SHOW CREATE {k.type.sql} {qs}.{escape_identifier(k.name)}"
 
     # SHOW CREATE VIEW leaves the view's schema out only when it is the current database.
     other_rows, view_rows = await asyncio.gather(
@@ -92,7 +89,7 @@ async def load_texts(inst: Instance, schema: str, filters: Filters | None = None
         inst.query_many([sql(k) for k in views], prefix=f"USE {qs}"),
     )
     texts = {
-        k: CreateText(k, str(r[0][_KINDS[k.type][1]]))
+        k: CreateText(k, str(r[0][_TEXT_COLUMN[k.type]]))
         for k, r in zip([*others, *views], [*other_rows, *view_rows], strict=True)
     }
     return SchemaTexts(schema, head[0]["char_set"], head[0]["collation"], texts)

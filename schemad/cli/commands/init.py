@@ -12,7 +12,17 @@ import asyncio
 from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import GENERATOR, conn_params, cwd, environment, filters, ignored_key, log, sources
+from schemad.cli.common import (
+    GENERATOR,
+    conn_params,
+    cwd,
+    environment,
+    exportable_schemas,
+    filters,
+    ignored_key,
+    log,
+    sources,
+)
 from schemad.errors import CannotCreateError, ConfigError
 from schemad.fs.config import Config
 from schemad.fs.dir import Dir, HostPort
@@ -22,8 +32,6 @@ from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.introspect.texts import load_texts
 
-# Never exported by init (Skeema skips these too).
-_SKIPPED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
 # Connectivity options copied into the host dir's .skeema when given on the command line.
 _COPIED = (
     "user",
@@ -121,13 +129,7 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
                 raise ConfigError(f"schema {only} does not exist on {params.address}")
             names = [only]
         else:
-            ignore = cfg.get_regex("ignore-schema")
-            temp = cfg.get("temp-schema")
-            names = [
-                n
-                for n in available
-                if n.lower() not in _SKIPPED and n != temp and not (ignore and ignore.search(n))
-            ]
+            names = exportable_schemas(available, cfg)
         schemas = await asyncio.gather(*(load_texts(inst, n, filters(cfg)) for n in names))
     try:
         path.mkdir(parents=True, exist_ok=True)

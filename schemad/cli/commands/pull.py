@@ -14,15 +14,23 @@ from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.init import write_schema_option_file
-from schemad.cli.common import conn_params, cwd, dir_error, environment, filters, ignored_key, log, sources
+from schemad.cli.common import (
+    conn_params,
+    cwd,
+    dir_error,
+    environment,
+    exportable_schemas,
+    filters,
+    ignored_key,
+    log,
+    sources,
+)
 from schemad.errors import EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.fs.optionfile import OptionFile
 from schemad.introspect.instance import Instance
 from schemad.introspect.texts import SchemaTexts, load_texts
-
-_SKIPPED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
 
 
 def _dump_opts(d: Dir) -> DumpOptions:
@@ -111,16 +119,7 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
             )
     async with Instance(conn_params(d, host, passwords)) as inst:
         available = await inst.schema_names()
-        temp = d.config.get("temp-schema")
-        ignore = d.config.get_regex("ignore-schema")
-        new = [
-            n
-            for n in available
-            if n not in mapped
-            and n.lower() not in _SKIPPED
-            and n != temp
-            and not (ignore and ignore.search(n))
-        ]
+        new = [n for n in exportable_schemas(available, d.config) if n not in mapped]
         if not new:
             return
         flavor = await inst.flavor()
