@@ -152,6 +152,7 @@ class DaemonConfig:
     state_dir: Path = DEFAULT_STATE_DIR
     log_format: LogFormat = "text"
     audit_stdout: bool = False  # also write the audit log to stdout
+    shutdown_grace: float = 30.0  # seconds a stopping daemon waits for statements in flight
     source: Path | None = None  # the file this was loaded from, if any
 
     @classmethod
@@ -270,6 +271,7 @@ _TOP_KEYS = frozenset(
         "state_dir",
         "log_format",
         "audit_stdout",
+        "shutdown_grace",
     }
 )
 
@@ -394,6 +396,7 @@ class _Loader:
             state_dir=state_dir,
             log_format="json" if log_format == "json" else "text",
             audit_stdout=self.boolean(doc.get("audit_stdout", False), "audit_stdout"),
+            shutdown_grace=self.duration(doc.get("shutdown_grace", "30s"), "shutdown_grace", positive=False),
             source=self.path,
         )
 

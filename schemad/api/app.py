@@ -20,8 +20,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from schemad.api.auth import auth_middleware, require
+from schemad.api.routes import DAEMON, add_routes
 from schemad.config import DaemonConfig
 from schemad.errors import SchemadError
+from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
 from schemad.service.state import SqliteStateStore, StateStore
 from schemad.service.systemd import Notifier, watchdog_loop
@@ -45,7 +48,7 @@ STORE = web.AppKey("store", StateStore)
 
 
 async def _state_store(app: web.Application) -> AsyncIterator[None]:
-    """Open the job/audit store; jobs a previous process left running become `interrupted`."""
+    """Open the job/audit store (the daemon marks what a previous process left running)."""
     config = app[CONFIG]
     try:
         config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -53,19 +56,27 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
         raise SchemadError(f"cannot create state dir {config.state_dir}: {exc.strerror}") from None
     store = SqliteStateStore(config.state_dir / "state.sqlite3")
     app[STORE] = store
-    for job in await asyncio.to_thread(store.mark_interrupted):
-        done = sum(st.status == "done" for st in job.statements)
-        log.warning(
-            "job %s (%s) was running when schemad stopped: marked interrupted after %d of %d statement(s)",
-            job.id,
-            job.environment,
-            done,
-            len(job.statements),
-        )
     try:
         yield
     finally:
         await asyncio.to_thread(store.close)
+
+
+async def _daemon(app: web.Application) -> AsyncIterator[None]:
+    """Evaluate every repo x environment, then watch, poll and run pushes until shutdown."""
+    daemon = Daemon(current_config(app), app[STORE], app[METRICS])
+    app[DAEMON] = daemon
+    await daemon.start()
+    app[STATE].ready = True
+    try:
+        yield
+    finally:
+        await daemon.stop(grace=app[CONFIG].shutdown_grace)
+
+
+async def _end_log_streams(app: web.Application) -> None:
+    if DAEMON in app:
+        app[DAEMON].jobs.close_followers()
 
 
 def current_config(app: web.Application) -> DaemonConfig:
@@ -105,10 +116,22 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     notifier = Notifier.from_environ()
 
-    def on_hup() -> None:
+    async def reload() -> None:
         notifier.reloading()
-        reload_config(app)
-        notifier.ready()
+        try:
+            if reload_config(app) and DAEMON in app:
+                await app[DAEMON].reload(current_config(app))
+        except Exception:
+            log.exception("SIGHUP: reload failed; the daemon keeps running")
+        finally:
+            notifier.ready()
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(reload())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     try:
@@ -135,7 +158,6 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
     """Start the throwaway server and seed the repos into it (only with --embedded)."""
     config, state = app[CONFIG], app[STATE]
     if not config.embedded:
-        state.ready = True
         yield
         return
     from schemad.embedded import EmbeddedServer
@@ -156,7 +178,6 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
                 state.errors += [str(f) for f in failures]
             except SchemadError as exc:
                 state.errors.append(f"{repo.name}: {exc}")
-        state.ready = True
         yield
     finally:
         await asyncio.to_thread(srv.stop)
@@ -206,6 +227,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def repos(request: web.Request) -> web.Response:
+    require(request, "read")
     config = current_config(request.app)
     items = [
         {"name": r.name, "path": str(r.path), "environments": _environments(str(r.path))}
@@ -223,19 +245,32 @@ async def json_errors(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        code = getattr(exc, "error_code", None) or exc.reason.lower().replace(" ", "_")
         return web.json_response(
-            {"error": {"code": exc.reason.lower().replace(" ", "_"), "message": exc.text or exc.reason}},
+            {"error": {"code": code, "message": exc.text or exc.reason}},
             status=exc.status,
+            headers={k: v for k, v in exc.headers.items() if k.lower() in ("www-authenticate", "allow")},
+        )
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        # Never echo an unexpected exception: its text may hold anything.
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response(
+            {"error": {"code": "internal_error", "message": "internal error; see the daemon's log"}},
+            status=500,
         )
 
 
 def create_app(config: DaemonConfig) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    app = web.Application(middlewares=[json_errors, auth_middleware(current_config)])
     app[CONFIG] = config
     app[STATE] = State()
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_state_store)
     app.cleanup_ctx.append(_embedded_server)
+    app.cleanup_ctx.append(_daemon)
+    app.on_shutdown.append(_end_log_streams)
     app.cleanup_ctx.append(_reload_on_sighup)
     app.cleanup_ctx.append(_systemd)  # last: READY only when everything above is up
     app.router.add_get("/healthz", healthz)
@@ -243,4 +278,5 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.router.add_get("/v1/repos", repos)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.yaml", openapi)
+    add_routes(app)
     return app

@@ -361,6 +361,7 @@ async def run_managed(
     cwd: str | os.PathLike[str] | None = None,
     max_lines: int = DEFAULT_MAX_LINES,
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+    on_start: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run `cmd` in its own process group and supervise it until every member is gone.
 
@@ -371,7 +372,9 @@ async def run_managed(
     `on_line` sees it; if `on_line` raises, the group is stopped and the
     exception re-raised.  Cancelling the awaiting task stops the group the
     same way before CancelledError propagates.  A non-zero exit is reported,
-    not raised: call `RunResult.check()` for that.
+    not raised: call `RunResult.check()` for that.  `on_start` gets the
+    process group id as soon as the group exists (a daemon records it, so a
+    restart after a crash can stop what it left running).
     """
     if timeout is not None and timeout <= 0:
         raise ValueError("timeout must be positive (or None)")
@@ -407,6 +410,8 @@ async def run_managed(
     timed_out = cancelled = False
     try:
         try:
+            if on_start is not None:
+                on_start(pgid)
             watchers: list[asyncio.Future[Any]] = [asyncio.ensure_future(abort.wait())]
             if cancel is not None:
                 watchers.append(asyncio.ensure_future(cancel.wait()))

@@ -10,6 +10,7 @@ tail of the tool's output.  `diff` prints the masked command as `\\! <cmd>`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -89,16 +90,36 @@ class WrappingExecutor:
     """Runs wrapped steps through their tool and the others through `inner`."""
 
     def __init__(
-        self, inner: DDLExecutor, planner: WrapperPlanner, on_line: Callable[[LogLine], None] | None = None
+        self,
+        inner: DDLExecutor,
+        planner: WrapperPlanner,
+        on_line: Callable[[LogLine], None] | None = None,
+        *,
+        cancel: asyncio.Event | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_end: Callable[[], None] | None = None,
     ) -> None:
         self.inner = inner
         self.planner = planner
         self.on_line = on_line
+        self.cancel = cancel  # set: a running tool is stopped (SIGTERM, then SIGKILL)
+        self.on_start = on_start  # gets the tool's process group id
+        self.on_end = on_end  # the tool ended, however
 
     async def execute(self, step: Step) -> None:
         cmd = self.planner.command_for(step)
         if cmd is None:
             await self.inner.execute(step)
             return
-        result = await run_managed(cmd, timeout=self.planner.cfg.timeout, on_line=self.on_line)
+        try:
+            result = await run_managed(
+                cmd,
+                timeout=self.planner.cfg.timeout,
+                on_line=self.on_line,
+                cancel=self.cancel,
+                on_start=self.on_start,
+            )
+        finally:
+            if self.on_end is not None:
+                self.on_end()
         result.check()

@@ -7,17 +7,30 @@ and never logged.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileError
 from schemad.fs.config import Config, ConfigSources
-from schemad.fs.dir import Dir, HostPort
-from schemad.introspect.connopts import ConnParams, parse_connect_options
-from schemad.introspect.filters import Filters
-from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.keys import ObjectKey
+from schemad.plan.targets import conn_params, filters, ignore_patterns
+
+__all__ = [
+    "GENERATOR",
+    "VERSION",
+    "conn_params",
+    "cwd",
+    "dir_error",
+    "environment",
+    "exportable_schemas",
+    "filters",
+    "ignore_patterns",
+    "ignored_key",
+    "log",
+    "setup_logging",
+    "sources",
+]
 
 log = logging.getLogger("schemad")
 
@@ -56,26 +69,6 @@ def sources(cli: Mapping[str, str | None], *, host_on_cli: bool = False) -> Conf
     return ConfigSources(cli=dict(cli), allow_cli_host=host_on_cli, allow_cli_schema=host_on_cli)
 
 
-def conn_params(d: Dir, host: HostPort, password_cache: dict[str, str]) -> ConnParams:
-    cfg = d.config
-    return ConnParams(
-        host=host.host,
-        port=host.port,
-        socket=host.socket or None,
-        user=d.user(host),
-        password=d.password(host, cache=password_cache),
-        connect_options=tuple(parse_connect_options(cfg.get("connect-options")).items()),
-    )
-
-
-def filters(cfg: Config) -> Filters:
-    return Filters(
-        table=cfg.get_regex("ignore-table"),
-        proc=cfg.get_regex("ignore-proc"),
-        func=cfg.get_regex("ignore-func"),
-    )
-
-
 # Never exported by init or pull's new-schemas (Skeema skips `test` too).
 _NEVER_EXPORTED = frozenset({"information_schema", "performance_schema", "mysql", "sys", "test"})
 
@@ -98,18 +91,6 @@ def ignored_key(cfg: Config) -> Callable[[ObjectKey], bool]:
         return f.ignores(key.type, key.name)
 
     return ignored
-
-
-def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
-    f = filters(cfg)
-    out: dict[ObjectType, re.Pattern[str]] = {}
-    if f.table is not None:
-        out[ObjectType.TABLE] = f.table
-    if f.proc is not None:
-        out[ObjectType.PROCEDURE] = f.proc
-    if f.func is not None:
-        out[ObjectType.FUNCTION] = f.func
-    return out
 
 
 def cwd() -> Path:

@@ -10,26 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemad.cli.common import conn_params, ignore_patterns, log
+from schemad.cli.common import log
 from schemad.errors import ConfigError
-from schemad.fs.config import Config
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
+from schemad.plan.targets import conn_params, ignore_patterns, workspace_options
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import WorkspaceResult, exec_statements
-
-
-def workspace_options(cfg: Config) -> WorkspaceOptions:
-    """Skeema's temp-schema, temp-schema-threads, reuse-temp-schema and temp-schema-binlog."""
-    return WorkspaceOptions(
-        temp_schema=cfg.get("temp-schema"),
-        concurrency=cfg.get_int("temp-schema-threads"),
-        reuse=cfg.get_bool("reuse-temp-schema"),
-        binlog=cfg.get_enum("temp-schema-binlog"),
-    )
 
 
 @dataclass(frozen=True, slots=True)

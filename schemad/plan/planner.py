@@ -103,7 +103,7 @@ def _filtered(schema: Schema, f: Filters) -> Schema:
     )
 
 
-def _same_table_text(live: str, desired: str) -> bool:
+def same_table_text(live: str, desired: str) -> bool:
     """Identical canonical text, the live AUTO_INCREMENT counter aside unless the file pins one."""
     if "AUTO_INCREMENT=" not in desired.rpartition("\n) ")[2]:
         live = strip_auto_increment(live)
@@ -126,7 +126,7 @@ async def _live_and_desired(
         for key, live in texts.texts.items()
         if key.type is ObjectType.TABLE
         and key.name in wanted
-        and _same_table_text(live.show_create, wanted[key.name].show_create)
+        and same_table_text(live.show_create, wanted[key.name].show_create)
     }
     differing = {k.name for k in texts.texts if k.type is ObjectType.TABLE} - same
     live = await introspect_schema(inst, schema, filters, only_tables=differing)

@@ -102,6 +102,12 @@ class Metrics:
             ["environment", "result"],
             registry=r,
         )
+        self.workspace_statements = Counter(
+            "schemad_workspace_statements",
+            "CREATE statements run in workspaces (the canonical cache answers the others).",
+            registry=r,
+        )
+        self._workspace_seen = 0
         self.alter_wrapper_running = Gauge(
             "schemad_alter_wrapper_running",
             "Alter-wrapper subprocesses running now.",
@@ -183,6 +189,13 @@ class Metrics:
         if result not in PUSH_RESULTS:
             raise ValueError(f"unknown push result {result!r}; expected one of {sorted(PUSH_RESULTS)}")
         self.push_jobs.labels(environment=environment, result=result).inc()
+
+    def set_workspace_statements(self, total: int) -> None:
+        """Advance the workspace counter to `total` (the cache's running count; never goes back)."""
+        with self._lock:
+            if total > self._workspace_seen:
+                self.workspace_statements.inc(total - self._workspace_seen)
+                self._workspace_seen = total
 
     def wrapper_started(self) -> None:
         """An alter-wrapper subprocess started."""

@@ -85,6 +85,7 @@ class StatementRecord:
     error: str | None = None  # already masked by the caller
     started_at: float | None = None  # epoch seconds
     finished_at: float | None = None
+    target: str | None = None  # "host:port schema" the statement runs on, for multi-target pushes
 
     def __post_init__(self) -> None:
         if self.status not in STATEMENT_STATUSES:
@@ -339,6 +340,7 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
                 "error": s.error,
                 "started_at": s.started_at,
                 "finished_at": s.finished_at,
+                "target": s.target,
             }
             for s in job.statements
         ]
@@ -361,7 +363,7 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
 
 def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
     statements = tuple(
-        StatementRecord(s["sql"], s["status"], s["error"], s["started_at"], s["finished_at"])
+        StatementRecord(s["sql"], s["status"], s["error"], s["started_at"], s["finished_at"], s.get("target"))
         for s in json.loads(row[7])
     )
     return JobRecord(

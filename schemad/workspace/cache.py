@@ -235,6 +235,7 @@ class CacheStats:
     disk_hits: int = 0
     misses: int = 0
     writes: int = 0  # objects written to disk
+    statements_run: int = 0  # statements the workspaces using this cache actually ran
 
 
 class CanonicalCache:

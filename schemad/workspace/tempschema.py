@@ -401,6 +401,7 @@ async def _exec_cached(
     }
     if new:
         await asyncio.to_thread(cache.put_many, new)
+    cache.stats.statements_run += len(created | run)
     log.debug(
         "workspace %s: %d of %d statements from the canonical cache, %d run, %d stored",
         temp,

@@ -15,11 +15,14 @@ from schemad.service.state import JobRecord, JobState, SqliteStateStore, Stateme
 
 
 def config(tmp_path: Path, **kw: Any) -> DaemonConfig:
+    kw.setdefault("allow_anonymous_read", True)
     return DaemonConfig(state_dir=tmp_path / "state", **kw)
 
 
 async def test_health_ready_and_repos(aiohttp_client: Any, tmp_path: Path) -> None:
-    client = await aiohttp_client(create_app(config(tmp_path, repos=(RepoConfig("example", EXAMPLE_REPO),))))
+    client = await aiohttp_client(
+        create_app(config(tmp_path, repos=(RepoConfig("example", EXAMPLE_REPO, environments=("nowhere",)),)))
+    )
     r = await client.get("/healthz")
     assert r.status == 200 and (await r.json()) == {"status": "ok"}
     r = await client.get("/readyz")
@@ -83,11 +86,15 @@ async def test_sighup_reloads_the_config_file(aiohttp_client: Any, tmp_path: Pat
     repo = tmp_path / "repo"
     repo.mkdir()
     toml = tmp_path / "schemad.toml"
-    toml.write_text(f'state_dir = "state"\n[[repos]]\nname = "first"\npath = "{repo}"\n')
+    toml.write_text(
+        f'state_dir = "state"\nallow_anonymous_read = true\n[[repos]]\nname = "first"\npath = "{repo}"\n'
+    )
     client = await aiohttp_client(create_app(DaemonConfig.load(toml)))
     assert [r["name"] for r in (await (await client.get("/v1/repos")).json())["repos"]] == ["first"]
 
-    toml.write_text(f'state_dir = "state"\n[[repos]]\nname = "second"\npath = "{repo}"\n')
+    toml.write_text(
+        f'state_dir = "state"\nallow_anonymous_read = true\n[[repos]]\nname = "second"\npath = "{repo}"\n'
+    )
     os.kill(os.getpid(), signal.SIGHUP)
     for _ in range(100):
         await asyncio.sleep(0.01)

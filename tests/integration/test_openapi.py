@@ -45,7 +45,11 @@ async def test_routes_and_spec_match(aiohttp_client: Any, tmp_path: Path) -> Non
 async def test_responses_match_their_schemas(aiohttp_client: Any, tmp_path: Path) -> None:
     doc = spec()
     components = doc["components"]["schemas"]
-    cfg = DaemonConfig(state_dir=tmp_path, repos=(RepoConfig("example", EXAMPLE_REPO),))
+    cfg = DaemonConfig(
+        state_dir=tmp_path,
+        repos=(RepoConfig("example", EXAMPLE_REPO, environments=("nowhere",)),),
+        allow_anonymous_read=True,
+    )
     client = await aiohttp_client(create_app(cfg))
     for path, ops in doc["paths"].items():
         r = await client.get(path)

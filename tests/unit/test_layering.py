@@ -34,6 +34,7 @@ ALLOWED = {
         "apply",
         "sqltext",
         "config",
+        "lint",
     },
     "api": {
         "errors",

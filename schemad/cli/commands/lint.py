@@ -17,14 +17,9 @@ from schemad.cli.common import cwd, dir_error, environment, log, sources
 from schemad.cli.dirwork import run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
-from schemad.lint import LintOptions, Severity, lint_schema, locate
+from schemad.lint import Severity, lint_schema, locate
+from schemad.service.linting import lint_options
 from schemad.workspace.cache import CanonicalCache
-
-
-def lint_options(d: Dir) -> LintOptions:
-    cfg = d.config
-    names = [o.name for o in cfg.registry if o.name.startswith(("lint-", "allow-"))]
-    return LintOptions.from_values({n: cfg.get(n) for n in names})
 
 
 async def _lint_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache | None) -> int:

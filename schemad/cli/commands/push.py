@@ -24,28 +24,17 @@ from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine
 from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import (
-    conn_params,
-    cwd,
-    dir_error,
-    environment,
-    filters,
-    ignore_patterns,
-    log,
-    sources,
-)
-from schemad.cli.dirwork import workspace_options
+from schemad.cli.common import cwd, dir_error, environment, log, sources
 from schemad.cli.progress import ProgressLine
-from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
-from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType, escape_identifier
-from schemad.plan.planner import Plan, PlanOptions, Target, build_plan, table_sizes
+from schemad.plan.planner import Plan, Target, build_plan, table_sizes
+from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -62,32 +51,6 @@ def _render(step: Step, wrappers: WrapperPlanner | None = None) -> str:
     if step.compound:
         return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
     return f"{step.sql};\n"
-
-
-def _options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
-    cfg = d.config
-    mods = StatementModifiers(
-        flavor=MARIADB_10_11,  # replaced by the server's flavor when planning
-        allow_unsafe=cfg.get_bool("allow-unsafe") or cfg.get_bool("brief"),
-        exact_match=cfg.get_bool("exact-match"),
-        lax_column_order=cfg.get_bool("lax-column-order"),
-        lax_comments=cfg.get_bool("lax-comments"),
-        alter_algorithm=cfg.get_enum("alter-algorithm"),
-        alter_lock=cfg.get_enum("alter-lock"),
-        partitioning=PartitioningMode(cfg.get_enum("partitioning")),
-        compare_metadata=cfg.get_bool("compare-metadata"),
-        virtual_validation=cfg.get_bool("alter-validate-virtual"),
-    )
-    return PlanOptions(
-        mods=mods,
-        safe_below_size=cfg.get_size("safe-below-size"),
-        char_set=cfg.get("default-character-set"),
-        collation=cfg.get("default-collation"),
-        workspace=workspace_options(cfg),
-        filters=filters(cfg),
-        verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
-        cache=None if cfg.get_bool("no-cache") else cache,
-    )
 
 
 def _report_plan(plan: Plan, out: Outcome) -> bool:
@@ -146,7 +109,7 @@ async def _run_target(
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
-    plan = await build_plan(target, logical, _options(d, cache))
+    plan = await build_plan(target, logical, plan_options(d, cache))
     progress.clear()
     if not _report_plan(plan, out):
         return
@@ -238,31 +201,11 @@ async def _server_schemas(params: ConnParams) -> list[str]:
 
 def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]:
     """Every target under the current dir; config errors of one dir are logged and counted."""
-    passwords: dict[str, str] = {}
-    found: list[tuple[Target, Dir]] = []
+    found, errors = asyncio.run(discover_targets(cwd(), env, _server_schemas, sources=sources(args.options)))
     code = EXIT_OK
-    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
-        if not d.is_target:
-            continue
-        try:
-            hosts = d.hosts()
-            if d.config.get_bool("first-only"):
-                hosts = hosts[:1]
-            for host in hosts:
-                params = conn_params(d, host, passwords)
-                value = d.config.get("schema").strip()
-                if value == "*" or (len(value) > 2 and value[0] == value[-1] == "/"):
-                    # `*` and `/regex/` expand against the server's schemas.
-                    available = asyncio.run(_server_schemas(params))
-                    names = d.schema_names(available.copy, host=host)
-                else:
-                    names = d.schema_names(None, host=host)
-                if d.config.get_bool("first-only"):
-                    names = names[:1]
-                found += [(Target(env, str(host), params, n, str(d.path)), d) for n in names]
-        except SchemadError as exc:
-            log.error("%s", dir_error(d.path, exc))
-            code = max(code, EXIT_FATAL if exc.exit_code == EXIT_DIFFERENCES else exc.exit_code)
+    for e in errors:
+        log.error("%s", dir_error(e.path, e.error))
+        code = max(code, EXIT_FATAL if e.error.exit_code == EXIT_DIFFERENCES else e.error.exit_code)
     return found, code
 
 

@@ -1,16 +1,24 @@
 """`schemad serve`: run the daemon (HTTP API) in the foreground until SIGINT/SIGTERM.
 
+`--config FILE` is the TOML configuration (config/schemad.example.toml);
 `--embedded` starts a throwaway MariaDB and serves the bundled example repo
 (what `make run` does); `--repo NAME=PATH` adds repos; `--listen HOST:PORT`.
+With `--embedded` and no tokens configured, a random token with every scope
+is made for this run and printed with three curl commands to try.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import secrets
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from schemad.errors import ConfigError
+
+EMBEDDED_LISTEN = "127.0.0.1:8080"
 
 
 def run_serve(argv: list[str]) -> int:
@@ -19,14 +27,16 @@ def run_serve(argv: list[str]) -> int:
     from aiohttp import web
 
     from schemad.api.app import create_app
-    from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig
+    from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
+    from schemad.service.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="schemad serve", description=__doc__)
     parser.add_argument(
         "--config", type=Path, help="the daemon's TOML file (see config/schemad.example.toml)"
     )
     parser.add_argument(
-        "--listen", help="HOST:PORT (default: the config's first TCP address, else 127.0.0.1:7480)"
+        "--listen",
+        help=f"HOST:PORT (default: the config's first TCP address; {EMBEDDED_LISTEN} with --embedded)",
     )
     parser.add_argument(
         "--state-dir", type=Path, help="jobs and audit log (default: the config's, else ./.state)"
@@ -35,11 +45,15 @@ def run_serve(argv: list[str]) -> int:
         "--embedded", action="store_true", help="start a throwaway server with the example repo"
     )
     parser.add_argument("--repo", action="append", default=[], metavar="NAME=PATH", help="a repo checkout")
+    parser.add_argument(
+        "--audit-stdout", action="store_true", help="also write every audit record to stdout as a JSON line"
+    )
+    parser.add_argument("--log-format", choices=("json", "text"), help="default: the config's, else text")
+    parser.add_argument("--debug", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     base = DaemonConfig.load(args.config) if args.config else DaemonConfig(state_dir=Path(".state").resolve())
-    host, port = (
-        DaemonConfig.parse_listen(args.listen) if args.listen else (base.listen_host, base.listen_port)
-    )
+    listen = args.listen or (EMBEDDED_LISTEN if args.embedded and not args.config else None)
+    host, port = DaemonConfig.parse_listen(listen) if listen else (base.listen_host, base.listen_port)
     repos = list(base.repos)
     for spec in args.repo:
         name, sep, path = spec.partition("=")
@@ -50,14 +64,45 @@ def run_serve(argv: list[str]) -> int:
         repos.append(RepoConfig(name=name, path=Path(path).resolve()))
     if args.embedded and not repos:
         repos.append(RepoConfig(name="example", path=EXAMPLE_REPO, environments=("embedded",)))
+    token: str | None = None
+    tokens = base.tokens
+    if args.embedded and not tokens:
+        token = secrets.token_urlsafe(24)
+        scopes = frozenset({"read", "lint"} | {f"push:{e}" for r in repos for e in r.environments})
+        tokens = (Token("embedded", hashlib.sha256(token.encode()).hexdigest(), scopes),)
     config = replace(
         base,
         listen_host=host,
         listen_port=port,
         repos=tuple(repos),
         embedded=args.embedded,
+        tokens=tokens,
         state_dir=args.state_dir.resolve() if args.state_dir else base.state_dir,
+        audit_stdout=args.audit_stdout or base.audit_stdout,
+        log_format=args.log_format or base.log_format,
     )
-    print(f"schemad serving on http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
-    web.run_app(create_app(config), host=host, port=port, print=None)
+    root = logging.getLogger()
+    # The daemon logs its own way (text or JSON lines), not in the CLI's format.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "schemad-cli"]
+    setup_logging(config.log_format, level=logging.DEBUG if args.debug else logging.INFO, stream=sys.stderr)
+    logging.getLogger("asyncmy").setLevel(logging.DEBUG if args.debug else logging.ERROR)
+    url = f"http://{host}:{port}"
+    print(f"schemad serving on {url}/ (Ctrl-C stops)", file=sys.stderr)
+    if token is not None:
+        env = repos[0].environments[0]
+        print(_hints(url, token, env), file=sys.stderr)
+    web.run_app(create_app(config), host=host, port=port, print=None, shutdown_timeout=10)
     return 0
+
+
+def _hints(url: str, token: str, env: str) -> str:
+    auth = f"-H 'Authorization: Bearer {token}'"
+    return (
+        f"\nThis run's API token (every scope): {token}\nTry:\n"
+        f"  curl -s {auth} '{url}/v1/environments/{env}/diff?format=sql'\n"
+        f"  HASH=$(curl -s {auth} {url}/v1/environments/{env}/diff | "
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"plan_hash\"])')\n"
+        f'  curl -s {auth} -X POST -d "{{\\"plan_hash\\": \\"$HASH\\"}}" '
+        f"{url}/v1/environments/{env}/push\n"
+        f"  curl -s {url}/metrics | grep ^schemad_drift\n"
+    )

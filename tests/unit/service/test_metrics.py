@@ -39,12 +39,22 @@ def test_render_returns_text_and_content_type() -> None:
     assert b"# TYPE schemad_drift gauge" in text
 
 
-def test_fresh_metrics_export_only_build_info_and_wrapper_gauge() -> None:
+def test_fresh_metrics_export_only_build_info_and_unlabelled_series() -> None:
     m = Metrics(version="1.2.3")
-    assert samples(m) == {
+    fresh = {k: v for k, v in samples(m).items() if not k[0].endswith("_created")}
+    assert fresh == {
         ("schemad_build_info", (("python", platform.python_version()), ("version", "1.2.3"))): 1.0,
         ("schemad_alter_wrapper_running", ()): 0.0,
+        ("schemad_workspace_statements_total", ()): 0.0,
     }
+
+
+def test_workspace_counter_follows_the_cache_total_and_never_goes_back() -> None:
+    m = Metrics()
+    m.set_workspace_statements(5)
+    m.set_workspace_statements(3)
+    m.set_workspace_statements(7)
+    assert samples(m)[("schemad_workspace_statements_total", ())] == 7.0
 
 
 def test_build_info_defaults_to_installed_version() -> None:

@@ -1,0 +1,141 @@
+"""JSON shapes of the API's answers (documented in openapi.yaml), built from the service's values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from schemad.diff.schema_diff import Step
+from schemad.service.drift import TargetDiff
+from schemad.service.environment import RepoEnvironment, TargetState
+from schemad.service.poller import PollState
+from schemad.service.state import AuditRecord, JobRecord
+
+__all__ = ["audit_json", "diff_json", "environment_json", "iso", "job_json", "step_json"]
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix time as RFC 3339 UTC with milliseconds; None stays None."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "sql": step.sql,
+        "object": {"type": step.key.type.value, "name": step.key.name},
+        "kind": step.kind.value.lower(),
+        "unsafe": step.unsafe is not None,
+        "reason": step.unsafe,
+        "compound": step.compound,
+    }
+
+
+def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -> dict[str, Any]:
+    ds = env.dirs.get(t.dir_path)
+    return {
+        "address": t.target.address,
+        "schema": t.target.schema,
+        "dir": diff.dir if diff is not None else str(t.dir_path),
+        "files_hash": ds.files_hash if ds is not None else None,
+        "snapshot_at": iso(t.live.snapshot_at),
+        "error": t.error,
+        "poll_error": t.live.error,
+        "statements": [step_json(s) for s in diff.steps] if diff is not None else [],
+        "unsupported": list(diff.unsupported) if diff is not None else [],
+    }
+
+
+def diff_json(
+    key: str,
+    env: RepoEnvironment,
+    targets: list[tuple[TargetState, TargetDiff | None]],
+    plan_hash: str,
+    commit: str | None,
+) -> dict[str, Any]:
+    items = [target_json(t, env, d) for t, d in targets]
+    return {
+        "repo": env.repo,
+        "environment": key,
+        "plan_hash": plan_hash,
+        "snapshot_at": iso(env.snapshot_at),
+        "stale": env.stale,
+        "repo_commit": commit,
+        "statement_count": sum(len(i["statements"]) for i in items),
+        "unsafe_count": sum(s["unsafe"] for i in items for s in i["statements"]),
+        "targets": items,
+    }
+
+
+def environment_json(key: str, env: RepoEnvironment, poll: PollState | None) -> dict[str, Any]:
+    diffs = [t.diff for t in env.targets.values() if t.diff is not None]
+    errors = [t for t in env.targets.values() if t.error]
+    if not env.evaluated:
+        status = "pending"
+    elif env.stale:
+        status = "stale"
+    elif errors or env.config_errors:
+        status = "error"
+    else:
+        status = "ok"
+    return {
+        "name": key,
+        "repo": env.repo,
+        "status": status,
+        "snapshot_at": iso(env.snapshot_at),
+        "last_poll": {
+            "started_at": iso(poll.last_started) if poll else None,
+            "finished_at": iso(poll.last_finished) if poll else None,
+            "succeeded_at": iso(poll.last_success) if poll else None,
+            "error": poll.last_error if poll else env.last_poll_error,
+            "consecutive_failures": poll.consecutive_failures if poll else 0,
+            "next_run_at": iso(poll.next_run) if poll else None,
+        },
+        "drift": {
+            "schemas": len(env.targets),
+            "schemas_with_drift": sum(1 for d in diffs if d.steps),
+            "statements": sum(len(d.steps) for d in diffs),
+            "errors": len(errors) + len(env.config_errors),
+        },
+    }
+
+
+def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "repo": job.repo,
+        "environment": job.environment,
+        "plan_hash": job.plan_hash,
+        "requested_by": job.requested_by,
+        "state": str(job.state),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "error": job.error,
+        "wrapper_running": job.wrapper_pid is not None,
+        "progress": progress,
+        "statements": [
+            {
+                "sql": s.sql,
+                "target": s.target,
+                "status": s.status,
+                "error": s.error,
+                "started_at": iso(s.started_at),
+                "finished_at": iso(s.finished_at),
+            }
+            for s in job.statements
+        ],
+    }
+
+
+def audit_json(a: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "at": iso(a.at),
+        "who": a.who,
+        "environment": a.environment,
+        "plan_hash": a.plan_hash,
+        "statements": list(a.statements),
+        "result": a.result,
+        "job_id": a.job_id,
+    }

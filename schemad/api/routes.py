@@ -1,0 +1,461 @@
+"""The /v1 handlers: environments, diffs, pushes, objects, jobs, audit, lint.
+
+Every environment route exists twice: `/v1/repos/{repo}/environments/{env}/…`
+and the short `/v1/environments/{env}/…`, where `env` is an environment of
+the only repo that has it (or `repo/env` spelled as one path segment is not
+accepted: use the long form).  Handlers are thin: look up, check the scope,
+call the service, shape the answer (payloads.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from schemad.api.auth import WHO, require
+from schemad.api.payloads import audit_json, diff_json, environment_json, job_json
+from schemad.model.flavor import MARIADB_10_11
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.service.daemon import Daemon
+from schemad.service.drift import TargetDiff, plan_hash, render_sql, select
+from schemad.service.environment import RepoEnvironment, TargetState
+from schemad.service.jobs import PushItem
+from schemad.service.linting import lint_text
+from schemad.service.state import JobState
+
+__all__ = ["DAEMON", "add_routes"]
+
+DAEMON = web.AppKey("daemon", Daemon)
+
+MAX_SQL_BYTES = 1 << 20  # POST /v1/lint
+
+
+# ///// helpers /////
+
+
+def _daemon(request: web.Request) -> Daemon:
+    return request.app[DAEMON]
+
+
+def _env(request: web.Request) -> tuple[str, RepoEnvironment]:
+    d = _daemon(request)
+    repo = request.match_info.get("repo")
+    name = request.match_info["env"]
+    if repo is not None and repo not in d.repos:
+        raise web.HTTPNotFound(text=f"no repo {repo!r}")
+    found = d.find(name, repo) if repo is not None else _short(d, name)
+    if found is None:
+        raise web.HTTPNotFound(text=f"no environment {name!r}" + (f" in repo {repo!r}" if repo else ""))
+    return found
+
+
+def _short(d: Daemon, name: str) -> tuple[str, RepoEnvironment] | None:
+    if "/" in name:
+        return None
+    hits = [r.config.name for r in d.repos.values() if name in r.envs]
+    if len(hits) > 1:
+        raise web.HTTPNotFound(
+            text=f"environment {name!r} exists in repos {', '.join(hits)}: "
+            "use /v1/repos/{repo}/environments/…"
+        )
+    return d.find(name, hits[0]) if hits else None
+
+
+def _list_param(request: web.Request, name: str) -> list[str]:
+    out: list[str] = []
+    for v in request.query.getall(name, []):
+        out += [x for x in v.split(",") if x]
+    return out
+
+
+def _bool_param(request: web.Request, name: str) -> bool:
+    v = request.query.get(name, "false").lower()
+    if v not in ("true", "false", "1", "0"):
+        raise web.HTTPBadRequest(text=f"query parameter {name}: expected true or false, got {v!r}")
+    return v in ("true", "1")
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"query parameter {name}: expected an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise web.HTTPBadRequest(text=f"query parameter {name}: must be from {low} to {high}, got {value}")
+    return value
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+def _field(
+    body: Mapping[str, Any], name: str, kind: type, *, required: bool = False, default: Any = None
+) -> Any:
+    if name not in body or body[name] is None:
+        if required:
+            raise web.HTTPBadRequest(text=f"field {name!r} is required")
+        return default
+    value = body[name]
+    if kind is list:
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise web.HTTPBadRequest(text=f"field {name!r}: expected a list of strings")
+        return value
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise web.HTTPBadRequest(text=f"field {name!r}: expected {kind.__name__}")
+    return value
+
+
+def _known_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise web.HTTPBadRequest(text=f"unknown field {extra[0]!r} (expected: {', '.join(sorted(allowed))})")
+
+
+def _selected(
+    env: RepoEnvironment, schemas: list[str], tables: list[str]
+) -> list[tuple[TargetState, TargetDiff | None]]:
+    """Targets (with their, possibly filtered, diffs) matching the schema filter."""
+    out: list[tuple[TargetState, TargetDiff | None]] = []
+    for t in env.ordered_targets():
+        if schemas and t.target.schema not in schemas:
+            continue
+        d = select([t.diff], tables=tables)[0] if t.diff is not None else None
+        out.append((t, d))
+    return out
+
+
+def _hash(key: str, env: RepoEnvironment, sel: list[tuple[TargetState, TargetDiff | None]]) -> str:
+    return plan_hash(env.repo, key, [d for _, d in sel if d is not None])
+
+
+# ///// environments /////
+
+
+async def list_environments(request: web.Request) -> web.Response:
+    require(request, "read")
+    d = _daemon(request)
+    items = []
+    for key, env in d.environments():
+        if request.match_info.get("repo") not in (None, env.repo):
+            continue
+        try:
+            poll = d.poller.state(key)
+        except KeyError:
+            poll = None
+        items.append(environment_json(key, env, poll))
+    return web.json_response({"environments": items})
+
+
+async def get_diff(request: web.Request) -> web.Response:
+    require(request, "read")
+    key, env = _env(request)
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "sql"):
+        raise web.HTTPBadRequest(text=f"query parameter format: expected json or sql, got {fmt!r}")
+    schemas, tables = _list_param(request, "schema"), _list_param(request, "table")
+    if _bool_param(request, "refresh"):
+        with contextlib.suppress(Exception):  # a failed poll shows as `stale`, not as a 5xx
+            await _daemon(request).poll_now(key, env)
+    cache_key = (env.version, fmt, tuple(schemas), tuple(tables))
+    cached = env.answers.get("diff")
+    if cached is not None and cached[0] == cache_key:
+        return _answer(*cached[1])
+    sel = _selected(env, schemas, tables)
+    h = _hash(key, env, sel)
+    rt = _daemon(request).repos.get(env.repo)
+    commit = rt.head if rt is not None else None
+    headers = {"X-Schemad-Plan-Hash": h, "X-Schemad-Stale": "true" if env.stale else "false"}
+    if fmt == "sql":
+        body = render_sql([d for _, d in sel if d is not None]).encode()
+        parts = (body, "text/plain", headers)
+    else:
+        body = json.dumps(diff_json(key, env, sel, h, commit)).encode()
+        parts = (body, "application/json", headers)
+    if not schemas and not tables:
+        env.answers["diff"] = (cache_key, parts)
+    return _answer(*parts)
+
+
+def _answer(body: bytes, content_type: str, headers: dict[str, str]) -> web.Response:
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+async def push(request: web.Request) -> web.Response:
+    key, env = _env(request)
+    require(request, f"push:{env.name}")
+    body = await _body(request)
+    _known_fields(body, {"plan_hash", "allow_unsafe", "schemas", "tables", "dry_run"})
+    wanted = _field(body, "plan_hash", str, required=True)
+    allow_unsafe = _field(body, "allow_unsafe", bool, default=False)
+    schemas = _field(body, "schemas", list, default=[])
+    tables = _field(body, "tables", list, default=[])
+    dry_run = _field(body, "dry_run", bool, default=False)
+    d = _daemon(request)
+    if env.push_lock.locked():
+        raise api_error(web.HTTPConflict, "push_running", f"a push to {key} is running; wait for it to end")
+    await env.push_lock.acquire()
+    handed_off = False
+    try:
+        with contextlib.suppress(Exception):  # checked just below through env.stale
+            await d.poll_now(key, env)  # the plan must match the database as it is now
+        if env.stale:
+            raise api_error(
+                web.HTTPServiceUnavailable,
+                "environment_unreachable",
+                f"cannot read {key} to confirm the plan: {env.last_poll_error}",
+            )
+        sel = _selected(env, schemas, tables)
+        current = _hash(key, env, sel)
+        if current != wanted:
+            raise api_error(
+                web.HTTPConflict,
+                "plan_changed",
+                f"plan_hash {wanted} does not match the current diff ({current}): review the diff again",
+            )
+        blocked = [t for t, _ in sel if t.error]
+        if blocked:
+            raise api_error(
+                web.HTTPUnprocessableEntity,
+                "plan_blocked",
+                "; ".join(f"{t.target.address} {t.target.schema}: {t.error}" for t in blocked),
+            )
+        items: list[PushItem] = []
+        unsafe: list[str] = []
+        for t, diff in sel:
+            if diff is None or not diff.steps:
+                continue
+            ds = env.dirs[t.dir_path]
+            allowed = allow_unsafe or ds.opts.mods.allow_unsafe
+            unsafe += [
+                f"{t.target.schema}: {s.sql.splitlines()[0]} ({s.unsafe})"
+                for s in diff.steps
+                if s.unsafe and not allowed
+            ]
+            items.append(PushItem(t.target, ds.dir, diff.steps))
+        if unsafe:
+            d.metrics.record_push(key, "refused")
+            raise api_error(
+                web.HTTPUnprocessableEntity,
+                "unsafe_statements",
+                f"{len(unsafe)} unsafe statement(s); set allow_unsafe to run them: " + "; ".join(unsafe[:5]),
+            )
+        if dry_run:
+            return web.json_response(
+                {"dry_run": True, "plan_hash": current, "statements": sum(len(i.steps) for i in items)}
+            )
+        job = await d.jobs.submit(
+            repo=env.repo, environment=key, plan_hash=current, who=request[WHO], items=items
+        )
+        task = d.jobs.task(job.id)
+        if task is not None:
+            handed_off = True
+            task.add_done_callback(lambda _t: env.push_lock.release())
+        return web.json_response({"job": job_json(job)}, status=202)
+    finally:
+        if not handed_off:
+            env.push_lock.release()
+
+
+async def get_object(request: web.Request) -> web.Response:
+    require(request, "read")
+    key, env = _env(request)
+    schema, name = request.match_info["schema"], request.match_info["name"]
+    kind = request.query.get("type", "table")
+    try:
+        otype = ObjectType(kind)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"query parameter type: unknown object type {kind!r}") from None
+    okey = ObjectKey(otype, name)
+    target = next((t for t in env.ordered_targets() if t.target.schema == schema), None)
+    if target is None:
+        raise web.HTTPNotFound(text=f"no schema {schema!r} in environment {key}")
+    ds = env.dirs[target.dir_path]
+    repo_side: dict[str, Any] | None = None
+    if ds.logical is not None and (stmt := ds.logical.creates.get(okey)) is not None:
+        canonical = None
+        for desired in ds.desired.values():
+            obj = desired.objects().get(okey)
+            if obj is not None:
+                canonical = _create_text(obj, target)
+                break
+        repo_side = {"file": stmt.file, "line": stmt.line, "text": stmt.body, "canonical": canonical}
+    live_side: dict[str, Any] | None = None
+    live = target.live.schema
+    if live is not None and (obj := live.objects().get(okey)) is not None:
+        live_side = {"canonical": _create_text(obj, target), "snapshot_at": target.live.snapshot_at}
+    if repo_side is None and live_side is None:
+        raise web.HTTPNotFound(text=f"no {kind} {name!r} in schema {schema!r} of {key}, in the repo or live")
+    differs = (repo_side or {}).get("canonical") != (live_side or {}).get("canonical")
+    if live_side is not None:
+        from schemad.api.payloads import iso
+
+        live_side["snapshot_at"] = iso(live_side["snapshot_at"])
+    return web.json_response(
+        {
+            "environment": key,
+            "schema": schema,
+            "type": otype.value,
+            "name": name,
+            "repo": repo_side,
+            "live": live_side,
+            "differs": differs,
+        }
+    )
+
+
+def _create_text(obj: Any, target: TargetState) -> str:
+    show = getattr(obj, "show_create", "")
+    if show:
+        return str(show)
+    return str(obj.create_statement(target.live.flavor or MARIADB_10_11))
+
+
+# ///// jobs and audit /////
+
+
+def _job_or_404(request: web.Request) -> Any:
+    job_id = request.match_info["id"]
+    job = _daemon(request).store.get_job(job_id)
+    if job is None:
+        raise web.HTTPNotFound(text=f"no job {job_id!r}")
+    return job
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    require(request, "read")
+    d = _daemon(request)
+    env = request.query.get("environment")
+    limit = _int_param(request, "limit", 50, 1, 500)
+    before_raw = request.query.get("before")
+    before = None
+    if before_raw is not None:
+        try:
+            before = float(before_raw)
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text=f"query parameter before: expected a Unix time, got {before_raw!r}"
+            ) from None
+    jobs = await asyncio.to_thread(d.store.list_jobs, environment=env, limit=limit, before=before)
+    return web.json_response({"jobs": [job_json(j, d.jobs.progress(j.id)) for j in jobs]})
+
+
+async def get_job(request: web.Request) -> web.Response:
+    require(request, "read")
+    job = _job_or_404(request)
+    return web.json_response({"job": job_json(job, _daemon(request).jobs.progress(job.id))})
+
+
+async def job_log(request: web.Request) -> web.StreamResponse:
+    require(request, "read")
+    job = _job_or_404(request)
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"}
+    )
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    async for line in _daemon(request).jobs.follow(job.id):
+        await resp.write((line + "\n").encode())
+    await resp.write_eof()
+    return resp
+
+
+async def cancel_job(request: web.Request) -> web.Response:
+    job = _job_or_404(request)
+    d = _daemon(request)
+    env_name = job.environment.rpartition("/")[2]
+    require(request, f"push:{env_name}")
+    if job.state not in (JobState.QUEUED, JobState.RUNNING) or not d.jobs.cancel(job.id):
+        raise api_error(web.HTTPConflict, "job_not_running", f"job {job.id} is {job.state}, not running")
+    return web.json_response({"job": job_json(d.store.get_job(job.id) or job)}, status=202)
+
+
+async def audit(request: web.Request) -> web.Response:
+    require(request, "read")
+    after = _int_param(request, "after", 0, 0, 1 << 62)
+    limit = _int_param(request, "limit", 100, 1, 1000)
+    entries = await asyncio.to_thread(_daemon(request).store.list_audit, after_id=after, limit=limit)
+    return web.json_response(
+        {"entries": [audit_json(a) for a in entries], "next_after": entries[-1].id if entries else after}
+    )
+
+
+# ///// lint /////
+
+
+async def lint(request: web.Request) -> web.Response:
+    require(request, "lint")
+    if request.content_length is not None and request.content_length > MAX_SQL_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_SQL_BYTES, actual_size=request.content_length)
+    body = await _body(request)
+    _known_fields(body, {"file", "sql", "environment", "repo"})
+    file = _field(body, "file", str, required=True)
+    sql = _field(body, "sql", str, required=True)
+    env_name = _field(body, "environment", str)
+    repo = _field(body, "repo", str)
+    d = _daemon(request)
+    if repo is not None and repo not in d.repos:
+        raise web.HTTPBadRequest(text=f"field 'repo': no repo {repo!r}")
+    rt = d.repos[repo] if repo is not None else next(iter(d.repos.values()), None)
+    if rt is None:
+        raise web.HTTPConflict(text="no repo is configured")
+    name = env_name or next(iter(rt.envs), None)
+    if name is None or name not in rt.envs:
+        raise web.HTTPBadRequest(
+            text=f"field 'environment': no environment {env_name!r} in repo {rt.config.name!r}"
+        )
+    try:
+        diags = await lint_text(rt.envs[name], file, sql)
+    except LookupError as exc:
+        raise web.HTTPServiceUnavailable(text=str(exc)) from None
+    return web.json_response(
+        {
+            "file": file,
+            "diagnostics": [
+                {
+                    "line": x.line,
+                    "column": x.column,
+                    "rule": x.rule,
+                    "severity": x.severity,
+                    "message": x.message,
+                }
+                for x in diags
+            ],
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    for prefix in ("/v1", "/v1/repos/{repo}"):
+        r.add_get(f"{prefix}/environments", list_environments)
+        r.add_get(f"{prefix}/environments/{{env}}/diff", get_diff)
+        r.add_post(f"{prefix}/environments/{{env}}/push", push)
+        r.add_get(f"{prefix}/environments/{{env}}/schemas/{{schema}}/objects/{{name}}", get_object)
+    r.add_get("/v1/jobs", list_jobs)
+    r.add_get("/v1/jobs/{id}", get_job)
+    r.add_get("/v1/jobs/{id}/log", job_log)
+    r.add_post("/v1/jobs/{id}/cancel", cancel_job)
+    r.add_get("/v1/audit", audit)
+    r.add_post("/v1/lint", lint)
+
+
+def api_error(cls: type[web.HTTPException], code: str, text: str) -> web.HTTPException:
+    """An HTTP error whose JSON body carries `code` (e.g. "plan_changed")."""
+    exc = cls(text=text)
+    exc.error_code = code  # type: ignore[attr-defined]
+    return exc

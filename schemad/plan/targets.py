@@ -1,0 +1,157 @@
+"""Where a repo's schema dirs point: the targets of one environment, and the options of each.
+
+Shared by the CLI (diff/push) and the daemon so that both read a Skeema
+tree the same way: a target is environment x server x schema name x dir,
+and every option that shapes a plan (StatementModifiers, workspace,
+ignore-* filters) is read from the dir's config here, in one place.
+Passwords are resolved here too (static, `$VAR`, backtick command) and are
+only ever held in ConnParams, never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemad.diff.modifiers import PartitioningMode, StatementModifiers
+from schemad.errors import SchemadError
+from schemad.fs.config import Config, ConfigSources
+from schemad.fs.dir import Dir, HostPort
+from schemad.introspect.connopts import ConnParams, parse_connect_options
+from schemad.introspect.filters import Filters
+from schemad.model.flavor import MARIADB_10_11
+from schemad.model.keys import ObjectType
+from schemad.plan.planner import PlanOptions, Target
+from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.scratch import WorkspaceOptions
+
+__all__ = [
+    "DirError",
+    "conn_params",
+    "discover_targets",
+    "filters",
+    "ignore_patterns",
+    "plan_options",
+    "workspace_options",
+]
+
+
+def conn_params(d: Dir, host: HostPort, password_cache: dict[str, str]) -> ConnParams:
+    cfg = d.config
+    return ConnParams(
+        host=host.host,
+        port=host.port,
+        socket=host.socket or None,
+        user=d.user(host),
+        password=d.password(host, cache=password_cache),
+        connect_options=tuple(parse_connect_options(cfg.get("connect-options")).items()),
+    )
+
+
+def filters(cfg: Config) -> Filters:
+    return Filters(
+        table=cfg.get_regex("ignore-table"),
+        proc=cfg.get_regex("ignore-proc"),
+        func=cfg.get_regex("ignore-func"),
+    )
+
+
+def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
+    f = filters(cfg)
+    out: dict[ObjectType, re.Pattern[str]] = {}
+    if f.table is not None:
+        out[ObjectType.TABLE] = f.table
+    if f.proc is not None:
+        out[ObjectType.PROCEDURE] = f.proc
+    if f.func is not None:
+        out[ObjectType.FUNCTION] = f.func
+    return out
+
+
+def workspace_options(cfg: Config) -> WorkspaceOptions:
+    """Skeema's temp-schema, temp-schema-threads, reuse-temp-schema and temp-schema-binlog."""
+    return WorkspaceOptions(
+        temp_schema=cfg.get("temp-schema"),
+        concurrency=cfg.get_int("temp-schema-threads"),
+        reuse=cfg.get_bool("reuse-temp-schema"),
+        binlog=cfg.get_enum("temp-schema-binlog"),
+    )
+
+
+def plan_options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
+    """Every option of `d` that shapes its plan (the flavor is the server's, set when planning)."""
+    cfg = d.config
+    mods = StatementModifiers(
+        flavor=MARIADB_10_11,
+        allow_unsafe=cfg.get_bool("allow-unsafe") or cfg.get_bool("brief"),
+        exact_match=cfg.get_bool("exact-match"),
+        lax_column_order=cfg.get_bool("lax-column-order"),
+        lax_comments=cfg.get_bool("lax-comments"),
+        alter_algorithm=cfg.get_enum("alter-algorithm"),
+        alter_lock=cfg.get_enum("alter-lock"),
+        partitioning=PartitioningMode(cfg.get_enum("partitioning")),
+        compare_metadata=cfg.get_bool("compare-metadata"),
+        virtual_validation=cfg.get_bool("alter-validate-virtual"),
+    )
+    return PlanOptions(
+        mods=mods,
+        safe_below_size=cfg.get_size("safe-below-size"),
+        char_set=cfg.get("default-character-set"),
+        collation=cfg.get("default-collation"),
+        workspace=workspace_options(cfg),
+        filters=filters(cfg),
+        verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
+        cache=None if cfg.get_bool("no-cache") else cache,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DirError:
+    """A dir whose configuration could not be turned into targets."""
+
+    path: Path
+    error: SchemadError
+
+
+ServerSchemas = Callable[[ConnParams], Awaitable[list[str]]]
+
+
+async def discover_targets(
+    root: Path,
+    environment: str,
+    server_schemas: ServerSchemas,
+    *,
+    sources: ConfigSources | None = None,
+    passwords: dict[str, str] | None = None,
+) -> tuple[list[tuple[Target, Dir]], list[DirError]]:
+    """Every target under `root` for `environment`; a dir's config error is returned, not raised.
+
+    `server_schemas` lists a server's schemas; it is only called for dirs whose
+    `schema` is `*` or a `/regex/`.
+    """
+    passwords = {} if passwords is None else passwords
+    found: list[tuple[Target, Dir]] = []
+    errors: list[DirError] = []
+    for d in Dir.walk(root, environment, sources=sources):
+        if not d.is_target:
+            continue
+        try:
+            hosts = d.hosts()
+            if d.config.get_bool("first-only"):
+                hosts = hosts[:1]
+            for host in hosts:
+                params = conn_params(d, host, passwords)
+                value = d.config.get("schema").strip()
+                if value == "*" or (len(value) > 2 and value[0] == value[-1] == "/"):
+                    available = await server_schemas(params)
+                    names = d.schema_names(available.copy, host=host)
+                else:
+                    names = d.schema_names(None, host=host)
+                if d.config.get_bool("first-only"):
+                    names = names[:1]
+                found += [(Target(environment, str(host), params, n, str(d.path)), d) for n in names]
+        except SchemadError as exc:
+            errors.append(DirError(d.path, exc))
+    return found, errors

@@ -1,0 +1,302 @@
+"""The daemon's moving parts, wired: repos x environments, polls, watchers, fetches, push jobs.
+
+`Daemon` owns one `RepoEnvironment` per configured repo x environment, the
+shared canonical cache, the `Poller` (one scheduled poll per environment),
+one watcher per repo, one `RepoFetcher` per repo with `fetch`, and the
+`JobRunner`.  It publishes drift and file-error metrics after every change.
+The REST layer only calls the methods here.
+
+Environment keys: the environment name, or `repo/environment` when two repos
+share an environment name; metrics use the same key as their `environment`
+label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemad.config import DaemonConfig, RepoConfig
+from schemad.errors import SchemadError
+from schemad.service.drift import drift_counts
+from schemad.service.environment import RepoEnvironment
+from schemad.service.gitfetch import RepoFetcher
+from schemad.service.jobs import JobRunner, kill_orphan_wrappers
+from schemad.service.metrics import Metrics
+from schemad.service.poller import Poller
+from schemad.service.poller import PollSchedule as SchedulerSchedule
+from schemad.service.state import JobRecord, StateStore
+from schemad.service.watcher import RepoChange, watch_repo
+from schemad.workspace.cache import CanonicalCache
+
+__all__ = ["Daemon", "RepoRuntime"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RepoRuntime:
+    config: RepoConfig
+    envs: dict[str, RepoEnvironment] = field(default_factory=dict)  # by environment name
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    fetcher: RepoFetcher | None = None
+    head: str | None = None  # the checkout's HEAD commit, when it is a git checkout
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: DaemonConfig,
+        store: StateStore,
+        metrics: Metrics,
+        *,
+        cache: CanonicalCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.clock = clock
+        self.cache = cache or CanonicalCache()
+        self.poller = Poller(metrics=metrics, clock=clock)
+        self.repos: dict[str, RepoRuntime] = {}
+        self.jobs = JobRunner(
+            store,
+            metrics,
+            config.state_dir / "jobs",
+            audit_stdout=config.audit_stdout,
+            on_finished=self._after_push,
+            clock=clock,
+        )
+        self.ready = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ///// lookups /////
+
+    def environments(self) -> list[tuple[str, RepoEnvironment]]:
+        """(key, environment) for every repo x environment, in config order."""
+        return [(self.key(r.config.name, e), env) for r in self.repos.values() for e, env in r.envs.items()]
+
+    def key(self, repo: str, env: str) -> str:
+        shared = sum(env in r.config.environments for r in self.repos.values()) > 1
+        return f"{repo}/{env}" if shared else env
+
+    def find(self, env: str, repo: str | None = None) -> tuple[str, RepoEnvironment] | None:
+        """The environment `env` of `repo`, or of the only repo having it (None if unknown/ambiguous)."""
+        if repo is not None:
+            rt = self.repos.get(repo)
+            e = rt.envs.get(env) if rt is not None else None
+            return (self.key(repo, env), e) if e is not None else None
+        if "/" in env:
+            r, _, e2 = env.partition("/")
+            return self.find(e2, r)
+        hits = [(r.config.name, r.envs[env]) for r in self.repos.values() if env in r.envs]
+        if len(hits) != 1:
+            return None
+        return self.key(hits[0][0], env), hits[0][1]
+
+    # ///// lifecycle /////
+
+    async def start(self) -> None:
+        interrupted = await asyncio.to_thread(self.store.mark_interrupted)
+        kill_orphan_wrappers(interrupted)
+        for job in interrupted:
+            _log_interrupted(job)
+        await self.poller.start()
+        for repo in self.config.repos:
+            self._add_repo(repo)
+        await asyncio.gather(*(self._first_evaluation(k, e) for k, e in self.environments()))
+        for rt in self.repos.values():
+            self._start_repo_tasks(rt)
+        self.ready = True
+
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """Stop watching and polling, let running statements finish (up to `grace`), close."""
+        for rt in self.repos.values():
+            rt.stop.set()
+        await self.jobs.drain(grace)
+        await self.poller.shutdown(wait=False)
+        for rt in self.repos.values():
+            await self._stop_repo_tasks(rt)
+            for env in rt.envs.values():
+                await env.close()
+        for t in list(self._background):
+            t.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self.cache.close()
+
+    async def reload(self, config: DaemonConfig) -> None:
+        """Apply a new configuration: repos added, removed or changed; jobs keep running."""
+        self.config = config
+        new = {r.name: r for r in config.repos}
+        for name in list(self.repos):
+            rt = self.repos[name]
+            if name not in new or new[name] != rt.config:
+                await self._remove_repo(name)
+        added = [r for r in config.repos if r.name not in self.repos]
+        for repo in added:
+            self._add_repo(repo)
+        fresh = [(self.key(r.name, e), self.repos[r.name].envs[e]) for r in added for e in r.environments]
+        await asyncio.gather(*(self._first_evaluation(k, e) for k, e in fresh))
+        for repo in added:
+            self._start_repo_tasks(self.repos[repo.name])
+        # Every environment re-reads its tree (a .skeema may have changed too).
+        for _, env in self.environments():
+            self._spawn(env.files_changed((), True))
+
+    def _add_repo(self, repo: RepoConfig) -> None:
+        rt = RepoRuntime(repo)
+        for env in repo.environments:
+            rt.envs[env] = RepoEnvironment(repo.name, repo.path, env, self.cache, clock=self.clock)
+        self.repos[repo.name] = rt
+        rt.head = _git_head(repo.path)
+
+    async def _remove_repo(self, name: str) -> None:
+        rt = self.repos.pop(name)
+        rt.stop.set()
+        for env_name, env in rt.envs.items():
+            key = self.key(name, env_name)
+            with contextlib.suppress(KeyError):
+                self.poller.remove(key)
+            for t in env.targets.values():
+                self.metrics.forget_schema(key, t.target.schema)
+            await env.close()
+        await self._stop_repo_tasks(rt)
+
+    def _start_repo_tasks(self, rt: RepoRuntime) -> None:
+        repo = rt.config
+        for env_name, env in rt.envs.items():
+            key = self.key(repo.name, env_name)
+            s = repo.poll_for(env_name)
+            schedule = SchedulerSchedule(interval=s.interval, cron=s.cron, jitter=s.jitter)
+            self.poller.add(key, schedule, self._poll_fn(key, env), timeout=max(30.0, (s.interval or 60) * 2))
+        rt.tasks.append(
+            asyncio.get_running_loop().create_task(
+                watch_repo(repo.name, repo.path, self._on_change, rt.stop), name=f"watch {repo.name}"
+            )
+        )
+        if repo.fetch is not None:
+            rt.fetcher = RepoFetcher(repo.name, repo.path, repo.fetch, self._fetched(rt))
+            rt.tasks.append(
+                asyncio.get_running_loop().create_task(rt.fetcher.run(rt.stop), name=f"fetch {repo.name}")
+            )
+
+    async def _stop_repo_tasks(self, rt: RepoRuntime) -> None:
+        rt.stop.set()
+        _, pending = await asyncio.wait(rt.tasks, timeout=5) if rt.tasks else (set(), set())
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*rt.tasks, return_exceptions=True)
+        rt.tasks.clear()
+
+    # ///// evaluation /////
+
+    async def _first_evaluation(self, key: str, env: RepoEnvironment) -> None:
+        t0 = time.monotonic()
+        try:
+            await env.evaluate()
+            ok = env.last_poll_error is None
+        except SchemadError as exc:
+            log.error("environment %s: %s", key, exc)
+            ok = False
+        self.metrics.record_poll(key, time.monotonic() - t0, ok, self.clock())
+        self.publish(key, env)
+
+    def _poll_fn(self, key: str, env: RepoEnvironment) -> Callable[[], Awaitable[None]]:
+        async def poll() -> None:
+            try:
+                await env.poll()
+            finally:
+                self.publish(key, env)
+
+        return poll
+
+    async def poll_now(self, key: str, env: RepoEnvironment) -> None:
+        """Poll one environment now (through the poller, so runs never overlap and are counted)."""
+        try:
+            await self.poller.poll_now(key)
+        except KeyError:  # not scheduled (yet): poll directly
+            await env.poll()
+            self.publish(key, env)
+
+    async def _on_change(self, change: RepoChange) -> None:
+        rt = self.repos.get(change.repo)
+        if rt is None:
+            return
+        for env_name, env in rt.envs.items():
+            await env.files_changed(change.dirs, change.option_files_changed)
+            self.publish(self.key(change.repo, env_name), env)
+
+    def _fetched(self, rt: RepoRuntime) -> Callable[[], Awaitable[None]]:
+        async def updated() -> None:
+            rt.head = _git_head(rt.config.path)
+            log.info("repo %s: fast-forwarded to %s", rt.config.name, rt.head)
+            # The watcher sees the changed files too; a full re-read covers renames and .skeema.
+            for env_name, env in rt.envs.items():
+                await env.files_changed((), True)
+                self.publish(self.key(rt.config.name, env_name), env)
+
+        return updated
+
+    def _after_push(self, key: str) -> None:
+        found = self.find(key)
+        if found is not None:
+            self._spawn(self.poll_now(*found))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ///// metrics /////
+
+    def publish(self, key: str, env: RepoEnvironment) -> None:
+        """Drift gauges per schema and file-error gauges per repo, from the environment's current state."""
+        for t in env.targets.values():
+            if t.diff is not None:
+                self.metrics.set_drift(key, t.target.schema, drift_counts(t.diff))
+        rt = self.repos.get(env.repo)
+        if rt is not None:  # a file error shows in every environment: count the dirs of one
+            self.metrics.set_repo_file_errors(env.repo, max(len(e.file_errors()) for e in rt.envs.values()))
+        self.metrics.set_workspace_statements(self.cache.stats.statements_run)
+
+
+def _git_head(path: Path) -> str | None:
+    """The checkout's HEAD commit, read from .git without running git (None if not a checkout)."""
+    git = path / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = (path / git.read_text().split(":", 1)[1].strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text().strip()
+        packed = git / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split(" ", 1)[0]
+    except (OSError, IndexError):
+        return None
+    return None
+
+
+def _log_interrupted(job: JobRecord) -> None:
+    done = sum(st.status == "done" for st in job.statements)
+    log.warning(
+        "job %s (%s) was running when schemad stopped: marked interrupted after %d of %d statement(s)",
+        job.id,
+        job.environment,
+        done,
+        len(job.statements),
+    )

@@ -1,0 +1,113 @@
+"""What the daemon serves for one environment: per-target diffs, the plan hash, and their renderings.
+
+Pure functions over models already in memory (the desired side from the
+workspace, the live side from the last poll): nothing here waits on a server,
+so a GET is answered from these values alone.  `plan_hash` names exactly
+one list of statements (per server and schema, in order): a push is only
+run when the hash it was reviewed under still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from schemad.diff.modifiers import StatementModifiers
+from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
+from schemad.model.keys import ObjectType, escape_identifier
+from schemad.model.schema import Schema
+from schemad.plan.planner import same_table_text
+
+__all__ = ["TargetDiff", "compute_diff", "drift_counts", "plan_hash", "render_sql", "select"]
+
+
+def compute_diff(live: Schema | None, desired: Schema, mods: StatementModifiers) -> SchemaDiff:
+    """diff_schemas, skipping the tables whose canonical text is already identical on both sides."""
+    if live is None:
+        return diff_schemas(None, desired, mods)
+    live_tables = {t.name: t for t in live.tables}
+    same = {
+        t.name
+        for t in desired.tables
+        if (lt := live_tables.get(t.name)) is not None
+        and lt.show_create
+        and t.show_create
+        and same_table_text(lt.show_create, t.show_create)
+    }
+    if not same:
+        return diff_schemas(live, desired, mods)
+    return diff_schemas(
+        replace(live, tables=tuple(t for t in live.tables if t.name not in same), _objects={}),
+        replace(desired, tables=tuple(t for t in desired.tables if t.name not in same), _objects={}),
+        mods,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDiff:
+    """The statements for one server x schema, as served (possibly filtered)."""
+
+    address: str
+    schema: str
+    dir: str  # repo-relative path of the schema dir
+    steps: tuple[Step, ...]
+    unsupported: tuple[str, ...] = ()  # objects that differ but cannot be altered
+
+
+def select(
+    diffs: Iterable[TargetDiff], *, schemas: Sequence[str] = (), tables: Sequence[str] = ()
+) -> list[TargetDiff]:
+    """Only the given schemas and, within them, only the statements of the given tables.
+
+    With `tables`, statements on other objects (views, routines, the database
+    itself) are left out too: the request asked for those tables only.
+    """
+    out = []
+    for d in diffs:
+        if schemas and d.schema not in schemas:
+            continue
+        if tables:
+            steps = tuple(s for s in d.steps if s.key.type is ObjectType.TABLE and s.key.name in tables)
+            d = replace(d, steps=steps, unsupported=tuple(u for u in d.unsupported if u in tables))
+        out.append(d)
+    return out
+
+
+def plan_hash(repo: str, environment: str, diffs: Iterable[TargetDiff]) -> str:
+    """SHA-256 of the statements, per target in order; the same statements give the same hash."""
+    doc = {
+        "repo": repo,
+        "environment": environment,
+        "targets": sorted([d.address, d.schema, [s.sql for s in d.steps]] for d in diffs if d.steps),
+    }
+    return hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()
+
+
+def drift_counts(diff: TargetDiff) -> dict[str, int]:
+    """Differing objects per kind (ObjectType value); the database itself counts as `database`."""
+    keys = {s.key for s in diff.steps}
+    return dict(Counter(k.type.value for k in keys))
+
+
+def render_sql(diffs: Iterable[TargetDiff]) -> str:
+    """Skeema's diff text: `-- instance:` line, database DDL, `USE`, then the statements."""
+    parts: list[str] = []
+    for d in diffs:
+        if not d.steps:
+            continue
+        parts.append(f"-- instance: {d.address}\n")
+        db = [s for s in d.steps if s.key.type is ObjectType.DATABASE]
+        rest = [s for s in d.steps if s.key.type is not ObjectType.DATABASE]
+        parts += [_statement(s) for s in db]
+        parts.append(f"USE {escape_identifier(d.schema)};\n")
+        parts += [_statement(s) for s in rest]
+    return "".join(parts)
+
+
+def _statement(step: Step) -> str:
+    if step.compound:
+        return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
+    return f"{step.sql};\n"

@@ -1,0 +1,445 @@
+"""Push jobs: a reviewed plan run against an environment, recorded statement by statement.
+
+`JobRunner.submit` is called with the environment's push lock held and the
+plan already checked against the reviewed `plan_hash`.  It writes the job
+record and the audit entry (both committed before any DDL runs) and starts
+one task that runs the targets in order through `execute_plan` (the
+server-side push lock of each schema, wrappers as managed subprocesses).
+Every statement's start and end is written to the store as it happens, so a
+crash leaves a record saying exactly which statements ran; the tool's process
+group id is recorded while it runs so that a restart can stop it.
+
+Cancelling stops a running wrapper (SIGTERM, then SIGKILL) or, for direct
+DDL, lets the statement in flight finish and runs nothing after it.  Logs
+(statement boundaries and the wrappers' masked output) go to one file per
+job and to live followers of `GET /v1/jobs/{id}/log`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
+from schemad.apply.progress import parse_progress
+from schemad.apply.runner import LogLine
+from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
+from schemad.diff.schema_diff import Step
+from schemad.errors import SchemadError
+from schemad.fs.dir import Dir
+from schemad.introspect.instance import Instance
+from schemad.model.keys import ObjectType
+from schemad.plan.planner import Target, table_sizes
+from schemad.service.metrics import Metrics
+from schemad.service.state import JobRecord, JobState, StatementRecord, StateStore
+
+__all__ = ["JobCancelled", "JobRunner", "PushItem", "kill_orphan_wrappers"]
+
+log = logging.getLogger(__name__)
+
+
+class JobCancelled(SchemadError):
+    """The job was cancelled before this statement started."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushItem:
+    """One target's part of a push: where, with which dir's options, which statements."""
+
+    target: Target
+    dir: Dir
+    steps: tuple[Step, ...]
+
+
+@dataclass(slots=True)
+class _Live:
+    """What only the running job knows: its cancel switch, progress, and log followers."""
+
+    record: JobRecord
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    progress: dict[str, object] | None = None  # the wrapper's last parsed progress
+    lines: list[str] = field(default_factory=list)  # the log's last lines (bounded)
+    total: int = 0  # lines logged in all
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)  # log followers waiting for more
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        for fut in self.waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self.waiters.clear()
+
+
+_MAX_LIVE_LINES = 5000
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: StateStore,
+        metrics: Metrics,
+        log_dir: Path,
+        *,
+        audit_stdout: bool = False,
+        on_finished: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.log_dir = log_dir
+        self.audit_stdout = audit_stdout
+        self.on_finished = on_finished  # gets the environment key, e.g. to re-poll it
+        self.clock = clock
+        self._live: dict[str, _Live] = {}
+        self._draining = False
+        self._closing = False
+
+    # ///// reads /////
+
+    def progress(self, job_id: str) -> dict[str, object] | None:
+        live = self._live.get(job_id)
+        return live.progress if live is not None else None
+
+    def task(self, job_id: str) -> asyncio.Task[None] | None:
+        live = self._live.get(job_id)
+        return live.task if live is not None else None
+
+    def close_followers(self) -> None:
+        """Daemon shutdown: log streams end now instead of holding the shutdown up."""
+        self._closing = True
+        for live in self._live.values():
+            live.wake()
+
+    def running(self) -> list[str]:
+        return [k for k, v in self._live.items() if not v.done]
+
+    async def follow(self, job_id: str) -> AsyncIterator[str]:
+        """The job's log lines: what is there, then new ones until the job ends."""
+        live = self._live.get(job_id)
+        if live is None:
+            path = self.log_dir / f"{job_id}.log"
+            with contextlib.suppress(FileNotFoundError):
+                text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+                for line in text.splitlines():
+                    yield line
+            return
+        sent = 0  # lines handed out, counted from the first line ever logged
+        while True:
+            first = live.total - len(live.lines)
+            batch = live.lines[max(sent - first, 0) :]
+            sent = live.total
+            for line in batch:
+                yield line
+            if (live.done or self._closing) and sent >= live.total:
+                return
+            if sent >= live.total:
+                fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                live.waiters.append(fut)
+                await fut
+
+    # ///// writes /////
+
+    async def submit(
+        self, *, repo: str, environment: str, plan_hash: str, who: str, items: list[PushItem]
+    ) -> JobRecord:
+        """Record the job and its audit entry, then start it; returns the queued record."""
+        now = self.clock()
+        job_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "-" + secrets.token_hex(4)
+        statements = tuple(
+            StatementRecord(s.sql, "pending", target=f"{it.target.address} {it.target.schema}")
+            for it in items
+            for s in it.steps
+        )
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        record = JobRecord(
+            id=job_id,
+            environment=environment,
+            repo=repo,
+            plan_hash=plan_hash,
+            requested_by=who,
+            created_at=now,
+            state=JobState.QUEUED,
+            statements=statements,
+            error=None,
+            updated_at=now,
+            wrapper_pid=None,
+            log_path=str(self.log_dir / f"{job_id}.log"),
+        )
+        await asyncio.to_thread(self.store.create_job, record)
+        audit_id = await asyncio.to_thread(
+            lambda: self.store.append_audit(
+                at=now,
+                who=who,
+                environment=environment,
+                plan_hash=plan_hash,
+                statements=tuple(s.sql for s in statements),
+                result="running",
+                job_id=job_id,
+            )
+        )
+        self._emit_audit(audit_id, now, who, environment, plan_hash, statements, "running", job_id)
+        live = _Live(record)
+        self._live[job_id] = live
+        live.task = asyncio.get_running_loop().create_task(
+            self._run(live, items, audit_id), name=f"push {job_id}"
+        )
+        return record
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask a running job to stop; False if it is not running here."""
+        live = self._live.get(job_id)
+        if live is None or live.done:
+            return False
+        live.cancel.set()
+        return True
+
+    async def drain(self, grace: float) -> None:
+        """Daemon stop: no new statement starts; wait `grace` seconds for those in flight, then cancel."""
+        self._draining = True
+        pending = [v for v in self._live.values() if not v.done and v.task is not None]
+        if not pending:
+            return
+        for v in pending:
+            v.cancel.set()  # the statement in flight finishes; a wrapper is stopped
+        tasks = [v.task for v in pending if v.task is not None]
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for t in late:
+            t.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
+
+    # ///// the job /////
+
+    def _save(self, live: _Live, **changes: object) -> None:
+        """Replace the record and write it through at once (SQLite, a few ms): nothing reorders writes."""
+        live.record = replace(live.record, updated_at=self.clock(), **changes)  # type: ignore[arg-type]
+        self.store.update_job(live.record)
+
+    def _log(self, live: _Live, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        line = f"{stamp} {text}"
+        if live.record.log_path:
+            _append(Path(live.record.log_path), line)
+        live.lines.append(line)
+        live.total += 1
+        if len(live.lines) > _MAX_LIVE_LINES:
+            del live.lines[: len(live.lines) - _MAX_LIVE_LINES]
+        live.wake()
+
+    async def _run(self, live: _Live, items: list[PushItem], audit_id: int) -> None:
+        state = JobState.SUCCEEDED
+        error: str | None = None
+        try:
+            self._save(live, state=JobState.RUNNING)
+            self._log(live, f"job {live.record.id}: {len(live.record.statements)} statement(s)")
+            offset = 0
+            for item in items:
+                ok, error = await self._run_item(live, item, offset)
+                offset += len(item.steps)
+                if not ok:
+                    state = JobState.CANCELLED if live.cancel.is_set() else JobState.FAILED
+                    break
+        except asyncio.CancelledError:
+            state, error = JobState.INTERRUPTED, "the daemon stopped while the job ran"
+            raise
+        except Exception as exc:  # a bug or an unexpected server state: record it, never lose the job
+            state, error = JobState.FAILED, str(exc) if isinstance(exc, SchemadError) else repr(exc)
+            log.exception("job %s failed", live.record.id)
+        finally:
+            statements = tuple(
+                replace(s, status="not_run") if s.status == "pending" else s for s in live.record.statements
+            )
+            try:
+                self._finish(live, state, error, statements, audit_id)
+            except Exception:
+                log.exception("job %s: could not record how it ended", live.record.id)
+
+    def _finish(
+        self,
+        live: _Live,
+        state: JobState,
+        error: str | None,
+        statements: tuple[StatementRecord, ...],
+        audit_id: int,
+    ) -> None:
+        self._save(live, state=state, error=error, statements=statements, wrapper_pid=None)
+        self.store.update_audit_result(audit_id, str(state))
+        r = live.record
+        self._emit_audit(
+            audit_id, self.clock(), r.requested_by, r.environment, r.plan_hash, statements, str(state), r.id
+        )
+        if state is not JobState.INTERRUPTED:
+            self.metrics.record_push(r.environment, str(state))
+        done = sum(s.status == "done" for s in statements)
+        self._log(live, f"job {r.id}: {state} after {done} of {len(statements)} statement(s)")
+        live.done = True
+        live.wake()
+        if self.on_finished is not None:
+            self.on_finished(r.environment)
+
+    async def _run_item(self, live: _Live, item: PushItem, offset: int) -> tuple[bool, str | None]:
+        t, cfg = item.target, item.dir.config
+        steps = list(item.steps)
+        if not steps:
+            return True, None
+        wrappers = await _wrappers(item)
+        index = {"i": offset}
+
+        async def before(step: Step, i: int) -> None:
+            if live.cancel.is_set() or self._draining:
+                raise JobCancelled("cancelled before this statement started")
+            self._set_statement(live, i, status="pending", started_at=self.clock())
+            self._log(live, f"{t.address} {t.schema}: running: {step.sql.splitlines()[0]}")
+
+        async def after(i: int, err: str | None) -> None:
+            self._set_statement(
+                live, i, status="failed" if err else "done", error=err, finished_at=self.clock()
+            )
+            self._log(live, f"{t.address} {t.schema}: {'failed: ' + err if err else 'done'}")
+
+        def on_line(line: LogLine) -> None:
+            self._log(live, f"{t.address} {t.schema}: {line.stream}: {line.text}")
+            p = parse_progress(line.text)
+            if p is not None and p.percent is not None:
+                live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
+
+        def on_start(pgid: int) -> None:
+            self.metrics.wrapper_started()
+            self._save(live, wrapper_pid=pgid)
+
+        def on_end() -> None:
+            self.metrics.wrapper_finished()
+            live.progress = None
+
+        def wrap(inner: DDLExecutor) -> DDLExecutor:
+            run: DDLExecutor = inner
+            if wrappers is not None:
+                run = WrappingExecutor(
+                    inner, wrappers, on_line, cancel=live.cancel, on_start=on_start, on_end=on_end
+                )
+            return _Recording(run, before, after, index)
+
+        record = await execute_plan(
+            t.params,
+            t.schema,
+            steps,
+            foreign_key_checks=cfg.get_bool("foreign-key-checks"),
+            lock_timeout=cfg.get_int("push-lock-timeout"),
+            wrap=wrap,
+        )
+        if live.record.wrapper_pid is not None:
+            self._save(live, wrapper_pid=None)
+        failed = [r for r in record.results if r.status is StepStatus.FAILED]
+        if not failed:
+            return True, None
+        return False, failed[0].error
+
+    def _set_statement(self, live: _Live, i: int, **changes: object) -> None:
+        stmts = list(live.record.statements)
+        stmts[i] = replace(stmts[i], **changes)  # type: ignore[arg-type]
+        self._save(live, statements=tuple(stmts))
+
+    def _emit_audit(
+        self,
+        audit_id: int,
+        at: float,
+        who: str,
+        environment: str,
+        plan_hash: str,
+        statements: tuple[StatementRecord, ...],
+        result: str,
+        job_id: str,
+    ) -> None:
+        if not self.audit_stdout:
+            return
+        doc = {
+            "audit_id": audit_id,
+            "at": at,
+            "who": who,
+            "environment": environment,
+            "plan_hash": plan_hash,
+            "statements": [s.sql for s in statements],
+            "result": result,
+            "job_id": job_id,
+        }
+        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+
+
+class _Recording:
+    """Wraps the executor: records each statement's start and end, refuses to start after a cancel."""
+
+    def __init__(
+        self,
+        inner: DDLExecutor,
+        before: Callable[[Step, int], Awaitable[None]],
+        after: Callable[[int, str | None], Awaitable[None]],
+        index: dict[str, int],
+    ) -> None:
+        self.inner, self.before, self.after, self.index = inner, before, after, index
+
+    async def execute(self, step: Step) -> None:
+        i = self.index["i"]
+        self.index["i"] += 1
+        await self.before(step, i)
+        try:
+            await self.inner.execute(step)
+        except SchemadError as exc:
+            await self.after(i, str(exc))
+            raise
+        await self.after(i, None)
+
+
+async def _wrappers(item: PushItem) -> WrapperPlanner | None:
+    cfg, t = item.dir.config, item.target
+    wcfg = WrapperConfig(
+        alter_wrapper=cfg.get("alter-wrapper"),
+        ddl_wrapper=cfg.get("ddl-wrapper"),
+        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
+        environment=t.environment,
+        dir_path=t.dir_path,
+    )
+    if not wcfg.active:
+        return None
+    sizes: dict[str, int] = {}
+    templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
+    if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
+        tables = sorted({s.key.name for s in item.steps if s.key.type is ObjectType.TABLE})
+        async with Instance(t.params) as inst:
+            sizes = await table_sizes(inst, t.schema, tables)
+    return WrapperPlanner(wcfg, t.params, t.schema, sizes)
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def kill_orphan_wrappers(jobs: list[JobRecord]) -> list[int]:
+    """Stop the process groups that interrupted jobs recorded (a crash left them running)."""
+    killed = []
+    for job in jobs:
+        pgid = job.wrapper_pid
+        if not pgid:
+            continue
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            log.warning("job %s: cannot stop wrapper process group %d: not ours", job.id, pgid)
+            continue
+        killed.append(pgid)
+        log.warning("job %s: stopped the wrapper process group %d it left running", job.id, pgid)
+    return killed

@@ -1,0 +1,188 @@
+"""The daemon's acceptance list, against a real `schemad serve` process and the real test server.
+
+Edit a file -> the diff shows it within 2 s, only that statement re-run in
+the workspace; hand DDL -> drift 1 -> push via the API with the plan hash ->
+drift 0; stale hash 409, missing scope 403, concurrent pushes one 409; a
+stopped database makes polls fail (counted, diff served stale) and the
+daemon recovers by itself.  The database user has a password, which must
+never appear in anything the daemon said.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DBServer
+from tests.daemon_proc import (
+    DB_PASSWORD,
+    READER_TOKEN,
+    DaemonRepo,
+    RunningDaemon,
+    ensure_db_user,
+    sql,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+USERS = """CREATE TABLE `users` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `email` varchar(200) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `email` (`email`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+"""
+ORDERS = """CREATE TABLE `orders` (
+  `id` bigint(20) NOT NULL,
+  `user_id` int(10) unsigned DEFAULT NULL,
+  `note` varchar(100) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `user_id` (`user_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+"""
+
+
+@pytest.fixture
+def daemon(server: DBServer, tmp_path: Path) -> Iterator[RunningDaemon]:
+    ensure_db_user(server)
+    schema = f"dmn_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
+    sql(server, USERS + ORDERS, schema)
+    repo = DaemonRepo.create(tmp_path / "repo", server, schema, {"users.sql": USERS, "orders.sql": ORDERS})
+    d = RunningDaemon(repo, tmp_path / "run").start()
+    try:
+        yield d
+    finally:
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        sql(server, f"DROP DATABASE IF EXISTS {schema}")
+        assert_no_password(d)
+
+
+def assert_no_password(d: RunningDaemon) -> None:
+    """The password never reaches a log line, a job, the audit log, a metric or a response."""
+    texts = {"log": d.log_path.read_bytes()}
+    texts["responses"] = b"\n".join(d.responses)
+    for f in d.state_dir.rglob("*"):
+        if f.is_file():
+            texts[str(f)] = f.read_bytes()
+    for where, data in texts.items():
+        assert DB_PASSWORD.encode() not in data, f"password found in {where}"
+
+
+def statements(diff: dict[str, object]) -> list[str]:
+    return [s["sql"] for t in diff["targets"] for s in t["statements"]]  # type: ignore[attr-defined, index]
+
+
+def test_file_edit_shows_in_the_diff_within_2s_and_reruns_only_that_file(daemon: RunningDaemon) -> None:
+    assert statements(daemon.diff()) == []
+    ran_before = daemon.metric("schemad_workspace_statements_total")
+    assert ran_before is not None
+    (daemon.repo.dir / "orders.sql").write_text(
+        ORDERS.replace("  KEY `user_id`", "  KEY `note` (`note`),\n  KEY `user_id`")
+    )
+    start = time.monotonic()
+    daemon.wait_for(lambda: statements(daemon.diff()), timeout=2.0, interval=0.02)
+    assert time.monotonic() - start < 2.0
+    assert statements(daemon.diff()) == ["ALTER TABLE `orders` ADD KEY `note` (`note`)"]
+    assert daemon.metric("schemad_workspace_statements_total") == ran_before + 1
+
+
+def test_hand_ddl_is_drift_and_a_push_with_the_plan_hash_repairs_it(
+    daemon: RunningDaemon, server: DBServer
+) -> None:
+    schema = daemon.repo.schema
+    labels = {"environment": "test", "schema": schema}
+    assert daemon.metric("schemad_drift", **labels) == 0
+    sql(server, "ALTER TABLE orders ADD COLUMN hand int, COMMENT 'changed by hand'", schema)
+    daemon.wait_for(lambda: daemon.metric("schemad_drift", **labels) == 1, timeout=10)
+    diff = daemon.diff()
+    assert statements(diff) == ["ALTER TABLE `orders` DROP COLUMN `hand`, COMMENT ''"]
+    assert diff["unsafe_count"] == 1
+
+    # The reviewed plan is the only plan that can run: unsafe needs allow_unsafe.
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+    assert r.status == 422 and r.json()["error"]["code"] == "unsafe_statements"
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"], "allow_unsafe": True})
+    assert r.status == 202, r.text
+    job = daemon.wait_job(r.json()["job"]["id"])
+    assert job["state"] == "succeeded"
+    assert [(s["status"], s["sql"]) for s in job["statements"]] == [
+        ("done", "ALTER TABLE `orders` DROP COLUMN `hand`, COMMENT ''")
+    ]
+    daemon.wait_for(lambda: daemon.metric("schemad_drift", **labels) == 0, timeout=10)
+    assert statements(daemon.diff()) == []
+    assert daemon.metric("schemad_push_jobs_total", environment="test", result="succeeded") == 1
+
+    audit = daemon.get("/v1/audit", token=READER_TOKEN).json()["entries"]
+    assert [(a["who"], a["result"], a["plan_hash"]) for a in audit] == [
+        ("admin", "succeeded", diff["plan_hash"])
+    ]
+    log = daemon.get(f"/v1/jobs/{job['id']}/log", token=READER_TOKEN)
+    assert log.status == 200 and "DROP COLUMN `hand`" in log.text and "succeeded" in log.text
+
+
+def test_stale_hash_missing_scope_and_concurrent_pushes(daemon: RunningDaemon, server: DBServer) -> None:
+    schema = daemon.repo.schema
+    sql(server, "ALTER TABLE users ADD KEY by_hand (email)", schema)
+    diff = daemon.diff(refresh="true")
+    assert statements(diff) == ["ALTER TABLE `users` DROP KEY `by_hand`"]
+
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]}, token=READER_TOKEN)
+    assert r.status == 403 and r.json()["error"]["code"] == "forbidden"
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]}, token=None)
+    assert r.status == 401
+
+    sql(server, "ALTER TABLE users ADD KEY by_hand2 (email)", schema)  # the plan moved under the reviewer
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+    assert r.status == 409 and r.json()["error"]["code"] == "plan_changed"
+    assert daemon.get("/v1/jobs").json()["jobs"] == []  # nothing executed
+
+    current = daemon.diff(refresh="true")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda _: daemon.post("/v1/environments/test/push", {"plan_hash": current["plan_hash"]}),
+                range(4),
+            )
+        )
+    codes = sorted(r.status for r in results)
+    assert codes.count(202) == 1, [r.text for r in results]
+    assert all(
+        r.json()["error"]["code"] in ("push_running", "plan_changed") for r in results if r.status == 409
+    )
+    assert codes.count(409) == 3
+    job_id = next(r.json()["job"]["id"] for r in results if r.status == 202)
+    assert daemon.wait_job(job_id)["state"] == "succeeded"
+
+
+def test_bad_requests_get_json_4xx(daemon: RunningDaemon) -> None:
+    r = daemon.post("/v1/environments/test/push", {"allow_unsafe": True})
+    assert r.status == 400 and "plan_hash" in r.json()["error"]["message"]
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": 42})
+    assert r.status == 400 and "plan_hash" in r.json()["error"]["message"]
+    r = daemon.get("/v1/environments/nope/diff")
+    assert r.status == 404 and r.json()["error"]["code"] == "not_found"
+    r = daemon.get("/v1/jobs/nope")
+    assert r.status == 404
+    r = daemon.get("/v1/environments/test/diff?format=xml")
+    assert r.status == 400 and "format" in r.json()["error"]["message"]
+
+
+def test_broken_file_is_reported_with_file_and_line_and_other_files_keep_working(
+    daemon: RunningDaemon,
+) -> None:
+    (daemon.repo.dir / "broken.sql").write_text(
+        "CREATE TABLE x (\n  id int,\n  name varchar(10) DEFAULT 'oops\n"
+    )
+    daemon.wait_for(lambda: daemon.metric("schemad_repo_file_errors", repo="app") == 1, timeout=5)
+    target = daemon.diff()["targets"][0]
+    assert "broken.sql:3" in target["error"]
+    (daemon.repo.dir / "broken.sql").unlink()
+    daemon.wait_for(lambda: daemon.metric("schemad_repo_file_errors", repo="app") == 0, timeout=5)
+    assert daemon.diff()["targets"][0]["error"] is None
