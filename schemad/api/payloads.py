@@ -84,10 +84,15 @@ def environment_json(key: str, env: RepoEnvironment, poll: PollState | None) -> 
         "repo": env.repo,
         "status": status,
         "snapshot_at": iso(env.snapshot_at),
+        # Until the scheduler's first run, the start-up evaluation is the last poll.
         "last_poll": {
-            "started_at": iso(poll.last_started) if poll else None,
-            "finished_at": iso(poll.last_finished) if poll else None,
-            "succeeded_at": iso(poll.last_success) if poll else None,
+            "started_at": iso(poll.last_started if poll and poll.last_started else env.evaluated_at),
+            "finished_at": iso(poll.last_finished if poll and poll.last_finished else env.evaluated_at),
+            "succeeded_at": iso(
+                poll.last_success
+                if poll and poll.last_success
+                else (env.evaluated_at if env.last_poll_error is None else None)
+            ),
             "error": poll.last_error if poll else env.last_poll_error,
             "consecutive_failures": poll.consecutive_failures if poll else 0,
             "next_run_at": iso(poll.next_run) if poll else None,

@@ -235,24 +235,23 @@ async def push(request: web.Request) -> web.Response:
                 "; ".join(f"{t.target.address} {t.target.schema}: {t.error}" for t in blocked),
             )
         items: list[PushItem] = []
-        unsafe: list[str] = []
+        refused: list[str] = []
         for t, diff in sel:
             if diff is None or not diff.steps:
                 continue
-            ds = env.dirs[t.dir_path]
-            allowed = allow_unsafe or ds.opts.mods.allow_unsafe
-            unsafe += [
-                f"{t.target.schema}: {s.sql.splitlines()[0]} ({s.unsafe})"
-                for s in diff.steps
-                if s.unsafe and not allowed
-            ]
-            items.append(PushItem(t.target, ds.dir, diff.steps))
-        if unsafe:
+            problems = await env.push_checks(t.key, diff.steps, allow_unsafe)
+            refused += [f"{t.target.schema}: {p}" for p in problems]
+            items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
+        if refused:
             d.metrics.record_push(key, "refused")
+            unsafe = any(": unsafe: " in r for r in refused)
             raise api_error(
                 web.HTTPUnprocessableEntity,
-                "unsafe_statements",
-                f"{len(unsafe)} unsafe statement(s); set allow_unsafe to run them: " + "; ".join(unsafe[:5]),
+                "unsafe_statements" if unsafe else "verify_failed",
+                f"{len(refused)} statement(s) refused"
+                + ("; set allow_unsafe to run unsafe ones" if unsafe else "")
+                + ": "
+                + "; ".join(refused[:5]),
             )
         if dry_run:
             return web.json_response(

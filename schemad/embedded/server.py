@@ -108,6 +108,10 @@ class EmbeddedServer:
         if init.returncode != 0:
             raise SchemadError("mariadb-install-db failed: " + init.stderr.decode(errors="replace")[-2000:])
         self.port = _free_port()
+        self._launch(bins, timeout)
+
+    def _launch(self, bins: ServerBinaries, timeout: float) -> None:
+        as_root = ["--user=root"] if os.geteuid() == 0 else []
         args = [
             bins.server,
             "--no-defaults",
@@ -146,6 +150,23 @@ class EmbeddedServer:
         self.stop()
         raise SchemadError(f"mariadbd did not become ready in {timeout:.0f}s:\n{self._log_tail()}")
 
+    def halt(self) -> None:
+        """Stop the server process but keep its datadir and port (`resume` starts it again)."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def resume(self, timeout: float = 60.0) -> None:
+        """Start a halted server again on the same datadir, socket and port."""
+        if self._proc is not None:
+            return
+        self._launch(find_server_binaries(), timeout)
+
     def _ready(self) -> bool:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -164,14 +185,7 @@ class EmbeddedServer:
             return "(no error log)"
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> EmbeddedServer:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,8 @@ class Daemon:
         interrupted = await asyncio.to_thread(self.store.mark_interrupted)
         kill_orphan_wrappers(interrupted)
         for job in interrupted:
+            job = _settle(job)
+            await asyncio.to_thread(self.store.update_job, job)
             _log_interrupted(job)
         await self.poller.start()
         for repo in self.config.repos:
@@ -269,8 +271,15 @@ class Daemon:
 
 
 def _git_head(path: Path) -> str | None:
-    """The checkout's HEAD commit, read from .git without running git (None if not a checkout)."""
-    git = path / ".git"
+    """The checkout's HEAD commit, read from .git without running git (None if not a checkout).
+
+    The repo may be a subdirectory of the checkout: the nearest .git above it counts.
+    """
+    top = next((p for p in (path, *path.parents) if (p / ".git").exists()), None)
+    if top is None:
+        return None
+    git = top / ".git"
+    path = top
     try:
         if git.is_file():  # a worktree: "gitdir: <path>"
             git = (path / git.read_text().split(":", 1)[1].strip()).resolve()
@@ -289,6 +298,26 @@ def _git_head(path: Path) -> str | None:
     except (OSError, IndexError):
         return None
     return None
+
+
+def _settle(job: JobRecord) -> JobRecord:
+    """An interrupted job as it is known after a restart: no wrapper, in-flight statements marked.
+
+    A statement that had started but not finished may or may not have taken
+    effect (a direct ALTER can complete on the server after its client died),
+    so it is recorded as failed with that warning, never as not run.
+    """
+    statements = tuple(
+        replace(
+            st,
+            status="failed",
+            error="interrupted while running (the daemon stopped): it may or may not have taken effect",
+        )
+        if st.started_at is not None and st.finished_at is None
+        else st
+        for st in job.statements
+    )
+    return replace(job, statements=statements, wrapper_pid=None)
 
 
 def _log_interrupted(job: JobRecord) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from schemad.diff.modifiers import StatementModifiers
-from schemad.diff.schema_diff import Step
+from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
@@ -43,8 +43,9 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
-from schemad.plan.planner import PlanOptions, Target
+from schemad.plan.planner import PlanOptions, Target, table_sizes
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
+from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
@@ -134,6 +135,7 @@ class RepoEnvironment:
         self.evaluated = False  # the first full evaluation (poll + desired + diff) ran
         self.version = 0  # bumped whenever a served diff may have changed
         self.last_poll_error: str | None = None
+        self.evaluated_at: float | None = None  # when the first evaluation (or a reload) finished
         self.push_lock = asyncio.Lock()  # one push per environment at a time
         self._lock = asyncio.Lock()
         self._instances: dict[str, Instance] = {}
@@ -177,6 +179,7 @@ class RepoEnvironment:
             await self._build_dirs(self.dirs.values())
             self._diff_all()
             self.evaluated = True
+            self.evaluated_at = self.clock()
 
     async def poll(self) -> None:
         """Re-read the live side (fingerprints first); raise if any target failed, after the others."""
@@ -436,6 +439,39 @@ class RepoEnvironment:
                         unsupported=tuple(str(k) for k in sd.unsupported),
                     )
         self.version += 1
+
+    async def push_checks(
+        self, key: tuple[str, str], steps: tuple[Step, ...], allow_unsafe: bool
+    ) -> list[str]:
+        """Why these steps of one target may not run now: unsafe and not allowed, or verify failures.
+
+        Unsafe table DDL is allowed below the dir's safe-below-size (sizes read
+        now); with the dir's `verify` (the default), the ALTER TABLEs are
+        replayed on copies of the live tables in the workspace first.
+        """
+        t = self.targets[key]
+        ds = self.dirs[t.dir_path]
+        opts = ds.opts
+        problems: list[str] = []
+        unsafe = [s for s in steps if s.unsafe]
+        if unsafe and not (allow_unsafe or opts.mods.allow_unsafe):
+            sizes: dict[str, int] = {}
+            if opts.safe_below_size:
+                tables = sorted({s.key.name for s in unsafe if s.key.type is ObjectType.TABLE})
+                sizes = await table_sizes(self._instance(t.target.params), t.target.schema, tables)
+            for s in unsafe:
+                size = sizes.get(s.key.name) if s.key.type is ObjectType.TABLE else None
+                if size is None or not size < opts.safe_below_size:
+                    problems.append(f"unsafe: {s.sql.splitlines()[0]} ({s.unsafe})")
+        live = t.live.schema
+        desired = ds.desired.get(self._charset_for(t))
+        if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):
+            mods = opts.mods.with_changes(flavor=t.live.flavor)
+            desired = replace(desired, name=t.target.schema, _objects={})
+            sd = SchemaDiff(t.target.schema, tuple(s for s in steps if s.is_alter_table))
+            for p in await verify_diff(t.target.params, live, desired, sd, mods, opts.workspace):
+                problems.append(f"verify: {p.table}: {p.message}")
+        return problems
 
     def steps_of(self, key: tuple[str, str]) -> tuple[Step, ...]:
         t = self.targets[key]

@@ -11,6 +11,7 @@ never appear in anything the daemon said.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -58,10 +59,20 @@ def daemon(server: DBServer, tmp_path: Path) -> Iterator[RunningDaemon]:
     try:
         yield d
     finally:
-        if d.proc is not None and d.proc.poll() is None:
-            d.stop()
+        code = d.stop() if d.proc is not None and d.proc.poll() is None else None
         sql(server, f"DROP DATABASE IF EXISTS {schema}")
         assert_no_password(d)
+        assert_json_log(d)
+    assert code == 0  # SIGTERM: a clean stop
+
+
+def assert_json_log(d: RunningDaemon) -> None:
+    """log_format = "json": every line the daemon wrote is one JSON object."""
+    lines = d.log_path.read_text().splitlines()
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert {"ts", "level", "logger", "msg"} <= record.keys(), line
 
 
 def assert_no_password(d: RunningDaemon) -> None:

@@ -87,7 +87,7 @@ def run_serve(argv: list[str]) -> int:
     setup_logging(config.log_format, level=logging.DEBUG if args.debug else logging.INFO, stream=sys.stderr)
     logging.getLogger("asyncmy").setLevel(logging.DEBUG if args.debug else logging.ERROR)
     url = f"http://{host}:{port}"
-    print(f"schemad serving on {url}/ (Ctrl-C stops)", file=sys.stderr)
+    logging.getLogger("schemad").info("schemad serving on %s/ (state in %s)", url, config.state_dir)
     if token is not None:
         env = repos[0].environments[0]
         print(_hints(url, token, env), file=sys.stderr)

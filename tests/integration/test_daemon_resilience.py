@@ -1,0 +1,146 @@
+"""The daemon survives what production throws at it: a crash mid-wrapper, a database that goes away.
+
+Both run a real `schemad serve` process.  The crash test kills it with
+SIGKILL while an alter-wrapper runs: on restart the job is `interrupted`
+with the statements that completed, the wrapper's process group is gone and
+no workspace schema is left behind.  The outage test stops a private
+MariaDB under a polling daemon: polls fail and are counted, the cached diff
+is still served (marked stale, with its snapshot time), and the first poll
+after the server is back recovers without help.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemad.embedded import EmbeddedServer
+from schemad.introspect.connopts import ConnParams
+from tests.conftest import DBServer
+from tests.daemon_proc import DaemonRepo, RunningDaemon, ensure_db_user, sql
+
+pytestmark = pytest.mark.timeout(240)
+
+ITEMS = """CREATE TABLE `items` (
+  `id` int(11) NOT NULL,
+  `name` varchar(50) DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+"""
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_running(
+    server: DBServer, tmp_path: Path
+) -> None:
+    ensure_db_user(server)
+    schema = f"crash_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
+    sql(server, ITEMS, schema)
+    # Every ALTER TABLE goes through a "tool" that runs for a long time.
+    repo = DaemonRepo.create(
+        tmp_path / "repo", server, schema, {"items.sql": ITEMS}, extra_options="alter-wrapper=sleep 300\n"
+    )
+    d = RunningDaemon(repo, tmp_path / "run").start()
+    pgid = 0
+    try:
+        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
+        diff = d.diff(refresh="true")
+        r = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+        assert r.status == 202, r.text
+        job_id = r.json()["job"]["id"]
+        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
+        with sqlite3.connect(d.state_dir / "state.sqlite3") as db:
+            (pgid,) = db.execute("SELECT wrapper_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        assert pgid and group_alive(pgid)
+
+        d.stop(signal.SIGKILL)
+        assert group_alive(pgid)  # the tool runs in its own session: the crash did not take it down
+
+        d.start()  # same state dir
+        job = d.get(f"/v1/jobs/{job_id}").json()["job"]
+        assert job["state"] == "interrupted"
+        # The statement was in the tool when the daemon died: its outcome is unknown, and said so.
+        assert [s["status"] for s in job["statements"]] == ["failed"]
+        assert "may or may not" in job["statements"][0]["error"]
+        assert job["wrapper_running"] is False
+        d.wait_for(lambda: not group_alive(pgid), timeout=5)
+        schemas = d.get("/v1/environments").json()["environments"]
+        assert schemas[0]["status"] in ("ok", "error")
+        assert not _temp_schemas(server)
+    finally:
+        if pgid and group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        sql(server, f"DROP DATABASE IF EXISTS {schema}")
+
+
+def _temp_schemas(server: DBServer) -> list[str]:
+    import asyncio
+
+    from schemad.introspect.instance import Instance
+
+    async def names() -> list[str]:
+        async with Instance(server.params) as inst:
+            return [n for n in await inst.schema_names() if n.startswith("_skeema_tmp")]
+
+    return asyncio.run(names())
+
+
+@pytest.fixture
+def private_server() -> Iterator[tuple[EmbeddedServer, DBServer]]:
+    srv = EmbeddedServer()
+    srv.start()
+    try:
+        yield srv, DBServer(ConnParams(host="127.0.0.1", port=srv.port, user="root"), srv.socket)
+    finally:
+        srv.stop()
+
+
+def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
+    private_server: tuple[EmbeddedServer, DBServer], tmp_path: Path
+) -> None:
+    srv, db = private_server
+    ensure_db_user(db)
+    sql(db, "CREATE DATABASE outage CHARACTER SET utf8mb4;")
+    sql(db, ITEMS, "outage")
+    repo = DaemonRepo.create(tmp_path / "repo", db, "outage", {"items.sql": ITEMS})
+    d = RunningDaemon(repo, tmp_path / "run", poll_interval="1s").start()
+    try:
+        before = d.diff()
+        assert before["stale"] is False and before["snapshot_at"]
+        errors0 = d.metric("schemad_poll_errors_total", environment="test") or 0
+
+        srv.halt()
+        d.wait_for(lambda: (d.metric("schemad_poll_errors_total", environment="test") or 0) > errors0, timeout=15)
+        assert d.get("/healthz", token=None).status == 200
+        stale = d.diff()
+        assert stale["stale"] is True
+        assert stale["snapshot_at"] == before["snapshot_at"]  # the last good snapshot, still served
+        assert stale["targets"][0]["poll_error"]
+        env = d.get("/v1/environments").json()["environments"][0]
+        assert env["status"] == "stale" and env["last_poll"]["consecutive_failures"] >= 1
+
+        srv.resume()
+        d.wait_for(lambda: d.diff()["stale"] is False, timeout=30, interval=0.2)
+        after = d.diff()
+        assert after["snapshot_at"] > before["snapshot_at"]
+        assert after["targets"][0]["poll_error"] is None
+        assert d.get("/v1/environments").json()["environments"][0]["status"] == "ok"
+    finally:
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
