@@ -117,6 +117,7 @@ class RunningDaemon:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     extra_toml: str = ""
+    unix_socket: Path | None = None  # also listen here
     responses: list[bytes] = field(default_factory=list)  # every body received, for the leak scan
 
     @property
@@ -136,7 +137,7 @@ class RunningDaemon:
         toml = self.workdir / "schemad.toml"
         toml.write_text(
             f"""
-listen = ["127.0.0.1:{self.port}"]
+listen = ["127.0.0.1:{self.port}"{f', "unix:{self.unix_socket}"' if self.unix_socket else ""}]
 state_dir = "state"
 log_format = "json"
 shutdown_grace = "5s"

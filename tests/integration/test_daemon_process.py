@@ -55,7 +55,7 @@ def daemon(server: DBServer, tmp_path: Path) -> Iterator[RunningDaemon]:
     sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
     sql(server, USERS + ORDERS, schema)
     repo = DaemonRepo.create(tmp_path / "repo", server, schema, {"users.sql": USERS, "orders.sql": ORDERS})
-    d = RunningDaemon(repo, tmp_path / "run").start()
+    d = RunningDaemon(repo, tmp_path / "run", unix_socket=tmp_path / "api.sock").start()
     try:
         yield d
     finally:
@@ -197,3 +197,16 @@ def test_broken_file_is_reported_with_file_and_line_and_other_files_keep_working
     (daemon.repo.dir / "broken.sql").unlink()
     daemon.wait_for(lambda: daemon.metric("schemad_repo_file_errors", repo="app") == 0, timeout=5)
     assert daemon.diff()["targets"][0]["error"] is None
+
+
+def test_listens_on_tcp_and_unix_socket(daemon: RunningDaemon) -> None:
+    import socket
+
+    assert daemon.unix_socket is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(daemon.unix_socket))
+        s.sendall(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    assert data.startswith(b"HTTP/1.0 200") and data.endswith(b'{"status": "ok"}')

@@ -9,13 +9,18 @@ is made for this run and printed with three curl commands to try.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import secrets
+import socket
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from schemad.config import ListenAddress
 from schemad.errors import ConfigError
 
 EMBEDDED_LISTEN = "127.0.0.1:8080"
@@ -91,8 +96,35 @@ def run_serve(argv: list[str]) -> int:
     if token is not None:
         env = repos[0].environments[0]
         print(_hints(url, token, env), file=sys.stderr)
-    web.run_app(create_app(config), host=host, port=port, print=None, shutdown_timeout=10)
+    addresses = [ListenAddress(host, port)] if listen or not config.listen else list(config.listen)
+    sockets = [_bind(a) for a in addresses]
+    for a in addresses:
+        logging.getLogger("schemad").info("listening on %s", a)
+    web.run_app(create_app(config), sock=sockets, print=None, shutdown_timeout=10)
     return 0
+
+
+def _bind(address: ListenAddress) -> socket.socket:
+    """A listening socket for one configured address; ConfigError names it when it can't be had."""
+    try:
+        if address.unix is not None:
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISSOCK(os.stat(address.unix).st_mode):
+                    os.unlink(address.unix)  # a stale socket of a previous run
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(str(address.unix))
+            os.chmod(address.unix, 0o660)
+        else:
+            assert address.host is not None and address.port is not None
+            family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address.host, address.port))
+        sock.listen(1024)
+        sock.set_inheritable(False)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {address}: {exc.strerror or exc}") from None
+    return sock
 
 
 def _hints(url: str, token: str, env: str) -> str:
