@@ -118,6 +118,7 @@ class RunningDaemon:
     proc: subprocess.Popen[bytes] | None = None
     extra_toml: str = ""
     unix_socket: Path | None = None  # also listen here
+    args: tuple[str, ...] = ()  # extra `schemad serve` arguments
     responses: list[bytes] = field(default_factory=list)  # every body received, for the leak scan
 
     @property
@@ -127,6 +128,10 @@ class RunningDaemon:
     @property
     def log_path(self) -> Path:
         return self.workdir / "daemon.log"
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.workdir / "daemon.stdout"
 
     @property
     def state_dir(self) -> Path:
@@ -166,15 +171,14 @@ scopes = ["read"]
         self.workdir.mkdir(parents=True, exist_ok=True)
         toml = self.write_config()
         env = {**os.environ, PASSWORD_ENV: DB_PASSWORD, "PYTHONUNBUFFERED": "1"}
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "schemad", "serve", "--config", str(toml)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=self.workdir,
-        )
-        log.close()
+        with self.log_path.open("ab") as log, self.stdout_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "schemad", "serve", "--config", str(toml), *self.args],
+                stdout=out,
+                stderr=log,
+                env=env,
+                cwd=self.workdir,
+            )
         if wait:
             self.wait_ready()
         return self

@@ -114,10 +114,22 @@ def _field(
     if kind is list:
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
             raise web.HTTPBadRequest(text=f"field {name!r}: expected a list of strings")
+        for x in value:
+            _unicode(name, x)
         return value
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise web.HTTPBadRequest(text=f"field {name!r}: expected {kind.__name__}")
+    if isinstance(value, str):
+        _unicode(name, value)
     return value
+
+
+def _unicode(name: str, text: str) -> None:
+    """JSON can spell lone surrogates (`"\\ud800"`), which no file, server or answer can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise web.HTTPBadRequest(text=f"field {name!r}: not valid Unicode (a lone surrogate)") from None
 
 
 def _known_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
@@ -149,6 +161,9 @@ def _hash(key: str, env: RepoEnvironment, sel: list[tuple[TargetState, TargetDif
 async def list_environments(request: web.Request) -> web.Response:
     require(request, "read")
     d = _daemon(request)
+    repo = request.match_info.get("repo")
+    if repo is not None and repo not in d.repos:
+        raise web.HTTPNotFound(text=f"no repo {repo!r}")
     items = []
     for key, env in d.environments():
         if request.match_info.get("repo") not in (None, env.repo):

@@ -114,6 +114,8 @@ class Daemon:
         await self.poller.start()
         for repo in self.config.repos:
             self._add_repo(repo)
+        # Watch first, so that no save between the first read and the watch is lost.
+        await asyncio.gather(*(self._start_watcher(rt) for rt in self.repos.values()))
         await asyncio.gather(*(self._first_evaluation(k, e) for k, e in self.environments()))
         for rt in self.repos.values():
             self._start_repo_tasks(rt)
@@ -145,6 +147,7 @@ class Daemon:
         added = [r for r in config.repos if r.name not in self.repos]
         for repo in added:
             self._add_repo(repo)
+        await asyncio.gather(*(self._start_watcher(self.repos[r.name]) for r in added))
         fresh = [(self.key(r.name, e), self.repos[r.name].envs[e]) for r in added for e in r.environments]
         await asyncio.gather(*(self._first_evaluation(k, e) for k, e in fresh))
         for repo in added:
@@ -179,16 +182,25 @@ class Daemon:
             s = repo.poll_for(env_name)
             schedule = SchedulerSchedule(interval=s.interval, cron=s.cron, jitter=s.jitter)
             self.poller.add(key, schedule, self._poll_fn(key, env), timeout=max(30.0, (s.interval or 60) * 2))
-        rt.tasks.append(
-            asyncio.get_running_loop().create_task(
-                watch_repo(repo.name, repo.path, self._on_change, rt.stop), name=f"watch {repo.name}"
-            )
-        )
         if repo.fetch is not None:
             rt.fetcher = RepoFetcher(repo.name, repo.path, repo.fetch, self._fetched(rt))
             rt.tasks.append(
                 asyncio.get_running_loop().create_task(rt.fetcher.run(rt.stop), name=f"fetch {repo.name}")
             )
+
+    async def _start_watcher(self, rt: RepoRuntime, timeout: float = 30.0) -> None:
+        repo = rt.config
+        started = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(
+            watch_repo(repo.name, repo.path, self._on_change, rt.stop, started=started),
+            name=f"watch {repo.name}",
+        )
+        rt.tasks.append(task)
+        waiter = asyncio.ensure_future(started.wait())
+        await asyncio.wait([waiter, task], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("repo %s: cannot watch %s: %s", repo.name, repo.path, task.exception())
 
     async def _stop_repo_tasks(self, rt: RepoRuntime) -> None:
         rt.stop.set()

@@ -151,15 +151,21 @@ async def watch_repo(
     *,
     debounce_ms: int = DEFAULT_DEBOUNCE_MS,
     step_ms: int = DEFAULT_STEP_MS,
+    started: asyncio.Event | None = None,
 ) -> None:
     """Watch the checkout at `root` and call `on_change` per batch, until `stop` is set.
 
     Returns within about `step_ms` of `stop` being set (or after the running
     `on_change` call finishes).  Raises FileNotFoundError if `root` doesn't exist.
+    `started` is set once every change from then on will be reported.
     """
     root = Path(os.path.abspath(root))
     watch_filter = RepoFilter(root)
     await asyncio.to_thread(watch_filter.scan)
+    if started is not None:
+        # No await between this and awatch's first step, which installs the inotify
+        # watches synchronously: a task woken by `started` runs only after that.
+        started.set()
     async for batch in awatch(
         root,
         watch_filter=watch_filter,

@@ -55,7 +55,9 @@ def daemon(server: DBServer, tmp_path: Path) -> Iterator[RunningDaemon]:
     sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
     sql(server, USERS + ORDERS, schema)
     repo = DaemonRepo.create(tmp_path / "repo", server, schema, {"users.sql": USERS, "orders.sql": ORDERS})
-    d = RunningDaemon(repo, tmp_path / "run", unix_socket=tmp_path / "api.sock").start()
+    d = RunningDaemon(
+        repo, tmp_path / "run", unix_socket=tmp_path / "api.sock", args=("--audit-stdout",)
+    ).start()
     try:
         yield d
     finally:
@@ -77,7 +79,7 @@ def assert_json_log(d: RunningDaemon) -> None:
 
 def assert_no_password(d: RunningDaemon) -> None:
     """The password never reaches a log line, a job, the audit log, a metric or a response."""
-    texts = {"log": d.log_path.read_bytes()}
+    texts = {"log": d.log_path.read_bytes(), "stdout": d.stdout_path.read_bytes()}
     texts["responses"] = b"\n".join(d.responses)
     for f in d.state_dir.rglob("*"):
         if f.is_file():
@@ -102,6 +104,15 @@ def test_file_edit_shows_in_the_diff_within_2s_and_reruns_only_that_file(daemon:
     assert time.monotonic() - start < 2.0
     assert statements(daemon.diff()) == ["ALTER TABLE `orders` ADD KEY `note` (`note`)"]
     assert daemon.metric("schemad_workspace_statements_total") == ran_before + 1
+
+    # The object side by side: the file's statement, what the server makes of it, the live table.
+    obj = daemon.get(f"/v1/environments/test/schemas/{daemon.repo.schema}/objects/orders").json()
+    assert obj["differs"] is True
+    assert obj["repo"]["file"].endswith("orders.sql") and obj["repo"]["line"] == 1
+    assert "KEY `note` (`note`)" in obj["repo"]["canonical"]
+    assert "KEY `note`" not in obj["live"]["canonical"]
+    r = daemon.get(f"/v1/environments/test/schemas/{daemon.repo.schema}/objects/nope")
+    assert r.status == 404
 
 
 def test_hand_ddl_is_drift_and_a_push_with_the_plan_hash_repairs_it(
@@ -133,6 +144,12 @@ def test_hand_ddl_is_drift_and_a_push_with_the_plan_hash_repairs_it(
     audit = daemon.get("/v1/audit", token=READER_TOKEN).json()["entries"]
     assert [(a["who"], a["result"], a["plan_hash"]) for a in audit] == [
         ("admin", "succeeded", diff["plan_hash"])
+    ]
+    # --audit-stdout: the record when the push started, and again when it ended.
+    streamed = [json.loads(line) for line in daemon.stdout_path.read_text().splitlines()]
+    assert [(a["result"], a["job_id"], a["who"]) for a in streamed] == [
+        ("running", job["id"], "admin"),
+        ("succeeded", job["id"], "admin"),
     ]
     log = daemon.get(f"/v1/jobs/{job['id']}/log", token=READER_TOKEN)
     assert log.status == 200 and "DROP COLUMN `hand`" in log.text and "succeeded" in log.text

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,7 +125,9 @@ def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
         errors0 = d.metric("schemad_poll_errors_total", environment="test") or 0
 
         srv.halt()
-        d.wait_for(lambda: (d.metric("schemad_poll_errors_total", environment="test") or 0) > errors0, timeout=15)
+        d.wait_for(
+            lambda: (d.metric("schemad_poll_errors_total", environment="test") or 0) > errors0, timeout=15
+        )
         assert d.get("/healthz", token=None).status == 200
         stale = d.diff()
         assert stale["stale"] is True

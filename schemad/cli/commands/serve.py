@@ -90,7 +90,14 @@ def run_serve(argv: list[str]) -> int:
     # The daemon logs its own way (text or JSON lines), not in the CLI's format.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "schemad-cli"]
     setup_logging(config.log_format, level=logging.DEBUG if args.debug else logging.INFO, stream=sys.stderr)
-    logging.getLogger("asyncmy").setLevel(logging.DEBUG if args.debug else logging.ERROR)
+    # Per-request and per-poll lines only with --debug: at thousands of requests a
+    # second they would cost more than the requests.
+    for name, quiet in (
+        ("asyncmy", logging.ERROR),
+        ("aiohttp.access", logging.WARNING),
+        ("apscheduler", logging.WARNING),
+    ):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.debug else quiet)
     url = f"http://{host}:{port}"
     logging.getLogger("schemad").info("schemad serving on %s/ (state in %s)", url, config.state_dir)
     if token is not None:
