@@ -77,6 +77,7 @@ class Daemon:
         )
         self.ready = False
         self._background: set[asyncio.Task[None]] = set()
+        self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
 
     # ///// lookups /////
 
@@ -119,6 +120,7 @@ class Daemon:
         await asyncio.gather(*(self._first_evaluation(k, e) for k, e in self.environments()))
         for rt in self.repos.values():
             self._start_repo_tasks(rt)
+        self._sync_schedule()
         self.ready = True
 
     async def stop(self, *, grace: float = 30.0) -> None:
@@ -152,6 +154,7 @@ class Daemon:
         await asyncio.gather(*(self._first_evaluation(k, e) for k, e in fresh))
         for repo in added:
             self._start_repo_tasks(self.repos[repo.name])
+        self._sync_schedule()
         # Every environment re-reads its tree (a .skeema may have changed too).
         for _, env in self.environments():
             self._spawn(env.files_changed((), True))
@@ -167,21 +170,38 @@ class Daemon:
         rt = self.repos.pop(name)
         rt.stop.set()
         for env_name, env in rt.envs.items():
-            key = self.key(name, env_name)
-            with contextlib.suppress(KeyError):
-                self.poller.remove(key)
-            for t in env.targets.values():
-                self.metrics.forget_schema(key, t.target.schema)
+            self._unschedule((name, env_name))
             await env.close()
         await self._stop_repo_tasks(rt)
 
+    def _unschedule(self, ident: tuple[str, str]) -> None:
+        key = self._scheduled.pop(ident, None)
+        if key is None:
+            return
+        with contextlib.suppress(KeyError):
+            self.poller.remove(key)
+        rt = self.repos.get(ident[0])
+        env = rt.envs.get(ident[1]) if rt is not None else None
+        for t in env.targets.values() if env is not None else ():
+            self.metrics.forget_schema(key, t.target.schema)
+
+    def _sync_schedule(self) -> None:
+        """One poller job per repo x environment under its current key (keys change when repos do)."""
+        for rt in self.repos.values():
+            for env_name, env in rt.envs.items():
+                ident, key = (rt.config.name, env_name), self.key(rt.config.name, env_name)
+                if self._scheduled.get(ident) == key:
+                    continue
+                self._unschedule(ident)
+                s = rt.config.poll_for(env_name)
+                schedule = SchedulerSchedule(interval=s.interval, cron=s.cron, jitter=s.jitter)
+                timeout = max(30.0, (s.interval or 60) * 2)
+                self.poller.add(key, schedule, self._poll_fn(key, env), timeout=timeout)
+                self._scheduled[ident] = key
+                self.publish(key, env)
+
     def _start_repo_tasks(self, rt: RepoRuntime) -> None:
         repo = rt.config
-        for env_name, env in rt.envs.items():
-            key = self.key(repo.name, env_name)
-            s = repo.poll_for(env_name)
-            schedule = SchedulerSchedule(interval=s.interval, cron=s.cron, jitter=s.jitter)
-            self.poller.add(key, schedule, self._poll_fn(key, env), timeout=max(30.0, (s.interval or 60) * 2))
         if repo.fetch is not None:
             rt.fetcher = RepoFetcher(repo.name, repo.path, repo.fetch, self._fetched(rt))
             rt.tasks.append(

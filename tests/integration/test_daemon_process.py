@@ -227,3 +227,36 @@ def test_listens_on_tcp_and_unix_socket(daemon: RunningDaemon) -> None:
         while chunk := s.recv(4096):
             data += chunk
     assert data.startswith(b"HTTP/1.0 200") and data.endswith(b'{"status": "ok"}')
+
+
+def test_sighup_adds_a_repo_without_dropping_the_running_one(
+    daemon: RunningDaemon, server: DBServer, tmp_path: Path
+) -> None:
+    import signal
+
+    other = f"dmn2_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {other}; CREATE DATABASE {other} CHARACTER SET utf8mb4;")
+    try:
+        repo2 = DaemonRepo.create(tmp_path / "repo2", server, other, {"users.sql": USERS})
+        daemon.extra_toml = f'[[repos]]\nname = "second"\npath = "{repo2.root}"\nenvironments = ["test"]\n'
+        daemon.write_config()
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGHUP)
+
+        def both() -> list[str]:
+            envs = daemon.get("/v1/environments").json()["environments"]
+            return sorted(e["name"] for e in envs if e["status"] != "pending")
+
+        assert daemon.wait_for(lambda: both() == ["app/test", "second/test"], timeout=15)
+        # The environment is now in two repos: the short path is ambiguous, the long ones work.
+        assert daemon.get("/v1/environments/test/diff").status == 404
+        second = daemon.get("/v1/repos/second/environments/test/diff").json()
+        assert statements(second) == [USERS.rstrip().rstrip(";")]
+        assert daemon.get("/v1/repos/app/environments/test/diff").json()["targets"][0]["error"] is None
+        # Both are polled, under their new names.
+        for name in ("app/test", "second/test"):
+            daemon.wait_for(
+                lambda n=name: daemon.metric("schemad_poll_duration_seconds_count", environment=n)
+            )
+    finally:
+        sql(server, f"DROP DATABASE IF EXISTS {other}")
