@@ -278,3 +278,14 @@ scopes = ["read"]
 
         result: dict[str, Any] = self.wait_for(done, timeout)
         return result
+
+
+def assert_no_password(d: RunningDaemon) -> None:
+    """The password never reaches a log line, stdout, a job, the audit log, a metric or a response."""
+    texts = {"log": d.log_path.read_bytes(), "stdout": d.stdout_path.read_bytes()}
+    texts["responses"] = b"\n".join(d.responses)
+    for f in d.state_dir.rglob("*"):
+        if f.is_file():
+            texts[str(f)] = f.read_bytes()
+    for where, data in texts.items():
+        assert DB_PASSWORD.encode() not in data, f"password found in {where}"

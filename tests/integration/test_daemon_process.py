@@ -21,10 +21,10 @@ import pytest
 
 from tests.conftest import DBServer
 from tests.daemon_proc import (
-    DB_PASSWORD,
     READER_TOKEN,
     DaemonRepo,
     RunningDaemon,
+    assert_no_password,
     ensure_db_user,
     sql,
 )
@@ -75,17 +75,6 @@ def assert_json_log(d: RunningDaemon) -> None:
     for line in lines:
         record = json.loads(line)
         assert {"ts", "level", "logger", "msg"} <= record.keys(), line
-
-
-def assert_no_password(d: RunningDaemon) -> None:
-    """The password never reaches a log line, a job, the audit log, a metric or a response."""
-    texts = {"log": d.log_path.read_bytes(), "stdout": d.stdout_path.read_bytes()}
-    texts["responses"] = b"\n".join(d.responses)
-    for f in d.state_dir.rglob("*"):
-        if f.is_file():
-            texts[str(f)] = f.read_bytes()
-    for where, data in texts.items():
-        assert DB_PASSWORD.encode() not in data, f"password found in {where}"
 
 
 def statements(diff: dict[str, object]) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 from schemad.embedded import EmbeddedServer
 from schemad.introspect.connopts import ConnParams
 from tests.conftest import DBServer
-from tests.daemon_proc import DaemonRepo, RunningDaemon, ensure_db_user, sql
+from tests.daemon_proc import DaemonRepo, RunningDaemon, assert_no_password, ensure_db_user, sql
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -86,6 +86,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
         sql(server, f"DROP DATABASE IF EXISTS {schema}")
+        assert_no_password(d)
 
 
 def _temp_schemas(server: DBServer) -> list[str]:
@@ -145,3 +146,4 @@ def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
     finally:
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
+        assert_no_password(d)
