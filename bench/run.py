@@ -11,6 +11,8 @@ command as a child process: median of 5 runs with the child's peak RSS (wait4).
     diff-5%       diff after `gen_schema.py mutate --fraction 0.05`, cache warm but for the edits
     push-5%       push of that change (the database is put back between runs)
     format-ws     format --no-cache --skip-write: every file through the workspace
+    daemon        a real `schemad serve` at 1,000 tables: save->diff latency, GET diff
+                  throughput, one unchanged poll, RSS with 5 environments (daemon_bench.py)
 
 Right after init every file holds its table's live canonical text, so diff
 skips the workspace for those tables (see plan/planner.py fixed_points);
@@ -42,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import daemon_bench  # noqa: E402
 from schemad.embedded import EmbeddedServer  # noqa: E402
 from schemad.introspect.connopts import ConnParams  # noqa: E402
 from tests.helpers import load_sql  # noqa: E402
@@ -106,6 +109,11 @@ def figure(command: str, n: int, runs: list[tuple[float, int]]) -> dict[str, obj
 
 def repeat(fn: Callable[[int], tuple[float, int]]) -> list[tuple[float, int]]:
     return [fn(i) for i in range(RUNS)]
+
+
+def load_schema(srv: EmbeddedServer, schema: str, n: int = daemon_bench.TABLES) -> None:
+    sql = gen("sql", "-n", str(n), "--seed", "1", "--schema", schema, "--create-db")
+    asyncio.run(load_sql(ConnParams(port=srv.port), None, sql))
 
 
 def bench_size(srv: EmbeddedServer, n: int, work: Path, only: set[str]) -> list[dict[str, object]]:
@@ -173,9 +181,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", action="append", choices=sorted(SKEEMA), help="run only these (repeatable)")
+    parser.add_argument(
+        "--only", action="append", choices=[*sorted(SKEEMA), "daemon"], help="run only these (repeatable)"
+    )
     args = parser.parse_args()
-    only = set(args.only or SKEEMA)
+    only = set(args.only or [*SKEEMA, "daemon"])
+    cli = only - {"daemon"}
     # Time an installed program, not the compiler: byte-compile once, as pip does
     # for a regular install (the editable dev install and PYTHONDONTWRITEBYTECODE don't).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "schemad")], check=True)
@@ -188,17 +199,43 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     rows: list[dict[str, object]] = []
+    daemon: dict[str, object] | None = None
+    # The server's internal temp files (information_schema queries) too: mariadbd takes
+    # $TMPDIR as its tmpdir, and files under /tmp have been seen to vanish mid-query here
+    # ("Error on delete of '/tmp/#sql-temptable-...MAI'").
+    tmp = work / "tmp"
+    tmp.mkdir()
+    os.environ["TMPDIR"] = str(tmp)
     srv = EmbeddedServer(base_dir=work)  # datadir on disk, like the reference runs
     try:
         srv.start()
-        for n in SIZES:
-            rows += [r for r in bench_size(srv, n, work, only) if r["command"] in only]
+        if cli:
+            for n in SIZES:
+                rows += [r for r in bench_size(srv, n, work, cli) if r["command"] in cli]
+        if "daemon" in only:
+            daemon = daemon_bench.run(srv.port, work, lambda schema: load_schema(srv, schema))
     finally:
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)
-    results = {"machine": machine, "runs": RUNS, "datadir": "disk", "workdir": str(base), "results": rows}
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print_table(rows)
+    # Keep the part of an earlier results.json this run did not redo (CLI rows or daemon figures).
+    path = HERE / "results.json"
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        earlier = {}
+    results = {
+        "machine": machine,
+        "runs": RUNS,
+        "datadir": "disk",
+        "workdir": str(base),
+        "results": rows if cli else earlier.get("results", []),
+        "daemon": daemon if daemon is not None else earlier.get("daemon"),
+    }
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    if rows:
+        print_table(rows)
+    if daemon is not None:
+        daemon_bench.print_table(daemon)
     print(f"wrote {HERE / 'results.json'}")
     return 0
 
