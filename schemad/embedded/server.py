@@ -112,6 +112,10 @@ class EmbeddedServer:
 
     def _launch(self, bins: ServerBinaries, timeout: float) -> None:
         as_root = ["--user=root"] if os.geteuid() == 0 else []
+        # Its own tmpdir: internal temp tables of information_schema queries were seen
+        # vanishing from a shared /tmp mid-query ("Error on delete of '/tmp/#sql-temptable...'").
+        tmpdir = self.root / "tmp"
+        tmpdir.mkdir(exist_ok=True)
         args = [
             bins.server,
             "--no-defaults",
@@ -121,6 +125,7 @@ class EmbeddedServer:
             "--bind-address=127.0.0.1",
             f"--pid-file={self.root / 'mariadbd.pid'}",
             f"--log-error={self.log_path}",
+            f"--tmpdir={tmpdir}",
             # Match Debian's packaged defaults so output equals a stock server's.
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_general_ci",

@@ -265,7 +265,7 @@ class Daemon:
         if rt is None:
             return
         for env_name, env in rt.envs.items():
-            await env.files_changed(change.dirs, change.option_files_changed)
+            await env.files_changed(change.dirs, change.option_files_changed, change.paths)
             self.publish(self.key(change.repo, env_name), env)
 
     def _fetched(self, rt: RepoRuntime) -> Callable[[], Awaitable[None]]:

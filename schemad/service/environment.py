@@ -194,8 +194,14 @@ class RepoEnvironment:
             )
             self._diff(moved)
 
-    async def files_changed(self, dirs: Iterable[Path], options_changed: bool) -> None:
-        """Re-read the given dirs' files (a changed .skeema: re-discover the whole tree)."""
+    async def files_changed(
+        self, dirs: Iterable[Path], options_changed: bool, paths: Iterable[Path] = ()
+    ) -> None:
+        """Re-read the given dirs' files (a changed .skeema: re-discover the whole tree).
+
+        `paths` are the files the watcher saw change: they are re-read even if
+        their (mtime, size) stamp did not move; the others only if it did.
+        """
         async with self._lock:
             if options_changed or not self._discovered:
                 old = set(self.targets)
@@ -208,8 +214,9 @@ class RepoEnvironment:
                 return
             wanted = {Path(d) for d in dirs}
             touched = [s for p, s in self.dirs.items() if p in wanted]
-            for s in touched:  # the watcher saw these change: never trust a same-size same-mtime stamp
-                s.parsed = {p: f for p, f in s.parsed.items() if p.parent not in wanted}
+            seen = {Path(p) for p in paths}
+            for s in touched:  # a rewrite within one mtime tick keeps the stamp: trust the watcher
+                s.parsed = {p: f for p, f in s.parsed.items() if p not in seen}
             await self._build_dirs(touched)
             self._diff([k for k, t in self.targets.items() if t.dir_path in wanted])
 
