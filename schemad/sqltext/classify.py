@@ -19,6 +19,7 @@ server's, after running it in a workspace.  Version-gated comments (``/*!50100 .
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -409,6 +410,7 @@ _TABLE_WORDS = ("temporary", "like", "select", "versioning", ";")
 _SONAME = re.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def unsupported_reason(body: str, key: ObjectKey, name_span: tuple[int, int]) -> str | None:
     """Why a parsed CREATE can't be managed, or None.  `body` is the statement without delimiter."""
     lowered = body.lower()

@@ -151,21 +151,29 @@ class KeyContext:
 
     def key(self, obj: ObjectKey, body: str, dependencies: Sequence[str] = ()) -> str:
         """The cache key of the statement `body` creating `obj`; `dependencies` in a stable order."""
-        return _digest(
-            (
-                f"schemad-canonical-cache/{FORMAT_VERSION}",
-                code_version(),
-                obj.type.value,
-                obj.name,
-                body,
-                self.char_set,
-                self.collation,
-                self.temp_schema,
-                self.fingerprint,
-                str(len(dependencies)),
-                *dependencies,
-            )
+        return _key(FORMAT_VERSION, code_version(), self, obj, body, tuple(dependencies))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key(
+    fmt: int, code: str, ctx: KeyContext, obj: ObjectKey, body: str, dependencies: tuple[str, ...]
+) -> str:
+    """KeyContext.key, remembered: a daemon re-keys every statement of a dir on each save."""
+    return _digest(
+        (
+            f"schemad-canonical-cache/{fmt}",
+            code,
+            obj.type.value,
+            obj.name,
+            body,
+            ctx.char_set,
+            ctx.collation,
+            ctx.temp_schema,
+            ctx.fingerprint,
+            str(len(dependencies)),
+            *dependencies,
         )
+    )
 
 
 # ///// server fingerprint /////////////////////////////////////////////////////////////////////////
@@ -487,12 +495,14 @@ def view_references(body: str) -> frozenset[tuple[str, str]] | None:
     return frozenset((t.db or "", t.name) for t in tree.find_all(exp.Table) if t.name)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def trigger_table(body: str) -> tuple[str, str] | None:
     """(schema, name) of the table a CREATE TRIGGER is defined on, or None when not found."""
     m = _TRIGGER_HEAD_RE.search(mask(body))
     return None if m is None else _qualified(body, m, 1)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def foreign_key_parents(body: str) -> frozenset[tuple[str, str]] | None:
     """(schema, name) of every table a CREATE TABLE's foreign keys reference; None when unreadable."""
     if "references" not in body.lower():
