@@ -119,6 +119,7 @@ class RunningDaemon:
     extra_toml: str = ""
     unix_socket: Path | None = None  # also listen here
     args: tuple[str, ...] = ()  # extra `schemad serve` arguments
+    repo_toml: str = ""  # extra keys of the [[repos]] table
     responses: list[bytes] = field(default_factory=list)  # every body received, for the leak scan
 
     @property
@@ -153,6 +154,7 @@ name = "app"
 path = "{self.repo.root}"
 environments = ["{env}"]
 poll = {{ interval = "{self.poll_interval}" }}
+{self.repo_toml}
 
 [[tokens]]
 name = "admin"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -64,7 +65,10 @@ class Daemon:
         self.store = store
         self.metrics = metrics
         self.clock = clock
-        self.cache = cache or CanonicalCache()
+        # The state dir, not ~/.cache: a hardened service has no home (ProtectHome=, ReadWritePaths=).
+        self.cache = cache or CanonicalCache(
+            None if os.environ.get("SCHEMAD_CACHE_DIR") else config.state_dir / "canonical-cache.sqlite3"
+        )
         self.poller = Poller(metrics=metrics, clock=clock)
         self.repos: dict[str, RepoRuntime] = {}
         self.jobs = JobRunner(
