@@ -166,7 +166,9 @@ class Daemon:
     def _add_repo(self, repo: RepoConfig) -> None:
         rt = RepoRuntime(repo)
         for env in repo.environments:
-            rt.envs[env] = RepoEnvironment(repo.name, repo.path, env, self.cache, clock=self.clock)
+            rt.envs[env] = RepoEnvironment(
+                repo.name, repo.path, env, self.cache, workspace=self.config.workspace, clock=self.clock
+            )
         self.repos[repo.name] = rt
         rt.head = _git_head(repo.path)
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemad.config import WorkspaceConfig
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import SchemadError
@@ -122,9 +123,11 @@ class RepoEnvironment:
         environment: str,
         cache: CanonicalCache,
         *,
+        workspace: WorkspaceConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.repo = repo
+        self.workspace = workspace  # the daemon's defaults for what a dir's .skeema leaves unset
         self.root = root
         self.name = environment
         self.cache = cache
@@ -240,7 +243,7 @@ class RepoEnvironment:
         for target, d in found:
             old_dir = self.dirs.get(d.path)
             if d.path not in dirs:
-                ds = DirState(d, plan_options(d, self.cache))
+                ds = DirState(d, self._options(d))
                 if old_dir is not None:
                     ds.parsed = old_dir.parsed  # keep parsed files; options may have changed
                 dirs[d.path] = ds
@@ -253,6 +256,18 @@ class RepoEnvironment:
         self.dirs, self.targets = dirs, targets
         self._discovered = True
         self.version += 1
+
+    def _options(self, d: Dir) -> PlanOptions:
+        opts = plan_options(d, self.cache)
+        ws, cfg = self.workspace, d.config
+        if ws is None:
+            return opts
+        workspace = replace(
+            opts.workspace,
+            temp_schema=opts.workspace.temp_schema if cfg.is_set("temp-schema") else ws.temp_schema,
+            concurrency=opts.workspace.concurrency if cfg.is_set("temp-schema-threads") else ws.threads,
+        )
+        return replace(opts, workspace=workspace)
 
     def _instance(self, params: ConnParams) -> Instance:
         inst = self._instances.get(params.address)
