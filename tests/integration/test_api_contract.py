@@ -25,6 +25,7 @@ from tests.daemon_proc import (
     DaemonRepo,
     Response,
     RunningDaemon,
+    assert_no_password,
     ensure_db_user,
     sql,
 )
@@ -69,6 +70,7 @@ def daemon(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
         sql(server, f"DROP DATABASE IF EXISTS {schema}")
+        assert_no_password(d)
 
 
 def fill(template: str, **params: str) -> str:

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from schemad.api.app import OPENAPI
 from tests.conftest import DBServer
-from tests.daemon_proc import ADMIN_TOKEN, DaemonRepo, RunningDaemon, ensure_db_user, sql
+from tests.daemon_proc import ADMIN_TOKEN, DaemonRepo, RunningDaemon, assert_no_password, ensure_db_user, sql
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -98,6 +98,7 @@ def target(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
+        assert_no_password(d)
         sql(server, f"DROP DATABASE IF EXISTS {schema}")
 
 
@@ -128,6 +129,7 @@ def test_generated_requests_get_documented_answers(case: schemathesis.Case, targ
         timeout=30,
     )
     target.statuses[(case.operation.label, response.status_code)] += 1
+    target.daemon.responses.append(response.content)  # for the password scan
 
 
 def test_the_test_schema_survived(target: Target) -> None:
