@@ -22,7 +22,7 @@ from aiohttp import web
 
 from schemad.api.auth import auth_middleware, require
 from schemad.api.routes import DAEMON, add_routes
-from schemad.config import DaemonConfig
+from schemad.config import EXAMPLE_REPO, DaemonConfig
 from schemad.errors import SchemadError
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
@@ -161,7 +161,7 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     from schemad.embedded import EmbeddedServer
-    from schemad.embedded.seed import seed_repo
+    from schemad.embedded.seed import make_demo_drift, seed_repo
     from schemad.introspect.connopts import ConnParams
 
     srv = EmbeddedServer()
@@ -178,6 +178,8 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
                 state.errors += [str(f) for f in failures]
             except SchemadError as exc:
                 state.errors.append(f"{repo.name}: {exc}")
+        if config.repos and config.repos[0].path == EXAMPLE_REPO:
+            await make_demo_drift(ConnParams(host="localhost", socket=srv.socket))
         yield
     finally:
         await asyncio.to_thread(srv.stop)

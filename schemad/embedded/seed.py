@@ -48,3 +48,24 @@ async def seed_repo(
                 existing.add(name)
                 log.info("created schema %s from %s (%d objects)", name, d.path, len(logical.creates))
     return failures
+
+
+DEMO_DRIFT = "ALTER TABLE `shop`.`products` DROP KEY `ft_title`"
+
+
+async def make_demo_drift(params: ConnParams) -> bool:
+    """The hand change `make run` starts with, so its diff and push have something to show.
+
+    Drops an index of the example repo's `shop.products` (a safe change to
+    push back); False when the example schema is not there.
+    """
+    async with Instance(params) as admin:
+        rows = await admin.query(
+            "SELECT 1 AS x FROM information_schema.statistics"
+            " WHERE table_schema = 'shop' AND table_name = 'products' AND index_name = 'ft_title'"
+        )
+        if not rows:
+            return False
+        await admin.execute(DEMO_DRIFT)
+    log.info("demo: ran `%s` by hand; the diff puts the index back", DEMO_DRIFT)
+    return True
