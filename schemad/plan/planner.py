@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
+from schemad.diff.table_diff import DiffKind
 from schemad.errors import DatabaseError
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
@@ -21,11 +22,13 @@ from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
+from schemad.lint import LintOptions, Note, Severity, lint_schema, locate
+from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.verify import VerifyProblem, verify_diff
-from schemad.workspace.cache import CanonicalCache, trigger_table, view_references
+from schemad.workspace.cache import CanonicalCache, foreign_key_parents, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
 
@@ -49,6 +52,7 @@ class PlanOptions:
     filters: Filters = field(default_factory=Filters)
     verify: bool = True  # replay generated ALTER TABLEs on copies of the live tables first
     cache: CanonicalCache | None = None  # canonical-form cache for the workspace (None: run everything)
+    lint: LintOptions | None = None  # lint the objects the diff creates or alters (None: don't)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,11 @@ class Plan:
     steps: tuple[PlannedStep, ...]
     failures: tuple[StatementFailure, ...] = ()  # files' statements the server rejected
     verify_problems: tuple[VerifyProblem, ...] = ()  # generated ALTERs that would not give the files' table
+    lint: tuple[Note, ...] = ()  # lint findings on the objects the diff creates or alters, located
+
+    @property
+    def lint_errors(self) -> tuple[Note, ...]:
+        return tuple(n for n in self.lint if n.severity is Severity.ERROR)
 
     @property
     def refused(self) -> tuple[PlannedStep, ...]:
@@ -72,8 +81,8 @@ class Plan:
 
     @property
     def blocked(self) -> bool:
-        """The target must be skipped: workspace errors, verify failures or refused statements."""
-        return bool(self.failures or self.verify_problems or self.refused)
+        """The target must be skipped: workspace errors, verify failures, refused statements, lint errors."""
+        return bool(self.failures or self.verify_problems or self.refused or self.lint_errors)
 
 
 async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:
@@ -182,6 +191,8 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
 
         texts = await load_texts(inst, target.schema, opts.filters) if head else None
         fixed = fixed_points(logical, texts) if texts is not None else set()
+        if opts.lint and fixed:
+            fixed -= _lint_needs(logical, fixed, target.schema)
         to_run = [s for s in logical.creates.values() if s.key is None or s.key not in fixed]
 
         ws = await exec_statements(
@@ -220,10 +231,41 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             if not below:
                 refused = step.unsafe
         planned.append(PlannedStep(step, refused, size))
+    notes = lint_changes(ws.schema, diff, mods.flavor, opts.lint, logical) if opts.lint else ()
     return Plan(
         target=target,
         diff=diff,
         steps=tuple(planned),
         failures=ws.failures,
         verify_problems=tuple(problems),
+        lint=notes,
     )
+
+
+def _lint_needs(logical: LogicalSchema, fixed: set[ObjectKey], schema: str) -> set[ObjectKey]:
+    """Fixed points the lint rules must see: FK parents of the tables that may change (fk-parent)."""
+    names: set[str] = set()
+    for key, stmt in logical.creates.items():
+        if key.type is not ObjectType.TABLE or key in fixed:
+            continue
+        parents = foreign_key_parents(stmt.body)
+        if parents is None:
+            return set(fixed)  # unreadable: keep every table in the workspace
+        names |= {n.lower() for s, n in parents if s in ("", schema)}
+    return {k for k in fixed if k.name.lower() in names}
+
+
+def lint_changes(
+    desired: Schema, diff: SchemaDiff, flavor: Flavor, opts: LintOptions, logical: LogicalSchema
+) -> tuple[Note, ...]:
+    """Skeema's diff/push lint: the rules on every object the diff creates or alters, at its file:line."""
+    changed = {
+        s.key for s in diff.steps if s.kind is not DiffKind.DROP and s.key.type is not ObjectType.DATABASE
+    }
+    if not changed:
+        return ()
+    out = []
+    for note in lint_schema(desired, flavor, opts, only=changed):
+        stmt = logical.creates.get(note.key)
+        out.append(locate(note, stmt.text, stmt.file, stmt.line) if stmt is not None else note)
+    return tuple(out)

@@ -21,6 +21,7 @@ from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.connopts import ConnParams, parse_connect_options
 from schemad.introspect.filters import Filters
+from schemad.lint import LintOptions
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import PlanOptions, Target
@@ -33,6 +34,7 @@ __all__ = [
     "discover_targets",
     "filters",
     "ignore_patterns",
+    "lint_options",
     "plan_options",
     "workspace_options",
 ]
@@ -70,6 +72,13 @@ def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
     return out
 
 
+def lint_options(d: Dir) -> LintOptions:
+    """The dir's lint-* and allow-* options (Skeema's defaults where unset)."""
+    cfg = d.config
+    names = [o.name for o in cfg.registry if o.name.startswith(("lint-", "allow-"))]
+    return LintOptions.from_values({n: cfg.get(n) for n in names})
+
+
 def workspace_options(cfg: Config) -> WorkspaceOptions:
     """Skeema's temp-schema, temp-schema-threads, reuse-temp-schema and temp-schema-binlog."""
     return WorkspaceOptions(
@@ -104,6 +113,8 @@ def plan_options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
         filters=filters(cfg),
         verify=cfg.get_bool("verify") and not cfg.get_bool("brief"),
         cache=None if cfg.get_bool("no-cache") else cache,
+        # Skeema: diff/push lint the objects they change; --brief skips it.
+        lint=lint_options(d) if cfg.get_bool("lint") and not cfg.get_bool("brief") else None,
     )
 
 

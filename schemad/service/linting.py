@@ -15,8 +15,8 @@ from pathlib import Path
 from schemad.errors import SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
-from schemad.lint import LintOptions, Severity, lint_schema, locate
-from schemad.plan.targets import ignore_patterns
+from schemad.lint import Severity, lint_schema, locate
+from schemad.plan.targets import ignore_patterns, lint_options
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.tempschema import exec_statements
 
@@ -30,12 +30,6 @@ class Diagnostic:
     rule: str
     severity: str  # "error" | "warning"
     message: str
-
-
-def lint_options(d: Dir) -> LintOptions:
-    cfg = d.config
-    names = [o.name for o in cfg.registry if o.name.startswith(("lint-", "allow-"))]
-    return LintOptions.from_values({n: cfg.get(n) for n in names})
 
 
 def _dir_for(env: RepoEnvironment, file: str) -> Dir:

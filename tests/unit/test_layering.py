@@ -19,7 +19,7 @@ ALLOWED = {
     "workspace": {"errors", "model", "introspect", "sqltext"},
     "diff": {"errors", "model"},
     "lint": {"errors", "model"},
-    "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext"},
+    "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext", "lint"},
     "apply": {"errors", "model", "diff", "introspect"},
     "embedded": {"errors", "model", "introspect", "fs", "workspace"},
     # The daemon's state, time and concurrency: everything below it, no front end.

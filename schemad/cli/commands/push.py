@@ -32,6 +32,7 @@ from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
+from schemad.lint import Severity
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, Target, build_plan, table_sizes
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
@@ -77,6 +78,17 @@ def _report_plan(plan: Plan, out: Outcome) -> bool:
             where,
             t.dir_path,
         )
+        out.code = max(out.code, EXIT_FATAL)
+        return False
+    for note in plan.lint:
+        place = f"{note.file}:{note.line}:{note.column}" if note.file else f"{where} {note.key}"
+        line = f"{place}: [{note.severity}] {note.rule}: {note.message}"
+        if note.severity is Severity.ERROR:
+            log.error("%s", line)
+        else:
+            log.warning("%s", line)
+    if plan.lint_errors:
+        log.error("Skipping %s due to %d linter error(s)", where, len(plan.lint_errors))
         out.code = max(out.code, EXIT_FATAL)
         return False
     for key in plan.diff.unsupported:
