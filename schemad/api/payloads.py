@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from schemad.diff.schema_diff import Step
+from schemad.lint import Note
 from schemad.service.drift import TargetDiff
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.poller import PollState
@@ -44,6 +47,23 @@ def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -
         "poll_error": t.live.error,
         "statements": [step_json(s) for s in diff.steps] if diff is not None else [],
         "unsupported": list(diff.unsupported) if diff is not None else [],
+        "lint": [_finding(n, env) for n in diff.lint] if diff is not None else [],
+    }
+
+
+def _finding(note: Note, env: RepoEnvironment) -> dict[str, Any]:
+    file = note.file
+    if file is not None:
+        with contextlib.suppress(ValueError):
+            file = Path(file).resolve().relative_to(env.root.resolve()).as_posix()
+    return {
+        "file": file,
+        "line": note.line,
+        "column": note.column,
+        "rule": note.rule,
+        "severity": str(note.severity),
+        "message": note.message,
+        "object": {"type": note.key.type.value, "name": note.key.name},
     }
 
 

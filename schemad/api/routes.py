@@ -260,9 +260,10 @@ async def push(request: web.Request) -> web.Response:
         if refused:
             d.metrics.record_push(key, "refused")
             unsafe = any(": unsafe: " in r for r in refused)
+            linted = any(": lint: " in r for r in refused)
             raise api_error(
                 web.HTTPUnprocessableEntity,
-                "unsafe_statements" if unsafe else "verify_failed",
+                "lint_errors" if linted else "unsafe_statements" if unsafe else "verify_failed",
                 f"{len(refused)} statement(s) refused"
                 + ("; set allow_unsafe to run unsafe ones" if unsafe else "")
                 + ": "

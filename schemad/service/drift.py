@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
+from schemad.lint import Note
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.plan.planner import same_table_text
@@ -55,6 +56,7 @@ class TargetDiff:
     dir: str  # repo-relative path of the schema dir
     steps: tuple[Step, ...]
     unsupported: tuple[str, ...] = ()  # objects that differ but cannot be altered
+    lint: tuple[Note, ...] = ()  # findings on the objects the steps create or alter, located
 
 
 def select(
@@ -71,7 +73,12 @@ def select(
             continue
         if tables:
             steps = tuple(s for s in d.steps if s.key.type is ObjectType.TABLE and s.key.name in tables)
-            d = replace(d, steps=steps, unsupported=tuple(u for u in d.unsupported if u in tables))
+            d = replace(
+                d,
+                steps=steps,
+                unsupported=tuple(u for u in d.unsupported if u in tables),
+                lint=tuple(n for n in d.lint if n.key.type is ObjectType.TABLE and n.key.name in tables),
+            )
         out.append(d)
     return out
 

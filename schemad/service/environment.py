@@ -41,10 +41,11 @@ from schemad.introspect.connopts import ConnParams
 from schemad.introspect.fingerprint import changed, fingerprints
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
+from schemad.lint import Severity
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
-from schemad.plan.planner import PlanOptions, Target, table_sizes
+from schemad.plan.planner import PlanOptions, Target, lint_changes, table_sizes
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
@@ -453,12 +454,19 @@ class RepoEnvironment:
                     mods: StatementModifiers = ds.opts.mods.with_changes(flavor=t.live.flavor)
                     desired = replace(desired, name=t.target.schema, _objects={})
                     sd = compute_diff(t.live.schema if t.live.exists else None, desired, mods)
+                    lint = ds.opts.lint
+                    notes = (
+                        lint_changes(desired, sd, mods.flavor, lint, ds.logical)
+                        if lint and ds.logical
+                        else ()
+                    )
                     t.diff = TargetDiff(
                         address=t.target.address,
                         schema=t.target.schema,
                         dir=rel,
                         steps=tuple(sd.steps),
                         unsupported=tuple(str(k) for k in sd.unsupported),
+                        lint=notes,
                     )
         self.version += 1
 
@@ -485,6 +493,13 @@ class RepoEnvironment:
                 size = sizes.get(s.key.name) if s.key.type is ObjectType.TABLE else None
                 if size is None or not size < opts.safe_below_size:
                     problems.append(f"unsafe: {s.sql.splitlines()[0]} ({s.unsafe})")
+        if t.diff is not None:
+            changed = {s.key for s in steps}
+            problems += [
+                f"lint: {n.rule}: {n.message}"
+                for n in t.diff.lint
+                if n.severity is Severity.ERROR and n.key in changed
+            ]
         live = t.live.schema
         desired = ds.desired.get(self._charset_for(t))
         if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):

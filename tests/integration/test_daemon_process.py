@@ -249,3 +249,20 @@ def test_sighup_adds_a_repo_without_dropping_the_running_one(
             )
     finally:
         sql(server, f"DROP DATABASE IF EXISTS {other}")
+
+
+def test_diff_carries_lint_findings_and_lint_errors_block_the_push(daemon: RunningDaemon) -> None:
+    (daemon.repo.dir / "events.sql").write_text("-- no key\nCREATE TABLE events (\n  msg varchar(20)\n);\n")
+    diff = daemon.wait_for(lambda: (d := daemon.diff())["statement_count"] == 1 and d, timeout=5)
+    (finding,) = diff["targets"][0]["lint"]
+    assert (finding["rule"], finding["severity"]) == ("pk", "warning")
+    assert finding["file"] == f"{daemon.repo.schema}/events.sql" and finding["line"] == 2
+    assert finding["object"] == {"type": "table", "name": "events"}
+
+    (daemon.repo.dir / ".skeema").write_text(f"schema={daemon.repo.schema}\nlint-pk=error\n")
+    diff = daemon.wait_for(
+        lambda: (d := daemon.diff())["targets"][0]["lint"][0]["severity"] == "error" and d, timeout=5
+    )
+    r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+    assert r.status == 422 and r.json()["error"]["code"] == "lint_errors"
+    assert "pk" in r.json()["error"]["message"]

@@ -48,6 +48,7 @@ ALLOWED = {
         "plan",
         "apply",
         "service",
+        "lint",
     },
     "cli": {
         "errors",
