@@ -22,7 +22,15 @@ import pytest
 from schemad.embedded import EmbeddedServer
 from schemad.introspect.connopts import ConnParams
 from tests.conftest import DBServer
-from tests.daemon_proc import DaemonRepo, RunningDaemon, assert_no_password, ensure_db_user, sql
+from tests.daemon_proc import (
+    ADMIN_TOKEN,
+    READER_TOKEN,
+    DaemonRepo,
+    RunningDaemon,
+    assert_no_password,
+    ensure_db_user,
+    sql,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -146,4 +154,64 @@ def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
     finally:
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
+        assert_no_password(d)
+
+
+def test_cancel_stops_a_running_wrapper_and_the_log_streams_while_it_runs(
+    server: DBServer, tmp_path: Path
+) -> None:
+    import http.client
+
+    ensure_db_user(server)
+    schema = f"cancel_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
+    sql(server, ITEMS, schema)
+    repo = DaemonRepo.create(
+        tmp_path / "repo",
+        server,
+        schema,
+        {"items.sql": ITEMS},
+        extra_options="alter-wrapper=echo started {TABLE}; sleep 300\n",
+    )
+    d = RunningDaemon(repo, tmp_path / "run").start()
+    pgid = 0
+    try:
+        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
+        diff = d.diff(refresh="true")
+        r = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+        job_id = r.json()["job"]["id"]
+        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
+        with sqlite3.connect(d.state_dir / "state.sqlite3") as db:
+            (pgid,) = db.execute("SELECT wrapper_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+        # The log streams while the job runs: the tool's output arrives before the job ends.
+        conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+        conn.request("GET", f"/v1/jobs/{job_id}/log", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        stream = conn.getresponse()
+        assert stream.status == 200 and stream.getheader("Transfer-Encoding") == "chunked"
+        seen = b""
+        while b"started items" not in seen:
+            seen += stream.readline()
+        assert d.get(f"/v1/jobs/{job_id}").json()["job"]["state"] == "running"
+
+        r = d.post(f"/v1/jobs/{job_id}/cancel", token=READER_TOKEN)
+        assert r.status == 403
+        r = d.post(f"/v1/jobs/{job_id}/cancel")
+        assert r.status == 202, r.text
+        job = d.wait_job(job_id, timeout=30)
+        assert job["state"] == "cancelled"
+        assert [s["status"] for s in job["statements"]] == ["failed"]
+        assert not group_alive(pgid)
+        rest = stream.read()  # the stream ends with the job
+        assert b"cancelled" in rest
+        conn.close()
+        assert d.post(f"/v1/jobs/{job_id}/cancel").status == 409
+        assert d.metric("schemad_push_jobs_total", environment="test", result="cancelled") == 1
+        assert d.metric("schemad_alter_wrapper_running") == 0
+    finally:
+        if pgid and group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        sql(server, f"DROP DATABASE IF EXISTS {schema}")
         assert_no_password(d)
