@@ -36,6 +36,15 @@ DB_USER = "schemad_daemon"
 DB_PASSWORD = "pw-" + secrets.token_hex(12) + "-Secret"
 PASSWORD_ENV = "SCHEMAD_TEST_DB_PASSWORD"
 
+# A table most daemon tests start from, in the server's canonical form.
+USERS = """CREATE TABLE `users` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `email` varchar(200) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `email` (`email`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+"""
+
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

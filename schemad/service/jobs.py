@@ -26,7 +26,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from schemad.plan.planner import Target, table_sizes
 from schemad.service.metrics import Metrics
 from schemad.service.state import JobRecord, JobState, StatementRecord, StateStore
 
-__all__ = ["JobCancelled", "JobRunner", "PushItem", "kill_orphan_wrappers"]
+__all__ = ["JobCancelled", "JobRunner", "PushItem", "kill_orphan_wrappers", "wrapper_planner"]
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class JobRunner:
         steps = list(item.steps)
         if not steps:
             return True, None
-        wrappers = await _wrappers(item)
+        wrappers = await wrapper_planner(item.target, item.dir, item.steps)
         index = {"i": offset}
 
         async def before(step: Step, i: int) -> None:
@@ -401,24 +401,28 @@ class _Recording:
         await self.after(i, None)
 
 
-async def _wrappers(item: PushItem) -> WrapperPlanner | None:
-    cfg, t = item.dir.config, item.target
+async def wrapper_planner(target: Target, d: Dir, steps: Sequence[Step]) -> WrapperPlanner | None:
+    """The dir's alter-wrapper / ddl-wrapper for these steps (None when neither is set).
+
+    Table sizes are read only when a size option or placeholder needs them.
+    """
+    cfg = d.config
     wcfg = WrapperConfig(
         alter_wrapper=cfg.get("alter-wrapper"),
         ddl_wrapper=cfg.get("ddl-wrapper"),
         alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
-        environment=t.environment,
-        dir_path=t.dir_path,
+        environment=target.environment,
+        dir_path=target.dir_path,
     )
     if not wcfg.active:
         return None
     sizes: dict[str, int] = {}
     templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
     if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
-        tables = sorted({s.key.name for s in item.steps if s.key.type is ObjectType.TABLE})
-        async with Instance(t.params) as inst:
-            sizes = await table_sizes(inst, t.schema, tables)
-    return WrapperPlanner(wcfg, t.params, t.schema, sizes)
+        tables = sorted({s.key.name for s in steps if s.key.type is ObjectType.TABLE})
+        async with Instance(target.params) as inst:
+            sizes = await table_sizes(inst, target.schema, tables)
+    return WrapperPlanner(wcfg, target.params, target.schema, sizes)
 
 
 def _append(path: Path, line: str) -> None:

@@ -22,6 +22,7 @@ from tests.conftest import DBServer
 from tests.daemon_proc import (
     ADMIN_TOKEN,
     READER_TOKEN,
+    USERS,
     DaemonRepo,
     Response,
     RunningDaemon,
@@ -33,13 +34,6 @@ from tests.integration.test_openapi import check_response, operations
 
 pytestmark = pytest.mark.timeout(180)
 
-USERS = """CREATE TABLE `users` (
-  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
-  `email` varchar(200) NOT NULL,
-  PRIMARY KEY (`id`),
-  UNIQUE KEY `email` (`email`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
-"""
 ORDERS = """CREATE TABLE `orders` (
   `id` bigint(20) NOT NULL,
   `user_id` int(10) unsigned DEFAULT NULL,

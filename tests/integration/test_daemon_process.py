@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import DBServer
 from tests.daemon_proc import (
     READER_TOKEN,
+    USERS,
     DaemonRepo,
     RunningDaemon,
     assert_no_password,
@@ -31,13 +32,6 @@ from tests.daemon_proc import (
 
 pytestmark = pytest.mark.timeout(180)
 
-USERS = """CREATE TABLE `users` (
-  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
-  `email` varchar(200) NOT NULL,
-  PRIMARY KEY (`id`),
-  UNIQUE KEY `email` (`email`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
-"""
 ORDERS = """CREATE TABLE `orders` (
   `id` bigint(20) NOT NULL,
   `user_id` int(10) unsigned DEFAULT NULL,

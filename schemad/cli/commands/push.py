@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from schemad.apply.executor import StepStatus, execute_plan
 from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine
-from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
+from schemad.apply.wrapped import WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources
 from schemad.cli.progress import ProgressLine
@@ -34,8 +34,9 @@ from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.lint import Severity
 from schemad.model.keys import ObjectType, escape_identifier
-from schemad.plan.planner import Plan, Target, build_plan, table_sizes
+from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
+from schemad.service.jobs import wrapper_planner
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -132,7 +133,7 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
-    wrappers = await _wrappers(target, d, steps)
+    wrappers = await wrapper_planner(target, d, steps)
     # Database-level DDL first: the schema may not exist before it runs.
     db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
     out.output.append(f"-- instance: {target.address}\n")
@@ -184,26 +185,6 @@ async def _run_target(
             len(record.results),
         )
         out.code = max(out.code, EXIT_FATAL)
-
-
-async def _wrappers(target: Target, d: Dir, steps: list[Step]) -> WrapperPlanner | None:
-    cfg = d.config
-    wcfg = WrapperConfig(
-        alter_wrapper=cfg.get("alter-wrapper"),
-        ddl_wrapper=cfg.get("ddl-wrapper"),
-        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
-        environment=target.environment,
-        dir_path=target.dir_path,
-    )
-    if not wcfg.active:
-        return None
-    sizes: dict[str, int] = {}
-    templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
-    if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
-        tables = sorted({s.key.name for s in steps if s.key.type is ObjectType.TABLE})
-        async with Instance(target.params) as inst:
-            sizes = await table_sizes(inst, target.schema, tables)
-    return WrapperPlanner(wcfg, target.params, target.schema, sizes)
 
 
 async def _server_schemas(params: ConnParams) -> list[str]:
