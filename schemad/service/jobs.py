@@ -205,15 +205,24 @@ class JobRunner:
         return True
 
     async def drain(self, grace: float) -> None:
-        """Daemon stop: no new statement starts; wait `grace` seconds for those in flight, then cancel."""
+        """Daemon stop: start no new statement and give those in flight `grace` seconds to finish.
+
+        After that a running wrapper is stopped (SIGTERM, then SIGKILL after its
+        grace), and a direct DDL statement still running is abandoned (the server
+        rolls it back when the connection closes).  Jobs cut short end
+        `interrupted`, with the statements that completed recorded.
+        """
         self._draining = True
-        pending = [v for v in self._live.values() if not v.done and v.task is not None]
-        if not pending:
+        tasks = [v.task for v in self._live.values() if not v.done and v.task is not None]
+        if not tasks:
             return
-        for v in pending:
-            v.cancel.set()  # the statement in flight finishes; a wrapper is stopped
-        tasks = [v.task for v in pending if v.task is not None]
         _, late = await asyncio.wait(tasks, timeout=grace)
+        if not late:
+            return
+        for v in self._live.values():
+            if v.task in late:
+                v.cancel.set()  # stops a wrapper
+        _, late = await asyncio.wait(late, timeout=15)
         for t in late:
             t.cancel()
         if late:
@@ -248,7 +257,11 @@ class JobRunner:
                 ok, error = await self._run_item(live, item, offset)
                 offset += len(item.steps)
                 if not ok:
-                    state = JobState.CANCELLED if live.cancel.is_set() else JobState.FAILED
+                    if self._draining:
+                        state = JobState.INTERRUPTED
+                        error = f"the daemon stopped: {error}" if error else "the daemon stopped"
+                    else:
+                        state = JobState.CANCELLED if live.cancel.is_set() else JobState.FAILED
                     break
         except asyncio.CancelledError:
             state, error = JobState.INTERRUPTED, "the daemon stopped while the job ran"

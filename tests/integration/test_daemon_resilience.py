@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from schemad.apply.runner import _group_alive
 from schemad.embedded import EmbeddedServer
 from schemad.introspect.connopts import ConnParams
 from tests.conftest import DBServer
@@ -43,11 +45,8 @@ ITEMS = """CREATE TABLE `items` (
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """A member of the group still runs (zombies waiting for a reaper that is not us do not count)."""
+    return _group_alive(pgid)
 
 
 def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_running(
@@ -211,6 +210,34 @@ def test_cancel_stops_a_running_wrapper_and_the_log_streams_while_it_runs(
     finally:
         if pgid and group_alive(pgid):
             os.killpg(pgid, signal.SIGKILL)
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        sql(server, f"DROP DATABASE IF EXISTS {schema}")
+        assert_no_password(d)
+
+
+def test_sigterm_lets_the_running_wrapper_finish_then_exits_0(server: DBServer, tmp_path: Path) -> None:
+    ensure_db_user(server)
+    schema = f"term_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
+    sql(server, ITEMS, schema)
+    # A "tool" that takes a while and succeeds (it does not run the DDL: enough to see the wait).
+    repo = DaemonRepo.create(
+        tmp_path / "repo", server, schema, {"items.sql": ITEMS}, extra_options="alter-wrapper=sleep 3\n"
+    )
+    d = RunningDaemon(repo, tmp_path / "run").start()  # shutdown_grace = 5s
+    try:
+        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
+        diff = d.diff(refresh="true")
+        job_id = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]}).json()["job"]["id"]
+        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
+        start = time.monotonic()
+        assert d.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - start > 1.5  # it waited for the tool
+        d.start()
+        job = d.get(f"/v1/jobs/{job_id}").json()["job"]
+        assert job["state"] == "succeeded" and job["statements"][0]["status"] == "done"
+    finally:
         if d.proc is not None and d.proc.poll() is None:
             d.stop()
         sql(server, f"DROP DATABASE IF EXISTS {schema}")
