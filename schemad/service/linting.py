@@ -44,23 +44,37 @@ def _dir_for(env: RepoEnvironment, file: str) -> Dir:
 
 
 async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnostic]:
-    """Diagnostics for `sql` as the contents of `file`; needs one reachable server of `env`."""
+    """Diagnostics for `sql` as the contents of `file`; needs one reachable server of `env`.
+
+    The text runs together with the rest of its dir (the files the daemon
+    already holds, split once), so foreign keys and views reading other files
+    resolve; through the canonical cache only what is new runs in the
+    workspace.  Only the findings on this file's objects are returned.
+    """
     d = _dir_for(env, file)
+    ignore = ignore_patterns(d.config)
+    path = (env.root / file).resolve()
     try:
-        logical = LogicalSchema.from_texts({file: sql}, ignore=ignore_patterns(d.config))
+        own = LogicalSchema.from_texts({file: sql}, ignore=ignore)
     except SQLFileError as exc:
         return [Diagnostic(exc.line or 1, 1, "syntax", "error", exc.reason)]
     out = [
         Diagnostic(s.line, 1, "unparsed", "warning", "unable to parse statement; it is ignored")
-        for s in logical.unparsed
+        for s in own.unparsed
     ]
     target = next((t for t in env.ordered_targets() if t.live.flavor is not None), None)
     if target is None:
         raise LookupError(f"no server of environment {env.name} has been reached yet")
+    statements = dict(own.creates)
+    ds = env.dirs.get(d.path)
+    if ds is not None and ds.logical is not None:
+        for key, stmt in ds.logical.creates.items():
+            if key not in statements and Path(stmt.file).resolve() != path:
+                statements[key] = stmt
     cs, co = target.live.server_charset
     result = await exec_statements(
         target.target.params,
-        logical.creates.values(),
+        statements.values(),
         schema_name="lint",
         char_set=d.config.get("default-character-set") or cs,
         collation=d.config.get("default-collation") or co,
@@ -68,22 +82,12 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
         cache=env.cache,
     )
     for f in result.failures:
-        out.append(Diagnostic(f.line, 1, "sql-error", "error", f.message))
+        if f.key in own.creates:
+            out.append(Diagnostic(f.line, 1, "sql-error", "error", f.message))
     assert target.live.flavor is not None
-    for note in lint_schema(result.schema, target.live.flavor, lint_options(d)):
-        source = logical.creates.get(note.key)
-        if source is not None:
-            note = locate(note, source.text, source.file, source.line)
+    for note in lint_schema(result.schema, target.live.flavor, lint_options(d), only=set(own.creates)):
+        source = own.creates[note.key]
+        note = locate(note, source.text, source.file, source.line)
         severity = "error" if note.severity is Severity.ERROR else "warning"
         out.append(Diagnostic(note.line or 1, note.column or 1, note.rule, severity, note.message))
     return sorted(out, key=lambda x: (x.line, x.column, x.rule))
-
-
-def relative_file(env: RepoEnvironment, path: str) -> str:
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            return str(p.resolve().relative_to(env.root.resolve()))
-        except ValueError:
-            return p.name
-    return path

@@ -260,3 +260,19 @@ def test_diff_carries_lint_findings_and_lint_errors_block_the_push(daemon: Runni
     r = daemon.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
     assert r.status == 422 and r.json()["error"]["code"] == "lint_errors"
     assert "pk" in r.json()["error"]["message"]
+
+
+def test_lint_endpoint_lints_a_buffer_in_the_context_of_its_dir(daemon: RunningDaemon) -> None:
+    schema = daemon.repo.schema
+    text = (
+        "CREATE TABLE logins (\n  user_id int(10) unsigned NOT NULL,\n  at datetime NOT NULL,\n"
+        "  CONSTRAINT fk_user FOREIGN KEY (user_id) REFERENCES users (id)\n);\n"
+    )
+    r = daemon.post("/v1/lint", {"file": f"{schema}/logins.sql", "sql": text})
+    assert r.status == 200, r.text
+    rules = [(d["rule"], d["line"]) for d in r.json()["diagnostics"]]
+    assert rules == [("pk", 1)]  # `users` lives in another file of the dir: no fk-parent finding
+    r = daemon.post("/v1/lint", {"file": f"{schema}/logins.sql", "sql": "CREATE TABLE x (id int"})
+    assert r.status == 200 and r.json()["diagnostics"][0]["severity"] == "error"
+    r = daemon.post("/v1/lint", {"file": f"{schema}/logins.sql", "sql": text}, token=READER_TOKEN)
+    assert r.status == 403
