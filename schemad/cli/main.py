@@ -23,7 +23,10 @@ _COMMANDS = {
     "push": ("schemad.cli.commands.push", "run that DDL"),
     "lint": ("schemad.cli.commands.lint", "check the files against the lint rules"),
 }
-_SERVE_HELP = "  serve            run the daemon (HTTP API); --embedded for a throwaway server\n"
+_SERVE_HELP = (
+    "  serve            run the daemon (HTTP API); --embedded for a throwaway server\n"
+    "  lsp              language server on stdio for editors (lint diagnostics, formatting)\n"
+)
 
 USAGE = (
     "usage: schemad <command> [options] [environment]\n\ncommands:\n"
@@ -50,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return run_serve(args[1:])
+        except SchemadError as exc:
+            logging.getLogger("schemad").error("%s", exc)
+            return exc.exit_code
+    if command == "lsp":  # stdin/stdout carry the protocol; its own options too
+        from schemad.cli.commands.lsp import run_lsp
+
+        try:
+            return run_lsp(args[1:])
         except SchemadError as exc:
             logging.getLogger("schemad").error("%s", exc)
             return exc.exit_code

@@ -432,6 +432,14 @@ def _definitions() -> list[OptionDef]:
         b("foreign-key-checks", commands=_DIFF_PUSH, description="check new FKs"),
         # schemad addition: a push holds a per-schema lock; a second push waits this long.
         i("push-lock-timeout", default="30", commands=frozenset({PUSH}), description="seconds to wait"),
+        # schemad addition: how `lint` reports findings (text logs; json/sarif/github on STDOUT).
+        e(
+            "output",
+            default="text",
+            commands=frozenset({LINT}),
+            choices=("text", "json", "sarif", "github"),
+            description="lint findings as text, json, sarif or github",
+        ),
         # schemad addition: bypass the on-disk canonical-form cache of the workspace.
         b("no-cache", commands=_WORKSPACE_COMMANDS, description="run every CREATE in the workspace"),
         z("safe-below-size", default="0", commands=_DIFF_PUSH, description="tables below may get unsafe DDL"),

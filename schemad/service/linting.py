@@ -53,7 +53,7 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
     """
     d = _dir_for(env, file)
     ignore = ignore_patterns(d.config)
-    path = (env.root / file).resolve()
+    name = Path(file).name  # no syscall: the name may be anything a client sends
     try:
         own = LogicalSchema.from_texts({file: sql}, ignore=ignore)
     except SQLFileError as exc:
@@ -69,7 +69,7 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
     ds = env.dirs.get(d.path)
     if ds is not None and ds.logical is not None:
         for key, stmt in ds.logical.creates.items():
-            if key not in statements and Path(stmt.file).resolve() != path:
+            if key not in statements and Path(stmt.file).name != name:
                 statements[key] = stmt
     cs, co = target.live.server_charset
     result = await exec_statements(

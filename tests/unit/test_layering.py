@@ -50,8 +50,11 @@ ALLOWED = {
         "service",
         "lint",
     },
+    # The language server: runs files like lint/format do, or asks the daemon over HTTP.
+    "lsp": {"errors", "model", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
     "cli": {
         "errors",
+        "lsp",
         "model",
         "introspect",
         "fs",

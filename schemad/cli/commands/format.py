@@ -6,6 +6,7 @@ server's SHOW CREATE is rewritten in place.  `--skip-write` only reports.
 SQL errors are logged with file:line and count as "not canonical", like
 Skeema; the failing statement is left untouched.  Exit 0 all canonical,
 1 something was (or would be) rewritten, 2 an error stopped a dir.
+:func:`reformat` is also what `schemad lint` runs unless `--skip-format`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources
-from schemad.cli.dirwork import run_dir
+from schemad.cli.dirwork import DirWorkspace, run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
@@ -22,34 +23,47 @@ from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
 
 
-async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
+def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
+    """Rewrite the statements of `d` that the server prints differently; return what changed.
+
+    Shared by `format` and `lint` (which reformats unless `--skip-format`).
+    With `write`, the files written (each logged); without, only the
+    locations of statements not in canonical form (each a warning).
+    Statements that failed in the workspace are left untouched.
+    """
     cfg = d.config
-    work = await run_dir(d, "format", passwords, cache, refuse_qualified=True)
     logical, result, flavor = work.logical, work.result, work.flavor
-    code = 0
-    for failure in result.failures:
-        log.error("%s", failure)
-        code = EXIT_DIFFERENCES
     objects = {k: o for k, o in result.schema.objects().items() if k in logical.creates}
     opts = DumpOptions(
         include_auto_inc=cfg.get_bool("include-auto-inc"),
         strip_partitioning=cfg.get_bool("strip-partitioning"),
     )
     existing = read_dir_statements(d.path)
-    if not cfg.get_bool("write"):
+    if not write:
+        stale: list[str] = []
         for stmts in existing.values():
             for s in stmts:
                 if s.kind is StatementKind.CREATE and s.key in objects:
                     want = canonical_text(objects[s.key], flavor, opts, s)
                     if s.body != want:
                         log.warning("%s: %s is not in canonical form", s.location, s.key)
-                        code = EXIT_DIFFERENCES
-        return code
+                        stale.append(s.location)
+        return stale
     written = dump_objects(
         d.path, objects, flavor, opts, existing=existing, ignored=lambda key: key not in objects
     ).written
     for p in written:
         log.info("Wrote %s", p)
+    return [str(p) for p in written]
+
+
+async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
+    work = await run_dir(d, "format", passwords, cache, refuse_qualified=True)
+    code = 0
+    for failure in work.result.failures:
+        log.error("%s", failure)
+        code = EXIT_DIFFERENCES
+    if reformat(d, work, write=d.config.get_bool("write")):
         code = EXIT_DIFFERENCES
     return code
 

@@ -1,64 +1,144 @@
-"""`schemad lint [env]`: run every dir's CREATEs in the workspace and check them against the lint rules.
+"""`schemad lint [env]`: run every dir's CREATEs in the workspace, check them against the lint rules.
 
-Like Skeema: SQL errors from the workspace are always errors; findings are
-logged as `file:line:col: [severity] rule: message`; exit 0 clean, 1 warnings
-only, 2 any error (or a dir that could not be linted).  The rules see what
-the server made of the files (the workspace model), so they judge the real
-table, not the spelling.  Reformatting files (`--format`) is not done here
-yet: use `schemad format`.
+Like Skeema: SQL errors from the workspace are always errors; the rules see
+what the server made of the files (the workspace model), so they judge the
+real table, not the spelling.  Like Skeema v1, lint also reformats the files
+the way `schemad format` does unless `--skip-format`.  Exit 0 clean, 1
+warnings only or files reformatted, 2 any error (or a dir that could not be
+linted).
+
+`--output` (schemad addition, default `text`) picks how findings are shown:
+`text` logs `file:line:col: [severity] rule: message` lines (STDERR, as
+before); `json`, `sarif` (SARIF 2.1.0, for code scanning) and `github`
+(workflow commands, inline annotations on a pull request) print one report
+on STDOUT with paths relative to the repository root, logs staying on STDERR.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import cwd, dir_error, environment, log, sources
+from schemad.cli.commands.format import reformat
+from schemad.cli.common import VERSION, cwd, dir_error, environment, log, sources
 from schemad.cli.dirwork import run_dir
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
+from schemad.fs.options import SKEEMA_OPTIONS
 from schemad.lint import Severity, lint_schema, locate
-from schemad.service.linting import lint_options
+from schemad.lint.report import SQL_ERROR, UNPARSED, Annotation, OutputFormat, render, text_line
+from schemad.plan.targets import lint_options
 from schemad.workspace.cache import CanonicalCache
 
 
-async def _lint_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache | None) -> int:
-    work = await run_dir(d, "lint", passwords, cache)
+@dataclass(slots=True)
+class _Outcome:
+    """What linting the dirs found: the exit code, the findings, the files reformatted."""
+
+    code: int = EXIT_OK
+    annotations: list[Annotation] = field(default_factory=list)
+    reformatted: list[str] = field(default_factory=list)
+
+
+async def _lint_dir(
+    d: Dir, passwords: dict[str, str], cache: CanonicalCache | None, out: _Outcome, *, text: bool
+) -> None:
+    work = await run_dir(d, "lint", passwords, cache)  # logs unparsed statements itself
     logical, result, flavor = work.logical, work.result, work.flavor
     code = EXIT_DIFFERENCES if logical.unparsed else EXIT_OK
+    for stmt in logical.unparsed:
+        out.annotations.append(
+            Annotation(
+                stmt.file, stmt.line, stmt.col, UNPARSED, Severity.WARNING, "unable to parse statement"
+            )
+        )
     for failure in result.failures:
-        log.error("%s", failure)
+        if text:
+            log.error("%s", failure)
+        message = f"{failure.key}: {failure.message}"
+        out.annotations.append(
+            Annotation(failure.file, failure.line, None, SQL_ERROR, Severity.ERROR, message)
+        )
         code = EXIT_FATAL
     for note in lint_schema(result.schema, flavor, lint_options(d)):
         source = logical.creates.get(note.key)
         if source is not None:
             note = locate(note, source.text, source.file, source.line)
-        where = f"{note.file}:{note.line}:{note.column}" if note.file else str(d.path)
-        line = f"{where}: [{note.severity}] {note.rule}: {note.message}"
-        if note.severity is Severity.ERROR:
-            log.error("%s", line)
+        a = Annotation(
+            note.file or str(d.path), note.line, note.column, note.rule, note.severity, note.message
+        )
+        out.annotations.append(a)
+        if a.severity is Severity.ERROR:
             code = EXIT_FATAL
+            if text:
+                log.error("%s", text_line(a))
         else:
-            log.warning("%s", line)
             code = max(code, EXIT_DIFFERENCES)
-    return code
+            if text:
+                log.warning("%s", text_line(a))
+    if d.config.get_bool("format"):
+        qualified = [s for s in logical.creates.values() if s.schema is not None]
+        if qualified:
+            # Like `format`: a schema-qualified CREATE can't be placed when rewriting.
+            log.warning(
+                "%s: schema-qualified name; files of %s not reformatted", qualified[0].location, d.path
+            )
+            code = max(code, EXIT_DIFFERENCES)
+        else:
+            written = reformat(d, work)
+            out.reformatted += written
+            if written:
+                code = max(code, EXIT_DIFFERENCES)
+    out.code = max(out.code, code)
+
+
+def _relative(path: str, base: Path) -> str:
+    """`path` relative to the repository root with forward slashes (as is when outside it)."""
+    p = Path(os.path.abspath(path))
+    try:
+        return p.relative_to(base).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+# Rule name -> the summary of its `lint-<rule>` option, for SARIF's rule descriptions.
+_DESCRIPTIONS = {o.name[len("lint-") :]: o.description for o in SKEEMA_OPTIONS if o.name.startswith("lint-")}
 
 
 def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
-    code = EXIT_OK
+    out = _Outcome()
     cache = CanonicalCache()
+    walker = Dir.walk(cwd(), env, sources=sources(args.options))
+    root = next(walker)
+    fmt = OutputFormat(root.config.get_enum("output"))
+    text = fmt is OutputFormat.TEXT
     try:
-        for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+        for d in itertools.chain([root], walker):
             if not d.sql_files():
                 continue
             try:
                 use = None if d.config.get_bool("no-cache") else cache
-                code = max(code, asyncio.run(_lint_dir(d, passwords, use)))
+                asyncio.run(_lint_dir(d, passwords, use, out, text=text))
             except SchemadError as exc:
                 log.error("%s", dir_error(d.path, exc))
-                code = max(code, EXIT_FATAL)
+                out.code = max(out.code, EXIT_FATAL)
+                if isinstance(exc, SQLFileError) and exc.file:
+                    a = Annotation(exc.file, exc.line, None, SQL_ERROR, Severity.ERROR, exc.reason)
+                    out.annotations.append(a)
     finally:
         cache.close()
-    return code
+    if not text:
+        base = Path(os.path.abspath(root.config.repo_base or root.path))
+        found = [replace(a, file=_relative(a.file, base)) for a in out.annotations]
+        reformatted = [_relative(p, base) for p in out.reformatted]
+        report = render(fmt, found, version=VERSION, descriptions=_DESCRIPTIONS, reformatted=reformatted)
+        sys.stdout.write(report)
+        sys.stdout.flush()
+    return out.code
