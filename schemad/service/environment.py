@@ -78,6 +78,7 @@ class DirState:
     failures: tuple[StatementFailure, ...] = ()  # statements the workspace server rejected
     files_hash: str = ""  # SHA-256 over the dir's *.sql names and contents
     built_at: float | None = None
+    pending: set[Path] | None = None  # files a watcher batch named since the last read
 
     @property
     def error(self) -> str | None:
@@ -219,8 +220,8 @@ class RepoEnvironment:
             wanted = {Path(d) for d in dirs}
             touched = [s for p, s in self.dirs.items() if p in wanted]
             seen = {Path(p) for p in paths}
-            for s in touched:  # a rewrite within one mtime tick keeps the stamp: trust the watcher
-                s.parsed = {p: f for p, f in s.parsed.items() if p not in seen}
+            for s in touched:  # the watcher says which files changed (a same-tick rewrite keeps its stamp)
+                s.pending = seen if seen else None
             await self._build_dirs(touched)
             self._diff([k for k, t in self.targets.items() if t.dir_path in wanted])
 
@@ -400,18 +401,38 @@ class RepoEnvironment:
         )
         return str(rows[0]["c"]) if rows else ""
 
+    def _listing(self, ds: DirState) -> tuple[list[Path], set[Path] | None]:
+        """The dir's *.sql files and those to read again (None: compare every file's stamp).
+
+        After a watcher batch (`ds.pending`) only the files it named are looked
+        at: the others are known and unchanged, so a save in a dir of 1,000 files
+        costs one read, not 1,000 stats.  Otherwise (first read, a previous error,
+        symlinks involved) the dir is listed and every file's stamp compared.
+        """
+        pending, ds.pending = ds.pending, None
+        if pending is not None and ds.logical is not None and not any(p.is_symlink() for p in pending):
+            mine = {p for p in pending if p.parent == ds.dir.path and p.name.endswith(".sql")}
+            present = {p for p in mine if p.is_file()}
+            files = (set(ds.parsed) - mine) | present
+            return sorted(files, key=lambda p: p.name), present
+        return ds.dir.sql_files(), None
+
     def _parse(self, ds: DirState) -> None:
-        """(Re)build the dir's LogicalSchema, re-splitting only files whose stamp moved."""
+        """(Re)build the dir's LogicalSchema, re-splitting only files that changed."""
         ignore = ignore_patterns(ds.dir.config)
         logical = LogicalSchema()
         parsed: dict[Path, _ParsedFile] = {}
         digest = hashlib.sha256()
         try:
-            for path in ds.dir.sql_files():
-                st = path.stat()
-                stamp = (st.st_mtime_ns, st.st_size)
+            files, reread = self._listing(ds)
+            for path in files:
                 pf = ds.parsed.get(path)
-                if pf is None or pf.stamp != stamp:
+                if pf is not None and reread is not None and path not in reread:
+                    stamp = pf.stamp  # the watcher named what changed, and this was not it
+                else:
+                    st = path.stat()
+                    stamp = (st.st_mtime_ns, st.st_size)
+                if pf is None or pf.stamp != stamp or (reread is not None and path in reread):
                     raw = path.read_bytes()
                     one = LogicalSchema.from_texts({str(path): _decode(path, raw)})
                     pf = _ParsedFile(stamp, one.files[str(path)], hashlib.sha256(raw).hexdigest())

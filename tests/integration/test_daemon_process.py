@@ -276,3 +276,17 @@ def test_lint_endpoint_lints_a_buffer_in_the_context_of_its_dir(daemon: RunningD
     assert r.status == 200 and r.json()["diagnostics"][0]["severity"] == "error"
     r = daemon.post("/v1/lint", {"file": f"{schema}/logins.sql", "sql": text}, token=READER_TOKEN)
     assert r.status == 403
+
+
+def test_renaming_a_file_keeps_the_object_and_follows_the_file(daemon: RunningDaemon) -> None:
+    schema = daemon.repo.schema
+    (daemon.repo.dir / "orders.sql").rename(daemon.repo.dir / "orders_table.sql")
+
+    def moved() -> bool:
+        obj = daemon.get(f"/v1/environments/test/schemas/{schema}/objects/orders").json()
+        return bool(obj["repo"] and obj["repo"]["file"].endswith("orders_table.sql"))
+
+    daemon.wait_for(moved, timeout=5)
+    assert statements(daemon.diff()) == []
+    (daemon.repo.dir / "orders_table.sql").unlink()  # the table is gone from the repo: the diff drops it
+    daemon.wait_for(lambda: statements(daemon.diff()) == ["DROP TABLE `orders`"], timeout=5)
