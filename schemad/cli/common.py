@@ -14,7 +14,7 @@ from pathlib import Path
 from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileError
 from schemad.fs.config import Config, ConfigSources
 from schemad.model.keys import ObjectKey
-from schemad.plan.targets import conn_params, filters, ignore_patterns
+from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 
 __all__ = [
     "GENERATOR",

@@ -10,7 +10,6 @@ only ever held in ConnParams, never logged.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,11 @@ from pathlib import Path
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.errors import SchemadError
 from schemad.fs.config import Config, ConfigSources
-from schemad.fs.dir import Dir, HostPort
-from schemad.introspect.connopts import ConnParams, parse_connect_options
-from schemad.introspect.filters import Filters
+from schemad.fs.dir import Dir
+from schemad.introspect.connopts import ConnParams
 from schemad.lint import LintOptions
 from schemad.model.flavor import MARIADB_10_11
-from schemad.model.keys import ObjectType
+from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 from schemad.plan.planner import PlanOptions, Target
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
@@ -38,38 +36,6 @@ __all__ = [
     "plan_options",
     "workspace_options",
 ]
-
-
-def conn_params(d: Dir, host: HostPort, password_cache: dict[str, str]) -> ConnParams:
-    cfg = d.config
-    return ConnParams(
-        host=host.host,
-        port=host.port,
-        socket=host.socket or None,
-        user=d.user(host),
-        password=d.password(host, cache=password_cache),
-        connect_options=tuple(parse_connect_options(cfg.get("connect-options")).items()),
-    )
-
-
-def filters(cfg: Config) -> Filters:
-    return Filters(
-        table=cfg.get_regex("ignore-table"),
-        proc=cfg.get_regex("ignore-proc"),
-        func=cfg.get_regex("ignore-func"),
-    )
-
-
-def ignore_patterns(cfg: Config) -> dict[ObjectType, re.Pattern[str]]:
-    f = filters(cfg)
-    out: dict[ObjectType, re.Pattern[str]] = {}
-    if f.table is not None:
-        out[ObjectType.TABLE] = f.table
-    if f.proc is not None:
-        out[ObjectType.PROCEDURE] = f.proc
-    if f.func is not None:
-        out[ObjectType.FUNCTION] = f.func
-    return out
 
 
 def lint_options(d: Dir) -> LintOptions:
