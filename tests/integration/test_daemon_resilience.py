@@ -11,6 +11,7 @@ after the server is back recovers without help.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -49,30 +50,61 @@ def group_alive(pgid: int) -> bool:
     return _group_alive(pgid)
 
 
+@contextlib.contextmanager
+def wrapped_daemon(server: DBServer, tmp_path: Path, prefix: str, wrapper: str) -> Iterator[RunningDaemon]:
+    """A daemon over one `items` table whose ALTER TABLEs go through `wrapper`; cleaned up after."""
+    ensure_db_user(server)
+    schema = f"{prefix}_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
+    sql(server, ITEMS, schema)
+    repo = DaemonRepo.create(
+        tmp_path / "repo", server, schema, {"items.sql": ITEMS}, extra_options=f"alter-wrapper={wrapper}\n"
+    )
+    d = RunningDaemon(repo, tmp_path / "run").start()
+    try:
+        yield d
+    finally:
+        pgid = wrapper_pgid(d)
+        if pgid and group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        sql(server, f"DROP DATABASE IF EXISTS {schema}")
+        assert_no_password(d)
+
+
+def push_through_wrapper(d: RunningDaemon, server: DBServer) -> tuple[str, int]:
+    """Hand DDL, then a push of its reversal; returns the job id and the running wrapper's pgid."""
+    sql(server, "ALTER TABLE items ADD KEY by_name (name)", d.repo.schema)
+    diff = d.diff(refresh="true")
+    r = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
+    assert r.status == 202, r.text
+    job_id: str = r.json()["job"]["id"]
+    d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
+    pgid = wrapper_pgid(d, job_id)
+    assert pgid and group_alive(pgid)
+    return job_id, pgid
+
+
+def wrapper_pgid(d: RunningDaemon, job_id: str | None = None) -> int:
+    """The wrapper process group a job recorded (the newest job's by default; 0 if none)."""
+    path = d.state_dir / "state.sqlite3"
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute(
+            "SELECT wrapper_pid FROM jobs WHERE (? IS NULL OR id = ?) ORDER BY created_at DESC LIMIT 1",
+            (job_id, job_id),
+        ).fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
 def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_running(
     server: DBServer, tmp_path: Path
 ) -> None:
-    ensure_db_user(server)
-    schema = f"crash_{os.getpid()}"
-    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
-    sql(server, ITEMS, schema)
     # Every ALTER TABLE goes through a "tool" that runs for a long time.
-    repo = DaemonRepo.create(
-        tmp_path / "repo", server, schema, {"items.sql": ITEMS}, extra_options="alter-wrapper=sleep 300\n"
-    )
-    d = RunningDaemon(repo, tmp_path / "run").start()
-    pgid = 0
-    try:
-        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
-        diff = d.diff(refresh="true")
-        r = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
-        assert r.status == 202, r.text
-        job_id = r.json()["job"]["id"]
-        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
-        with sqlite3.connect(d.state_dir / "state.sqlite3") as db:
-            (pgid,) = db.execute("SELECT wrapper_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        assert pgid and group_alive(pgid)
-
+    with wrapped_daemon(server, tmp_path, "crash", "sleep 300") as d:
+        job_id, pgid = push_through_wrapper(d, server)
         d.stop(signal.SIGKILL)
         assert group_alive(pgid)  # the tool runs in its own session: the crash did not take it down
 
@@ -84,16 +116,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
         assert "may or may not" in job["statements"][0]["error"]
         assert job["wrapper_running"] is False
         d.wait_for(lambda: not group_alive(pgid), timeout=5)
-        schemas = d.get("/v1/environments").json()["environments"]
-        assert schemas[0]["status"] in ("ok", "error")
         assert not _temp_schemas(server)
-    finally:
-        if pgid and group_alive(pgid):
-            os.killpg(pgid, signal.SIGKILL)
-        if d.proc is not None and d.proc.poll() is None:
-            d.stop()
-        sql(server, f"DROP DATABASE IF EXISTS {schema}")
-        assert_no_password(d)
 
 
 def _temp_schemas(server: DBServer) -> list[str]:
@@ -161,84 +184,42 @@ def test_cancel_stops_a_running_wrapper_and_the_log_streams_while_it_runs(
 ) -> None:
     import http.client
 
-    ensure_db_user(server)
-    schema = f"cancel_{os.getpid()}"
-    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
-    sql(server, ITEMS, schema)
-    repo = DaemonRepo.create(
-        tmp_path / "repo",
-        server,
-        schema,
-        {"items.sql": ITEMS},
-        extra_options="alter-wrapper=echo started {TABLE}; sleep 300\n",
-    )
-    d = RunningDaemon(repo, tmp_path / "run").start()
-    pgid = 0
-    try:
-        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
-        diff = d.diff(refresh="true")
-        r = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]})
-        job_id = r.json()["job"]["id"]
-        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
-        with sqlite3.connect(d.state_dir / "state.sqlite3") as db:
-            (pgid,) = db.execute("SELECT wrapper_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    with wrapped_daemon(server, tmp_path, "cancel", "echo started {TABLE}; sleep 300") as d:
+        job_id, pgid = push_through_wrapper(d, server)
 
         # The log streams while the job runs: the tool's output arrives before the job ends.
         conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
-        conn.request("GET", f"/v1/jobs/{job_id}/log", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        stream = conn.getresponse()
-        assert stream.status == 200 and stream.getheader("Transfer-Encoding") == "chunked"
-        seen = b""
-        while b"started items" not in seen:
-            seen += stream.readline()
-        assert d.get(f"/v1/jobs/{job_id}").json()["job"]["state"] == "running"
+        try:
+            conn.request("GET", f"/v1/jobs/{job_id}/log", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            stream = conn.getresponse()
+            assert stream.status == 200 and stream.getheader("Transfer-Encoding") == "chunked"
+            seen = b""
+            while b"started items" not in seen:
+                seen += stream.readline()
+            assert d.get(f"/v1/jobs/{job_id}").json()["job"]["state"] == "running"
 
-        r = d.post(f"/v1/jobs/{job_id}/cancel", token=READER_TOKEN)
-        assert r.status == 403
-        r = d.post(f"/v1/jobs/{job_id}/cancel")
-        assert r.status == 202, r.text
-        job = d.wait_job(job_id, timeout=30)
-        assert job["state"] == "cancelled"
-        assert [s["status"] for s in job["statements"]] == ["failed"]
-        assert not group_alive(pgid)
-        rest = stream.read()  # the stream ends with the job
-        assert b"cancelled" in rest
-        conn.close()
+            assert d.post(f"/v1/jobs/{job_id}/cancel", token=READER_TOKEN).status == 403
+            r = d.post(f"/v1/jobs/{job_id}/cancel")
+            assert r.status == 202, r.text
+            job = d.wait_job(job_id, timeout=30)
+            assert job["state"] == "cancelled"
+            assert [s["status"] for s in job["statements"]] == ["failed"]
+            assert not group_alive(pgid)
+            assert b"cancelled" in stream.read()  # the stream ends with the job
+        finally:
+            conn.close()
         assert d.post(f"/v1/jobs/{job_id}/cancel").status == 409
         assert d.metric("schemad_push_jobs_total", environment="test", result="cancelled") == 1
         assert d.metric("schemad_alter_wrapper_running") == 0
-    finally:
-        if pgid and group_alive(pgid):
-            os.killpg(pgid, signal.SIGKILL)
-        if d.proc is not None and d.proc.poll() is None:
-            d.stop()
-        sql(server, f"DROP DATABASE IF EXISTS {schema}")
-        assert_no_password(d)
 
 
 def test_sigterm_lets_the_running_wrapper_finish_then_exits_0(server: DBServer, tmp_path: Path) -> None:
-    ensure_db_user(server)
-    schema = f"term_{os.getpid()}"
-    sql(server, f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema} CHARACTER SET utf8mb4;")
-    sql(server, ITEMS, schema)
     # A "tool" that takes a while and succeeds (it does not run the DDL: enough to see the wait).
-    repo = DaemonRepo.create(
-        tmp_path / "repo", server, schema, {"items.sql": ITEMS}, extra_options="alter-wrapper=sleep 3\n"
-    )
-    d = RunningDaemon(repo, tmp_path / "run").start()  # shutdown_grace = 5s
-    try:
-        sql(server, "ALTER TABLE items ADD KEY by_name (name)", schema)
-        diff = d.diff(refresh="true")
-        job_id = d.post("/v1/environments/test/push", {"plan_hash": diff["plan_hash"]}).json()["job"]["id"]
-        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["wrapper_running"], timeout=15)
+    with wrapped_daemon(server, tmp_path, "term", "sleep 3") as d:  # shutdown_grace = 5s
+        job_id, _ = push_through_wrapper(d, server)
         start = time.monotonic()
         assert d.stop(signal.SIGTERM) == 0
         assert time.monotonic() - start > 1.5  # it waited for the tool
         d.start()
         job = d.get(f"/v1/jobs/{job_id}").json()["job"]
         assert job["state"] == "succeeded" and job["statements"][0]["status"] == "done"
-    finally:
-        if d.proc is not None and d.proc.poll() is None:
-            d.stop()
-        sql(server, f"DROP DATABASE IF EXISTS {schema}")
-        assert_no_password(d)
