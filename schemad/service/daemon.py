@@ -82,6 +82,7 @@ class Daemon:
         self.ready = False
         self._background: set[asyncio.Task[None]] = set()
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
+        self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
 
     # ///// lookups /////
 
@@ -169,6 +170,8 @@ class Daemon:
             rt.envs[env] = RepoEnvironment(
                 repo.name, repo.path, env, self.cache, workspace=self.config.workspace, clock=self.clock
             )
+            # The lock outlives a reload's new RepoEnvironment: a push still running keeps holding it.
+            rt.envs[env].push_lock = self._push_locks.setdefault((repo.name, env), asyncio.Lock())
         self.repos[repo.name] = rt
         rt.head = _git_head(repo.path)
 

@@ -223,3 +223,19 @@ def test_sigterm_lets_the_running_wrapper_finish_then_exits_0(server: DBServer, 
         d.start()
         job = d.get(f"/v1/jobs/{job_id}").json()["job"]
         assert job["state"] == "succeeded" and job["statements"][0]["status"] == "done"
+
+
+def test_a_reload_keeps_the_running_push_s_lock(server: DBServer, tmp_path: Path) -> None:
+    with wrapped_daemon(server, tmp_path, "reload", "sleep 300") as d:
+        job_id, _ = push_through_wrapper(d, server)
+        d.poll_interval = "2s"  # the repo's config changes: its environments are rebuilt
+        d.write_config()
+        assert d.proc is not None
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(lambda: d.metric("schemad_poll_duration_seconds_count", environment="test"), timeout=10)
+        time.sleep(0.5)
+        plan = d.diff(refresh="true")["plan_hash"]
+        r = d.post("/v1/environments/test/push", {"plan_hash": plan})
+        assert r.status == 409 and r.json()["error"]["code"] == "push_running", r.text
+        assert d.post(f"/v1/jobs/{job_id}/cancel").status == 202
+        assert d.wait_job(job_id)["state"] == "cancelled"
