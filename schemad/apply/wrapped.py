@@ -98,6 +98,7 @@ class WrappingExecutor:
         cancel: asyncio.Event | None = None,
         on_start: Callable[[int], None] | None = None,
         on_end: Callable[[], None] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.inner = inner
         self.planner = planner
@@ -105,6 +106,7 @@ class WrappingExecutor:
         self.cancel = cancel  # set: a running tool is stopped (SIGTERM, then SIGKILL)
         self.on_start = on_start  # gets the tool's process group id
         self.on_end = on_end  # the tool ended, however
+        self.env = env  # added to the tool's environment
 
     async def execute(self, step: Step) -> None:
         cmd = self.planner.command_for(step)
@@ -118,6 +120,7 @@ class WrappingExecutor:
                 on_line=self.on_line,
                 cancel=self.cancel,
                 on_start=self.on_start,
+                env=self.env,
             )
         finally:
             if self.on_end is not None:

@@ -339,7 +339,13 @@ class JobRunner:
             run: DDLExecutor = inner
             if wrappers is not None:
                 run = WrappingExecutor(
-                    inner, wrappers, on_line, cancel=live.cancel, on_start=on_start, on_end=on_end
+                    inner,
+                    wrappers,
+                    on_line,
+                    cancel=live.cancel,
+                    on_start=on_start,
+                    on_end=on_end,
+                    env={JOB_ENV: live.record.id},
                 )
             return _Recording(run, before, after, index)
 
@@ -443,12 +449,28 @@ def _append(path: Path, line: str) -> None:
         f.write(line + "\n")
 
 
+JOB_ENV = "SCHEMAD_JOB_ID"  # set in every wrapper's environment: how a restart recognizes its tools
+
+
+def _runs_job(pid: int, job_id: str) -> bool:
+    """Whether process `pid` is a wrapper started for `job_id` (its environment says so)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"{JOB_ENV}={job_id}".encode() in environ.split(b"\0")
+
+
 def kill_orphan_wrappers(jobs: list[JobRecord]) -> list[int]:
-    """Stop the process groups that interrupted jobs recorded (a crash left them running)."""
+    """Stop the process groups that interrupted jobs recorded (a crash left them running).
+
+    Only a group whose leader still carries the job's id in its environment is
+    stopped: after a reboot the recorded number may belong to anything.
+    """
     killed = []
     for job in jobs:
         pgid = job.wrapper_pid
-        if not pgid:
+        if not pgid or not _runs_job(pgid, job.id):
             continue
         try:
             os.killpg(pgid, signal.SIGKILL)
