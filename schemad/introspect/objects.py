@@ -1,10 +1,11 @@
 """Introspect a schema's views, routines, triggers and events into the model.
 
 Each loader runs ONE bulk query for the whole schema (information_schema, or
-mysql.proc for MariaDB routines), then exactly one SHOW CREATE per object, all
-at once (asyncio.gather / a pool of workers over the Instance's connection
-pool), so the number of bulk queries does not grow with the object count and
-the event loop never waits on one object at a time.  Every model is rendered
+mysql.proc for MariaDB routines), then one SHOW CREATE per object: sent 50 per
+round trip for routines, triggers and events (Instance.query_many), and over a
+pool of sessions for views (which need their schema as the current database),
+so the number of round trips grows slowly with the object count and the event
+loop never waits on one object at a time.  Every model is rendered
 again and compared with its SHOW CREATE text; on any difference it is marked
 ``unsupported`` (it may be created or dropped, never altered), as Skeema does
 for tables.
@@ -81,12 +82,9 @@ def _create_text(kind: str, rows: list[Row]) -> str:
 
 
 async def _show_create_all(inst: Instance, schema: str, objects: Sequence[tuple[str, str]]) -> list[str]:
-    """SHOW CREATE <kind> for every (kind, name), concurrently; results in input order."""
-
-    async def one(kind: str, name: str) -> str:
-        return _create_text(kind, await inst.query(_show_create_sql(kind, schema, name)))
-
-    return list(await asyncio.gather(*(one(kind, name) for kind, name in objects)))
+    """SHOW CREATE <kind> for every (kind, name), batched per round trip; results in input order."""
+    rows = await inst.query_many([_show_create_sql(kind, schema, name) for kind, name in objects])
+    return [_create_text(kind, r) for (kind, _), r in zip(objects, rows, strict=True)]
 
 
 async def _show_create_views(inst: Instance, schema: str, names: Sequence[str]) -> list[str]:
