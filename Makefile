@@ -13,14 +13,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The throwaway MariaDB of the tests and `make run` starts from these binaries
+# (never from a server running on the machine).
 server-binary:
-	@if [ -z "$$SCHEMAD_TEST_DSN" ]; then scripts/ensure-server; fi
+	@if [ -z "$$SCHEMAD_TEST_DSN" ]; then \
+	  HINT="or point the tests at a server with SCHEMAD_TEST_DSN=mysql://user:pass@host:port/" \
+	  scripts/ensure-package "throwaway test server" mariadbd mariadb-install-db -- mariadb-server mariadb-client; \
+	fi
 
 # pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests,
 # promtool (Debian prometheus) for the alert-rule tests.
 tools:
-	scripts/ensure-tools
-	scripts/ensure-promtool
+	scripts/ensure-package "alter-wrapper tests" pt-online-schema-change -- percona-toolkit
+	scripts/ensure-package "alert-rule tests" promtool -- prometheus
 
 setup: $(STAMP) server-binary tools
 

@@ -3,7 +3,7 @@
 The server lives in a temporary datadir with its own unix socket and a free
 127.0.0.1 port, so it never touches a server already running on the machine.
 It is used by the test suite, the benchmarks and `make run`.  It does not
-install anything: `scripts/ensure-server` (called by the Makefile) does.
+install anything: `make setup` (scripts/ensure-package) does.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def find_server_binaries() -> ServerBinaries:
     if not server or not install_db:
         raise SchemadError(
             "no MariaDB server binary (mariadbd, mariadb-install-db) found; "
-            "run `scripts/ensure-server` (Debian package mariadb-server) "
+            "run `make setup` (Debian package mariadb-server) "
             "or set SCHEMAD_TEST_DSN to use an existing server"
         )
     return ServerBinaries(server=server, install_db=install_db)

@@ -1,6 +1,6 @@
 """config/alerts.yml: promtool accepts the rules and their unit tests pass.
 
-promtool is required, never skipped for: `scripts/ensure-promtool` installs it.
+promtool is required, never skipped for: `make setup` installs it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ RULE_TESTS = CONFIG / "alerts_test.yml"
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("promtool")
     if exe is None:
-        pytest.fail("promtool not found on PATH: run scripts/ensure-promtool")
+        pytest.fail("promtool not found on PATH: run make setup")
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -4,7 +4,7 @@ Builds Skeema's documented alter-wrapper pattern with `wrapper_variables`,
 runs it with `run_managed` against the suite's server and checks the table
 was altered without losing a row, that progress was parsed from the tool's
 output and that the password never shows.  Needs `pt-online-schema-change`
-(`scripts/ensure-tools` installs it); a missing tool is an error, not a skip.
+(`make setup` installs it); a missing tool is an error, not a skip.
 
 Extra options the test passes and why:
   --recursion-method=none  the test server has no replicas; don't look for them
@@ -56,7 +56,7 @@ async def test_pt_online_schema_change_adds_a_column(
     server: DBServer, instance: Instance, schema: str, osc_user: str
 ) -> None:
     if shutil.which("pt-online-schema-change") is None:
-        pytest.fail("pt-online-schema-change is not installed: run scripts/ensure-tools")
+        pytest.fail("pt-online-schema-change is not installed: run make setup")
     await instance.execute(
         f"CREATE TABLE `{schema}`.`t` (id INT UNSIGNED NOT NULL AUTO_INCREMENT, "
         "v VARCHAR(40) NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB"
@@ -121,7 +121,7 @@ async def test_pt_osc_failure_reports_exit_code_and_masked_tail(
     server: DBServer, instance: Instance, schema: str, osc_user: str
 ) -> None:
     if shutil.which("pt-online-schema-change") is None:
-        pytest.fail("pt-online-schema-change is not installed: run scripts/ensure-tools")
+        pytest.fail("pt-online-schema-change is not installed: run make setup")
     await instance.execute(f"CREATE TABLE `{schema}`.`t` (id INT NOT NULL PRIMARY KEY)")
     wrong = "not the pw 'at all'"
     variables = wrapper_variables(

@@ -69,7 +69,7 @@ def test_pt_osc_alter_wrapper_end_to_end(
     server: DBServer, repo: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     if shutil.which("pt-online-schema-change") is None:
-        pytest.fail("pt-online-schema-change is not installed: run scripts/ensure-tools")
+        pytest.fail("pt-online-schema-change is not installed: run make setup")
     opts = f"alter-wrapper={PT_OSC}\nalter-wrapper-min-size=1\n"
     (repo / ".skeema").write_text((repo / ".skeema").read_text() + opts)
     assert main(["diff"]) == 1
