@@ -83,6 +83,7 @@ class Daemon:
         self._background: set[asyncio.Task[None]] = set()
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
         self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
+        self._published: dict[str, set[str]] = {}  # environment key -> schemas with drift series
 
     # ///// lookups /////
 
@@ -161,8 +162,12 @@ class Daemon:
             self._start_repo_tasks(self.repos[repo.name])
         self._sync_schedule()
         # Every environment re-reads its tree (a .skeema may have changed too).
-        for _, env in self.environments():
-            self._spawn(env.files_changed((), True))
+        for key, env in self.environments():
+            self._spawn(self._reread(key, env))
+
+    async def _reread(self, key: str, env: RepoEnvironment) -> None:
+        await env.files_changed((), True)
+        self.publish(key, env)
 
     def _add_repo(self, repo: RepoConfig) -> None:
         rt = RepoRuntime(repo)
@@ -189,10 +194,8 @@ class Daemon:
             return
         with contextlib.suppress(KeyError):
             self.poller.remove(key)
-        rt = self.repos.get(ident[0])
-        env = rt.envs.get(ident[1]) if rt is not None else None
-        for t in env.targets.values() if env is not None else ():
-            self.metrics.forget_schema(key, t.target.schema)
+        for schema in self._published.pop(key, set()):
+            self.metrics.forget_schema(key, schema)
 
     def _sync_schedule(self) -> None:
         """One poller job per repo x environment under its current key (keys change when repos do)."""
@@ -305,6 +308,10 @@ class Daemon:
         for t in env.targets.values():
             if t.diff is not None:
                 self.metrics.set_drift(key, t.target.schema, drift_counts(t.diff))
+        schemas = {t.target.schema for t in env.targets.values()}
+        for gone in self._published.get(key, set()) - schemas:  # a schema dir left the repo
+            self.metrics.forget_schema(key, gone)
+        self._published[key] = schemas
         rt = self.repos.get(env.repo)
         if rt is not None:  # a file error shows in every environment: count the dirs of one
             self.metrics.set_repo_file_errors(env.repo, max(len(e.file_errors()) for e in rt.envs.values()))

@@ -290,3 +290,27 @@ def test_renaming_a_file_keeps_the_object_and_follows_the_file(daemon: RunningDa
     assert statements(daemon.diff()) == []
     (daemon.repo.dir / "orders_table.sql").unlink()  # the table is gone from the repo: the diff drops it
     daemon.wait_for(lambda: statements(daemon.diff()) == ["DROP TABLE `orders`"], timeout=5)
+
+
+def test_a_schema_dir_leaving_the_repo_takes_its_drift_series_along(
+    daemon: RunningDaemon, server: DBServer
+) -> None:
+    import shutil
+
+    other = f"dmn3_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {other}; CREATE DATABASE {other} CHARACTER SET utf8mb4;")
+    try:
+        d = daemon.repo.root / other
+        d.mkdir()
+        (d / "users.sql").write_text(USERS)
+        (d / ".skeema").write_text(f"schema={other}\n")
+        daemon.wait_for(
+            lambda: daemon.metric("schemad_drift", environment="test", schema=other) == 1, timeout=5
+        )
+        shutil.rmtree(d)
+        daemon.wait_for(
+            lambda: daemon.metric("schemad_drift", environment="test", schema=other) is None, timeout=5
+        )
+        assert daemon.metric("schemad_drift", environment="test", schema=daemon.repo.schema) == 0
+    finally:
+        sql(server, f"DROP DATABASE IF EXISTS {other}")
