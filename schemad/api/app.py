@@ -23,7 +23,7 @@ from aiohttp import web
 from schemad.api.auth import auth_middleware, require
 from schemad.api.routes import DAEMON, add_routes
 from schemad.config import EXAMPLE_REPO, DaemonConfig
-from schemad.errors import SchemadError
+from schemad.errors import ConfigError, ConnectError, DatabaseError, SchemadError, SQLFileError
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
 from schemad.service.state import SqliteStateStore, StateStore
@@ -238,6 +238,15 @@ async def repos(request: web.Request) -> web.Response:
     return web.json_response({"repos": items})
 
 
+# The one place a schemad error class becomes an HTTP status (STYLE rule 6); most specific first.
+_ERROR_STATUS: dict[type[SchemadError], tuple[int, str]] = {
+    ConnectError: (503, "database_unavailable"),
+    DatabaseError: (502, "database_error"),
+    ConfigError: (422, "config_error"),
+    SQLFileError: (422, "sql_file_error"),
+}
+
+
 @web.middleware
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -255,6 +264,13 @@ async def json_errors(
         )
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except SchemadError as exc:
+        # schemad's own errors never hold secrets (errors.py): their text is the answer.
+        status, code = next(
+            (answer for cls, answer in _ERROR_STATUS.items() if isinstance(exc, cls)), (500, "internal_error")
+        )
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return web.json_response({"error": {"code": code, "message": str(exc)}}, status=status)
     except Exception:
         # Never echo an unexpected exception: its text may hold anything.
         log.exception("%s %s failed", request.method, request.path)

@@ -166,6 +166,11 @@ def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
         assert stale["targets"][0]["poll_error"]
         env = d.get("/v1/environments").json()["environments"][0]
         assert env["status"] == "stale" and env["last_poll"]["consecutive_failures"] >= 1
+        # Work that needs the server answers 503 with the reason, not a 500.
+        r = d.post("/v1/lint", {"file": "outage/x.sql", "sql": "CREATE TABLE x (id int PRIMARY KEY);"})
+        assert r.status == 503 and r.json()["error"]["code"] == "database_unavailable", r.text
+        r = d.post("/v1/environments/test/push", {"plan_hash": stale["plan_hash"]})
+        assert r.status == 503 and r.json()["error"]["code"] == "environment_unreachable", r.text
 
         srv.resume()
         d.wait_for(lambda: d.diff()["stale"] is False, timeout=30, interval=0.2)
