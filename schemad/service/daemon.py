@@ -265,9 +265,9 @@ class Daemon:
         return poll
 
     async def poll_now(self, key: str, env: RepoEnvironment) -> None:
-        """Poll one environment now (through the poller, so runs never overlap and are counted)."""
+        """Poll one environment now, a poll that starts after this call (never overlapping, counted)."""
         try:
-            await self.poller.poll_now(key)
+            await self.poller.poll_now(key, fresh=True)
         except KeyError:  # not scheduled (yet): poll directly
             await env.poll()
             self.publish(key, env)

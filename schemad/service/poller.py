@@ -9,8 +9,9 @@ poll itself: it starts the poll as a task of its own and waits for it through
   task, and an optional per-environment `timeout` cancels a poll that runs too
   long and counts it as a failure);
 * runs of one environment never overlap: the job has ``max_instances=1`` and
-  ``coalesce=True``, and the Poller's own `running` flag makes a scheduled run
-  or a `poll_now` that arrives while a poll is running a no-op;
+  ``coalesce=True``, and a scheduled run that arrives while a poll is running is
+  a no-op (a `poll_now` then waits for the running poll, and with ``fresh``
+  runs another after it);
 * `shutdown(wait=True)` can wait for polls in flight even though APScheduler's
   asyncio executor cancels its own futures on shutdown.
 
@@ -280,9 +281,19 @@ class Poller:
             next_run=self._next_run(environment),
         )
 
-    async def poll_now(self, environment: str) -> None:
-        """Run `environment`'s poll now and wait for it; a no-op if one is running (KeyError if unknown)."""
+    async def poll_now(self, environment: str, *, fresh: bool = False) -> None:
+        """Run `environment`'s poll now and wait for it (KeyError if unknown).
+
+        If one is running, this waits for it instead of starting another; with
+        `fresh` it then runs one more, so what it read started after the call
+        (a push checks its plan against that).
+        """
         entry = self._entries[environment]
+        running = entry.task
+        if running is not None:
+            await asyncio.shield(running)
+            if not fresh:
+                return
         task = self._spawn(environment, entry)
         if task is not None:
             await asyncio.shield(task)

@@ -120,11 +120,23 @@ async def test_overlapping_runs_are_skipped(poller: Poller) -> None:
     await poller.start()
     await eventually(lambda: poll.finished >= 2)
     assert poll.max_active == 1
-    await eventually(lambda: poller.state("slow").running)
-    before = poll.calls
-    await poller.poll_now("slow")  # skipped: one is running
-    assert poll.calls == before
     assert poll.max_active == 1
+
+
+async def test_poll_now_waits_for_a_running_poll_and_fresh_runs_one_more(poller: Poller) -> None:
+    poll = Counter(sleep=0.2)
+    poller.add("slow", PollSchedule(interval=3600), poll)  # only poll_now runs it here
+    await poller.start()
+    first = asyncio.create_task(poller.poll_now("slow"))
+    await eventually(lambda: poller.state("slow").running)
+    await poller.poll_now("slow")  # joins the running poll instead of starting another
+    assert (poll.calls, poll.finished) == (1, 1)
+    await first
+    second = asyncio.create_task(poller.poll_now("slow"))
+    await eventually(lambda: poller.state("slow").running)
+    await poller.poll_now("slow", fresh=True)  # waits for it, then runs its own
+    assert (poll.calls, poll.finished, poll.max_active) == (3, 3, 1)
+    await second
 
 
 async def test_failures_back_off_and_recover() -> None:
