@@ -11,8 +11,18 @@ from a workspace (the caller adds those, always as errors).
 
 from __future__ import annotations
 
-from schemad.lint.engine import Note, lint_schema, locate
+from schemad.lint.engine import Note, Source, lint_located, lint_schema, locate
 from schemad.lint.options import LintOptions, Severity
 from schemad.lint.rule import Finding, Rule
 
-__all__ = ["Finding", "LintOptions", "Note", "Rule", "Severity", "lint_schema", "locate"]
+__all__ = [
+    "Finding",
+    "LintOptions",
+    "Note",
+    "Rule",
+    "Severity",
+    "Source",
+    "lint_located",
+    "lint_schema",
+    "locate",
+]

@@ -7,8 +7,9 @@ only searches a statement's text that the caller already has; it opens no files.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from schemad.lint.options import LintOptions, Severity
 from schemad.lint.rule import Rule
@@ -17,7 +18,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey
 from schemad.model.schema import Schema
 
-__all__ = ["Note", "lint_schema", "locate"]
+__all__ = ["Note", "Source", "lint_located", "lint_schema", "locate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +76,18 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(f"{quoted}|{bare}", re.I)
 
 
-def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
+def _position(text: str, offset: int, first_line: int, first_col: int) -> tuple[int, int]:
     line = first_line + text.count("\n", 0, offset)
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    if line == first_line:
+        column += first_col - 1  # the statement may start mid-line
     return line, column
 
 
-def locate(note: Note, statement_text: str, file: str, first_line: int) -> Note:
+def locate(note: Note, statement_text: str, file: str, first_line: int, first_col: int = 1) -> Note:
     """`note` with file, line and column of its locator in the statement's text.
 
+    `first_line` and `first_col` are where the statement starts in its file.
     The locator is looked for after the CREATE head (the first mention of the
     object's name); without a locator, or when it is not found, the note points
     at the statement's first line.
@@ -94,9 +98,41 @@ def locate(note: Note, statement_text: str, file: str, first_line: int) -> Note:
         for spelling in _ALIASES.get(note.locator.upper(), (note.locator,)):
             m = _pattern(spelling).search(statement_text, start)
             if m:
-                line, column = _position(statement_text, m.start(), first_line)
+                line, column = _position(statement_text, m.start(), first_line, first_col)
                 return replace(note, file=file, line=line, column=column)
     lead = len(statement_text) - len(statement_text.lstrip())
     if "\n" in statement_text[:lead]:
         lead = 0  # never leave the first line
-    return replace(note, file=file, line=first_line, column=lead + 1)
+    return replace(note, file=file, line=first_line, column=first_col + lead)
+
+
+class Source(Protocol):
+    """Where an object's statement is: its text and its start in a file (sqltext's Statement is one)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def col(self) -> int: ...
+
+
+def lint_located(
+    schema: Schema,
+    flavor: Flavor,
+    opts: LintOptions,
+    sources: Mapping[ObjectKey, Source],
+    *,
+    only: Collection[ObjectKey] | None = None,
+) -> list[Note]:
+    """lint_schema, each note placed in its object's statement (notes without a source stay unplaced)."""
+    out = []
+    for note in lint_schema(schema, flavor, opts, only=only):
+        s = sources.get(note.key)
+        out.append(locate(note, s.text, s.file, s.line, s.col) if s is not None else note)
+    return out

@@ -26,7 +26,7 @@ from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, wrap_new
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.instance import Instance
-from schemad.lint import Severity, lint_schema, locate
+from schemad.lint import Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectType
 from schemad.plan.targets import conn_params, ignore_patterns, lint_options, workspace_options
@@ -109,16 +109,10 @@ class Engine:
         for f in run.result.failures:
             if f.file == doc:
                 out.append(Finding(f.line, 1, "sql-error", ERROR, f.message))
-        for note in lint_schema(run.result.schema, run.flavor, lint_options(d)):
-            source = logical.creates.get(note.key)
-            if source is None or source.file != doc:
-                continue
-            note = locate(note, source.text, source.file, source.line)
-            line, column = note.line or source.line, note.column or 1
-            if line == source.line:
-                column += source.col - 1  # locate() counts from the statement's start
+        mine = {k for k, s in logical.creates.items() if s.file == doc}
+        for note in lint_located(run.result.schema, run.flavor, lint_options(d), logical.creates, only=mine):
             severity = ERROR if note.severity is Severity.ERROR else WARNING
-            out.append(Finding(line, column, note.rule, severity, note.message))
+            out.append(Finding(note.line or 1, note.column or 1, note.rule, severity, note.message))
         return sorted(out, key=lambda x: (x.line, x.column, x.rule))
 
     # ------------------------------------------------------------------ format

@@ -22,7 +22,7 @@ from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
-from schemad.lint import LintOptions, Note, Severity, lint_schema, locate
+from schemad.lint import LintOptions, Note, Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
@@ -264,8 +264,4 @@ def lint_changes(
     }
     if not changed:
         return ()
-    out = []
-    for note in lint_schema(desired, flavor, opts, only=changed):
-        stmt = logical.creates.get(note.key)
-        out.append(locate(note, stmt.text, stmt.file, stmt.line) if stmt is not None else note)
-    return tuple(out)
+    return tuple(lint_located(desired, flavor, opts, logical.creates, only=changed))

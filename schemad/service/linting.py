@@ -15,7 +15,7 @@ from pathlib import Path
 from schemad.errors import SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
-from schemad.lint import Severity, lint_schema, locate
+from schemad.lint import Severity, lint_located
 from schemad.plan.targets import ignore_patterns, lint_options
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.tempschema import exec_statements
@@ -85,9 +85,8 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
         if f.key in own.creates:
             out.append(Diagnostic(f.line, 1, "sql-error", "error", f.message))
     assert target.live.flavor is not None
-    for note in lint_schema(result.schema, target.live.flavor, lint_options(d), only=set(own.creates)):
-        source = own.creates[note.key]
-        note = locate(note, source.text, source.file, source.line)
+    opts = lint_options(d)
+    for note in lint_located(result.schema, target.live.flavor, opts, own.creates, only=set(own.creates)):
         severity = "error" if note.severity is Severity.ERROR else "warning"
         out.append(Diagnostic(note.line or 1, note.column or 1, note.rule, severity, note.message))
     return sorted(out, key=lambda x: (x.line, x.column, x.rule))

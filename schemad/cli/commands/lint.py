@@ -30,7 +30,7 @@ from schemad.cli.dirwork import run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.options import SKEEMA_OPTIONS
-from schemad.lint import Severity, lint_schema, locate
+from schemad.lint import Severity, lint_located
 from schemad.lint.report import SQL_ERROR, UNPARSED, Annotation, OutputFormat, render, text_line
 from schemad.plan.targets import lint_options
 from schemad.workspace.cache import CanonicalCache
@@ -65,10 +65,7 @@ async def _lint_dir(
             Annotation(failure.file, failure.line, None, SQL_ERROR, Severity.ERROR, message)
         )
         code = EXIT_FATAL
-    for note in lint_schema(result.schema, flavor, lint_options(d)):
-        source = logical.creates.get(note.key)
-        if source is not None:
-            note = locate(note, source.text, source.file, source.line)
+    for note in lint_located(result.schema, flavor, lint_options(d), logical.creates):
         a = Annotation(
             note.file or str(d.path), note.line, note.column, note.rule, note.severity, note.message
         )

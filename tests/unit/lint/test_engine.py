@@ -127,3 +127,13 @@ def test_auto_inc_note_points_at_the_table_option() -> None:
     (note,) = lint_schema(schema(t), MYSQL8, LintOptions())
     placed = locate(note, text, "orders.sql", 1)
     assert (placed.rule, placed.line, placed.column) == ("auto-inc", 4, 3)
+
+
+def test_locate_counts_columns_from_where_the_statement_starts() -> None:
+    text = "CREATE TABLE t (id int) ENGINE=MyISAM"  # e.g. after `DROP ...;` on the same line
+    got = locate(_note("ENGINE="), text, "f", 3, first_col=11)
+    assert (got.line, got.column) == (3, 11 + text.index("ENGINE="))
+    multi = "CREATE TABLE t (\n  id int\n) ENGINE=MyISAM"
+    got = locate(_note("ENGINE="), multi, "f", 3, first_col=11)
+    assert (got.line, got.column) == (5, 3)  # later lines are not shifted
+    assert locate(_note(None), text, "f", 3, first_col=11).column == 11
