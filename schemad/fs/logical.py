@@ -24,7 +24,7 @@ from schemad.errors import DuplicateDefinitionError, SQLFileError
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
-__all__ = ["LogicalSchema"]
+__all__ = ["LogicalSchema", "read_sql"]
 
 IgnorePatterns = Mapping[ObjectType, re.Pattern[str]]
 
@@ -50,7 +50,7 @@ class LogicalSchema:
         """
         result = cls()
         for path in files:
-            result.add_file(str(path), _read_sql(path), ignore=ignore)
+            result.add_file(str(path), read_sql(path), ignore=ignore)
         return result
 
     @classmethod
@@ -96,7 +96,8 @@ class LogicalSchema:
                 self.unsupported[key] = stmt
 
 
-def _read_sql(path: Path) -> str:
+def read_sql(path: Path) -> str:
+    """A *.sql file's text; SQLFileError naming the file (and line) when unreadable or not UTF-8."""
     try:
         data = path.read_bytes()
     except OSError as e:

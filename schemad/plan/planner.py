@@ -10,6 +10,7 @@ schemad.apply's job.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from schemad.diff.modifiers import StatementModifiers
@@ -101,6 +102,29 @@ async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[st
         [f"SELECT 1 AS x FROM {q}.{escape_identifier(t)} LIMIT 1" for t in wanted]
     )
     return {t: (lengths[t] if r else 0) for t, r in zip(wanted, has_rows, strict=True)}
+
+
+def tables_to_size(steps: Sequence[Step], allow_unsafe: bool, safe_below_size: int) -> list[str]:
+    """The tables whose size decides whether their unsafe steps may run (safe-below-size)."""
+    if allow_unsafe or not safe_below_size:
+        return []
+    return sorted({s.key.name for s in steps if s.unsafe and s.key.type is ObjectType.TABLE})
+
+
+def plan_steps(
+    steps: Sequence[Step], sizes: Mapping[str, int], allow_unsafe: bool, safe_below_size: int
+) -> tuple[PlannedStep, ...]:
+    """Each step with why it may not run: unsafe, not allowed, and not on a table below safe-below-size."""
+    planned = []
+    for step in steps:
+        refused = None
+        size = sizes.get(step.key.name) if step.key.type is ObjectType.TABLE else None
+        if step.unsafe and not allow_unsafe:
+            below = size is not None and safe_below_size and size < safe_below_size
+            if not below:
+                refused = step.unsafe
+        planned.append(PlannedStep(step, refused, size))
+    return tuple(planned)
 
 
 def _filtered(schema: Schema, f: Filters) -> Schema:
@@ -213,29 +237,18 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         problems: list[VerifyProblem] = []
         if opts.verify and live is not None and not ws.failures:
             problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
-        need_size = [
-            s.key.name
-            for s in diff.steps
-            if s.unsafe and s.key.type is ObjectType.TABLE and opts.safe_below_size and not mods.allow_unsafe
-        ]
         try:
-            sizes = await table_sizes(inst, target.schema, sorted(set(need_size)))
+            sizes = await table_sizes(
+                inst, target.schema, tables_to_size(diff.steps, mods.allow_unsafe, opts.safe_below_size)
+            )
         except DatabaseError:
             sizes = {}
-    planned = []
-    for step in diff.steps:
-        refused = None
-        size = sizes.get(step.key.name) if step.key.type is ObjectType.TABLE else None
-        if step.unsafe and not mods.allow_unsafe:
-            below = size is not None and opts.safe_below_size and size < opts.safe_below_size
-            if not below:
-                refused = step.unsafe
-        planned.append(PlannedStep(step, refused, size))
+    planned = plan_steps(diff.steps, sizes, mods.allow_unsafe, opts.safe_below_size)
     notes = lint_changes(ws.schema, diff, mods.flavor, opts.lint, logical) if opts.lint else ()
     return Plan(
         target=target,
         diff=diff,
-        steps=tuple(planned),
+        steps=planned,
         failures=ws.failures,
         verify_problems=tuple(problems),
         lint=notes,

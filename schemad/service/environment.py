@@ -10,7 +10,7 @@
   it was read with, and when;
 * per target, the diff of the two, recomputed whenever either side changes.
 
-Reads (`diffs`, `summary`) never wait on a server.  `poll()` costs the six
+Reads (`diffs`, `ordered_targets`) never wait on a server.  `poll()` costs the six
 fingerprint queries per target when nothing changed and re-introspects only
 the objects whose fingerprint moved.  One asyncio lock serialises the
 changes (poll, file change, reload) so a diff never mixes two states.
@@ -36,7 +36,7 @@ from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
-from schemad.fs.logical import LogicalSchema
+from schemad.fs.logical import LogicalSchema, read_sql
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.fingerprint import changed, fingerprints
 from schemad.introspect.instance import Instance
@@ -45,7 +45,7 @@ from schemad.lint import Severity
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
-from schemad.plan.planner import PlanOptions, Target, lint_changes, table_sizes
+from schemad.plan.planner import PlanOptions, Target, lint_changes, plan_steps, table_sizes, tables_to_size
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
@@ -77,7 +77,6 @@ class DirState:
     desired: dict[tuple[str, str], Schema] = field(default_factory=dict)  # by (charset, collation)
     failures: tuple[StatementFailure, ...] = ()  # statements the workspace server rejected
     files_hash: str = ""  # SHA-256 over the dir's *.sql names and contents
-    built_at: float | None = None
     pending: set[Path] | None = None  # files a watcher batch named since the last read
 
     @property
@@ -137,7 +136,6 @@ class RepoEnvironment:
         self.dirs: dict[Path, DirState] = {}
         self.targets: dict[tuple[str, str], TargetState] = {}
         self.config_errors: list[str] = []  # dirs whose .skeema could not be turned into targets
-        self.evaluated = False  # the first full evaluation (poll + desired + diff) ran
         self.version = 0  # bumped whenever a served diff may have changed
         self.last_poll_error: str | None = None
         self.evaluated_at: float | None = None  # when the first evaluation (or a reload) finished
@@ -150,13 +148,15 @@ class RepoEnvironment:
     # ///// reads (no I/O) /////
 
     def diffs(self) -> list[TargetDiff]:
-        return [t.diff for t in self._ordered() if t.diff is not None]
-
-    def _ordered(self) -> list[TargetState]:
-        return [self.targets[k] for k in sorted(self.targets)]
+        return [t.diff for t in self.ordered_targets() if t.diff is not None]
 
     def ordered_targets(self) -> list[TargetState]:
-        return self._ordered()
+        return [self.targets[k] for k in sorted(self.targets)]
+
+    @property
+    def evaluated(self) -> bool:
+        """The first full evaluation (poll + desired + diff) ran."""
+        return self.evaluated_at is not None
 
     @property
     def stale(self) -> bool:
@@ -183,7 +183,6 @@ class RepoEnvironment:
             await self._poll_all(raise_errors=False)
             await self._build_dirs(self.dirs.values())
             self._diff_all()
-            self.evaluated = True
             self.evaluated_at = self.clock()
 
     async def poll(self) -> None:
@@ -391,7 +390,6 @@ class RepoEnvironment:
             ds.desired[(cs, co)] = ws.schema
             failures += [f for f in ws.failures if f not in failures]
         ds.failures = tuple(failures)
-        ds.built_at = self.clock()
 
     async def _default_collation(self, params: ConnParams, charset: str) -> str:
         rows = await self._instance(params).query(
@@ -433,9 +431,9 @@ class RepoEnvironment:
                     st = path.stat()
                     stamp = (st.st_mtime_ns, st.st_size)
                 if pf is None or pf.stamp != stamp or (reread is not None and path in reread):
-                    raw = path.read_bytes()
-                    one = LogicalSchema.from_texts({str(path): _decode(path, raw)})
-                    pf = _ParsedFile(stamp, one.files[str(path)], hashlib.sha256(raw).hexdigest())
+                    text = read_sql(path)
+                    one = LogicalSchema.from_texts({str(path): text})
+                    pf = _ParsedFile(stamp, one.files[str(path)], hashlib.sha256(text.encode()).hexdigest())
                 parsed[path] = pf
                 digest.update(f"{path.name}\0{pf.sha256}\n".encode())
                 logical.files[str(path)] = pf.statements
@@ -451,6 +449,14 @@ class RepoEnvironment:
         ds.files_hash = digest.hexdigest()
 
     # ///// diffs /////
+
+    def _desired_for(self, t: TargetState) -> Schema | None:
+        """The dir's workspace schema for this target's charset, under the target's schema name."""
+        desired = self.dirs[t.dir_path].desired.get(self._charset_for(t))
+        return replace(desired, name=t.target.schema, _objects={}) if desired is not None else None
+
+    def _mods_for(self, t: TargetState) -> StatementModifiers:
+        return self.dirs[t.dir_path].opts.mods.with_changes(flavor=t.live.flavor)
 
     def _diff_all(self) -> None:
         self._diff(list(self.targets))
@@ -468,12 +474,11 @@ class RepoEnvironment:
             elif t.live.flavor is None or t.live.snapshot_at is None:
                 t.error = t.live.error or "not polled yet"
             else:
-                desired = ds.desired.get(self._charset_for(t))
+                desired = self._desired_for(t)
                 if desired is None:
                     t.error = "the workspace has not run for this schema yet"
                 else:
-                    mods: StatementModifiers = ds.opts.mods.with_changes(flavor=t.live.flavor)
-                    desired = replace(desired, name=t.target.schema, _objects={})
+                    mods = self._mods_for(t)
                     sd = compute_diff(t.live.schema if t.live.exists else None, desired, mods)
                     lint = ds.opts.lint
                     notes = (
@@ -504,16 +509,12 @@ class RepoEnvironment:
         ds = self.dirs[t.dir_path]
         opts = ds.opts
         problems: list[str] = []
-        unsafe = [s for s in steps if s.unsafe]
-        if unsafe and not (allow_unsafe or opts.mods.allow_unsafe):
-            sizes: dict[str, int] = {}
-            if opts.safe_below_size:
-                tables = sorted({s.key.name for s in unsafe if s.key.type is ObjectType.TABLE})
-                sizes = await table_sizes(self._instance(t.target.params), t.target.schema, tables)
-            for s in unsafe:
-                size = sizes.get(s.key.name) if s.key.type is ObjectType.TABLE else None
-                if size is None or not size < opts.safe_below_size:
-                    problems.append(f"unsafe: {s.sql.splitlines()[0]} ({s.unsafe})")
+        allowed = allow_unsafe or opts.mods.allow_unsafe
+        tables = tables_to_size(steps, allowed, opts.safe_below_size)
+        sizes = await table_sizes(self._instance(t.target.params), t.target.schema, tables) if tables else {}
+        for planned in plan_steps(steps, sizes, allowed, opts.safe_below_size):
+            if planned.refused:
+                problems.append(f"unsafe: {planned.step.sql.splitlines()[0]} ({planned.refused})")
         if t.diff is not None:
             changed = {s.key for s in steps}
             problems += [
@@ -521,19 +522,12 @@ class RepoEnvironment:
                 for n in t.diff.lint
                 if n.severity is Severity.ERROR and n.key in changed
             ]
-        live = t.live.schema
-        desired = ds.desired.get(self._charset_for(t))
+        live, desired = t.live.schema, self._desired_for(t)
         if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):
-            mods = opts.mods.with_changes(flavor=t.live.flavor)
-            desired = replace(desired, name=t.target.schema, _objects={})
             sd = SchemaDiff(t.target.schema, tuple(s for s in steps if s.is_alter_table))
-            for p in await verify_diff(t.target.params, live, desired, sd, mods, opts.workspace):
+            for p in await verify_diff(t.target.params, live, desired, sd, self._mods_for(t), opts.workspace):
                 problems.append(f"verify: {p.table}: {p.message}")
         return problems
-
-    def steps_of(self, key: tuple[str, str]) -> tuple[Step, ...]:
-        t = self.targets[key]
-        return t.diff.steps if t.diff is not None else ()
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -542,12 +536,3 @@ def _relative(path: Path, root: Path) -> str:
     except ValueError:
         return str(path)
     return str(rel) if str(rel) != "." else "."
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    from schemad.errors import SQLFileError
-
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise SQLFileError("file is not valid UTF-8", file=path, line=raw.count(b"\n", 0, e.start) + 1) from e
