@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,15 +119,24 @@ class Daemon:
             await asyncio.to_thread(self.store.update_job, job)
             _log_interrupted(job)
         await self.poller.start()
-        for repo in self.config.repos:
-            self._add_repo(repo)
+        await self._bring_up(self.config.repos)
+        self.ready = True
+
+    async def _bring_up(self, repos: Iterable[RepoConfig]) -> None:
+        """Add repos: watch them, read every environment once, then schedule polls and fetches."""
+        added = [self._add_repo(repo) for repo in repos]
         # Watch first, so that no save between the first read and the watch is lost.
-        await asyncio.gather(*(self._start_watcher(rt) for rt in self.repos.values()))
-        await asyncio.gather(*(self._first_evaluation(k, e) for k, e in self.environments()))
-        for rt in self.repos.values():
+        await asyncio.gather(*(self._start_watcher(rt) for rt in added))
+        await asyncio.gather(
+            *(
+                self._first_evaluation(self.key(rt.config.name, e), env)
+                for rt in added
+                for e, env in rt.envs.items()
+            )
+        )
+        for rt in added:
             self._start_repo_tasks(rt)
         self._sync_schedule()
-        self.ready = True
 
     async def stop(self, *, grace: float = 30.0) -> None:
         """Stop watching and polling, let running statements finish (up to `grace`), close."""
@@ -152,24 +161,17 @@ class Daemon:
             rt = self.repos[name]
             if name not in new or new[name] != rt.config:
                 await self._remove_repo(name)
-        added = [r for r in config.repos if r.name not in self.repos]
-        for repo in added:
-            self._add_repo(repo)
-        await asyncio.gather(*(self._start_watcher(self.repos[r.name]) for r in added))
-        fresh = [(self.key(r.name, e), self.repos[r.name].envs[e]) for r in added for e in r.environments]
-        await asyncio.gather(*(self._first_evaluation(k, e) for k, e in fresh))
-        for repo in added:
-            self._start_repo_tasks(self.repos[repo.name])
-        self._sync_schedule()
+        await self._bring_up([r for r in config.repos if r.name not in self.repos])
         # Every environment re-reads its tree (a .skeema may have changed too).
         for key, env in self.environments():
             self._spawn(self._reread(key, env))
 
     async def _reread(self, key: str, env: RepoEnvironment) -> None:
+        """Re-read an environment's whole tree (targets, options, files) and publish the result."""
         await env.files_changed((), True)
         self.publish(key, env)
 
-    def _add_repo(self, repo: RepoConfig) -> None:
+    def _add_repo(self, repo: RepoConfig) -> RepoRuntime:
         rt = RepoRuntime(repo)
         for env in repo.environments:
             rt.envs[env] = RepoEnvironment(
@@ -179,6 +181,7 @@ class Daemon:
             rt.envs[env].push_lock = self._push_locks.setdefault((repo.name, env), asyncio.Lock())
         self.repos[repo.name] = rt
         rt.head = _git_head(repo.path)
+        return rt
 
     async def _remove_repo(self, name: str) -> None:
         rt = self.repos.pop(name)
@@ -286,8 +289,7 @@ class Daemon:
             log.info("repo %s: fast-forwarded to %s", rt.config.name, rt.head)
             # The watcher sees the changed files too; a full re-read covers renames and .skeema.
             for env_name, env in rt.envs.items():
-                await env.files_changed((), True)
-                self.publish(self.key(rt.config.name, env_name), env)
+                await self._reread(self.key(rt.config.name, env_name), env)
 
         return updated
 
