@@ -32,7 +32,7 @@ from schemad.service.jobs import JobRunner, kill_orphan_wrappers
 from schemad.service.metrics import Metrics
 from schemad.service.poller import Poller
 from schemad.service.poller import PollSchedule as SchedulerSchedule
-from schemad.service.state import JobRecord, StateStore
+from schemad.service.state import JobRecord, StateStore, settle_statements
 from schemad.service.watcher import RepoChange, watch_repo
 from schemad.workspace.cache import CanonicalCache
 
@@ -351,23 +351,8 @@ def _git_head(path: Path) -> str | None:
 
 
 def _settle(job: JobRecord) -> JobRecord:
-    """An interrupted job as it is known after a restart: no wrapper, in-flight statements marked.
-
-    A statement that had started but not finished may or may not have taken
-    effect (a direct ALTER can complete on the server after its client died),
-    so it is recorded as failed with that warning, never as not run.
-    """
-    statements = tuple(
-        replace(
-            st,
-            status="failed",
-            error="interrupted while running (the daemon stopped): it may or may not have taken effect",
-        )
-        if st.started_at is not None and st.finished_at is None
-        else st
-        for st in job.statements
-    )
-    return replace(job, statements=statements, wrapper_pid=None)
+    """An interrupted job as known after a restart: its wrapper gone, the statement in flight uncertain."""
+    return replace(job, statements=settle_statements(job.statements), wrapper_pid=None)
 
 
 def _log_interrupted(job: JobRecord) -> None:

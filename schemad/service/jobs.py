@@ -41,7 +41,7 @@ from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import Target, table_sizes
 from schemad.service.metrics import Metrics
-from schemad.service.state import JobRecord, JobState, StatementRecord, StateStore
+from schemad.service.state import JobRecord, JobState, StatementRecord, StateStore, settle_statements
 
 __all__ = ["JobCancelled", "JobRunner", "PushItem", "kill_orphan_wrappers", "wrapper_planner"]
 
@@ -270,11 +270,8 @@ class JobRunner:
             state, error = JobState.FAILED, str(exc) if isinstance(exc, SchemadError) else repr(exc)
             log.exception("job %s failed", live.record.id)
         finally:
-            statements = tuple(
-                replace(s, status="not_run") if s.status == "pending" else s for s in live.record.statements
-            )
             try:
-                self._finish(live, state, error, statements, audit_id)
+                self._finish(live, state, error, settle_statements(live.record.statements), audit_id)
             except Exception:
                 log.exception("job %s: could not record how it ended", live.record.id)
 

@@ -37,6 +37,7 @@ from schemad.errors import SchemadError
 
 __all__ = [
     "STATEMENT_STATUSES",
+    "UNCERTAIN",
     "AuditRecord",
     "JobRecord",
     "JobState",
@@ -45,6 +46,7 @@ __all__ = [
     "StateError",
     "StateStore",
     "StatementRecord",
+    "settle_statements",
 ]
 
 
@@ -179,6 +181,27 @@ class StateStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+#: The error of a statement that had started when its job was cut short.
+UNCERTAIN = "interrupted while running (the daemon stopped): it may or may not have taken effect"
+
+
+def settle_statements(statements: tuple[StatementRecord, ...]) -> tuple[StatementRecord, ...]:
+    """The statements of a job that ended early: the one in flight failed (uncertain), the rest not run.
+
+    A statement that had started but not finished may or may not have taken
+    effect (a direct ALTER can complete on the server after its client died),
+    so it is recorded as failed with that warning, never as not run.
+    """
+    out = []
+    for st in statements:
+        if st.status in (PENDING, "not_run") and st.started_at is not None and st.finished_at is None:
+            st = replace(st, status="failed", error=UNCERTAIN)
+        elif st.status == PENDING:
+            st = replace(st, status="not_run")
+        out.append(st)
+    return tuple(out)
 
 
 def _interrupt(job: JobRecord, now: float) -> JobRecord:

@@ -27,6 +27,7 @@ from schemad.service.state import (
     StateError,
     StatementRecord,
     StateStore,
+    settle_statements,
 )
 
 NOW = 1_700_000_000.0
@@ -478,3 +479,17 @@ def test_failed_write_rolls_back(tmp_path: Path) -> None:
             store.create_job(job("j1"))
         store.create_job(job("j2"))  # the connection is not stuck in a transaction
         assert [j.id for j in store.list_jobs()] == ["j2", "j1"]
+
+
+def test_settle_statements_marks_the_one_in_flight_uncertain_and_the_rest_not_run() -> None:
+    settled = settle_statements(
+        (
+            stmt("A", "done", started_at=NOW, finished_at=NOW + 1),
+            stmt("B", started_at=NOW + 1),  # running when the job was cut short
+            stmt("C"),
+            stmt("D", "not_run", started_at=NOW + 2),  # what mark_interrupted left of a running one
+        )
+    )
+    assert [s.status for s in settled] == ["done", "failed", "not_run", "failed"]
+    assert settled[1].error == settled[3].error and "may or may not" in str(settled[1].error)
+    assert settled[2].error is None
