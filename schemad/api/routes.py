@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from schemad.api.auth import WHO, require
-from schemad.api.payloads import audit_json, diff_json, environment_json, job_json
+from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.service.daemon import Daemon
@@ -302,24 +302,21 @@ async def get_object(request: web.Request) -> web.Response:
     ds = env.dirs[target.dir_path]
     repo_side: dict[str, Any] | None = None
     if ds.logical is not None and (stmt := ds.logical.creates.get(okey)) is not None:
-        canonical = None
-        for desired in ds.desired.values():
-            obj = desired.objects().get(okey)
-            if obj is not None:
-                canonical = _create_text(obj, target)
-                break
+        desired = env.desired_for(target)
+        obj = desired.objects().get(okey) if desired is not None else None
+        canonical = _create_text(obj, target) if obj is not None else None
         repo_side = {"file": stmt.file, "line": stmt.line, "text": stmt.body, "canonical": canonical}
     live_side: dict[str, Any] | None = None
     live = target.live.schema
     if live is not None and (obj := live.objects().get(okey)) is not None:
-        live_side = {"canonical": _create_text(obj, target), "snapshot_at": target.live.snapshot_at}
+        live_side = {"canonical": _create_text(obj, target), "snapshot_at": iso(target.live.snapshot_at)}
     if repo_side is None and live_side is None:
         raise web.HTTPNotFound(text=f"no {kind} {name!r} in schema {schema!r} of {key}, in the repo or live")
-    differs = (repo_side or {}).get("canonical") != (live_side or {}).get("canonical")
-    if live_side is not None:
-        from schemad.api.payloads import iso
-
-        live_side["snapshot_at"] = iso(live_side["snapshot_at"])
+    # As the diff says (it ignores what the diff ignores, e.g. the AUTO_INCREMENT counter).
+    if target.diff is not None:
+        differs = any(s.key == okey for s in target.diff.steps)
+    else:
+        differs = (repo_side or {}).get("canonical") != (live_side or {}).get("canonical")
     return web.json_response(
         {
             "environment": key,

@@ -450,7 +450,7 @@ class RepoEnvironment:
 
     # ///// diffs /////
 
-    def _desired_for(self, t: TargetState) -> Schema | None:
+    def desired_for(self, t: TargetState) -> Schema | None:
         """The dir's workspace schema for this target's charset, under the target's schema name."""
         desired = self.dirs[t.dir_path].desired.get(self._charset_for(t))
         return replace(desired, name=t.target.schema, _objects={}) if desired is not None else None
@@ -474,7 +474,7 @@ class RepoEnvironment:
             elif t.live.flavor is None or t.live.snapshot_at is None:
                 t.error = t.live.error or "not polled yet"
             else:
-                desired = self._desired_for(t)
+                desired = self.desired_for(t)
                 if desired is None:
                     t.error = "the workspace has not run for this schema yet"
                 else:
@@ -522,7 +522,7 @@ class RepoEnvironment:
                 for n in t.diff.lint
                 if n.severity is Severity.ERROR and n.key in changed
             ]
-        live, desired = t.live.schema, self._desired_for(t)
+        live, desired = t.live.schema, self.desired_for(t)
         if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):
             sd = SchemaDiff(t.target.schema, tuple(s for s in steps if s.is_alter_table))
             for p in await verify_diff(t.target.params, live, desired, sd, self._mods_for(t), opts.workspace):

@@ -314,3 +314,17 @@ def test_a_schema_dir_leaving_the_repo_takes_its_drift_series_along(
         assert daemon.metric("schemad_drift", environment="test", schema=daemon.repo.schema) == 0
     finally:
         sql(server, f"DROP DATABASE IF EXISTS {other}")
+
+
+def test_object_differs_as_the_diff_says(daemon: RunningDaemon, server: DBServer) -> None:
+    schema = daemon.repo.schema
+    sql(server, "INSERT INTO users (email) VALUES ('a@example.com')", schema)  # AUTO_INCREMENT=2 live
+    # The counter alone moves no fingerprint: touch the table and put it back so it is read again.
+    sql(server, "ALTER TABLE users COMMENT 'x'", schema)
+    daemon.diff(refresh="true")
+    sql(server, "ALTER TABLE users COMMENT ''", schema)
+    assert daemon.diff(refresh="true")["statement_count"] == 0
+    obj = daemon.get(f"/v1/environments/test/schemas/{schema}/objects/users").json()
+    assert "AUTO_INCREMENT=2" in obj["live"]["canonical"]
+    assert "AUTO_INCREMENT=2" not in obj["repo"]["canonical"]
+    assert obj["differs"] is False  # the counter is not a difference, as in the diff
