@@ -186,8 +186,9 @@ async def get_diff(request: web.Request) -> web.Response:
     if _bool_param(request, "refresh"):
         with contextlib.suppress(Exception):  # a failed poll shows as `stale`, not as a 5xx
             await _daemon(request).poll_now(key, env)
-    cache_key = (env.version, fmt, tuple(schemas), tuple(tables))
-    cached = env.answers.get("diff")
+    # An unchanged poll moves only the snapshot time: that too is part of the answer.
+    cache_key = (env.version, env.snapshot_at, tuple(schemas), tuple(tables))
+    cached = env.answers.get(f"diff/{fmt}")
     if cached is not None and cached[0] == cache_key:
         return _answer(*cached[1])
     sel = _selected(env, schemas, tables)
@@ -202,7 +203,7 @@ async def get_diff(request: web.Request) -> web.Response:
         body = json.dumps(diff_json(key, env, sel, h, commit)).encode()
         parts = (body, "application/json", headers)
     if not schemas and not tables:
-        env.answers["diff"] = (cache_key, parts)
+        env.answers[f"diff/{fmt}"] = (cache_key, parts)
     return _answer(*parts)
 
 

@@ -79,7 +79,6 @@ class Daemon:
             on_finished=self._after_push,
             clock=clock,
         )
-        self.ready = False
         self._background: set[asyncio.Task[None]] = set()
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
         self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
@@ -120,7 +119,6 @@ class Daemon:
             _log_interrupted(job)
         await self.poller.start()
         await self._bring_up(self.config.repos)
-        self.ready = True
 
     async def _bring_up(self, repos: Iterable[RepoConfig]) -> None:
         """Add repos: watch them, read every environment once, then schedule polls and fetches."""

@@ -328,3 +328,12 @@ def test_object_differs_as_the_diff_says(daemon: RunningDaemon, server: DBServer
     assert "AUTO_INCREMENT=2" in obj["live"]["canonical"]
     assert "AUTO_INCREMENT=2" not in obj["repo"]["canonical"]
     assert obj["differs"] is False  # the counter is not a difference, as in the diff
+
+
+def test_served_diff_carries_the_latest_snapshot_time(daemon: RunningDaemon) -> None:
+    first = daemon.diff()["snapshot_at"]
+    r = daemon.get("/v1/environments/test/diff?format=sql")  # the other format's answer is kept apart
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    later = daemon.diff(refresh="true")["snapshot_at"]  # an unchanged poll: same diff, newer snapshot
+    assert later > first
+    assert daemon.diff()["snapshot_at"] == later
