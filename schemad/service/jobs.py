@@ -26,7 +26,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -120,9 +120,6 @@ class JobRunner:
         self._closing = True
         for live in self._live.values():
             live.wake()
-
-    def running(self) -> list[str]:
-        return [k for k, v in self._live.items() if not v.done]
 
     async def follow(self, job_id: str) -> AsyncIterator[str]:
         """The job's log lines: what is there, then new ones until the job ends."""
@@ -304,15 +301,14 @@ class JobRunner:
         if not steps:
             return True, None
         wrappers = await wrapper_planner(item.target, item.dir, item.steps)
-        index = {"i": offset}
 
-        async def before(step: Step, i: int) -> None:
+        def before(step: Step, i: int) -> None:
             if live.cancel.is_set() or self._draining:
                 raise JobCancelled("cancelled before this statement started")
             self._set_statement(live, i, status="pending", started_at=self.clock())
             self._log(live, f"{t.address} {t.schema}: running: {step.sql.splitlines()[0]}")
 
-        async def after(i: int, err: str | None) -> None:
+        def after(i: int, err: str | None) -> None:
             self._set_statement(
                 live, i, status="failed" if err else "done", error=err, finished_at=self.clock()
             )
@@ -344,7 +340,7 @@ class JobRunner:
                     on_end=on_end,
                     env={JOB_ENV: live.record.id},
                 )
-            return _Recording(run, before, after, index)
+            return _Recording(run, before, after, offset)
 
         record = await execute_plan(
             t.params,
@@ -394,27 +390,29 @@ class JobRunner:
 
 
 class _Recording:
-    """Wraps the executor: records each statement's start and end, refuses to start after a cancel."""
+    """Wraps the executor: records each statement's start and end, refuses to start after a cancel.
+
+    Statements are numbered from `first`, their index in the job's record.
+    """
 
     def __init__(
         self,
         inner: DDLExecutor,
-        before: Callable[[Step, int], Awaitable[None]],
-        after: Callable[[int, str | None], Awaitable[None]],
-        index: dict[str, int],
+        before: Callable[[Step, int], None],
+        after: Callable[[int, str | None], None],
+        first: int,
     ) -> None:
-        self.inner, self.before, self.after, self.index = inner, before, after, index
+        self.inner, self.before, self.after, self.next = inner, before, after, first
 
     async def execute(self, step: Step) -> None:
-        i = self.index["i"]
-        self.index["i"] += 1
-        await self.before(step, i)
+        i, self.next = self.next, self.next + 1
+        self.before(step, i)
         try:
             await self.inner.execute(step)
         except SchemadError as exc:
-            await self.after(i, str(exc))
+            self.after(i, str(exc))
             raise
-        await self.after(i, None)
+        self.after(i, None)
 
 
 async def wrapper_planner(target: Target, d: Dir, steps: Sequence[Step]) -> WrapperPlanner | None:
