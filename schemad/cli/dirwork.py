@@ -16,9 +16,9 @@ from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
-from schemad.plan.targets import conn_params, ignore_patterns, workspace_options
+from schemad.plan.targets import conn_params, ignore_patterns, run_dir_workspace
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import WorkspaceResult, exec_statements
+from schemad.workspace.tempschema import WorkspaceResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +59,6 @@ async def run_dir(
     async with Instance(params) as inst:
         variables = await inst.variables()
         flavor = await inst.flavor()
-    result = await exec_statements(
-        params,
-        logical.creates.values(),
-        schema_name=d.name,
-        char_set=cfg.get("default-character-set") or variables["character_set_server"],
-        collation=cfg.get("default-collation") or variables["collation_server"],
-        cache=None if cfg.get_bool("no-cache") else cache,
-        options=workspace_options(cfg),
-    )
+    server_charset = (variables["character_set_server"], variables["collation_server"])
+    result = await run_dir_workspace(d, logical, params, server_charset, cache)
     return DirWorkspace(logical, result, flavor)

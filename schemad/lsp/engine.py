@@ -29,10 +29,10 @@ from schemad.introspect.instance import Instance
 from schemad.lint import Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectType
-from schemad.plan.targets import conn_params, ignore_patterns, lint_options, workspace_options
+from schemad.plan.targets import conn_params, ignore_patterns, lint_options, run_dir_workspace
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import WorkspaceResult, exec_statements
+from schemad.workspace.tempschema import WorkspaceResult
 
 log = logging.getLogger("schemad.lsp")
 
@@ -165,7 +165,6 @@ class Engine:
                 f"schemad: no host configured for environment {self.environment!r} in {d.path} "
                 "(set one in .skeema, pick another with `schemad lsp --environment`, or use --daemon)"
             )
-        cfg = d.config
         async with self._lock:
             params = conn_params(d, hosts[0], self._passwords)
             key = (params.host, params.port, params.socket, params.user)
@@ -179,15 +178,7 @@ class Engine:
                     variables["collation_server"],
                 )
             flavor, cs, co = self._servers[key]
-            result = await exec_statements(
-                params,
-                logical.creates.values(),
-                schema_name=d.name,
-                char_set=cfg.get("default-character-set") or cs,
-                collation=cfg.get("default-collation") or co,
-                cache=None if cfg.get_bool("no-cache") else self.cache,
-                options=workspace_options(cfg),
-            )
+            result = await run_dir_workspace(d, logical, params, (cs, co), self.cache)
         return _Run(d, logical, result, flavor)
 
 

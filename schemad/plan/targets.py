@@ -18,6 +18,7 @@ from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.errors import SchemadError
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir
+from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
 from schemad.lint import LintOptions
 from schemad.model.flavor import MARIADB_10_11
@@ -25,6 +26,7 @@ from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 from schemad.plan.planner import PlanOptions, Target
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
+from schemad.workspace.tempschema import WorkspaceResult, exec_statements
 
 __all__ = [
     "DirError",
@@ -34,6 +36,7 @@ __all__ = [
     "ignore_patterns",
     "lint_options",
     "plan_options",
+    "run_dir_workspace",
     "workspace_options",
 ]
 
@@ -81,6 +84,30 @@ def plan_options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
         cache=None if cfg.get_bool("no-cache") else cache,
         # Skeema: diff/push lint the objects they change; --brief skips it.
         lint=lint_options(d) if cfg.get_bool("lint") and not cfg.get_bool("brief") else None,
+    )
+
+
+async def run_dir_workspace(
+    d: Dir,
+    logical: LogicalSchema,
+    params: ConnParams,
+    server_charset: tuple[str, str],
+    cache: CanonicalCache | None,
+) -> WorkspaceResult:
+    """Run a dir's CREATEs in the workspace on `params`' server, with the dir's defaults and options.
+
+    `server_charset` is the server's (character_set_server, collation_server),
+    used where the dir sets no default-character-set / default-collation.
+    """
+    cfg = d.config
+    return await exec_statements(
+        params,
+        logical.creates.values(),
+        schema_name=d.name,
+        char_set=cfg.get("default-character-set") or server_charset[0],
+        collation=cfg.get("default-collation") or server_charset[1],
+        cache=None if cfg.get_bool("no-cache") else cache,
+        options=workspace_options(cfg),
     )
 
 
