@@ -18,7 +18,8 @@ from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
-from schemad.workspace.tempschema import StatementFailure, run_creates
+from schemad.workspace.scratch import WorkspaceOptions, check_workspace_options
+from schemad.workspace.tempschema import StatementFailure, admit_all, run_creates
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,17 @@ async def seed_repo(
                     continue
                 charset = d.config.get("default-character-set") or "utf8mb4"
                 collation = d.config.get("default-collation") or "utf8mb4_general_ci"
+                check_workspace_options(WorkspaceOptions(), charset, collation)
                 await admin.execute(
                     f"CREATE DATABASE {escape_identifier(name)} CHARACTER SET {charset} COLLATE {collation}"
                 )
                 logical = LogicalSchema.from_files(d.sql_files())
                 target = replace(params.with_session(foreign_key_checks="0"), database=name)
+                # The same guard as the workspace's (names stay in this schema); events stay live.
+                admitted, refused = admit_all(logical.creates.values(), (name,), disable_events=False)
+                failures += refused
                 async with Instance(target) as inst:
-                    failures += await run_creates(inst, logical.creates.values())
+                    failures += await run_creates(inst, admitted)
                 existing.add(name)
                 log.info("created schema %s from %s (%d objects)", name, d.path, len(logical.creates))
     return failures

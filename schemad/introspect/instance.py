@@ -72,7 +72,7 @@ class Instance:
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.query_counts: Counter[str] = Counter()
-        self._idle: list[Any] = []
+        self._idle: dict[bool, list[Any]] = {True: [], False: []}  # keyed by multi-statements
         self._all: list[Any] = []
         self._sem = asyncio.Semaphore(pool_size)
         self._flavor: Flavor | None = None
@@ -96,11 +96,12 @@ class Instance:
             host=self.params.address,
         )
 
-    async def _open(self) -> Any:
+    async def _open(self, multi: bool) -> Any:
         p = self.params
         kwargs: dict[str, Any] = {
-            # query_many() sends batches of statements in one round trip.
-            "client_flag": CLIENT.MULTI_STATEMENTS,
+            # query_many() sends batches of statements in one round trip; text from
+            # files goes on connections without it (see execute_one).
+            "client_flag": CLIENT.MULTI_STATEMENTS if multi else 0,
             "user": p.user,
             "password": p.password,
             "autocommit": True,
@@ -133,12 +134,17 @@ class Instance:
         return conn
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        """Borrow a pooled connection (a broken one is discarded, not returned)."""
+    async def connection(self, *, multi: bool = True) -> AsyncIterator[Any]:
+        """Borrow a pooled connection (a broken one is discarded, not returned).
+
+        `multi=False` gives one opened without CLIENT_MULTI_STATEMENTS: the
+        server then runs exactly one statement per call, whatever the text holds.
+        """
         async with self._sem:
-            conn = self._idle.pop() if self._idle else None
+            idle = self._idle[multi]
+            conn = idle.pop() if idle else None
             if conn is None:
-                conn = await self._open()
+                conn = await self._open(multi)
                 self._all.append(conn)
             ok = False
             try:
@@ -146,7 +152,7 @@ class Instance:
                 ok = True
             finally:
                 if ok or conn.connected:
-                    self._idle.append(conn)
+                    idle.append(conn)
                 else:
                     self._all.remove(conn)
                     conn.close()
@@ -162,7 +168,8 @@ class Instance:
             with contextlib.suppress(Exception):
                 await conn.ensure_closed()
         self._all.clear()
-        self._idle.clear()
+        for idle in self._idle.values():
+            idle.clear()
 
     async def __aenter__(self) -> Instance:
         return self
@@ -183,6 +190,27 @@ class Instance:
         """Run a statement; returns the affected row count."""
         async with self.connection() as conn:
             return await self._execute(conn, sql, args)
+
+    async def execute_one(self, sql: str) -> int:
+        """Run untrusted statement text (a file's CREATE) as exactly one statement.
+
+        The connection has no multi-statements, so a `; DROP ...` hidden in the
+        text is a syntax error on the server instead of a second statement.
+        """
+        async with self.connection(multi=False) as conn:
+            return await self._execute(conn, sql, None)
+
+    async def execute_each(self, statements: Sequence[str]) -> list[DatabaseError | None]:
+        """execute_one() for each statement in order on one connection; one error (or None) each."""
+        out: list[DatabaseError | None] = []
+        async with self.connection(multi=False) as conn:
+            for sql in statements:
+                try:
+                    await self._execute(conn, sql, None)
+                    out.append(None)
+                except DatabaseError as exc:
+                    out.append(exc)
+        return out
 
     async def query_many(
         self, statements: Sequence[str], *, batch: int = 50, prefix: str | None = None

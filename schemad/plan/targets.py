@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
-from schemad.errors import SchemadError
+from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
@@ -104,11 +104,28 @@ async def run_dir_workspace(
         params,
         logical.creates.values(),
         schema_name=d.name,
+        home=own_schema_names(d),
         char_set=cfg.get("default-character-set") or server_charset[0],
         collation=cfg.get("default-collation") or server_charset[1],
         cache=None if cfg.get_bool("no-cache") else cache,
         options=workspace_options(cfg),
     )
+
+
+def own_schema_names(d: Dir) -> tuple[str, ...]:
+    """The schema names a dir's `schema` option spells out, without asking a server or a shell.
+
+    A CREATE qualified with one of them may run in the workspace (qualifier
+    removed); `*`, `/regex/` and backtick commands give none, so only
+    unqualified names run there.
+    """
+    setting = d.config.setting("schema")
+    if setting.quote == "`" or not setting.value:
+        return ()
+    try:
+        return tuple(d.schema_names())
+    except SchemadError:
+        return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +149,23 @@ async def discover_targets(
 ) -> tuple[list[tuple[Target, Dir]], list[DirError]]:
     """Every target under `root` for `environment`; a dir's config error is returned, not raised.
 
-    `server_schemas` lists a server's schemas; it is only called for dirs whose
-    `schema` is `*` or a `/regex/`.
+    A dir whose `.skeema` can't be read (a `DirError` holding an
+    `OptionFileError`) is skipped with its subtree; the other dirs are still
+    read.  `server_schemas` lists a server's schemas; it is only called for
+    dirs whose `schema` is `*` or a `/regex/`.
     """
     passwords = {} if passwords is None else passwords
     found: list[tuple[Target, Dir]] = []
     errors: list[DirError] = []
-    for d in Dir.walk(root, environment, sources=sources):
+
+    def unreadable(path: Path, exc: ConfigError) -> None:
+        errors.append(DirError(path, exc))
+
+    try:
+        dirs = list(Dir.walk(root, environment, sources=sources, on_error=unreadable))
+    except ConfigError as exc:  # the root's own .skeema (or a global option file): nothing can be read
+        return [], [*errors, DirError(Path(root), exc)]
+    for d in dirs:
         if not d.is_target:
             continue
         try:

@@ -76,6 +76,7 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
         target.target.params,
         statements.values(),
         schema_name="lint",
+        home=(target.target.schema,),
         char_set=d.config.get("default-character-set") or cs,
         collation=d.config.get("default-collation") or co,
         options=env.dirs[target.dir_path].opts.workspace,

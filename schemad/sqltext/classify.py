@@ -42,6 +42,7 @@ __all__ = [
     "mask",
     "unsupported_reason",
     "unwrap_versioned",
+    "versioned_comments",
 ]
 
 
@@ -115,6 +116,20 @@ def unwrap_versioned(text: str) -> str:
     if "/*!" not in text and "/*M!" not in text:
         return text
     return _LEXEME.sub(_unwrap_match, text)
+
+
+def versioned_comments(text: str, end: int | None = None) -> list[tuple[int, str]]:
+    """(offset, opener) of each version-gated comment starting before `end`.
+
+    The opener is `/*!`, `/*!50100` or `/*M!100301`; quoted text and plain comments are skipped.
+    """
+    if "/*!" not in text and "/*M!" not in text:
+        return []
+    out = []
+    for m in _LEXEME.finditer(text, 0, len(text) if end is None else end):
+        if m["x"] is not None:
+            out.append((m.start(), m["x"]))
+    return out
 
 
 def _mask_match(m: re.Match[str]) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, replace
 
-from schemad.errors import DatabaseError, SchemadError
+from schemad.errors import ConfigError, DatabaseError, SchemadError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
@@ -27,6 +28,29 @@ class WorkspaceOptions:
     reuse: bool = False  # reuse-temp-schema: keep the schema, drop only its objects
     lock_timeout: int = 30  # seconds to wait for the workspace lock
     binlog: str = "auto"  # temp-schema-binlog: on | off | auto
+
+
+_SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def check_workspace_options(
+    opts: WorkspaceOptions, char_set: str, collation: str, home: Collection[str] = ()
+) -> None:
+    """ConfigError unless the temp schema and the charset names are safe to put in DDL.
+
+    The temp schema is dropped after use, so it may not be a schema the
+    workspace stands for (`home`) or a system schema; character set and
+    collation names come from files and go into CREATE DATABASE unquoted.
+    """
+    temp = opts.temp_schema
+    if not temp or temp.lower() in _SYSTEM_SCHEMAS or temp in home:
+        raise ConfigError(
+            f"temp-schema={temp!r} names a schema schemad would drop; choose another temp-schema"
+        )
+    for option, value in (("default-character-set", char_set), ("default-collation", collation)):
+        if not _WORD.fullmatch(value):
+            raise ConfigError(f"{option}={value!r} is not a character set or collation name")
 
 
 async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
@@ -104,6 +128,7 @@ async def scratch_schema(
 ) -> AsyncIterator[Instance]:
     """An Instance whose connections use a fresh, empty temp schema (foreign_key_checks=0)."""
     opts = options or WorkspaceOptions()
+    check_workspace_options(opts, char_set, collation)
     temp = opts.temp_schema
     admin = Instance(replace(params, database=None), pool_size=4)
     session = {"foreign_key_checks": "0"}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -22,7 +23,7 @@ from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
-from schemad.model.event import Event
+from schemad.model.event import Event, EventStatus
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.routine import Routine
 from schemad.model.schema import Schema
@@ -38,7 +39,8 @@ from schemad.workspace.cache import (
     trigger_table,
     view_references,
 )
-from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
+from schemad.workspace.guard import Admitted, Refusal, admit
+from schemad.workspace.scratch import WorkspaceOptions, check_workspace_options, scratch_schema
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class WorkspaceResult:
 async def _run_all(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
     async def one(s: Creatable) -> BaseException | None:
         try:
-            await ws.execute(s.body)
+            await ws.execute_one(s.body)
         except DatabaseError as exc:
             return exc
         return None
@@ -101,13 +103,17 @@ def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
     return StatementFailure(key=s.key, file=s.file, line=s.line, message=text, errno=errno)
 
 
-_TABLE_BATCH = 8  # CREATE TABLEs per round trip: fewer round trips, same per-statement errors
+_TABLE_BATCH = 8  # CREATE TABLEs per borrowed connection
 
 
 async def _run_tables(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
-    """CREATE TABLEs in batches spread over the pool (tables never depend on each other here)."""
+    """CREATE TABLEs in chunks spread over the pool (tables never depend on each other here).
+
+    One statement per round trip (execute_each): file text never goes out on a
+    multi-statement connection.
+    """
     chunks = [list(stmts[i : i + _TABLE_BATCH]) for i in range(0, len(stmts), _TABLE_BATCH)]
-    results = await asyncio.gather(*(ws.execute_batch([s.body for s in c]) for c in chunks))
+    results = await asyncio.gather(*(ws.execute_each([s.body for s in c]) for c in chunks))
     return [e for r in results for e in r]
 
 
@@ -128,6 +134,9 @@ async def _run_chains(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseExce
 
 async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[StatementFailure]:
     """Run CREATE statements on `ws` (whose connections use the target schema) in a legal order.
+
+    The statements must have passed :func:`schemad.workspace.guard.admit`
+    (exec_statements does that); each goes out as exactly one statement.
 
     Tables first (with foreign_key_checks=0 their order is irrelevant), then
     procedures and functions (a view may call a function), then views in
@@ -166,6 +175,24 @@ async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[Sta
     return failures
 
 
+def admit_all(
+    statements: Iterable[Creatable], home: Collection[str], *, disable_events: bool = True
+) -> tuple[list[Admitted], list[StatementFailure]]:
+    """Every statement through the workspace guard: what may run, and what is refused (file:line: why)."""
+    admitted: list[Admitted] = []
+    refused: list[StatementFailure] = []
+    for s in statements:
+        if s.key is None:
+            continue
+        r = admit(key=s.key, body=s.body, file=s.file, line=s.line, home=home, disable_events=disable_events)
+        if isinstance(r, Refusal):
+            log.debug("%s:%d: %s", r.file, r.line, r.reason)
+            refused.append(StatementFailure(key=r.key, file=r.file, line=r.line, message=r.reason))
+        else:
+            admitted.append(r)
+    return admitted, refused
+
+
 async def exec_statements(
     params: ConnParams,
     statements: Iterable[Creatable],
@@ -175,25 +202,49 @@ async def exec_statements(
     collation: str,
     options: WorkspaceOptions | None = None,
     cache: CanonicalCache | None = None,
+    home: Collection[str] | None = None,
 ) -> WorkspaceResult:
     """Run CREATE statements in the temp schema and introspect what the server made of them.
 
-    With `cache`, only the statements whose canonical form is not cached run
-    (plus what they need); the result is the same as without it.
+    Only what the guard admits runs (see schemad.workspace.guard): `home` is
+    the schema names a qualified name may use (default: `schema_name`); the
+    rest are failures naming file, line and reason.  With `cache`, only the
+    statements whose canonical form is not cached run (plus what they need);
+    the result is the same as without it.
     """
     opts = options or WorkspaceOptions()
-    stmts = [s for s in statements if s.key is not None]
+    check_workspace_options(opts, char_set, collation, home if home is not None else (schema_name,))
+    stmts, refused = admit_all(statements, home if home is not None else (schema_name,))
     temp = opts.temp_schema
     async with scratch_schema(params, char_set=char_set, collation=collation, options=opts) as ws:
         if cache is not None and len({s.key for s in stmts}) == len(stmts):
             failures, schema = await _exec_cached(
-                ws, temp, stmts, cache, char_set=char_set, collation=collation
+                ws, temp, list[Creatable](stmts), cache, char_set=char_set, collation=collation
             )
         else:  # no cache, or duplicate keys (their outcome depends on run order)
             failures = await run_creates(ws, stmts)
             schema = await introspect_schema(ws, temp)
-    schema = replace(schema, name=schema_name, char_set=char_set, collation=collation)
+    schema = replace(_restore_events(schema, stmts), name=schema_name, char_set=char_set, collation=collation)
+    failures += refused
     return WorkspaceResult(schema=schema, failures=tuple(sorted(failures, key=lambda f: (f.file, f.line))))
+
+
+_DISABLED_CLAUSE = re.compile(r"( ON COMPLETION (?:NOT )?PRESERVE) DISABLE(?= COMMENT | DO )")
+
+
+def _restore_events(schema: Schema, admitted: Sequence[Admitted]) -> Schema:
+    """Events ran DISABLE'd in the workspace: give them back the status their files wrote."""
+    wanted = {a.key: a.event_status for a in admitted if a.event_status is not None}
+    if not schema.events or not wanted:
+        return schema
+    events = []
+    for ev in schema.events:
+        status = wanted.get(ev.key)
+        if status is not None and ev.status is EventStatus.DISABLED and status is not EventStatus.DISABLED:
+            text = _DISABLED_CLAUSE.sub(rf"\1 {status.clause}", ev.show_create, count=1)
+            ev = replace(ev, status=status, show_create=text)
+        events.append(ev)
+    return replace(schema, events=tuple(events), _objects={})
 
 
 # ///// with a canonical cache /////////////////////////////////////////////////////////////////////

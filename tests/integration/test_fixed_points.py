@@ -43,26 +43,26 @@ def host(server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 
 @pytest.fixture
 def created_tables(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the tables any workspace creates (CREATE TABLE through execute / execute_batch)."""
+    """Names of the tables any workspace creates (CREATE TABLE through execute_one / execute_each)."""
     seen: list[str] = []
-    original, original_batch = Instance.execute, Instance.execute_batch
+    original, original_each = Instance.execute_one, Instance.execute_each
 
     def note(sql: str) -> None:
         c = classify(sql)
         if c.key is not None and c.key.type.value == "table":
             seen.append(c.key.name)
 
-    async def spy(self: Instance, sql: str, args: Any = None) -> int:
+    async def spy(self: Instance, sql: str) -> int:
         note(sql)
-        return await original(self, sql, args)
+        return await original(self, sql)
 
-    async def spy_batch(self: Instance, statements: Any) -> Any:
+    async def spy_each(self: Instance, statements: Any) -> Any:
         for sql in statements:
             note(sql)
-        return await original_batch(self, statements)
+        return await original_each(self, statements)
 
-    monkeypatch.setattr(Instance, "execute", spy)
-    monkeypatch.setattr(Instance, "execute_batch", spy_batch)
+    monkeypatch.setattr(Instance, "execute_one", spy)
+    monkeypatch.setattr(Instance, "execute_each", spy_each)
     return seen
 
 

@@ -74,20 +74,20 @@ async def run(
 
 @pytest.fixture
 def executed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement sent through Instance.execute / execute_batch (the workspace's CREATEs go there)."""
+    """Every statement sent through Instance.execute_one / execute_each (the workspace's CREATEs go there)."""
     seen: list[str] = []
-    original, original_batch = Instance.execute, Instance.execute_batch
+    original, original_each = Instance.execute_one, Instance.execute_each
 
-    async def spy(self: Instance, sql: str, args: Any = None) -> int:
+    async def spy(self: Instance, sql: str) -> int:
         seen.append(sql)
-        return await original(self, sql, args)
+        return await original(self, sql)
 
-    async def spy_batch(self: Instance, statements: Any) -> Any:
+    async def spy_each(self: Instance, statements: Any) -> Any:
         seen.extend(statements)
-        return await original_batch(self, statements)
+        return await original_each(self, statements)
 
-    monkeypatch.setattr(Instance, "execute", spy)
-    monkeypatch.setattr(Instance, "execute_batch", spy_batch)
+    monkeypatch.setattr(Instance, "execute_one", spy)
+    monkeypatch.setattr(Instance, "execute_each", spy_each)
     return seen
 
 
