@@ -6,6 +6,7 @@ message built here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from schemad.errors import ConfigError
@@ -39,8 +40,19 @@ DRIVER_PARAMS = frozenset(
 )
 
 
+# What a connect-options pair may hold: it becomes `SET SESSION name=value` verbatim, so a
+# value is one quoted string without backslashes (read alike with and without
+# NO_BACKSLASH_ESCAPES) or one bare word; nothing can end the statement.
+_OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPTION_VALUE = re.compile(r"'[^'\\;]*'|\"[^\"\\;]*\"|[\w.+:@-]+")
+
+
 def parse_connect_options(text: str) -> dict[str, str]:
-    """Split `a=1,b='x,y'` into an ordered dict, honouring quotes."""
+    """Split `a=1,b='x,y'` into an ordered dict, honouring quotes.
+
+    Each name must be a variable name and each value a quoted string (no
+    backslash or semicolon) or a bare word: ConfigError otherwise.
+    """
     out: dict[str, str] = {}
     if not text.strip():
         return out
@@ -70,7 +82,13 @@ def parse_connect_options(text: str) -> dict[str, str]:
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise ConfigError(f"connect-options: expected name=value, got {part!r}")
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if not _OPTION_NAME.fullmatch(key) or not _OPTION_VALUE.fullmatch(value):
+            raise ConfigError(
+                f"connect-options: {key[:64]!r} must be a variable name set to a quoted string"
+                " (without backslashes or semicolons) or a single word"
+            )
+        out[key] = value
     return out
 
 
