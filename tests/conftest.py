@@ -9,16 +9,19 @@ missing binary is an error (`make test` installs it first).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from schemad.embedded import EmbeddedServer
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
+from tests.workspace_log import workspace_violations
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,24 @@ def server() -> Iterator[DBServer]:
         yield DBServer(params=params, socket=params.socket)
         return
     srv = EmbeddedServer()
+    general_log = srv.root / "general.log"
     try:
         srv.start()
-        yield DBServer(params=ConnParams(host="127.0.0.1", port=srv.port, user="root"), socket=srv.socket)
+        params = ConnParams(host="127.0.0.1", port=srv.port, user="root")
+        asyncio.run(_enable_general_log(params, general_log))
+        yield DBServer(params=params, socket=srv.socket)
+        # Across every workspace run of the session: nothing but the temp schema was written.
+        bad = workspace_violations(general_log.read_text(errors="replace")) if general_log.exists() else []
+        assert not bad, "workspace connections wrote outside their temp schema:\n" + "\n".join(bad[:20])
     finally:
         srv.stop()
+
+
+async def _enable_general_log(params: ConnParams, path: Path) -> None:
+    async with Instance(params) as inst:
+        await inst.execute(
+            "SET GLOBAL general_log_file = %s, log_output = 'FILE', general_log = ON", (str(path),)
+        )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""connect-options become `SET SESSION name=value` on every connection: nothing in them may end that statement."""
+"""connect-options become `SET SESSION name=value` on each connection: nothing may end that statement."""
 
 from __future__ import annotations
 
