@@ -101,6 +101,12 @@ class Engine:
             Finding(s.line, s.col, "unparsed", WARNING, "unable to parse statement; it is ignored")
             for s in logical.unparsed
             if s.file == doc
+        ] + [
+            Finding(
+                s.line, s.col, "unsupported", WARNING, f"{s.unsupported_reason}: never run in the workspace"
+            )
+            for s in logical.unsupported.values()
+            if s.file == doc
         ]
         try:
             run = await self._run(d, logical)

@@ -61,6 +61,15 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
     out = [
         Diagnostic(s.line, 1, "unparsed", "warning", "unable to parse statement; it is ignored")
         for s in own.unparsed
+    ] + [
+        Diagnostic(
+            s.line,
+            1,
+            "unsupported",
+            "warning",
+            f"{s.unsupported_reason}: never run in the workspace; ignored",
+        )
+        for s in own.unsupported.values()
     ]
     target = next((t for t in env.ordered_targets() if t.live.flavor is not None), None)
     if target is None:

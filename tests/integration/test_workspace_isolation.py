@@ -86,6 +86,12 @@ PAYLOADS: dict[str, tuple[str, int | None]] = {
         None,
     ),
 }
+# Forms the workspace never runs at all (Skeema's unsupported CREATEs: ignored on both sides, with a warning).
+UNSUPPORTED = {
+    "like.sql": f"CREATE TABLE t2 LIKE {SHOP}.orders;\n",
+    "select.sql": f"\nCREATE TABLE t3 AS SELECT * FROM {SHOP}.victim3;\n",
+}
+UNSUPPORTED_LINE = {"like.sql": 1, "select.sql": 2}
 REFUSED = {name: line for name, (_, line) in PAYLOADS.items() if line is not None}
 
 
@@ -203,6 +209,8 @@ def cli_repo(server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (d / "items.sql").write_text(ITEMS)
     for name, (text, _) in PAYLOADS.items():
         (d / name).write_text(text)
+    for name, text in UNSUPPORTED.items():
+        (d / name).write_text(text)
     monkeypatch.chdir(tmp_path)
     return d
 
@@ -231,6 +239,9 @@ def test_cli_runs_nothing_outside_the_workspace(
     for name, line in expect.items():
         found = [r for r in caplog.messages if f"{name}:{line}" in r and "refused" in r]
         assert found, f"{name}:{line} not reported as refused:\n{caplog.text}"
+    for name, line in UNSUPPORTED_LINE.items():
+        found = [r for r in caplog.messages if f"{name}:{line}" in r and "not supported" in r]
+        assert found, f"{name}:{line} not reported as unsupported:\n{caplog.text}"
 
 
 # ///// the daemon: POST /v1/lint and a watched repo //////////////////////////////////////////////////
@@ -275,6 +286,8 @@ def test_saving_into_a_watched_repo_runs_nothing_outside_the_workspace(
 ) -> None:
     for name, (text, _) in PAYLOADS.items():
         (daemon.repo.dir / name).write_text(text)
+    for name, text in UNSUPPORTED.items():
+        (daemon.repo.dir / name).write_text(text)
 
     def reported() -> str | None:
         error = daemon.diff()["targets"][0]["error"] or ""
@@ -284,7 +297,7 @@ def test_saving_into_a_watched_repo_runs_nothing_outside_the_workspace(
     assert error.count("refused") >= len(REFUSED)
     assert_unchanged(server, live)
     # The dir's own files still work: the diff of the refused dir names the harmless objects.
-    for name in PAYLOADS:
+    for name in [*PAYLOADS, *UNSUPPORTED]:
         (daemon.repo.dir / name).unlink()
     daemon.wait_for(lambda: daemon.diff()["targets"][0]["error"] is None, timeout=15)
     assert_unchanged(server, live)

@@ -122,6 +122,13 @@ async def _run_target(
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
+    for stmt in logical.unsupported.values():
+        log.warning(
+            "%s: %s: never run in the workspace; %s is ignored",
+            stmt.location,
+            stmt.unsupported_reason,
+            stmt.key,
+        )
     plan = await build_plan(target, logical, plan_options(d, cache))
     progress.clear()
     if not _report_plan(plan, out):
