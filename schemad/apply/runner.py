@@ -32,7 +32,7 @@ import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -358,6 +358,7 @@ async def run_managed(
     on_line: Callable[[LogLine], None] | None = None,
     cancel: asyncio.Event | None = None,
     env: Mapping[str, str] | None = None,
+    unset_env: Collection[str] = (),
     cwd: str | os.PathLike[str] | None = None,
     max_lines: int = DEFAULT_MAX_LINES,
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
@@ -368,9 +369,10 @@ async def run_managed(
     `timeout` (seconds, None for none) or setting `cancel` stops the group:
     SIGTERM, then SIGKILL after `grace` seconds.  Members still running when
     the shell exits are stopped the same way.  `env` adds to (and overrides)
-    this process's environment.  Every line is masked with `cmd.mask` before
-    `on_line` sees it; if `on_line` raises, the group is stopped and the
-    exception re-raised.  Cancelling the awaiting task stops the group the
+    this process's environment; the variables named in `unset_env` are left
+    out of what the command inherits (unless `env` sets them).  Every line
+    is masked with `cmd.mask` before `on_line` sees it; if `on_line` raises,
+    the group is stopped and the exception re-raised.  Cancelling the awaiting task stops the group the
     same way before CancelledError propagates.  A non-zero exit is reported,
     not raised: call `RunResult.check()` for that.  `on_start` gets the
     process group id as soon as the group exists (a daemon records it, so a
@@ -397,7 +399,7 @@ async def run_managed(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env=None if env is None else {**os.environ, **env},
+            env=_child_env(env, unset_env),
             cwd=cwd,
         )
     except OSError as exc:  # no /bin/sh, a bad cwd, out of processes...
@@ -454,6 +456,14 @@ async def run_managed(
         duration=time.monotonic() - started,
         total_lines=collector.total,
     )
+
+
+def _child_env(env: Mapping[str, str] | None, unset: Collection[str]) -> dict[str, str] | None:
+    """The command's environment: ours minus `unset`, plus `env`; None (inherit as is) if neither."""
+    if env is None and not unset:
+        return None
+    inherited = {k: v for k, v in os.environ.items() if k not in unset}
+    return {**inherited, **(env or {})}
 
 
 # ///// The I/O edge /////

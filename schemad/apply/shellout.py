@@ -25,12 +25,19 @@ The rules follow Skeema's `internal/shellout` exactly, except for masking:
 
 `wrapper_variables` builds the standard variable set (HOST, PORT, SOCKET,
 SCHEMA, USER, PASSWORD, ENVIRONMENT, DDL, CLAUSES, NAME, TABLE, SIZE, TYPE,
-CLASS, CONNOPTS, DIRNAME, DIRPATH) from typed arguments.
+CLASS, CONNOPTS, DIRNAME, DIRPATH) from typed arguments.  schemad adds one
+variable of its own, `{DEFAULTSFILE}`: the path of a temporary MySQL option
+file holding the credentials (see `schemad.apply.clientcnf`).  It exists only
+while the command runs, so a command built for printing leaves it *pending*:
+shown as `{DEFAULTSFILE}` and refused by `argv_for_exec`.
+`template_names`, `password_on_command_line`, `uses_defaults_file` and
+`passes_mysql_pwd` answer what a template asks for without interpolating it.
 
 This module does not run anything (see `schemad.apply.runner`), does not
 choose between alter-wrapper and ddl-wrapper, and does not keep secrets out of
-the process table: a tool given `{PASSWORD}` on its command line shows it to
-`ps`; prefer an option file or an environment variable for real deployments.
+the process table by itself: a tool given `{PASSWORD}` on its command line
+shows it to `ps` and `/proc/PID/cmdline` for as long as it runs; `{PASSWORDX}`
+only masks what schemad prints.  `{DEFAULTSFILE}` keeps it off command lines.
 """
 
 from __future__ import annotations
@@ -44,11 +51,16 @@ from schemad.errors import ConfigError
 from schemad.introspect.connopts import DRIVER_PARAMS, parse_connect_options
 
 __all__ = [
+    "DEFAULTSFILE",
     "MASK",
     "WRAPPER_VARIABLES",
     "WrapperCommand",
     "WrapperTemplateError",
     "escape_value",
+    "passes_mysql_pwd",
+    "password_on_command_line",
+    "template_names",
+    "uses_defaults_file",
     "wrapper_variables",
 ]
 
@@ -76,6 +88,9 @@ WRAPPER_VARIABLES = (
     "DIRPATH",
 )
 
+#: schemad's own variable: the path of a temporary [client] option file with the credentials.
+DEFAULTSFILE = "DEFAULTSFILE"
+
 # Skeema's escapeVarValue test: Go's \w is ASCII-only, hence re.ASCII.
 _SAFE_VALUE = re.compile(r"[\w/@%=:.,+-]*", re.ASCII)
 
@@ -92,6 +107,43 @@ _TABLE_PREFIX = re.compile(
     rf"\s*(?:ALTER|CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_IDENT}\s*\.\s*)?{_IDENT}\s*",
     re.IGNORECASE,
 )
+
+
+# `$MYSQL_PWD` or `${MYSQL_PWD}` written in a template: the tool is meant to get the variable.
+_MYSQL_PWD_REF = re.compile(r"\$(?:MYSQL_PWD(?![A-Za-z0-9_])|\{MYSQL_PWD\})")
+
+
+def template_names(template: str) -> frozenset[str]:
+    """The upper-cased names of every `{...}` in `template`, as interpolation walks it.
+
+    Names are returned as written (`PASSWORDX` stays `PASSWORDX`); `{{...}}`
+    yields `{...`, which is no variable, just as interpolation leaves it alone.
+    An unclosed brace ends the walk (interpolating such a template fails).
+    """
+    names: set[str] = set()
+    pos = 0
+    while (start := template.find("{", pos)) >= 0:
+        end = template.find("}", start + 1)
+        if end < 0:
+            break
+        names.add(template[start + 1 : end].upper())
+        pos = end + 1
+    return frozenset(names)
+
+
+def password_on_command_line(template: str) -> bool:
+    """True if `template` puts the password on the tool's command line (`{PASSWORD}`/`{PASSWORDX}`)."""
+    return not template_names(template).isdisjoint({"PASSWORD", "PASSWORDX"})
+
+
+def uses_defaults_file(template: str) -> bool:
+    """True if `template` asks for the temporary option file (`{DEFAULTSFILE}`)."""
+    return not template_names(template).isdisjoint({DEFAULTSFILE, DEFAULTSFILE + "X"})
+
+
+def passes_mysql_pwd(template: str) -> bool:
+    """True if `template` itself reads `$MYSQL_PWD` / `${MYSQL_PWD}`: only then does the tool inherit it."""
+    return _MYSQL_PWD_REF.search(template) is not None
 
 
 class WrapperTemplateError(ConfigError):
@@ -122,6 +174,7 @@ class WrapperCommand:
     display: str  # the command with every secret replaced by MASK; safe to print and log
     _text: str = field(repr=False)  # the real command line, secrets included
     secrets: tuple[str, ...] = field(repr=False, default=())  # secret values, longest first
+    pending: tuple[str, ...] = ()  # variables used but not known yet (DEFAULTSFILE); not runnable then
     _masker: _Masker = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -134,13 +187,17 @@ class WrapperCommand:
         variables: Mapping[str, str],
         *,
         secret_names: Iterable[str] = ("PASSWORD",),
+        pending: Iterable[str] = (),
     ) -> WrapperCommand:
         """Interpolate `template` with `variables` (keys in any case).
 
         Variables named in `secret_names` are secret whether or not the
         template uses them; so is every variable the template uses in its
-        `{NAMEX}` form.  Raises `WrapperTemplateError` for an unknown variable
-        or an unclosed brace, `ConfigError` for an empty template.
+        `{NAMEX}` form.  Variables named in `pending` are known but have no
+        value yet: they stay as written in both texts, and the command cannot
+        be executed (it is for printing).  Raises `WrapperTemplateError` for an
+        unknown variable or an unclosed brace, `ConfigError` for an empty
+        template.
         """
         if not template.strip():
             raise ConfigError("wrapper command is empty")
@@ -151,6 +208,8 @@ class WrapperCommand:
                 raise ValueError(f"variable {upper} given twice (names are case-insensitive)")
             values[upper] = value
         secret_vars = {name.upper() for name in secret_names}
+        pending_vars = {name.upper() for name in pending}
+        used_pending: list[str] = []
 
         real: list[str] = []
         shown: list[str] = []
@@ -165,6 +224,15 @@ class WrapperCommand:
                 )
             name = template[start + 1 : end].upper()
             masked = False
+            base_name = name[:-1] if name.endswith("X") and name not in pending_vars else name
+            if base_name in pending_vars:
+                # Known, but only when the command runs: keep the placeholder as written.
+                if base_name not in used_pending:
+                    used_pending.append(base_name)
+                real.append(template[pos : end + 1])
+                shown.append(template[pos : end + 1])
+                pos = end + 1
+                continue
             if name in values:
                 value = values[name]
             elif name.endswith("X") and name[:-1] in values:
@@ -192,10 +260,22 @@ class WrapperCommand:
 
         ordered = tuple(sorted(secrets, key=lambda s: (-len(s), s)))
         display = _Masker(ordered)("".join(shown))
-        return cls(template=template, display=display, _text="".join(real), secrets=ordered)
+        return cls(
+            template=template,
+            display=display,
+            _text="".join(real),
+            secrets=ordered,
+            pending=tuple(used_pending),
+        )
 
     def argv_for_exec(self) -> list[str]:
-        """The argv to execute: `/bin/sh -c <real command line>`."""
+        """The argv to execute: `/bin/sh -c <real command line>`.
+
+        Raises `ValueError` for a command built with pending variables.
+        """
+        if self.pending:
+            names = ", ".join(f"{{{name}}}" for name in self.pending)
+            raise ValueError(f"wrapper command still has pending variables: {names}")
         return ["/bin/sh", "-c", self._text]
 
     def mask(self, text: str) -> str:

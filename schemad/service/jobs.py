@@ -73,6 +73,7 @@ class _Live:
     waiters: list[asyncio.Future[None]] = field(default_factory=list)  # log followers waiting for more
     done: bool = False
     task: asyncio.Task[None] | None = None
+    warned: set[str] = field(default_factory=set)  # wrapper advice already logged for this job
 
     def wake(self) -> None:
         for fut in self.waiters:
@@ -301,6 +302,11 @@ class JobRunner:
         if not steps:
             return True, None
         wrappers = await wrapper_planner(item.target, item.dir, item.steps)
+        for note in wrappers.warnings(steps) if wrappers is not None else ():
+            if note not in live.warned:  # once per job, however many targets share the template
+                live.warned.add(note)
+                self._log(live, f"warning: {note}")
+                log.warning("job %s: %s", live.record.id, note)
 
         def before(step: Step, i: int) -> None:
             if live.cancel.is_set() or self._draining:
@@ -338,7 +344,7 @@ class JobRunner:
                     cancel=live.cancel,
                     on_start=on_start,
                     on_end=on_end,
-                    env={JOB_ENV: live.record.id},
+                    env={JOB_ENV: live.record.id},  # MYSQL_PWD is left out unless the template reads it
                 )
             return _Recording(run, before, after, offset)
 

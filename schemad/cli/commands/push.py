@@ -116,7 +116,9 @@ async def _run_target(
     out: Outcome,
     progress: ProgressLine,
     cache: CanonicalCache | None,
+    warned: set[str],
 ) -> None:
+    """Plan, print and (unless dry-run) push one target; `warned` holds the wrapper advice already logged."""
     cfg = d.config
     progress.update(f"{target.address} {target.schema}: planning")
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
@@ -150,6 +152,10 @@ async def _run_target(
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
+    for note in wrappers.warnings(steps) if wrappers is not None else ():
+        if note not in warned:  # once per push, however many targets share the template
+            warned.add(note)
+            log.warning("%s", note)
     sys.stdout.write("".join(out.output))  # push prints what it is about to run
     sys.stdout.flush()
     out.output.clear()
@@ -218,6 +224,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
     progress = ProgressLine()
     briefed: set[str] = set()  # --brief names each server once
     cache = CanonicalCache()  # one per run, shared by all targets; opened lazily
+    warned: set[str] = set()  # wrapper advice logged so far
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code
@@ -225,7 +232,7 @@ async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
-                    await _run_target(t, d, dry_run, brief, out, progress, cache)
+                    await _run_target(t, d, dry_run, brief, out, progress, cache, warned)
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)

@@ -8,11 +8,16 @@ from pathlib import Path
 import pytest
 
 from schemad.apply.shellout import (
+    DEFAULTSFILE,
     MASK,
     WRAPPER_VARIABLES,
     WrapperCommand,
     WrapperTemplateError,
     escape_value,
+    passes_mysql_pwd,
+    password_on_command_line,
+    template_names,
+    uses_defaults_file,
     wrapper_variables,
 )
 from schemad.errors import ConfigError
@@ -369,3 +374,96 @@ def test_documented_pt_osc_pattern() -> None:
     assert cmd.argv_for_exec()[2] == head + "D=shop,t=orders,h=10.0.0.5,P=3306,u=osc,p='s3 cr'\"'\"'et'"
     assert cmd.display == head + f"D=shop,t=orders,h=10.0.0.5,P=3306,u=osc,p={MASK}"
     assert shlex.split(cmd.argv_for_exec()[2])[-1] == "D=shop,t=orders,h=10.0.0.5,P=3306,u=osc,p=s3 cr'et"
+
+
+# ///// schemad's {DEFAULTSFILE} and what a template asks for /////
+
+
+@pytest.mark.parametrize(
+    ("template", "names"),
+    [
+        ("echo {HOST} {passwordx} {DefaultsFile}", {"HOST", "PASSWORDX", "DEFAULTSFILE"}),
+        ("echo ${PASSWORD}", {"PASSWORD"}),  # a known name after `$` is still substituted
+        ("echo {{PASSWORD}}", {"{PASSWORD"}),  # left for a template engine: no variable
+        ("echo $MYSQL_PWD", set()),
+        ("echo {HOST} {unclosed", {"HOST"}),
+    ],
+)
+def test_template_names(template: str, names: set[str]) -> None:
+    assert template_names(template) == names
+
+
+@pytest.mark.parametrize(
+    ("template", "on_command_line"),
+    [
+        ("pt-online-schema-change D={SCHEMA},t={TABLE},p={PASSWORDX}", True),
+        ("gh-ost --password={password}", True),
+        ("echo ${PASSWORD}", True),
+        ("pt-online-schema-change D={SCHEMA},t={TABLE},F={DEFAULTSFILE}", False),
+        ("echo {{PASSWORD}}", False),
+        ("echo $PASSWORD {PASSWORDS}", False),
+    ],
+)
+def test_password_on_command_line(template: str, on_command_line: bool) -> None:
+    assert password_on_command_line(template) is on_command_line
+
+
+@pytest.mark.parametrize(
+    ("template", "uses"),
+    [
+        ("x F={DEFAULTSFILE}", True),
+        ("x --conf={defaultsfile}", True),
+        ("x --conf={DEFAULTSFILEX}", True),
+        ("x {{DEFAULTSFILE}}", False),
+        ("x {PASSWORD}", False),
+    ],
+)
+def test_uses_defaults_file(template: str, uses: bool) -> None:
+    assert uses_defaults_file(template) is uses
+
+
+@pytest.mark.parametrize(
+    ("template", "passes"),
+    [
+        ('tool --password="$MYSQL_PWD"', True),
+        ("tool --password=${MYSQL_PWD}", True),
+        ("test -n $MYSQL_PWD; tool", True),
+        ("tool $MYSQL_PWDX", False),
+        ("tool $MYSQL_PWD_FILE", False),
+        ("tool MYSQL_PWD", False),
+        ("tool $mysql_pwd", False),  # shell variables are case-sensitive
+        ("tool {PASSWORD}", False),
+    ],
+)
+def test_passes_mysql_pwd(template: str, passes: bool) -> None:
+    assert passes_mysql_pwd(template) is passes
+
+
+def test_pending_defaults_file_is_shown_and_cannot_run() -> None:
+    template = "pt-online-schema-change --alter {CLAUSES} D={SCHEMA},t={TABLE},F={DEFAULTSFILE}"
+    v = wrapper_variables(
+        host="h",
+        port=1,
+        password="s3cr3t pw",
+        schema="shop",
+        ddl="ALTER TABLE `t` ADD COLUMN `c` int",
+        stmt_type="ALTER",
+        object_class="TABLE",
+        name="t",
+    )
+    cmd = WrapperCommand.from_template(template, v, pending=(DEFAULTSFILE,))
+    assert cmd.display == "pt-online-schema-change --alter 'ADD COLUMN `c` int' D=shop,t=t,F={DEFAULTSFILE}"
+    assert cmd.pending == (DEFAULTSFILE,)
+    with pytest.raises(ValueError, match=r"\{DEFAULTSFILE\}"):
+        cmd.argv_for_exec()
+    # A template that does not use it runs as before.
+    plain = WrapperCommand.from_template("echo {TABLE}", v, pending=(DEFAULTSFILE,))
+    assert plain.pending == () and plain.argv_for_exec() == ["/bin/sh", "-c", "echo t"]
+
+
+def test_defaults_file_value_is_substituted_and_not_secret() -> None:
+    v = {**VARS, "PASSWORD": "s3cr3t", DEFAULTSFILE: "/tmp/schemad-cnf-ab_1/client.cnf"}
+    cmd = WrapperCommand.from_template("gh-ost --conf={DEFAULTSFILE} --user={USER}", v)
+    assert cmd.argv_for_exec()[2] == "gh-ost --conf=/tmp/schemad-cnf-ab_1/client.cnf --user=someone"
+    assert cmd.display == cmd.argv_for_exec()[2]
+    assert "s3cr3t" not in cmd.argv_for_exec()[2]

@@ -1,0 +1,160 @@
+r"""The temporary MySQL option file behind the `{DEFAULTSFILE}` wrapper variable.
+
+A wrapper template such as ``pt-online-schema-change ... D={SCHEMA},t={TABLE},F={DEFAULTSFILE}``
+or ``gh-ost --conf={DEFAULTSFILE} ...`` lets the tool read the credentials from
+a file instead of its command line, where every local user can read them
+(`ps`, `/proc/PID/cmdline`).  `client_option_file` writes that file for one
+run: a `[client]` group with user, password, host, port (and socket), mode
+0600, alone in a fresh private (0700) directory, and removes both when the
+`with` block ends, whether the tool succeeded, failed, timed out or the
+awaiting task was cancelled.
+
+How the readers parse it, and so how values are written (`option_value`):
+
+* pt-online-schema-change passes DSN key `F` to DBD::mysql as
+  `mysql_read_default_file` (group `client`), i.e. the client library's
+  option-file reader: libmysqlclient (`my_default.cc`) or MariaDB
+  Connector/C (`ma_default.c`).  Both strip one pair of surrounding quotes
+  and then decode `\\ \" \' \n \t \r \b \s`; libmysqlclient ends the
+  value at a `#` outside quotes, Connector/C has no end-of-line comments.  So
+  every value is written double-quoted with `\` and `"` and control
+  characters backslash-escaped: both read back exactly the value, whatever
+  spaces, quotes, `#`, `;`, `=` or backslashes it holds.  The `mysql` /
+  `mariadb` command-line tools (`--defaults-file`) read it the same way.
+* gh-ost 1.1.6+ reads `--conf` with go-ini, which (as gh-ost calls it) knows
+  no escapes: a double-quoted value is cut at the first `#` or `;`, and
+  `\\`, `\"` stay as written.  It ignores everything but `[client]` user and
+  password.  A value containing `"`, `\`, `#`, `;` or a control character
+  therefore cannot reach gh-ost through this file, and gh-ost also replaces a
+  value containing `${NAME}` with the environment variable NAME.
+  `ghost_misreads` says when that happens so the caller can warn.
+
+This module will not: write TLS or other connect options, choose which tool
+reads the file, or remove it if schemad itself is killed with SIGKILL (the
+directory `schemad-cnf-*` then stays under `$TMPDIR`, readable by its owner
+only, until removed by hand).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from schemad.errors import ConfigError
+from schemad.introspect.connopts import ConnParams
+
+__all__ = ["FILE_NAME", "client_option_file", "ghost_misreads", "option_value", "render_client_options"]
+
+#: The option file's name inside its private directory.
+FILE_NAME = "client.cnf"
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
+_TO_ESCAPE = re.compile('[\\\\"\n\r\t\b]')
+# A path that survives pt-online-schema-change's DSN (`,` and `=` separate keys)
+# and DBD::mysql's (`;` separates attributes) unquoted.
+_DSN_SAFE_PATH = re.compile(r"[\w/.+-]+", re.ASCII)
+# gh-ost's envVariableRegexp ("[$][{](.*)[}]", Go RE2: `.` stops at a newline).
+_GHOST_ENV_REF = re.compile(r"\$\{.*\}")
+
+
+def option_value(value: str) -> str:
+    """`value` double-quoted for a MySQL option file, read back exactly by libmysqlclient and Connector/C.
+
+    Raises `ValueError` (without the value in the message) for a NUL character,
+    which no option file can hold.
+    """
+    if "\0" in value:
+        raise ValueError("a value for an option file cannot contain a NUL character")
+    return '"' + _TO_ESCAPE.sub(lambda m: _ESCAPES[m.group()], value) + '"'
+
+
+def render_client_options(params: ConnParams) -> str:
+    """The option file's text: a `[client]` group with the credentials and address of `params`.
+
+    With a socket, host is `localhost` (the client libraries use the socket only
+    then).  An empty password writes no `password` line.
+    """
+    lines = [
+        "# Written by schemad for one wrapper run and deleted when it ends.",
+        "[client]",
+        f"user = {option_value(params.user)}",
+    ]
+    if params.password:
+        lines.append(f"password = {option_value(params.password)}")
+    if params.socket:
+        lines.append(f"host = {option_value('localhost')}")
+        lines.append(f"socket = {option_value(params.socket)}")
+    else:
+        lines.append(f"host = {option_value(params.host)}")
+    lines.append(f"port = {int(params.port)}")
+    return "\n".join(lines) + "\n"
+
+
+def ghost_misreads(value: str) -> bool:
+    """True if gh-ost (1.1.6+, go-ini) would not read `value` back from this file as written.
+
+    Follows go-ini's `readValue` with the default options gh-ost loads the
+    file with, then gh-ost's own `${NAME}` substitution.
+    """
+    if _GHOST_ENV_REF.search(value):
+        return True
+    return _goini_value(option_value(value)) != value
+
+
+def _goini_value(text: str) -> str:
+    # go-ini parser.go readValue, default LoadOptions, for a single-line value.
+    line = text.lstrip()
+    if not line:
+        return ""
+    if (len(line) > 3 and line.startswith('"""')) or line[0] == "`":
+        quote = '"""' if line[0] == '"' else "`"
+        rest = line[len(quote) :]
+        end = rest.rfind(quote)
+        return rest[:end] if end >= 0 else rest  # (multi-line values: not written by us)
+    line = line.strip()
+    if line.endswith("\\"):
+        return line  # a continuation line; never the case for a quoted value
+    cut = min((i for i in (line.find("#"), line.find(";")) if i >= 0), default=-1)
+    if cut >= 0:
+        line = line[:cut].strip()
+    for q in ("'", '"'):
+        if len(line) >= 2 and line[0] == q and line[-1] == q and line.find(q, 1) == len(line) - 1:
+            return line[1:-1]
+    return line
+
+
+@contextlib.contextmanager
+def client_option_file(params: ConnParams, *, parent: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Create the option file for `params`; yield its path; remove it and its directory on exit.
+
+    The directory comes from `tempfile.mkdtemp` under `parent` (default
+    `$TMPDIR`, else /tmp), mode 0700; the file is created exclusively, mode
+    0600.  Raises `ConfigError` when that directory's path holds characters a
+    DSN cannot carry unquoted (then nothing is left behind).
+    """
+    directory = tempfile.mkdtemp(prefix="schemad-cnf-", dir=parent)
+    try:
+        path = os.path.join(directory, FILE_NAME)
+        if not _DSN_SAFE_PATH.fullmatch(path):
+            raise ConfigError(
+                f"the temporary option file path {path!r} has characters a DSN cannot carry"
+                " (only letters, digits and / . _ + - work): set TMPDIR to a plain directory"
+            )
+        data = render_client_options(params).encode("utf-8", "surrogateescape")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # exactly 0600, whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        yield Path(path)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
