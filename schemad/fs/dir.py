@@ -93,14 +93,28 @@ class Dir:
         environment: str = "production",
         max_depth: int = MAX_DEPTH,
         sources: ConfigSources | None = None,
+        *,
+        on_error: Callable[[Path, ConfigError], None] | None = None,
     ) -> Iterator[Dir]:
-        """`start` and its subdirs depth-first (pre-order), at most `max_depth` levels down."""
+        """`start` and its subdirs depth-first (pre-order), at most `max_depth` levels down.
+
+        A subdir whose `.skeema` can't be read raises, or with `on_error` is
+        reported to it and skipped together with its subtree (whose options
+        would inherit from it), as Skeema skips such a dir and goes on.
+        """
         root = cls.open(start, environment, sources)
 
         def visit(d: Dir, depth: int) -> Iterator[Dir]:
             yield d
             if depth < max_depth:
-                for sub in d.subdirs():
+                for path in d._subdir_paths():
+                    try:
+                        sub = d._child(path)
+                    except ConfigError as exc:
+                        if on_error is None:
+                            raise
+                        on_error(path, exc)
+                        continue
                     yield from visit(sub, depth + 1)
 
         yield from visit(root, 0)
@@ -115,14 +129,18 @@ class Dir:
 
     def subdirs(self) -> list[Dir]:
         """Direct, non-hidden subdirectories (symlinked dirs are not followed), by name."""
-        out: list[Dir] = []
-        for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
-            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-                continue
-            sub = self.path / entry.name
-            own = read_dir_option_file(sub, self.config.repo_base, self.config.registry)
-            out.append(Dir(sub, self.config.child(own) if own is not None else self.config, own))
-        return out
+        return [self._child(sub) for sub in self._subdir_paths()]
+
+    def _subdir_paths(self) -> list[Path]:
+        return [
+            self.path / entry.name
+            for entry in sorted(os.scandir(self.path), key=lambda e: e.name)
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+        ]
+
+    def _child(self, sub: Path) -> Dir:
+        own = read_dir_option_file(sub, self.config.repo_base, self.config.registry)
+        return Dir(sub, self.config.child(own) if own is not None else self.config, own)
 
     def sql_files(self) -> list[Path]:
         """`*.sql` regular files directly inside, by name; symlinks only if they stay in the repo."""

@@ -238,7 +238,11 @@ class OptionFile:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise OptionFileError(f"not valid UTF-8 (byte {exc.start})", file=p) from None
+            # Where, never which byte: the line may hold a password.
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            message = f"not valid UTF-8 (at byte {column} of the line)"
+            raise OptionFileError(message, file=p, line=line) from None
         return cls.parse(text, p, registry, ignore_unknown=ignore_unknown)
 
     # ------------------------------------------------------------------ queries

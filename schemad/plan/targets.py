@@ -10,6 +10,7 @@ only ever held in ConnParams, never logged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,7 @@ async def discover_targets(
     try:
         dirs = list(Dir.walk(root, environment, sources=sources, on_error=unreadable))
     except ConfigError as exc:  # the root's own .skeema (or a global option file): nothing can be read
-        return [], [*errors, DirError(Path(root), exc)]
+        return [], [*errors, DirError(Path(os.path.abspath(root)), exc)]
     for d in dirs:
         if not d.is_target:
             continue

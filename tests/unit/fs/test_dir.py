@@ -354,3 +354,20 @@ def test_unknown_option_in_subdir_fails_the_walk(layout: Repo) -> None:
     write(layout.root / "flat" / ".skeema", "host=db2\nschema=flat\nbogus=1\n")
     with pytest.raises(ConfigError, match=r"flat/\.skeema:3: unknown option \"bogus\""):
         layout.walk()
+
+
+def test_walk_reports_an_unreadable_subdir_and_skips_its_subtree(layout: Repo) -> None:
+    (layout.root / "db1" / "app" / ".skeema").write_bytes(b"schema=app\n\xff\n")
+    write(layout.root / "flat" / ".skeema", "host=db2\nschema=flat\nbogus=1\n")
+    seen: list[tuple[str, str]] = []
+    dirs = Dir.walk(
+        layout.root,
+        "production",
+        sources=layout.sources(),
+        on_error=lambda p, e: seen.append((p.name, str(e))),
+    )
+    assert [layout.rel(d) for d in dirs] == [".", "db1", "db1/analytics", "noschema", "noschema/x"]
+    assert seen == [
+        ("app", f"{layout.root}/db1/app/.skeema:2: not valid UTF-8 (at byte 1 of the line)"),
+        ("flat", f'{layout.root}/flat/.skeema:3: unknown option "bogus"'),
+    ]

@@ -268,9 +268,11 @@ def test_write_to_new_path(tmp_path: Path) -> None:
 
 def test_read_rejects_invalid_utf8(tmp_path: Path) -> None:
     p = tmp_path / ".skeema"
-    p.write_bytes(b"user=\xff\n")
-    with pytest.raises(OptionFileError, match="UTF-8"):
+    p.write_bytes(b"schema=shop\npassword=a\xffb\n")
+    with pytest.raises(OptionFileError, match="UTF-8") as info:
         OptionFile.read(p)
+    assert (info.value.file, info.value.line) == (str(p), 2)
+    assert str(info.value) == f"{p}:2: not valid UTF-8 (at byte 11 of the line)"  # where, never the byte
 
 
 def test_repr_never_shows_values() -> None:
