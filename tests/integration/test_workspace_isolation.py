@@ -301,3 +301,42 @@ def test_saving_into_a_watched_repo_runs_nothing_outside_the_workspace(
         (daemon.repo.dir / name).unlink()
     daemon.wait_for(lambda: daemon.diff()["targets"][0]["error"] is None, timeout=15)
     assert_unchanged(server, live)
+
+
+async def test_events_keep_their_written_status_through_the_workspace(server: DBServer) -> None:
+    """Created DISABLE'd in the workspace, each event comes back with the status its file wrote."""
+    from schemad.model.event import EventStatus
+    from schemad.model.flavor import MARIADB_10_11
+    from schemad.sqltext.splitter import split
+    from schemad.workspace.scratch import WorkspaceOptions
+    from schemad.workspace.tempschema import exec_statements
+
+    every = "ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00'"
+    text = (
+        f"CREATE EVENT e_plain {every} DO SELECT 1;\n"
+        f"CREATE EVENT e_on {every} ENABLE COMMENT 'c' DO SELECT 1;\n"
+        f"CREATE EVENT e_off {every} DISABLE DO SELECT 1;\n"
+        f"CREATE EVENT e_replica {every} DISABLE ON SLAVE DO SELECT 1;\n"
+    )
+    stmts = [s for s in split(text, "events.sql") if s.key is not None]
+    result = await exec_statements(
+        server.params,
+        stmts,
+        schema_name="app",
+        char_set="utf8mb4",
+        collation="utf8mb4_general_ci",
+        options=WorkspaceOptions(temp_schema=f"_iso_events_{PID}"),
+    )
+    assert result.failures == ()
+    got = {e.name: e for e in result.schema.events}
+    want = {
+        "e_plain": EventStatus.ENABLED,
+        "e_on": EventStatus.ENABLED,
+        "e_off": EventStatus.DISABLED,
+        "e_replica": EventStatus.SLAVESIDE_DISABLED,
+    }
+    assert {n: e.status for n, e in got.items()} == want
+    for name, event in got.items():
+        assert f" {want[name].clause} " in event.show_create, event.show_create
+        assert event.show_create == event.create_statement(MARIADB_10_11), name
+        assert not event.unsupported
