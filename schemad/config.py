@@ -135,7 +135,8 @@ class Token:
 
     def matches(self, presented: str) -> bool:
         """Whether `presented` is this token (constant-time comparison of the digests)."""
-        digest = hashlib.sha256(presented.encode("utf-8")).hexdigest()
+        # A header that is not UTF-8 arrives with lone surrogates: encodable this way, and never a match.
+        digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
         return hmac.compare_digest(digest, self.sha256)
 
 
@@ -153,6 +154,7 @@ class DaemonConfig:
     log_format: LogFormat = "text"
     audit_stdout: bool = False  # also write the audit log to stdout
     shutdown_grace: float = 30.0  # seconds a stopping daemon waits for statements in flight
+    refresh_min_interval: float = 10.0  # least seconds between polls ?refresh=true starts, per environment
     source: Path | None = None  # the file this was loaded from, if any
 
     @classmethod
@@ -272,6 +274,7 @@ _TOP_KEYS = frozenset(
         "log_format",
         "audit_stdout",
         "shutdown_grace",
+        "refresh_min_interval",
     }
 )
 
@@ -363,6 +366,8 @@ class _Loader:
             raise ConfigError(f"{self.path}: cannot read: {e.strerror or e}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{self.path}: not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:  # tomllib decodes the whole file first
+            raise ConfigError(f"{self.path}: not valid UTF-8 (byte {e.start} of the file)") from None
         self.reject_secrets(doc, "")
         self.known(doc, _TOP_KEYS, "")
 
@@ -397,6 +402,9 @@ class _Loader:
             log_format="json" if log_format == "json" else "text",
             audit_stdout=self.boolean(doc.get("audit_stdout", False), "audit_stdout"),
             shutdown_grace=self.duration(doc.get("shutdown_grace", "30s"), "shutdown_grace", positive=False),
+            refresh_min_interval=self.duration(
+                doc.get("refresh_min_interval", "10s"), "refresh_min_interval", positive=False
+            ),
             source=self.path,
         )
 

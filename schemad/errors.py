@@ -15,7 +15,8 @@ built from host/port/user only.
     ├── DatabaseError                 a server answered with an error (errno, sql)
     │   └── ConnectError              could not connect (host, port / socket)
     ├── CannotCreateError             exit 73: cannot create a dir or file
-    └── UnsupportedError              an object or feature schemad can't handle
+    ├── UnsupportedError              an object or feature schemad can't handle
+    └── RateLimitError                the daemon refuses a request made too soon (retry_after)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "DatabaseError",
     "DuplicateDefinitionError",
     "OptionFileError",
+    "RateLimitError",
     "SQLFileError",
     "SchemadError",
     "SplitError",
@@ -131,3 +133,11 @@ class CannotCreateError(SchemadError):
 
 class UnsupportedError(SchemadError):
     """An object or feature that schemad deliberately does not handle."""
+
+
+class RateLimitError(SchemadError):
+    """A rate-limited request (a diff refresh) came too soon; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -129,6 +129,7 @@ class RunningDaemon:
     unix_socket: Path | None = None  # also listen here
     args: tuple[str, ...] = ()  # extra `schemad serve` arguments
     repo_toml: str = ""  # extra keys of the [[repos]] table
+    refresh_min_interval: str = "0s"  # tests refresh back to back; the limit has its own test
     responses: list[bytes] = field(default_factory=list)  # every body received, for the leak scan
 
     @property
@@ -156,6 +157,7 @@ listen = ["127.0.0.1:{self.port}"{f', "unix:{self.unix_socket}"' if self.unix_so
 state_dir = "state"
 log_format = "json"
 shutdown_grace = "5s"
+refresh_min_interval = "{self.refresh_min_interval}"
 {self.extra_toml}
 
 [[repos]]

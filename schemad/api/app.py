@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,10 +21,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from schemad.api.auth import auth_middleware, require
+from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.routes import DAEMON, add_routes
 from schemad.config import EXAMPLE_REPO, DaemonConfig
-from schemad.errors import ConfigError, ConnectError, DatabaseError, SchemadError, SQLFileError
+from schemad.errors import (
+    ConfigError,
+    ConnectError,
+    DatabaseError,
+    RateLimitError,
+    SchemadError,
+    SQLFileError,
+)
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
 from schemad.service.state import SqliteStateStore, StateStore
@@ -231,8 +239,14 @@ async def readyz(request: web.Request) -> web.Response:
 async def repos(request: web.Request) -> web.Response:
     require(request, "read")
     config = current_config(request.app)
+    scopes = request[SCOPES]
+    # Where the checkout lives on the daemon's host is for those who may push to it, not for readers.
     items = [
-        {"name": r.name, "path": str(r.path), "environments": _environments(str(r.path))}
+        {
+            "name": r.name,
+            "path": str(r.path) if any(f"push:{e}" in scopes for e in r.environments) else None,
+            "environments": _environments(str(r.path)),
+        }
         for r in config.repos
     ]
     return web.json_response({"repos": items})
@@ -244,6 +258,7 @@ _ERROR_STATUS: dict[type[SchemadError], tuple[int, str]] = {
     DatabaseError: (502, "database_error"),
     ConfigError: (422, "config_error"),
     SQLFileError: (422, "sql_file_error"),
+    RateLimitError: (429, "rate_limited"),
 }
 
 
@@ -269,8 +284,15 @@ async def json_errors(
         status, code = next(
             (answer for cls, answer in _ERROR_STATUS.items() if isinstance(exc, cls)), (500, "internal_error")
         )
-        log.warning("%s %s: %s", request.method, request.path, exc)
-        return web.json_response({"error": {"code": code, "message": str(exc)}}, status=status)
+        headers: dict[str, str] = {}
+        if isinstance(exc, RateLimitError):  # routine under a client's loop: not worth a warning each
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+            log.debug("%s %s: %s", request.method, request.path, exc)
+        else:
+            log.warning("%s %s: %s", request.method, request.path, exc)
+        return web.json_response(
+            {"error": {"code": code, "message": str(exc)}}, status=status, headers=headers
+        )
     except Exception:
         # Never echo an unexpected exception: its text may hold anything.
         log.exception("%s %s failed", request.method, request.path)

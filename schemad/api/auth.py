@@ -41,6 +41,8 @@ def auth_middleware(
         header = request.headers.get("Authorization")
         token: str | None = None
         if header is not None:
+            if not header.isascii() and not _utf8(header):  # aiohttp keeps undecodable bytes as surrogates
+                raise Unauthorized("the Authorization header is not valid UTF-8")
             scheme, _, value = header.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():
                 raise Unauthorized("expected an Authorization header of the form 'Bearer <token>'")
@@ -55,6 +57,14 @@ def auth_middleware(
         return await handler(request)
 
     return middleware
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _name(config: DaemonConfig, token: str | None) -> str:

@@ -85,6 +85,7 @@ def diff_json(
         "statement_count": sum(len(i["statements"]) for i in items),
         "unsafe_count": sum(s["unsafe"] for i in items for s in i["statements"]),
         "targets": items,
+        "errors": list(env.config_errors),
     }
 
 
@@ -123,6 +124,9 @@ def environment_json(key: str, env: RepoEnvironment, poll: PollState | None) -> 
             "statements": sum(len(d.steps) for d in diffs),
             "errors": len(errors) + len(env.config_errors),
         },
+        "errors": list(
+            dict.fromkeys([*(t.error for t in env.ordered_targets() if t.error), *env.config_errors])
+        ),
     }
 
 

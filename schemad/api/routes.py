@@ -98,6 +98,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+    except RecursionError:
+        raise web.HTTPBadRequest(text="the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return body
@@ -184,8 +186,8 @@ async def get_diff(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"query parameter format: expected json or sql, got {fmt!r}")
     schemas, tables = _list_param(request, "schema"), _list_param(request, "table")
     if _bool_param(request, "refresh"):
-        with contextlib.suppress(Exception):  # a failed poll shows as `stale`, not as a 5xx
-            await _daemon(request).poll_now(key, env)
+        # Joins a running poll; too soon after the last refresh: 429 (RateLimitError).
+        await _daemon(request).refresh(key, env)
     # An unchanged poll moves only the snapshot time: that too is part of the answer.
     cache_key = (env.version, env.snapshot_at, tuple(schemas), tuple(tables))
     cached = env.answers.get(f"diff/{fmt}")
@@ -243,13 +245,11 @@ async def push(request: web.Request) -> web.Response:
                 "plan_changed",
                 f"plan_hash {wanted} does not match the current diff ({current}): review the diff again",
             )
-        blocked = [t for t, _ in sel if t.error]
+        blocked = [f"{t.target.address} {t.target.schema}: {t.error}" for t, _ in sel if t.error]
+        if not schemas:  # the whole environment: a dir whose targets are unknown may be among them
+            blocked += [e for e in env.config_errors if all(t.error != e for t, _ in sel)]
         if blocked:
-            raise api_error(
-                web.HTTPUnprocessableEntity,
-                "plan_blocked",
-                "; ".join(f"{t.target.address} {t.target.schema}: {t.error}" for t in blocked),
-            )
+            raise api_error(web.HTTPUnprocessableEntity, "plan_blocked", "; ".join(blocked))
         items: list[PushItem] = []
         refused: list[str] = []
         for t, diff in sel:
@@ -270,9 +270,24 @@ async def push(request: web.Request) -> web.Response:
                 + ": "
                 + "; ".join(refused[:5]),
             )
-        if dry_run:
+        if not items:  # no job, no audit entry, no log: there is nothing to record
             return web.json_response(
-                {"dry_run": True, "plan_hash": current, "statements": sum(len(i.steps) for i in items)}
+                {
+                    "dry_run": dry_run,
+                    "plan_hash": current,
+                    "statements": 0,
+                    "message": "nothing to do: the live schemas match the repo",
+                }
+            )
+        if dry_run:
+            count = sum(len(i.steps) for i in items)
+            return web.json_response(
+                {
+                    "dry_run": True,
+                    "plan_hash": current,
+                    "statements": count,
+                    "message": f"dry run: {count} statement(s) would run; nothing was executed",
+                }
             )
         job = await d.jobs.submit(
             repo=env.repo, environment=key, plan_hash=current, who=request[WHO], items=items
@@ -418,15 +433,19 @@ async def lint(request: web.Request) -> web.Response:
     _known_fields(body, {"file", "sql", "environment", "repo"})
     file = _field(body, "file", str, required=True)
     sql = _field(body, "sql", str, required=True)
+    # null is the default, as if absent; "" names nothing (400).
     env_name = _field(body, "environment", str)
     repo = _field(body, "repo", str)
+    for field_name, value in (("repo", repo), ("environment", env_name)):
+        if value == "":
+            raise web.HTTPBadRequest(text=f"field {field_name!r}: must not be empty (null: the default)")
     d = _daemon(request)
     if repo is not None and repo not in d.repos:
         raise web.HTTPBadRequest(text=f"field 'repo': no repo {repo!r}")
     rt = d.repos[repo] if repo is not None else next(iter(d.repos.values()), None)
     if rt is None:
         raise web.HTTPConflict(text="no repo is configured")
-    name = env_name or next(iter(rt.envs), None)
+    name = env_name if env_name is not None else next(iter(rt.envs), None)
     if name is None or name not in rt.envs:
         raise web.HTTPBadRequest(
             text=f"field 'environment': no environment {env_name!r} in repo {rt.config.name!r}"

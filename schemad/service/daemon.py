@@ -273,6 +273,17 @@ class Daemon:
             await env.poll()
             self.publish(key, env)
 
+    async def refresh(self, key: str, env: RepoEnvironment) -> None:
+        """A client's `?refresh=true`: join the running poll, or start one if the rate limit allows.
+
+        Raises RateLimitError when the environment's last refresh-started poll
+        began less than `refresh_min_interval` ago.  A failed poll is not an
+        error here: it shows as `stale`.  Not scheduled (a reload in between):
+        the answer is what is known.
+        """
+        with contextlib.suppress(KeyError):
+            await self.poller.refresh(key, min_interval=self.config.refresh_min_interval)
+
     async def _on_change(self, change: RepoChange) -> None:
         rt = self.repos.get(change.repo)
         if rt is None:

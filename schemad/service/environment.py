@@ -16,7 +16,11 @@ the objects whose fingerprint moved.  One asyncio lock serialises the
 changes (poll, file change, reload) so a diff never mixes two states.
 
 A dir with a broken file, or whose statements the server rejects, shows its
-error (file:line) on its own targets and never on the others.
+error (file:line) on its own targets and never on the others.  A dir whose
+`.skeema` can't be read (or whose targets can't be resolved) keeps the
+targets it had, marked with that error, so they are neither dropped from
+the diff nor pushed; at start, when it had none, the error is the
+environment's (`config_errors`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 from schemad.config import WorkspaceConfig
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
-from schemad.errors import SchemadError
+from schemad.errors import OptionFileError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema, read_sql
 from schemad.introspect.connopts import ConnParams
@@ -46,7 +50,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.planner import PlanOptions, Target, lint_changes, plan_steps, table_sizes, tables_to_size
-from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
+from schemad.plan.targets import DirError, discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
 from schemad.sqltext.splitter import Statement
@@ -74,6 +78,7 @@ class DirState:
     parsed: dict[Path, _ParsedFile] = field(default_factory=dict)
     logical: LogicalSchema | None = None
     file_error: str | None = None  # "file:line: message" when a file can't be read or split
+    config_error: str | None = None  # .skeema unreadable/unresolved: options and targets are the last known
     desired: dict[tuple[str, str], Schema] = field(default_factory=dict)  # by (charset, collation)
     failures: tuple[StatementFailure, ...] = ()  # statements the workspace server rejected
     files_hash: str = ""  # SHA-256 over the dir's *.sql names and contents
@@ -81,6 +86,8 @@ class DirState:
 
     @property
     def error(self) -> str | None:
+        if self.config_error:
+            return self.config_error
         if self.file_error:
             return self.file_error
         if self.failures:
@@ -135,7 +142,8 @@ class RepoEnvironment:
         self.clock = clock
         self.dirs: dict[Path, DirState] = {}
         self.targets: dict[tuple[str, str], TargetState] = {}
-        self.config_errors: list[str] = []  # dirs whose .skeema could not be turned into targets
+        self.config_errors: list[str] = []  # dirs whose .skeema could not be read or turned into targets
+        self._option_file_errors: list[str] = []  # those of them whose .skeema can't be read
         self.version = 0  # bumped whenever a served diff may have changed
         self.last_poll_error: str | None = None
         self.evaluated_at: float | None = None  # when the first evaluation (or a reload) finished
@@ -172,7 +180,9 @@ class RepoEnvironment:
         return min(x for x in times if x is not None)
 
     def file_errors(self) -> list[str]:
-        return [d.file_error for d in self.dirs.values() if d.file_error]
+        """The repo's files that can't be read or split: a dir's `*.sql` or `.skeema` (one per dir)."""
+        sql = [d.file_error for d in self.dirs.values() if d.file_error and not d.config_error]
+        return sql + self._option_file_errors
 
     # ///// changes /////
 
@@ -236,7 +246,8 @@ class RepoEnvironment:
             return await self._instance(params).schema_names()
 
         found, errors = await discover_targets(self.root, self.name, server_schemas)
-        self.config_errors = [f"{e.path}: {e.error}" for e in errors]
+        self.config_errors = [_dir_error(e) for e in errors]
+        self._option_file_errors = [_dir_error(e) for e in errors if isinstance(e.error, OptionFileError)]
         for msg in self.config_errors:
             log.error("repo %s environment %s: %s", self.repo, self.name, msg)
         dirs: dict[Path, DirState] = {}
@@ -254,6 +265,14 @@ class RepoEnvironment:
             if old is not None and old.target.params == target.params:
                 state.live = old.live
             targets[key] = state
+        for e in errors:  # a dir that can't be read keeps its last known targets, blocked by the error
+            message = _dir_error(e)
+            for key, old in self.targets.items():
+                if key in targets or not (old.dir_path == e.path or e.path in old.dir_path.parents):
+                    continue
+                kept = dirs.setdefault(old.dir_path, self.dirs[old.dir_path])
+                kept.config_error = message
+                targets[key] = old
         self.dirs, self.targets = dirs, targets
         self._discovered = True
         self.version += 1
@@ -361,7 +380,7 @@ class RepoEnvironment:
 
     async def _build_dir(self, ds: DirState, *, only_missing: bool = False) -> None:
         targets = [t for t in self.targets.values() if t.dir_path == ds.dir.path]
-        if not targets:
+        if not targets or ds.config_error:
             return
         if not only_missing or ds.logical is None:
             self._parse(ds)
@@ -528,6 +547,11 @@ class RepoEnvironment:
             for p in await verify_diff(t.target.params, live, desired, sd, self._mods_for(t), opts.workspace):
                 problems.append(f"verify: {p.table}: {p.message}")
         return problems
+
+
+def _dir_error(e: DirError) -> str:
+    """A dir's config error: `file:line: message` for a .skeema that can't be read, else `dir: message`."""
+    return str(e.error) if isinstance(e.error, OptionFileError) else f"{e.path}: {e.error}"
 
 
 def _relative(path: Path, root: Path) -> str:

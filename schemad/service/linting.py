@@ -33,14 +33,23 @@ class Diagnostic:
 
 
 def _dir_for(env: RepoEnvironment, file: str) -> Dir:
-    """The dir whose options apply to `file` (repo-relative): its own dir if it exists, else the root."""
+    """The dir whose options apply to `file` (repo-relative): the nearest existing dir on its path.
+
+    `file` is whatever a client sent: a dir that can't exist (a NUL byte, a
+    name longer than the file system allows) or lies outside the repo is
+    passed over like a missing one; the repo root is the last resort.
+    """
     root = env.root.resolve()
-    candidate = (root / file).parent.resolve()
-    if candidate != root and root not in candidate.parents:
-        candidate = root
-    while candidate != root and not candidate.is_dir():
+    candidate = (root / file).parent
+    while candidate not in (root, candidate.parent):
+        try:
+            real = candidate.resolve()
+            if (real == root or root in real.parents) and real.is_dir():
+                return Dir.open(real, env.name)
+        except (OSError, ValueError):  # ENAMETOOLONG, "embedded null byte": no such dir
+            pass
         candidate = candidate.parent
-    return Dir.open(candidate, env.name)
+    return Dir.open(root, env.name)
 
 
 async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnostic]:

@@ -11,7 +11,10 @@ poll itself: it starts the poll as a task of its own and waits for it through
 * runs of one environment never overlap: the job has ``max_instances=1`` and
   ``coalesce=True``, and a scheduled run that arrives while a poll is running is
   a no-op (a `poll_now` then waits for the running poll, and with ``fresh``
-  runs another after it);
+  runs another after it, one for all the callers that waited);
+* a client's `refresh` joins the running poll, or starts one at most every
+  ``min_interval`` seconds per environment (else `RateLimitError`), so a
+  client asking in a loop never multiplies the query load on the servers;
 * `shutdown(wait=True)` can wait for polls in flight even though APScheduler's
   asyncio executor cancels its own futures on shutdown.
 
@@ -49,6 +52,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from schemad.errors import RateLimitError
 from schemad.service.metrics import Metrics
 
 __all__ = ["MAX_BACKOFF", "MAX_BACKOFF_FACTOR", "PollSchedule", "PollState", "Poller"]
@@ -161,6 +165,7 @@ class _Entry:
         "consecutive_failures",
         "last_error",
         "last_finished",
+        "last_refresh",
         "last_started",
         "last_success",
         "poll",
@@ -182,6 +187,7 @@ class _Entry:
         self.last_success: float | None = None
         self.last_error: str | None = None
         self.consecutive_failures = 0
+        self.last_refresh: float | None = None  # time.monotonic() when `refresh` last started a poll
 
 
 def _cron_base(trigger: Any) -> float:
@@ -294,6 +300,34 @@ class Poller:
             await asyncio.shield(running)
             if not fresh:
                 return
+        # Another caller that waited too may have started the next poll already: it began after
+        # this call as well, so join it rather than return before it ends.
+        task = self._spawn(environment, entry) or entry.task
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def refresh(self, environment: str, *, min_interval: float) -> None:
+        """Poll `environment` for a client that wants the live side now (KeyError if unknown).
+
+        A running poll is joined (however it started); otherwise a new one is
+        started, unless `refresh` started one less than `min_interval` seconds
+        ago: then RateLimitError says how long to wait.  Scheduled polls and
+        `poll_now` are not counted and never limited.
+        """
+        entry = self._entries[environment]
+        running = entry.task
+        if running is not None:
+            await asyncio.shield(running)
+            return
+        now = time.monotonic()
+        if entry.last_refresh is not None and now - entry.last_refresh < min_interval:
+            wait = min_interval - (now - entry.last_refresh)
+            raise RateLimitError(
+                f"{environment} was refreshed {now - entry.last_refresh:.1f}s ago; "
+                f"refreshes start a poll at most every {min_interval:g}s: retry in {wait:.1f}s",
+                retry_after=wait,
+            )
+        entry.last_refresh = now
         task = self._spawn(environment, entry)
         if task is not None:
             await asyncio.shield(task)

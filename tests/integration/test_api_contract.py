@@ -217,7 +217,12 @@ def test_push_checks(daemon: RunningDaemon) -> None:
         r = call(
             daemon, "POST", template, 200, body={"plan_hash": current, "dry_run": True}, env="test", **params
         )
-        assert r.json() == {"dry_run": True, "plan_hash": current, "statements": 0}
+        assert r.json() == {
+            "dry_run": True,
+            "plan_hash": current,
+            "statements": 0,
+            "message": "nothing to do: the live schemas match the repo",
+        }
         r = call(daemon, "POST", template, 409, body={"plan_hash": "0" * 64}, env="test", **params)
         assert code(r) == "plan_changed"
         for bad in (

@@ -35,6 +35,7 @@ state_dir = "state"
 log_format = "json"
 audit_stdout = true
 allow_anonymous_read = true
+refresh_min_interval = "2s"
 workspace = {{ temp_schema = "_ws", threads = 3 }}
 
 [[repos]]
@@ -109,6 +110,7 @@ def test_full_file_loads_into_dataclasses(tmp_path: Path) -> None:
         state_dir=etc / "state",
         log_format="json",
         audit_stdout=True,
+        refresh_min_interval=2.0,
         source=path,
     )
     app = config.repos[0]
@@ -128,6 +130,7 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
     assert config.state_dir == DEFAULT_STATE_DIR
     assert config.log_format == "text"
     assert not config.allow_anonymous_read and not config.audit_stdout
+    assert config.refresh_min_interval == 10.0
 
 
 def test_state_dir_from_systemd_when_not_in_file(tmp_path: Path) -> None:
@@ -289,6 +292,7 @@ ERRORS: list[tuple[str, str, str, str]] = [
     ("bad threads", "workspace = { threads = 0 }", "workspace.threads", "1 to 256"),
     ("bad temp schema", "workspace = { temp_schema = 'a.b' }", "workspace.temp_schema", "schema name"),
     ("bad bool", 'audit_stdout = "yes"', "audit_stdout", "true or false"),
+    ("bad refresh interval", "refresh_min_interval = 10", "refresh_min_interval", "duration"),
 ]
 
 
@@ -313,6 +317,9 @@ def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
         DaemonConfig.load(tmp_path / "missing.toml", environ={})
     path = write_config(tmp_path, "listen = [")
     with pytest.raises(ConfigError, match=r"schemad\.toml: not valid TOML"):
+        DaemonConfig.load(path, environ={})
+    path.write_bytes(b'log_format = "json"\n\xff\xfe\x00binary')  # tomllib decodes the whole file first
+    with pytest.raises(ConfigError, match=r"schemad\.toml: not valid UTF-8 \(byte 20 of the file\)"):
         DaemonConfig.load(path, environ={})
 
 
@@ -339,6 +346,7 @@ def test_token_matches() -> None:
     assert not token.matches(CI_TOKEN + "x")
     assert not token.matches(CI_SHA)  # the digest itself is not the token
     assert not token.matches("")
+    assert not token.matches("\udcff\udcfe")  # a header that is not UTF-8: no match, no exception
 
 
 TOKENS = (

@@ -29,9 +29,8 @@ EMBEDDED_LISTEN = "127.0.0.1:8080"
 def run_serve(argv: list[str]) -> int:
     import argparse
 
-    from aiohttp import web
-
     from schemad.api.app import create_app
+    from schemad.api.server import run
     from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
     from schemad.service.logs import setup_logging
 
@@ -107,7 +106,7 @@ def run_serve(argv: list[str]) -> int:
     sockets = [_bind(a) for a in addresses]
     for a in addresses:
         logging.getLogger("schemad").info("listening on %s", a)
-    web.run_app(create_app(config), sock=sockets, print=None, shutdown_timeout=10)
+    run(create_app(config), sockets, shutdown_timeout=10)
     return 0
 
 

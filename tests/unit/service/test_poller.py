@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from schemad.errors import RateLimitError
 from schemad.service.metrics import Metrics
 from schemad.service.poller import Poller, PollSchedule, backoff_delay
 
@@ -137,6 +138,47 @@ async def test_poll_now_waits_for_a_running_poll_and_fresh_runs_one_more(poller:
     await poller.poll_now("slow", fresh=True)  # waits for it, then runs its own
     assert (poll.calls, poll.finished, poll.max_active) == (3, 3, 1)
     await second
+
+
+async def test_fresh_callers_waiting_on_one_poll_share_the_next_and_all_wait_for_it(poller: Poller) -> None:
+    poll = Counter(sleep=0.1)
+    poller.add("slow", PollSchedule(interval=3600), poll)
+    await poller.start()
+    running = asyncio.create_task(poller.poll_now("slow"))
+    await eventually(lambda: poller.state("slow").running)
+    waiters = [asyncio.create_task(poller.poll_now("slow", fresh=True)) for _ in range(5)]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    # Whoever returns first returns after the one fresh poll: none returns while it still runs.
+    assert (poll.calls, poll.finished) == (2, 2)
+    await asyncio.gather(running, *waiters)
+    assert (poll.calls, poll.max_active) == (2, 1)
+
+
+async def test_refresh_joins_a_running_poll_and_is_rate_limited(poller: Poller) -> None:
+    poll = Counter(sleep=0.1)
+    poller.add("prod", PollSchedule(interval=3600), poll)
+    await poller.start()
+    # Ten concurrent refreshes: one poll.
+    await asyncio.gather(*(poller.refresh("prod", min_interval=0.5) for _ in range(10)))
+    assert poll.calls == 1
+    # Too soon after it: refused, with how long to wait; no poll.
+    with pytest.raises(RateLimitError) as info:
+        await poller.refresh("prod", min_interval=0.5)
+    assert 0 < info.value.retry_after <= 0.5
+    assert poll.calls == 1
+    # A poll started otherwise (schedule, push) is joined, limit or not.
+    scheduled = asyncio.create_task(poller.poll_now("prod"))
+    await eventually(lambda: poller.state("prod").running)
+    await poller.refresh("prod", min_interval=0.5)
+    await scheduled
+    assert poll.calls == 2
+    await asyncio.sleep(info.value.retry_after)
+    await poller.refresh("prod", min_interval=0.5)  # waited long enough: a new poll
+    assert poll.calls == 3
+    await poller.refresh("prod", min_interval=0)  # 0: no limit
+    assert poll.calls == 4
+    with pytest.raises(KeyError):
+        await poller.refresh("nope", min_interval=1)
 
 
 async def test_failures_back_off_and_recover() -> None:
