@@ -4,22 +4,25 @@
 own process group), reads stdout and stderr concurrently as they arrive, cuts
 them into timestamped `LogLine`s with every secret of the command replaced by
 `*****` *before* any line reaches a callback or the result, and enforces a
-timeout and a cancellation event.  Stopping is always the same sequence: SIGTERM
-to the whole group, up to `grace` seconds for every member to exit, then SIGKILL
-to the group.  Processes the tool leaves running in its group after it exits
-are stopped the same way, so nothing started by the command outlives the call;
-the leader is always reaped.  Memory stays bounded however much the tool
-prints: only the last `max_lines` lines are kept and an over-long line is cut
-into pieces of at most `max_line_chars` characters (never inside a secret), so
-a run holds at most about max_lines x max_line_chars characters of output.
+timeout and a cancellation event.  Stopping is always the same sequence, run at
+most once per command: exactly one SIGTERM to the whole group, up to `grace`
+seconds for every member to exit, then SIGKILL to the group.  No second SIGTERM
+is ever sent, not to the leader either: one landing while the tool handles the
+first can cut its clean-up short.  Processes the tool leaves running in its
+group after it exits are stopped the same way, so nothing started by the
+command outlives the call; the leader is always reaped.  Memory stays bounded
+however much the tool prints: only the last `max_lines` lines are kept and an
+over-long line is cut into pieces of at most `max_line_chars` characters
+(never inside a secret), so a run holds at most about max_lines x
+max_line_chars characters of output.
 
 `CommandRunner` is the I/O edge as a Protocol: `SubprocessRunner` is the real
 one and `FakeRunner` a scripted stand-in for plan/apply tests.
 
 This module will not: feed the command any stdin (it gets /dev/null), track
 processes that leave the group on purpose (`setsid`, `setpgid`), talk to
-gh-ost's control socket, or clean up what a killed tool leaves in the database
-(pt-osc triggers, `_t_new` tables); callers do that.
+gh-ost's control socket, or deal with what a stopped tool leaves in the
+database (pt-osc triggers, `_t_new` tables): `apply.leftovers` finds those.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ __all__ = [
     "Stream",
     "SubprocessRunner",
     "WrapperFailed",
+    "group_members",
     "run_managed",
 ]
 
@@ -289,17 +293,19 @@ def _signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while a member of the group runs; zombies awaiting their reaper do not count."""
-    if not _signal_group(pgid, 0):
-        return False
+def group_members(pgid: int) -> list[int] | None:
+    """The running members of process group `pgid` (zombies awaiting their reaper left out).
+
+    None when there is no procfs to read them from.
+    """
     proc = "/proc"
     if not os.path.isdir(f"{proc}/self"):
-        return True  # no procfs: a zombie member keeps the group "alive" until reaped
+        return None
     try:
         entries = os.listdir(proc)
     except OSError:
-        return True
+        return None
+    members = []
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -310,8 +316,16 @@ def _group_alive(pgid: int) -> bool:
             continue  # exited meanwhile
         # fields: state, ppid, pgrp, ...
         if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+            members.append(int(entry))
+    return members
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a member of the group runs; zombies awaiting their reaper do not count."""
+    if not _signal_group(pgid, 0):
+        return False
+    members = group_members(pgid)
+    return members is None or bool(members)  # no procfs: a zombie keeps the group "alive" until reaped
 
 
 async def _wait_group_gone(pgid: int, exited: asyncio.Future[None], seconds: float) -> bool:
@@ -325,26 +339,44 @@ async def _wait_group_gone(pgid: int, exited: asyncio.Future[None], seconds: flo
         await asyncio.sleep(min(_POLL, remaining))
 
 
-async def _stop_group(
-    pgid: int, exited: asyncio.Future[None], grace: float, transport: asyncio.SubprocessTransport
-) -> None:
-    """SIGTERM the group, give it `grace` seconds, then SIGKILL; returns when the leader is reaped."""
-    if exited.done() and not _group_alive(pgid):
-        return
-    _signal_group(pgid, signal.SIGTERM)
-    if not exited.done():
-        # Also straight to the leader, in case it is somehow out of reach of the group signal.
-        with contextlib.suppress(ProcessLookupError):
-            transport.send_signal(signal.SIGTERM)
-    if await _wait_group_gone(pgid, exited, grace):
-        return
-    _signal_group(pgid, signal.SIGKILL)
-    if not exited.done():
-        with contextlib.suppress(ProcessLookupError):
-            transport.kill()
-    await exited
-    # Killed members are reaped by whoever inherited them; wait a little for that.
-    await _wait_group_gone(pgid, exited, 5.0)
+class _GroupStop:
+    """Stops one process group, once: a single SIGTERM, `grace` seconds, then SIGKILL.
+
+    Awaiting it again (the task was cancelled while it waited) sends no
+    second SIGTERM: it goes on waiting for what is left of the same grace
+    period.  Returns when the whole group is gone and the leader reaped.
+    """
+
+    __slots__ = ("_exited", "_grace", "_kill_at", "_pgid", "gone")
+
+    def __init__(self, pgid: int, exited: asyncio.Future[None], grace: float) -> None:
+        self._pgid = pgid
+        self._exited = exited
+        self._grace = grace
+        self._kill_at: float | None = None  # monotonic time of the SIGKILL, once the SIGTERM went out
+        self.gone = False  # the group is gone and the leader reaped: never signal the id again
+
+    async def __call__(self) -> None:
+        if self.gone:
+            return
+        if self._kill_at is None:
+            if self._exited.done() and not _group_alive(self._pgid):
+                self.gone = True
+                return
+            self._kill_at = time.monotonic() + self._grace
+            _signal_group(self._pgid, signal.SIGTERM)
+        if not await _wait_group_gone(self._pgid, self._exited, self._kill_at - time.monotonic()):
+            # A session leader can't leave its group: this reaches it too.
+            _signal_group(self._pgid, signal.SIGKILL)
+            await self._exited
+            # Killed members are reaped by whoever inherited them; wait a little for that.
+            await _wait_group_gone(self._pgid, self._exited, 5.0)
+        self.gone = True
+
+    def kill(self) -> None:
+        """SIGKILL the group now, unless it is known to be gone (its id may be someone else's by then)."""
+        if not self.gone:
+            _signal_group(self._pgid, signal.SIGKILL)
 
 
 # ///// Running /////
@@ -409,6 +441,7 @@ async def run_managed(
             command=cmd.display,
         ) from exc
     pgid = transport.get_pid()  # a new session's leader: its pid is the group id
+    stop = _GroupStop(pgid, protocol.exited, grace)
     timed_out = cancelled = False
     try:
         try:
@@ -426,13 +459,15 @@ async def run_managed(
             if not protocol.exited.done() and collector.error is None:
                 cancelled = cancel is not None and cancel.is_set()
                 timed_out = not cancelled
-            await _stop_group(pgid, protocol.exited, grace, transport)
+            await stop()
         except BaseException:
-            # The awaiting task was cancelled (or something broke): still stop the group.
+            # The awaiting task was cancelled (or something broke), maybe while `stop` waited
+            # out the grace period: still stop the group, with the same single SIGTERM.
             try:
-                await _stop_group(pgid, protocol.exited, grace, transport)
-            finally:
-                _signal_group(pgid, signal.SIGKILL)
+                await stop()
+            except BaseException:
+                stop.kill()  # cancelled again: no more waiting
+                raise
             raise
         # The group is gone, so the pipes close as soon as they are drained,
         # unless a process that left the group holds them: don't wait for that.
@@ -445,7 +480,7 @@ async def run_managed(
     if collector.error is not None:
         raise collector.error
     exit_code = transport.get_returncode()
-    assert exit_code is not None  # the leader was reaped by _stop_group
+    assert exit_code is not None  # the leader was reaped by stop()
     return RunResult(
         command=cmd.display,
         pid=pgid,

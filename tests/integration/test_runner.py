@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -236,9 +237,10 @@ async def test_long_lines_are_split_but_never_inside_a_secret(pieces: str) -> No
 # ///// stopping /////
 
 
-async def test_timeout_kills_a_child_that_ignores_sigterm_and_its_grandchild() -> None:
+async def test_timeout_kills_a_child_that_ignores_sigterm_and_its_grandchild(sent: Sent) -> None:
     result = await run_managed(py(STUBBORN), timeout=3.0, grace=0.5)
     child, grandchild, group = pids_of(result.lines)
+    assert sent == [("group", group, signal.SIGTERM), ("group", group, signal.SIGKILL)]
     assert result.timed_out and not result.cancelled and not result.ok
     assert result.exit_code != 0
     assert result.duration < 3.0 + 0.5 + 20  # generous: SIGKILL after the grace period
@@ -249,25 +251,103 @@ async def test_timeout_kills_a_child_that_ignores_sigterm_and_its_grandchild() -
     assert info.value.timed_out and info.value.exit_code == result.exit_code
 
 
-async def test_timeout_sends_sigterm_first_so_tools_can_clean_up() -> None:
-    # `exec`: the interpreter replaces the shell, so its exit code is the result's
-    cmd = py(
-        """
-        import signal, sys, time
-        def bye(*_):
-            print("cleaning up", flush=True)
-            sys.exit(0)
-        signal.signal(signal.SIGTERM, bye)
-        print("ready", flush=True)
-        time.sleep(600)
-        """,
-        prefix="exec ",
-    )
-    # The timeout leaves room for the interpreter to start under a loaded machine (CI).
-    result = await run_managed(cmd, timeout=8.0, grace=60)
-    assert [line.text for line in result.lines] == ["ready", "cleaning up"]
-    assert result.timed_out and result.exit_code == 0
-    assert result.duration < 40  # it did not wait out the 60 s grace
+# A tool whose clean-up takes a while, run as the group leader (`exec`).  A second
+# SIGTERM landing during the clean-up would run the handler again (and be counted):
+# pt-online-schema-change, for one, exits at once on a signal it gets while it
+# cleans up.  The SIGTERM arrives however early the stop comes: the child starts
+# with SIGTERM blocked (see `sigterm_held`) and unblocks it once its handler is in.
+PATIENT = """
+    import signal, sys, time
+    terms = 0
+    def on_term(*_):
+        global terms
+        terms += 1
+        if terms > 1:
+            return
+        print("cleaning up", flush=True)
+        time.sleep(0.5)
+        print(f"cleaned up after {terms} SIGTERM(s)", flush=True)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    print("ready", flush=True)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    time.sleep(600)
+"""
+
+
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[Callable[[int], None]]:
+    """Block SIGTERM in this thread until the yielded `on_start` runs: the child inherits the block.
+
+    A SIGTERM sent while the child's interpreter starts then waits, pending,
+    until the child unblocks it, instead of killing it before its handler is
+    installed, so a stop test need not leave seconds for start-up.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def release(_pgid: int) -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    try:
+        yield release
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+Sent = list[tuple[str, int, int]]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    """Every signal this process sends (probes with signal 0 left out), as ("group"|"pid", id, signal)."""
+    record: Sent = []
+    killpg, kill = os.killpg, os.kill
+
+    def on_killpg(pgid: int, sig: int) -> None:
+        if sig:
+            record.append(("group", pgid, sig))
+        killpg(pgid, sig)
+
+    def on_kill(pid: int, sig: int) -> None:
+        if sig:
+            record.append(("pid", pid, sig))
+        kill(pid, sig)
+
+    monkeypatch.setattr(os, "killpg", on_killpg)
+    monkeypatch.setattr(os, "kill", on_kill)
+    return record
+
+
+async def test_a_stop_sends_one_sigterm_and_waits_for_the_clean_up(sent: Sent) -> None:
+    with sigterm_held() as on_start:
+        result = await run_managed(py(PATIENT, prefix="exec "), timeout=0.3, grace=60, on_start=on_start)
+    assert [line.text for line in result.lines] == ["ready", "cleaning up", "cleaned up after 1 SIGTERM(s)"]
+    assert result.timed_out and result.exit_code == 0  # `exec`: the tool is the leader, its code the result's
+    assert sent == [("group", result.pid, signal.SIGTERM)]
+    assert result.duration < 30  # it did not wait out the 60 s grace
+
+
+async def test_cancelling_the_task_during_the_grace_period_sends_no_second_sigterm(sent: Sent) -> None:
+    ready = asyncio.Event()
+    seen: list[LogLine] = []
+
+    def on_line(line: LogLine) -> None:
+        seen.append(line)
+        ready.set()
+
+    task = asyncio.create_task(run_managed(py(STUBBORN), timeout=0.3, grace=2.0, on_line=on_line))
+    await asyncio.wait_for(ready.wait(), timeout=60)
+    child, grandchild, group = pids_of(seen)
+    await asyncio.sleep(0.5)  # the timeout has passed: the stop waits out its grace period
+    assert sent == [("group", group, signal.SIGTERM)]
+    cancelled_at = time.monotonic()
+    task.cancel()  # e.g. the daemon gave up waiting for the job
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The same grace period ran on (not a new one) and ended with SIGKILL, not another SIGTERM.
+    assert time.monotonic() - cancelled_at < 2.0
+    assert sent == [("group", group, signal.SIGTERM), ("group", group, signal.SIGKILL)]
+    assert_all_gone(group, child, grandchild)
 
 
 async def test_cancel_event_stops_the_whole_group() -> None:
