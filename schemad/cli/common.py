@@ -13,6 +13,7 @@ from pathlib import Path
 
 from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileError
 from schemad.fs.config import Config, ConfigSources
+from schemad.fs.logical import LogicalSchema
 from schemad.model.keys import ObjectKey
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 
@@ -95,6 +96,17 @@ def ignored_key(cfg: Config) -> Callable[[ObjectKey], bool]:
 
 def cwd() -> Path:
     return Path.cwd()
+
+
+def warn_unsupported(logical: LogicalSchema) -> None:
+    """Log each CREATE the workspace never runs (… SELECT, … LIKE, …) at its file:line, with why."""
+    for stmt in logical.unsupported.values():
+        log.warning(
+            "%s: %s: never run in the workspace; %s is ignored",
+            stmt.location,
+            stmt.unsupported_reason,
+            stmt.key,
+        )
 
 
 def dir_error(path: Path, exc: SchemadError) -> str:

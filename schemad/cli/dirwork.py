@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemad.cli.common import log
+from schemad.cli.common import log, warn_unsupported
 from schemad.errors import ConfigError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
@@ -45,13 +45,7 @@ async def run_dir(
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; left as is", stmt.location)
-    for stmt in logical.unsupported.values():
-        log.warning(
-            "%s: %s: never run in the workspace; %s is ignored",
-            stmt.location,
-            stmt.unsupported_reason,
-            stmt.key,
-        )
+    warn_unsupported(logical)
     qualified = [s for s in logical.creates.values() if s.schema is not None]
     if refuse_qualified and qualified:
         raise ConfigError(

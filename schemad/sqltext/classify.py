@@ -34,6 +34,7 @@ from sqlglot.errors import TokenError
 from schemad.model.keys import ObjectKey, ObjectType
 
 __all__ = [
+    "MASKED_IDENT",
     "STORED_PROGRAM_TYPES",
     "Classification",
     "StatementKind",
@@ -140,6 +141,11 @@ def _mask_match(m: re.Match[str]) -> str:
     if s[0] in "'\"`":
         return _mask_quote(m)
     return " " * len(s)
+
+
+#: An identifier in mask()ed text: a backtick quote keeps its opening backtick and the rest
+#: (closing backtick included) becomes underscores; other quoted text can't look like a name.
+MASKED_IDENT = r"(?:`_+|[\w$]+)"
 
 
 def _mask_quote(m: re.Match[str]) -> str:

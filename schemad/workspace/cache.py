@@ -67,7 +67,7 @@ from schemad.model.routine import Routine
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
-from schemad.sqltext.classify import mask
+from schemad.sqltext.classify import MASKED_IDENT, mask
 
 __all__ = [
     "FINGERPRINT_SQL",
@@ -440,9 +440,7 @@ class CanonicalCache:
 
 # ///// what a statement reads //////////////////////////////////////////////////////////////////////
 
-# An identifier in masked text: mask() keeps a backtick quote's opening backtick and
-# replaces the rest (the closing backtick included) by underscores.
-_M_IDENT = r"(?:`_+|[\w$]+)"
+_M_IDENT = MASKED_IDENT
 _M_NAME = rf"({_M_IDENT})(?:\s*\.\s*({_M_IDENT}))?"
 _VIEW_HEAD_RE = re.compile(rf"\bview\s+{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?\s*(?:\([^()]*\)\s*)?as\b", re.I)
 _CHECK_OPTION_RE = re.compile(r"\s+with\s+(?:cascaded\s+|local\s+)?check\s+option\s*$", re.I)

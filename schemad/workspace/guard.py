@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from schemad.model.event import EventStatus
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.sqltext.classify import (
+    MASKED_IDENT,
     StatementKind,
     classify,
     mask,
@@ -50,9 +51,7 @@ _RUNNABLE = frozenset(
     }
 )
 
-# In masked text (see classify.mask): a backtick identifier keeps its opening backtick and
-# the rest becomes underscores; other quoted text cannot look like a name.
-_M_IDENT = r"(?:`_+|[\w$]+)"
+_M_IDENT = MASKED_IDENT
 _TRIGGER_TAIL = re.compile(
     rf"\s+(?:before|after)\s+(?:insert|update|delete)\s+on\s+(?P<a>{_M_IDENT})(?:\s*\.\s*(?P<b>{_M_IDENT}))?"
     r"(?![\w$])",

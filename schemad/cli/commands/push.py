@@ -24,7 +24,7 @@ from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine
 from schemad.apply.wrapped import WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import cwd, dir_error, environment, log, sources
+from schemad.cli.common import cwd, dir_error, environment, log, sources, warn_unsupported
 from schemad.cli.progress import ProgressLine
 from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
@@ -124,13 +124,7 @@ async def _run_target(
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
-    for stmt in logical.unsupported.values():
-        log.warning(
-            "%s: %s: never run in the workspace; %s is ignored",
-            stmt.location,
-            stmt.unsupported_reason,
-            stmt.key,
-        )
+    warn_unsupported(logical)
     plan = await build_plan(target, logical, plan_options(d, cache))
     progress.clear()
     if not _report_plan(plan, out):
