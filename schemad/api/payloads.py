@@ -142,6 +142,9 @@ def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[
         "updated_at": iso(job.updated_at),
         "error": job.error,
         "wrapper_running": job.wrapper_pid is not None,
+        "orphan": None
+        if job.orphan is None
+        else {"action": str(job.orphan.action), "pgid": job.orphan.pgid, "at": iso(job.orphan.at)},
         "progress": progress,
         "statements": [
             {
@@ -151,6 +154,18 @@ def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[
                 "error": s.error,
                 "started_at": iso(s.started_at),
                 "finished_at": iso(s.finished_at),
+                "leftovers": None
+                if s.leftovers is None
+                else [
+                    {
+                        "kind": str(x.kind),
+                        "schema": x.schema,
+                        "table": x.table,
+                        "name": x.name,
+                        "tool": str(x.tool),
+                    }
+                    for x in s.leftovers
+                ],
             }
             for s in job.statements
         ],

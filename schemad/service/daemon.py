@@ -19,20 +19,21 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemad.config import DaemonConfig, RepoConfig
 from schemad.errors import SchemadError
+from schemad.plan.planner import Target
 from schemad.service.drift import drift_counts
 from schemad.service.environment import RepoEnvironment
 from schemad.service.gitfetch import RepoFetcher
-from schemad.service.jobs import JobRunner, kill_orphan_wrappers
+from schemad.service.jobs import JobRunner
 from schemad.service.metrics import Metrics
 from schemad.service.poller import Poller
 from schemad.service.poller import PollSchedule as SchedulerSchedule
-from schemad.service.state import JobRecord, StateStore, settle_statements
+from schemad.service.state import JobRecord, StatementRecord, StateStore
 from schemad.service.watcher import RepoChange, watch_repo
 from schemad.workspace.cache import CanonicalCache
 
@@ -111,14 +112,27 @@ class Daemon:
     # ///// lifecycle /////
 
     async def start(self) -> None:
-        interrupted = await asyncio.to_thread(self.store.mark_interrupted)
-        kill_orphan_wrappers(interrupted)
-        for job in interrupted:
-            job = _settle(job)
-            await asyncio.to_thread(self.store.update_job, job)
-            _log_interrupted(job)
+        # Jobs a crash cut short: ended, audit closed, a wrapper they left running stopped.
+        interrupted = await self.jobs.recover()
         await self.poller.start()
         await self._bring_up(self.config.repos)
+        # What their tools left on the tables, once the targets' connection settings are known.
+        if any(job.orphan is not None for job in interrupted):
+            self._spawn(self.jobs.recover_leftovers(interrupted, self._target_of))
+
+    def _target_of(self, job: JobRecord, st: StatementRecord) -> Target | None:
+        """The configured target a job's statement ran on (None if it is gone from the config)."""
+        found = self.find(job.environment)
+        if found is None:
+            return None
+        return next(
+            (
+                t.target
+                for t in found[1].targets.values()
+                if f"{t.target.address} {t.target.schema}" == st.target
+            ),
+            None,
+        )
 
     async def _bring_up(self, repos: Iterable[RepoConfig]) -> None:
         """Add repos: watch them, read every environment once, then schedule polls and fetches."""
@@ -357,19 +371,3 @@ def _git_head(path: Path) -> str | None:
     except (OSError, IndexError):
         return None
     return None
-
-
-def _settle(job: JobRecord) -> JobRecord:
-    """An interrupted job as known after a restart: its wrapper gone, the statement in flight uncertain."""
-    return replace(job, statements=settle_statements(job.statements), wrapper_pid=None)
-
-
-def _log_interrupted(job: JobRecord) -> None:
-    done = sum(st.status == "done" for st in job.statements)
-    log.warning(
-        "job %s (%s) was running when schemad stopped: marked interrupted after %d of %d statement(s)",
-        job.id,
-        job.environment,
-        done,
-        len(job.statements),
-    )

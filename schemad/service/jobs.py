@@ -9,10 +9,20 @@ Every statement's start and end is written to the store as it happens, so a
 crash leaves a record saying exactly which statements ran; the tool's process
 group id is recorded while it runs so that a restart can stop it.
 
-Cancelling stops a running wrapper (SIGTERM, then SIGKILL) or, for direct
-DDL, lets the statement in flight finish and runs nothing after it.  Logs
+Cancelling stops a running wrapper (one SIGTERM, then SIGKILL after the
+grace period) or, for direct DDL, lets the statement in flight finish and
+runs nothing after it.  Whenever a wrapper ends without success (cancelled,
+timed out, stopped by a daemon shutdown, failed), the runner looks for what
+the tool left on the table (`apply.leftovers`) and records it on the
+statement (`StatementRecord.leftovers`); it never drops any of it.  Logs
 (statement boundaries and the wrappers' masked output) go to one file per
 job and to live followers of `GET /v1/jobs/{id}/log`.
+
+After a crash, `JobRunner.recover()` (daemon start) settles the jobs the
+crash cut short and closes their audit entries, stops a wrapper process
+group one of them left running (recorded as `JobRecord.orphan`), and emits
+their outcome to --audit-stdout; `JobRunner.recover_leftovers()` then looks
+for the tools' leftovers, once the targets' connection settings are known.
 """
 
 from __future__ import annotations
@@ -31,8 +41,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
+from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
-from schemad.apply.runner import LogLine
+from schemad.apply.runner import LogLine, group_members
 from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
@@ -41,9 +52,29 @@ from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import Target, table_sizes
 from schemad.service.metrics import Metrics
-from schemad.service.state import JobRecord, JobState, StatementRecord, StateStore, settle_statements
+from schemad.service.state import (
+    AUDIT_RUNNING,
+    JobRecord,
+    JobState,
+    OrphanAction,
+    OrphanRecord,
+    StatementRecord,
+    StateStore,
+    settle_statements,
+)
 
-__all__ = ["JobCancelled", "JobRunner", "PushItem", "kill_orphan_wrappers", "wrapper_planner"]
+__all__ = [
+    "JobCancelled",
+    "JobRunner",
+    "PushItem",
+    "TargetOf",
+    "leftovers_on",
+    "stop_orphan_wrapper",
+    "wrapper_planner",
+]
+
+#: Finds the target a statement of a job ran on (None when it is no longer configured).
+TargetOf = Callable[[JobRecord, StatementRecord], Target | None]
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +186,12 @@ class JobRunner:
         now = self.clock()
         job_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "-" + secrets.token_hex(4)
         statements = tuple(
-            StatementRecord(s.sql, "pending", target=f"{it.target.address} {it.target.schema}")
+            StatementRecord(
+                s.sql,
+                "pending",
+                target=f"{it.target.address} {it.target.schema}",
+                table=s.key.name if s.key.type is ObjectType.TABLE else None,
+            )
             for it in items
             for s in it.steps
         )
@@ -182,11 +218,11 @@ class JobRunner:
                 environment=environment,
                 plan_hash=plan_hash,
                 statements=tuple(s.sql for s in statements),
-                result="running",
+                result=AUDIT_RUNNING,
                 job_id=job_id,
             )
         )
-        self._emit_audit(audit_id, now, who, environment, plan_hash, statements, "running", job_id)
+        self._emit_audit(audit_id, now, who, environment, plan_hash, statements, AUDIT_RUNNING, job_id)
         live = _Live(record)
         self._live[job_id] = live
         live.task = asyncio.get_running_loop().create_task(
@@ -201,6 +237,81 @@ class JobRunner:
             return False
         live.cancel.set()
         return True
+
+    async def recover(self) -> list[JobRecord]:
+        """Daemon start: settle the jobs a crash cut short and stop what they left running.
+
+        `mark_interrupted` ends them and closes their audit entries in one
+        transaction.  A wrapper process group a job recorded is stopped if it
+        still runs the job's tool (`stop_orphan_wrapper`), and what was done
+        is recorded on the job.  Each job's outcome goes to --audit-stdout
+        like a normal finish.  Returns the jobs as recorded.
+        """
+        jobs = await asyncio.to_thread(self.store.mark_interrupted)
+        out = []
+        for job in jobs:
+            orphan = await stop_orphan_wrapper(job, self.clock)
+            job = replace(job, orphan=orphan, wrapper_pid=None, updated_at=self.clock())
+            await asyncio.to_thread(self.store.update_job, job)
+            out.append(job)
+            done = sum(st.status == "done" for st in job.statements)
+            note = f"job {job.id}: {JobState.INTERRUPTED} after {done} of {len(job.statements)} statement(s)"
+            if orphan is not None:
+                note += f"; the wrapper's process group {orphan.pgid}: {orphan.action}"
+            log.warning("%s (the daemon stopped while it ran)", note)
+            self._log_file(job, f"schemad restarted: {note}")
+            closed = await asyncio.to_thread(self.store.list_audit, job_id=job.id)
+            for a in closed:
+                if a.result == str(JobState.INTERRUPTED):
+                    self._emit_audit(
+                        a.id,
+                        self.clock(),
+                        a.who,
+                        a.environment,
+                        a.plan_hash,
+                        job.statements,
+                        a.result,
+                        job.id,
+                    )
+        return out
+
+    async def recover_leftovers(self, jobs: Sequence[JobRecord], target_of: TargetOf) -> None:
+        """After `recover`: look for what each tool that was running left on its table, and record it.
+
+        Only the statement a wrapper ran when the daemon died is looked at
+        (the jobs with an `orphan` record); `target_of` gives its connection.
+        """
+        for job in jobs:
+            if job.orphan is None:
+                continue
+            found: dict[int, tuple[Leftover, ...]] = {}
+            notes = []
+            for i, st in enumerate(job.statements):
+                if st.table is None or st.started_at is None or st.finished_at is not None:
+                    continue
+                where = f"{st.target}: cannot look for what the tool left on `{st.table}`"
+                target = target_of(job, st)
+                if target is None:
+                    notes.append(f"{where}: the target is no longer configured")
+                    continue
+                try:
+                    found[i] = (await leftovers_on(target, [st.table]))[st.table]
+                except SchemadError as exc:
+                    notes.append(f"{where}: {exc}")
+                    continue
+                notes.append(f"{st.target}: {_describe(st.table, found[i])}")
+            current = await asyncio.to_thread(self.store.get_job, job.id)
+            if current is not None and found:
+                statements = tuple(
+                    replace(st, leftovers=found[i]) if i in found else st
+                    for i, st in enumerate(current.statements)
+                )
+                await asyncio.to_thread(
+                    self.store.update_job, replace(current, statements=statements, updated_at=self.clock())
+                )
+            for note in notes:
+                log.warning("job %s: %s", job.id, note)
+                self._log_file(job, note)
 
     async def drain(self, grace: float) -> None:
         """Daemon stop: start no new statement and give those in flight `grace` seconds to finish.
@@ -232,6 +343,13 @@ class JobRunner:
         """Replace the record and write it through at once (SQLite, a few ms): nothing reorders writes."""
         live.record = replace(live.record, updated_at=self.clock(), **changes)  # type: ignore[arg-type]
         self.store.update_job(live.record)
+
+    def _log_file(self, job: JobRecord, text: str) -> None:
+        """Append a line to the log of a job that is not running here (after a restart)."""
+        if job.log_path:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+            with contextlib.suppress(OSError):
+                _append(Path(job.log_path), f"{stamp} {text}")
 
     def _log(self, live: _Live, text: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
@@ -281,8 +399,16 @@ class JobRunner:
         statements: tuple[StatementRecord, ...],
         audit_id: int,
     ) -> None:
-        self._save(live, state=state, error=error, statements=statements, wrapper_pid=None)
-        self.store.update_audit_result(audit_id, str(state))
+        # The record and its audit entry end together (one transaction): no crash can split them.
+        live.record = replace(
+            live.record,
+            updated_at=self.clock(),
+            state=state,
+            error=error,
+            statements=statements,
+            wrapper_pid=None,
+        )
+        self.store.finish_job(live.record)
         r = live.record
         self._emit_audit(
             audit_id, self.clock(), r.requested_by, r.environment, r.plan_hash, statements, str(state), r.id
@@ -308,9 +434,14 @@ class JobRunner:
                 self._log(live, f"warning: {note}")
                 log.warning("job %s: %s", live.record.id, note)
 
+        current = -1  # the statement running now (its index in the job)
+        tool_ran: list[int] = []  # the statements a wrapper ran
+
         def before(step: Step, i: int) -> None:
+            nonlocal current
             if live.cancel.is_set() or self._draining:
                 raise JobCancelled("cancelled before this statement started")
+            current = i
             self._set_statement(live, i, status="pending", started_at=self.clock())
             self._log(live, f"{t.address} {t.schema}: running: {step.sql.splitlines()[0]}")
 
@@ -327,6 +458,7 @@ class JobRunner:
                 live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
 
         def on_start(pgid: int) -> None:
+            tool_ran.append(current)
             self.metrics.wrapper_started()
             self._save(live, wrapper_pid=pgid)
 
@@ -358,10 +490,26 @@ class JobRunner:
         )
         if live.record.wrapper_pid is not None:
             self._save(live, wrapper_pid=None)
+        # A tool that did not succeed (stopped, timed out, failed) may have left its tables and triggers.
+        stopped = [i for i in tool_ran if live.record.statements[i].status == "failed"]
+        if stopped:
+            await self._record_leftovers(live, t, stopped)
         failed = [r for r in record.results if r.status is StepStatus.FAILED]
         if not failed:
             return True, None
         return False, failed[0].error
+
+    async def _record_leftovers(self, live: _Live, t: Target, indexes: list[int]) -> None:
+        tables = {i: live.record.statements[i].table for i in indexes}
+        try:
+            found = await leftovers_on(t, sorted({name for name in tables.values() if name}))
+        except SchemadError as exc:
+            self._log(live, f"{t.address} {t.schema}: cannot look for what the tool left behind: {exc}")
+            return
+        for i, name in tables.items():
+            if name is not None:
+                self._set_statement(live, i, leftovers=found[name])
+                self._log(live, f"{t.address} {t.schema}: {_describe(name, found[name])}")
 
     def _set_statement(self, live: _Live, i: int, **changes: object) -> None:
         stmts = list(live.record.statements)
@@ -462,24 +610,64 @@ def _runs_job(pid: int, job_id: str) -> bool:
     return f"{JOB_ENV}={job_id}".encode() in environ.split(b"\0")
 
 
-def kill_orphan_wrappers(jobs: list[JobRecord]) -> list[int]:
-    """Stop the process groups that interrupted jobs recorded (a crash left them running).
+async def leftovers_on(target: Target, tables: Sequence[str]) -> dict[str, tuple[Leftover, ...]]:
+    """What online-schema-change tools left on each of `tables` of the target's schema, now.
 
-    Only a group whose leader still carries the job's id in its environment is
-    stopped: after a reboot the recorded number may belong to anything.
+    SchemadError when the server cannot be asked.
     """
-    killed = []
-    for job in jobs:
-        pgid = job.wrapper_pid
-        if not pgid or not _runs_job(pgid, job.id):
-            continue
+    async with Instance(target.params, pool_size=1) as inst:
+        return {name: await find_leftovers(inst, target.schema, name) for name in tables}
+
+
+def _describe(table: str, found: tuple[Leftover, ...]) -> str:
+    if not found:
+        return f"the tool left nothing behind on `{table}`"
+    tool = ", ".join(sorted({str(x.tool) for x in found}))
+    return (
+        f"{tool} left {len(found)} object(s) on `{table}` (not dropped; drop them once nothing needs them): "
+        + "; ".join(x.drop_sql() for x in found)
+    )
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie awaiting its reaper has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    fields = stat.rpartition(b")")[2].split()
+    return bool(fields) and fields[0] not in (b"Z", b"X")
+
+
+async def stop_orphan_wrapper(
+    job: JobRecord, clock: Callable[[], float] = time.time, *, wait: float = 5.0
+) -> OrphanRecord | None:
+    """Stop the wrapper process group a job recorded, if a crash left it running; say what was done.
+
+    None when the job recorded no wrapper.  The group is SIGKILLed only if its
+    leader, or one of its members, carries the job's id in its environment:
+    after a reboot the recorded number may belong to anything, which is left
+    alone.  The killed tool gets no chance to clean up (it ran unsupervised
+    since the crash); what it left on the table is looked for afterwards.
+    Waits up to `wait` seconds for the killed group to be gone.
+    """
+    pgid = job.wrapper_pid
+    if not pgid:
+        return None
+    members = group_members(pgid) or []
+    if _runs_job(pgid, job.id) or any(_runs_job(m, job.id) for m in members):
         try:
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
-            continue
-        except PermissionError:
-            log.warning("job %s: cannot stop wrapper process group %d: not ours", job.id, pgid)
-            continue
-        killed.append(pgid)
+            return OrphanRecord(OrphanAction.GONE, pgid, clock())
+        except PermissionError:  # a member changed user; the ones we own still got it
+            log.warning("job %s: part of wrapper process group %d is not ours to stop", job.id, pgid)
         log.warning("job %s: stopped the wrapper process group %d it left running", job.id, pgid)
-    return killed
+        deadline = time.monotonic() + wait
+        while group_members(pgid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return OrphanRecord(OrphanAction.KILLED, pgid, clock())
+    if members or _running(pgid):
+        log.warning("job %s: process (group) %d is no longer the job's wrapper: left alone", job.id, pgid)
+        return OrphanRecord(OrphanAction.LEFT_ALONE_PID_REUSED, pgid, clock())
+    return OrphanRecord(OrphanAction.GONE, pgid, clock())

@@ -9,9 +9,13 @@ method returns.  `MemoryStateStore` is the fake for tests of the layers above
 `asyncio.to_thread`.
 
 On daemon start `mark_interrupted()` turns every job a crash left `queued` or
-`running` into `interrupted`; this module does not decide what to do about
-them (re-checking the target, killing a wrapper's process group by
-`wrapper_pid`): that is the job runner's business.
+`running` into `interrupted`, settles its statements and closes its audit
+entries (result `interrupted`), all in one transaction, so that no reader
+ever sees an ended job with a `running` audit entry; `finish_job()` does the
+same for a job that ends normally.  This module does not decide what to do
+about them (killing a wrapper's process group by `wrapper_pid`, looking for
+what the tool left on the table): that is the job runner's business, and it
+records what it did in `JobRecord.orphan` and `StatementRecord.leftovers`.
 
 Never store secrets.  There is no field for a password, and every text passed
 in (job `error`, statement `error`, `log_path`) is expected to be masked
@@ -33,15 +37,20 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from schemad.apply.executor import StepResult
+from schemad.apply.leftovers import Leftover, LeftoverKind
+from schemad.apply.progress import Tool
 from schemad.errors import SchemadError
 
 __all__ = [
+    "AUDIT_RUNNING",
     "STATEMENT_STATUSES",
     "UNCERTAIN",
     "AuditRecord",
     "JobRecord",
     "JobState",
     "MemoryStateStore",
+    "OrphanAction",
+    "OrphanRecord",
     "SqliteStateStore",
     "StateError",
     "StateStore",
@@ -74,6 +83,9 @@ class JobState(StrEnum):
 PENDING = "pending"
 STATEMENT_STATUSES = frozenset({PENDING, "done", "failed", "not_run"})
 
+#: The audit result of a job that has not ended yet.
+AUDIT_RUNNING = "running"
+
 # States a job can be in while the daemon is working on it.
 _ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
@@ -88,6 +100,10 @@ class StatementRecord:
     started_at: float | None = None  # epoch seconds
     finished_at: float | None = None
     target: str | None = None  # "host:port schema" the statement runs on, for multi-target pushes
+    table: str | None = None  # the table a TABLE statement changes (where a stopped tool leaves things)
+    # What a wrapper stopped part-way (or failing) left on `table`; None: not looked for
+    # (no such stop, or the server could not be asked), () : looked, nothing found.
+    leftovers: tuple[Leftover, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATEMENT_STATUSES:
@@ -97,6 +113,23 @@ class StatementRecord:
     def from_step(cls, result: StepResult, *, started_at: float | None, finished_at: float | None) -> Self:
         """StatementRecord for an executor's StepResult."""
         return cls(result.sql, str(result.status), result.error, started_at, finished_at)
+
+
+class OrphanAction(StrEnum):
+    """What a restart did about the wrapper process group a crashed daemon left running."""
+
+    KILLED = "killed"  # the group still ran the job's tool: SIGKILLed (no clean-up by the tool)
+    GONE = "gone"  # nothing of the group was running any more
+    LEFT_ALONE_PID_REUSED = "left_alone_pid_reused"  # the id is now another program's: not touched
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanRecord:
+    """How a restart handled the wrapper a job had running when the daemon died."""
+
+    action: OrphanAction
+    pgid: int  # the process group id the job recorded
+    at: float  # epoch seconds, when the restart handled it
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +148,7 @@ class JobRecord:
     updated_at: float
     wrapper_pid: int | None  # process group id of a running alter-wrapper, else None
     log_path: str | None  # file with the job's (masked) output
+    orphan: OrphanRecord | None = None  # set by the restart after a crash left the job's wrapper running
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +206,25 @@ class StateStore(Protocol):
         """Set the result of an audit entry; StateError if there is none."""
         ...
 
-    def list_audit(self, *, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
-        """Entries with id > after_id, oldest first."""
+    def finish_job(self, job: JobRecord) -> None:
+        """Replace the stored job (now ended) and close its running audit entries with its state.
+
+        One transaction; StateError if there is no such job.
+        """
+        ...
+
+    def list_audit(
+        self, *, after_id: int = 0, limit: int = 100, job_id: str | None = None
+    ) -> list[AuditRecord]:
+        """Entries with id > after_id (of job `job_id` only, if given), oldest first."""
         ...
 
     def mark_interrupted(self) -> list[JobRecord]:
-        """Queued/running jobs become interrupted, their pending statements not_run; returns them."""
+        """Queued/running jobs become interrupted; returns them.
+
+        In one transaction: their statements are settled (`settle_statements`)
+        and their running audit entries get the result `interrupted`.
+        """
         ...
 
     def close(self) -> None: ...
@@ -205,8 +252,9 @@ def settle_statements(statements: tuple[StatementRecord, ...]) -> tuple[Statemen
 
 
 def _interrupt(job: JobRecord, now: float) -> JobRecord:
-    statements = tuple(replace(s, status="not_run") if s.status == PENDING else s for s in job.statements)
-    return replace(job, state=JobState.INTERRUPTED, statements=statements, updated_at=now)
+    return replace(
+        job, state=JobState.INTERRUPTED, statements=settle_statements(job.statements), updated_at=now
+    )
 
 
 class _Closeable:
@@ -294,9 +342,27 @@ class MemoryStateStore(_Closeable):
                 raise StateError(f"no audit entry {id}", key=str(id))
             self._audit[id] = replace(self._audit[id], result=result)
 
-    def list_audit(self, *, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+    def finish_job(self, job: JobRecord) -> None:
         with self._lock:
-            return [self._audit[i] for i in sorted(self._audit) if i > after_id][: max(limit, 0)]
+            if job.id not in self._jobs:
+                raise StateError(f"no job {job.id}", key=job.id)
+            self._jobs[job.id] = job
+            self._close_audit(job.id, str(job.state))
+
+    def _close_audit(self, job_id: str, result: str) -> None:
+        for id, a in self._audit.items():
+            if a.job_id == job_id and a.result == AUDIT_RUNNING:
+                self._audit[id] = replace(a, result=result)
+
+    def list_audit(
+        self, *, after_id: int = 0, limit: int = 100, job_id: str | None = None
+    ) -> list[AuditRecord]:
+        with self._lock:
+            return [
+                self._audit[i]
+                for i in sorted(self._audit)
+                if i > after_id and (job_id is None or self._audit[i].job_id == job_id)
+            ][: max(limit, 0)]
 
     def mark_interrupted(self) -> list[JobRecord]:
         now = self._clock()
@@ -305,6 +371,7 @@ class MemoryStateStore(_Closeable):
             out.sort(key=lambda j: (j.created_at, j.id))
             for j in out:
                 self._jobs[j.id] = j
+                self._close_audit(j.id, str(JobState.INTERRUPTED))
         return out
 
     def close(self) -> None:
@@ -344,14 +411,35 @@ _MIGRATIONS: tuple[str, ...] = (
         job_id      TEXT
     );
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN orphan TEXT;  -- JSON OrphanRecord, or NULL
+    CREATE INDEX audit_job ON audit (job_id);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _JOB_COLUMNS = (
     "id, environment, repo, plan_hash, requested_by, created_at, state, statements,"
-    " error, updated_at, wrapper_pid, log_path"
+    " error, updated_at, wrapper_pid, log_path, orphan"
 )
 _AUDIT_COLUMNS = "id, at, who, environment, plan_hash, statements, result, job_id"
+
+
+def _leftovers_doc(leftovers: tuple[Leftover, ...] | None) -> list[dict[str, str]] | None:
+    if leftovers is None:
+        return None
+    return [
+        {"kind": str(x.kind), "schema": x.schema, "name": x.name, "tool": str(x.tool), "table": x.table}
+        for x in leftovers
+    ]
+
+
+def _leftovers_from(doc: list[dict[str, str]] | None) -> tuple[Leftover, ...] | None:
+    if doc is None:
+        return None
+    return tuple(
+        Leftover(LeftoverKind(x["kind"]), x["schema"], x["name"], Tool(x["tool"]), x["table"]) for x in doc
+    )
 
 
 def _job_row(job: JobRecord) -> tuple[Any, ...]:
@@ -364,10 +452,14 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
                 "started_at": s.started_at,
                 "finished_at": s.finished_at,
                 "target": s.target,
+                "table": s.table,
+                "leftovers": _leftovers_doc(s.leftovers),
             }
             for s in job.statements
         ]
     )
+    o = job.orphan
+    orphan = None if o is None else json.dumps({"action": str(o.action), "pgid": o.pgid, "at": o.at})
     return (
         job.id,
         job.environment,
@@ -381,14 +473,25 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
         job.updated_at,
         job.wrapper_pid,
         job.log_path,
+        orphan,
     )
 
 
 def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
     statements = tuple(
-        StatementRecord(s["sql"], s["status"], s["error"], s["started_at"], s["finished_at"], s.get("target"))
+        StatementRecord(
+            s["sql"],
+            s["status"],
+            s["error"],
+            s["started_at"],
+            s["finished_at"],
+            s.get("target"),
+            s.get("table"),
+            _leftovers_from(s.get("leftovers")),
+        )
         for s in json.loads(row[7])
     )
+    o = json.loads(row[12]) if row[12] else None
     return JobRecord(
         id=row[0],
         environment=row[1],
@@ -402,6 +505,7 @@ def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
         updated_at=row[9],
         wrapper_pid=row[10],
         log_path=row[11],
+        orphan=None if o is None else OrphanRecord(OrphanAction(o["action"]), int(o["pgid"]), float(o["at"])),
     )
 
 
@@ -484,22 +588,37 @@ class SqliteStateStore(_Closeable):
         try:
             with self._write() as cur:
                 cur.execute(
-                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 12)})", _job_row(job)
+                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 13)})", _job_row(job)
                 )
         except sqlite3.IntegrityError as exc:
             raise StateError(f"job {job.id} already exists", key=job.id) from exc
 
     def update_job(self, job: JobRecord) -> None:
-        row = _job_row(job)
         with self._write() as cur:
-            cur.execute(
-                "UPDATE jobs SET environment = ?, repo = ?, plan_hash = ?, requested_by = ?, created_at = ?,"
-                " state = ?, statements = ?, error = ?, updated_at = ?, wrapper_pid = ?, log_path = ?"
-                " WHERE id = ?",
-                (*row[1:], row[0]),
-            )
-            if cur.rowcount == 0:
-                raise StateError(f"no job {job.id}", key=job.id)
+            self._update_job(cur, job)
+
+    def finish_job(self, job: JobRecord) -> None:
+        with self._write() as cur:
+            self._update_job(cur, job)
+            self._close_audit(cur, job.id, str(job.state))
+
+    @staticmethod
+    def _update_job(cur: sqlite3.Cursor, job: JobRecord) -> None:
+        row = _job_row(job)
+        cur.execute(
+            "UPDATE jobs SET environment = ?, repo = ?, plan_hash = ?, requested_by = ?, created_at = ?,"
+            " state = ?, statements = ?, error = ?, updated_at = ?, wrapper_pid = ?, log_path = ?,"
+            " orphan = ? WHERE id = ?",
+            (*row[1:], row[0]),
+        )
+        if cur.rowcount == 0:
+            raise StateError(f"no job {job.id}", key=job.id)
+
+    @staticmethod
+    def _close_audit(cur: sqlite3.Cursor, job_id: str, result: str) -> None:
+        cur.execute(
+            "UPDATE audit SET result = ? WHERE job_id = ? AND result = ?", (result, job_id, AUDIT_RUNNING)
+        )
 
     def get_job(self, id: str) -> JobRecord | None:
         rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (id,))
@@ -557,9 +676,13 @@ class SqliteStateStore(_Closeable):
             if cur.rowcount == 0:
                 raise StateError(f"no audit entry {id}", key=str(id))
 
-    def list_audit(self, *, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+    def list_audit(
+        self, *, after_id: int = 0, limit: int = 100, job_id: str | None = None
+    ) -> list[AuditRecord]:
         rows = self._read(
-            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE id > ? ORDER BY id LIMIT ?", (after_id, max(limit, 0))
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE id > ? AND (? IS NULL OR job_id = ?)"
+            " ORDER BY id LIMIT ?",
+            (after_id, job_id, job_id, max(limit, 0)),
         )
         return [_audit_from_row(r) for r in rows]
 
@@ -577,6 +700,7 @@ class SqliteStateStore(_Closeable):
                     "UPDATE jobs SET state = ?, statements = ?, updated_at = ? WHERE id = ?",
                     (row[6], row[7], row[9], row[0]),
                 )
+                self._close_audit(cur, job.id, str(JobState.INTERRUPTED))
         return out
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ after the server is back recovers without help.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -108,6 +109,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
         d.stop(signal.SIGKILL)
         assert group_alive(pgid)  # the tool runs in its own session: the crash did not take it down
 
+        d.args = ("--audit-stdout",)
         d.start()  # same state dir
         job = d.get(f"/v1/jobs/{job_id}").json()["job"]
         assert job["state"] == "interrupted"
@@ -115,7 +117,18 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
         assert [s["status"] for s in job["statements"]] == ["failed"]
         assert "may or may not" in job["statements"][0]["error"]
         assert job["wrapper_running"] is False
+        # The restart says what it did about the tool left running: it still ran this job's tool.
+        assert job["orphan"]["action"] == "killed" and job["orphan"]["pgid"] == pgid
         d.wait_for(lambda: not group_alive(pgid), timeout=5)
+        # ... and then looked at the table for what the tool left (this one creates nothing).
+        d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["statements"][0]["leftovers"] == [])
+        # The audit entry is closed, and the restart told --audit-stdout the outcome like a finish does.
+        entries = [e for e in d.get("/v1/audit").json()["entries"] if e["job_id"] == job_id]
+        assert [e["result"] for e in entries] == ["interrupted"]
+        out = [json.loads(line) for line in d.stdout_path.read_text().splitlines() if line.startswith("{")]
+        assert [(o["job_id"], o["audit_id"], o["result"]) for o in out] == [
+            (job_id, entries[0]["id"], "interrupted")
+        ]
         assert not _temp_schemas(server)
 
 

@@ -11,16 +11,20 @@ Extra options the test passes and why:
   --no-version-check       the default check phones home over HTTPS
   --chunk-size 500 --chunk-time 0   fixed chunks, so 10,000 rows take 20 of them
   --progress percentage,1  report at every 1% step (the spec's numbers are integers only)
+  --sleep 0.05             (the stop test) a pause after each chunk, so the copy of
+                           100,000 rows lasts seconds and a stop lands in the middle of it
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 
+from schemad.apply.leftovers import Leftover, LeftoverKind, find_leftovers
 from schemad.apply.progress import Progress, Tool, parse_progress
 from schemad.apply.runner import LogLine, WrapperFailed, run_managed
 from schemad.apply.shellout import MASK, WrapperCommand, escape_value, wrapper_variables
@@ -145,4 +149,82 @@ async def test_pt_osc_failure_reports_exit_code_and_masked_tail(
     for text in [*info.value.tail, str(info.value)]:
         assert "not the pw" not in text
     create = (await instance.query(f"SHOW CREATE TABLE `{schema}`.`t`"))[0]["Create Table"]
+    assert "`c`" not in create
+
+
+async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_found(
+    server: DBServer, instance: Instance, schema: str, osc_user: str
+) -> None:
+    """One SIGTERM lets pt-osc run its clean-up to the end, and its own clean-up keeps its work.
+
+    pt-online-schema-change (3.x) treats any signal as an interruption: it
+    exits through its clean-up tasks, which on purpose do not drop the
+    triggers nor the half-filled `_big_new` ("Not dropping ... because the
+    tool was interrupted").  `find_leftovers` finds exactly those; objects
+    that merely look alike are not listed.
+    """
+    if shutil.which("pt-online-schema-change") is None:
+        pytest.fail("pt-online-schema-change is not installed: run make setup")
+    big = f"`{schema}`.`big`"
+    await instance.execute(
+        f"CREATE TABLE {big} (id INT UNSIGNED NOT NULL, v VARCHAR(40) NOT NULL, PRIMARY KEY (id))"
+    )
+    await instance.execute(
+        f"INSERT INTO {big} SELECT seq, CONCAT('row ', seq) FROM `{schema}`.seq_1_to_100000"
+    )
+    # Look-alikes of another table's change, which are not listed (pt-osc refuses a table with triggers).
+    other = f"`{schema}`.`other`"
+    await instance.execute(f"CREATE TABLE {other} (id INT PRIMARY KEY)")
+    await instance.execute(f"CREATE TABLE `{schema}`.`_other_new` (id INT PRIMARY KEY)")
+    await instance.execute(
+        f"CREATE TRIGGER `{schema}`.`pt_osc_{schema}_other_ins` AFTER INSERT ON {other}"
+        " FOR EACH ROW SET @x = 1"
+    )
+    variables = wrapper_variables(
+        host=server.params.host,
+        port=server.params.port,
+        user=osc_user,
+        password=PASSWORD,
+        schema=schema,
+        ddl="ALTER TABLE `big` ADD COLUMN `c` int(11) DEFAULT NULL",
+        stmt_type="ALTER",
+        object_class="TABLE",
+        name="big",
+    )
+    template = TEMPLATE.replace("--chunk-size 500", "--chunk-size 1000 --sleep 0.05")
+    cancel = asyncio.Event()
+
+    def on_line(line: LogLine) -> None:
+        if line.text.startswith(f"Copying {big}:"):  # the copy is under way
+            cancel.set()
+
+    result = await run_managed(
+        WrapperCommand.from_template(template, variables),
+        timeout=240,
+        grace=30,
+        on_line=on_line,
+        cancel=cancel,
+    )
+    texts = [line.text for line in result.lines]
+    assert result.cancelled and result.duration < 30, "\n".join(texts)  # it ended on the SIGTERM, no SIGKILL
+    # The tool's own handler ran once and its clean-up ran to the end.
+    assert texts.count("# Exiting on SIGTERM.") == 1, "\n".join(texts)
+    assert "Not dropping triggers because the tool was interrupted.  To drop the triggers, execute:" in texts
+    assert any(t.startswith(f"Not dropping the new table `{schema}`.`_big_new`") for t in texts), texts
+    assert texts[-1] == f"{big} was not altered."
+
+    found = await find_leftovers(instance, schema, "big")
+    assert found == (
+        Leftover(LeftoverKind.TABLE, schema, "_big_new", Tool.PT_OSC, "big"),
+        *(
+            Leftover(LeftoverKind.TRIGGER, schema, f"pt_osc_{schema}_big_{op}", Tool.PT_OSC, "big")
+            for op in ("del", "ins", "upd")
+        ),
+    )
+    # What the tool printed to drop by hand is what was found.
+    advised = {t.rstrip(";") for t in texts if t.startswith("DROP ")}
+    assert advised == {x.drop_sql() for x in found}
+    rows = await instance.query(f"SELECT COUNT(*) AS n FROM {big}")
+    assert rows[0]["n"] == 100_000
+    create = (await instance.query(f"SHOW CREATE TABLE {big}"))[0]["Create Table"]
     assert "`c`" not in create

@@ -1,33 +1,56 @@
-"""A restart stops only the wrappers its own jobs started (the recorded pid may be anyone's by now)."""
+"""After a crash: a restart stops only its own jobs' wrappers, records what it did, closes the audit."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
-import time
+from dataclasses import replace
+from pathlib import Path
 
-from schemad.service.jobs import JOB_ENV, kill_orphan_wrappers
-from schemad.service.state import JobRecord, JobState
+import pytest
+
+from schemad.service.jobs import JOB_ENV, JobRunner, stop_orphan_wrapper
+from schemad.service.metrics import Metrics
+from schemad.service.state import (
+    UNCERTAIN,
+    JobRecord,
+    JobState,
+    MemoryStateStore,
+    OrphanAction,
+    OrphanRecord,
+    StatementRecord,
+)
+
+NOW = 1_700_000_000.0
 
 
-def job(id: str, pgid: int) -> JobRecord:
-    now = time.time()
-    return JobRecord(id, "prod", "repo", "h", "ci", now, JobState.INTERRUPTED, (), None, now, pgid, None)
+def job(id: str, pgid: int | None, state: JobState = JobState.INTERRUPTED) -> JobRecord:
+    return JobRecord(id, "prod", "repo", "h", "ci", NOW, state, (), None, NOW, pgid, None)
 
 
-def spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["sleep", "30"], start_new_session=True, env={**os.environ, **env})
+def spawn(env: dict[str, str], cmd: str = "sleep 30") -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["sh", "-c", cmd], start_new_session=True, env={**os.environ, **env})
 
 
-def test_only_groups_carrying_the_job_id_are_stopped() -> None:
-    ours = spawn({JOB_ENV: "job-1"})
+def clock() -> float:
+    return NOW + 60
+
+
+async def test_only_groups_carrying_the_job_id_are_stopped() -> None:
+    ours = spawn({JOB_ENV: "job-1"}, "exec sleep 30")
     stranger = spawn({})
     other_job = spawn({JOB_ENV: "job-9"})
     try:
-        killed = kill_orphan_wrappers(
-            [job("job-1", ours.pid), job("job-2", stranger.pid), job("job-3", other_job.pid)]
-        )
-        assert killed == [ours.pid]
+        got = [
+            await stop_orphan_wrapper(job(id, p.pid), clock)
+            for id, p in [("job-1", ours), ("job-2", stranger), ("job-3", other_job)]
+        ]
+        assert got == [
+            OrphanRecord(OrphanAction.KILLED, ours.pid, NOW + 60),
+            OrphanRecord(OrphanAction.LEFT_ALONE_PID_REUSED, stranger.pid, NOW + 60),
+            OrphanRecord(OrphanAction.LEFT_ALONE_PID_REUSED, other_job.pid, NOW + 60),
+        ]
         assert ours.wait(5) == -9
         assert stranger.poll() is None and other_job.poll() is None
     finally:
@@ -36,8 +59,97 @@ def test_only_groups_carrying_the_job_id_are_stopped() -> None:
             p.wait()
 
 
-def test_a_vanished_group_is_skipped() -> None:
+async def test_a_group_whose_leader_exited_is_still_found_by_its_members() -> None:
+    # The shell leads the group, starts the tool in the background and exits: the tool runs on.
+    leader = spawn({JOB_ENV: "job-1"}, "sleep 30 & echo $! ; exit 0")
+    leader.wait(5)
+    members = [
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and _pgrp(e) == leader.pid and int(e.name) != leader.pid
+    ]
+    assert members, "the background tool should still run in the group"
+    got = await stop_orphan_wrapper(job("job-1", leader.pid), clock)
+    assert got == OrphanRecord(OrphanAction.KILLED, leader.pid, NOW + 60)
+    assert all(_pgrp(Path(f"/proc/{m}")) != leader.pid for m in members)
+
+
+def _pgrp(entry: Path) -> int | None:
+    try:
+        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[2]) if fields[0] not in ("Z", "X") else None
+
+
+async def test_a_vanished_group_is_gone_and_no_wrapper_is_nothing() -> None:
     p = spawn({JOB_ENV: "gone"})
     p.kill()
     p.wait()
-    assert kill_orphan_wrappers([job("gone", p.pid), job("none", 0)]) == []
+    assert await stop_orphan_wrapper(job("gone", p.pid), clock) == OrphanRecord(
+        OrphanAction.GONE, p.pid, NOW + 60
+    )
+    assert await stop_orphan_wrapper(job("none", None), clock) is None
+    assert await stop_orphan_wrapper(job("zero", 0), clock) is None
+
+
+async def test_recover_ends_the_job_closes_its_audit_and_emits_the_outcome(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = MemoryStateStore(clock=clock)
+    tool = spawn({JOB_ENV: "crashed"})
+    try:
+        running = replace(
+            job("crashed", tool.pid, JobState.RUNNING),
+            statements=(
+                StatementRecord("ALTER TABLE `a` ADD `x` int", "done", None, NOW, NOW + 1, "db:3306 s", "a"),
+                StatementRecord(
+                    "ALTER TABLE `big` ADD `x` int", "pending", None, NOW + 1, None, "db:3306 s", "big"
+                ),
+                StatementRecord("DROP TABLE `c`", "pending", None, None, None, "db:3306 s", "c"),
+            ),
+            log_path=str(tmp_path / "crashed.log"),
+        )
+        store.create_job(running)
+        store.create_job(job("ended", None, JobState.SUCCEEDED))
+        audit_id = store.append_audit(
+            at=NOW,
+            who="ci",
+            environment="prod",
+            plan_hash="h",
+            statements=tuple(s.sql for s in running.statements),
+            result="running",
+            job_id="crashed",
+        )
+        runner = JobRunner(store, Metrics(), tmp_path, audit_stdout=True, clock=clock)
+
+        (recovered,) = await runner.recover()
+
+        assert tool.wait(5) == -9
+    finally:
+        tool.kill()
+        tool.wait()
+    assert recovered == store.get_job("crashed")
+    assert recovered.state is JobState.INTERRUPTED and recovered.wrapper_pid is None
+    assert recovered.orphan == OrphanRecord(OrphanAction.KILLED, tool.pid, NOW + 60)
+    assert [(s.status, s.error) for s in recovered.statements] == [
+        ("done", None),
+        ("failed", UNCERTAIN),
+        ("not_run", None),
+    ]
+    assert [a.result for a in store.list_audit()] == ["interrupted"]
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line) == {
+        "audit_id": audit_id,
+        "at": NOW + 60,
+        "who": "ci",
+        "environment": "prod",
+        "plan_hash": "h",
+        "statements": [s.sql for s in running.statements],
+        "result": "interrupted",
+        "job_id": "crashed",
+    }
+    log = (tmp_path / "crashed.log").read_text()
+    assert f"the wrapper's process group {tool.pid}: killed" in log
+    assert await runner.recover() == []  # nothing left to recover
+    assert capsys.readouterr().out == ""

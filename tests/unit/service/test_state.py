@@ -18,11 +18,16 @@ from pathlib import Path
 import pytest
 
 from schemad.apply.executor import StepResult, StepStatus
+from schemad.apply.leftovers import Leftover, LeftoverKind
+from schemad.apply.progress import Tool
 from schemad.service.state import (
+    UNCERTAIN,
     AuditRecord,
     JobRecord,
     JobState,
     MemoryStateStore,
+    OrphanAction,
+    OrphanRecord,
     SqliteStateStore,
     StateError,
     StatementRecord,
@@ -132,6 +137,27 @@ def store(make_store: StoreFactory) -> StateStore:
             error="wrapper exited 1",
             wrapper_pid=4242,
             log_path="/var/lib/schemad/logs/full.log",
+        ),
+        replace(
+            job("after-a-crash", state=JobState.INTERRUPTED),
+            statements=(
+                StatementRecord(
+                    "ALTER TABLE `big` ADD `c` int",
+                    "failed",
+                    UNCERTAIN,
+                    NOW,
+                    None,
+                    "db1:3306 shop",
+                    "big",
+                    (
+                        Leftover(LeftoverKind.TABLE, "shop", "_big_new", Tool.PT_OSC, "big"),
+                        Leftover(LeftoverKind.TRIGGER, "shop", "pt_osc_shop_big_ins", Tool.PT_OSC, "big"),
+                    ),
+                ),
+                StatementRecord("ALTER TABLE `gone` ADD `c` int", "failed", "x", table="gone", leftovers=()),
+                StatementRecord("ALTER TABLE `later` ADD `c` int", "not_run", table="later"),
+            ),
+            orphan=OrphanRecord(OrphanAction.KILLED, 31337, NOW + 60),
         ),
     ],
     ids=lambda r: r.id,
@@ -301,7 +327,43 @@ def test_update_audit_result(store: StateStore) -> None:
         store.update_audit_result(b + 1000, "x")
 
 
+def test_list_audit_of_one_job(store: StateStore) -> None:
+    a = audit(store, 1, job_id="j1")
+    audit(store, 2, job_id="j2")
+    c = audit(store, 3, job_id="j1")
+    audit(store, 4)
+    assert [r.id for r in store.list_audit(job_id="j1")] == [a, c]
+    assert [r.id for r in store.list_audit(job_id="j1", after_id=a)] == [c]
+    assert store.list_audit(job_id="nope") == []
+
+
+def test_finish_job_closes_its_running_audit_entries(store: StateStore) -> None:
+    store.create_job(job("j1", state=JobState.RUNNING))
+    store.create_job(job("j2", state=JobState.RUNNING))
+    a = audit(store, 1, result="running", job_id="j1")
+    b = audit(store, 2, result="running", job_id="j2")
+    done = replace(job("j1", state=JobState.CANCELLED), updated_at=NOW + 9)
+    store.finish_job(done)
+    assert store.get_job("j1") == done
+    assert {r.id: r.result for r in store.list_audit()} == {a: "cancelled", b: "running"}
+    with pytest.raises(StateError):
+        store.finish_job(job("ghost", state=JobState.FAILED))
+
+
 # ----- restart -----
+
+
+def test_mark_interrupted_closes_the_audit_entries_of_those_jobs_only(store: StateStore) -> None:
+    store.create_job(job("crashed", state=JobState.RUNNING))
+    store.create_job(job("queued", state=JobState.QUEUED))
+    store.create_job(job("ended", state=JobState.SUCCEEDED))
+    a = audit(store, 1, result="running", job_id="crashed")
+    b = audit(store, 2, result="running", job_id="queued")
+    c = audit(store, 3, result="succeeded", job_id="ended")
+    d = audit(store, 4, result="running")  # a CLI push someone else records: not a job of ours
+    store.mark_interrupted()
+    results = {r.id: r.result for r in store.list_audit()}
+    assert results == {a: "interrupted", b: "interrupted", c: "succeeded", d: "running"}
 
 
 def test_mark_interrupted(store: StateStore) -> None:
@@ -313,6 +375,7 @@ def test_mark_interrupted(store: StateStore) -> None:
     for j in out:
         assert j.state is JobState.INTERRUPTED
         assert [s.status for s in j.statements] == ["done", "failed", "not_run", "not_run"]
+        assert j.statements == settle_statements(statements)
         assert j.statements[1].error == "e"
         assert j.updated_at == _clock()
         assert store.get_job(j.id) == j
@@ -343,9 +406,11 @@ def test_mark_interrupted_after_reopen(tmp_path: Path) -> None:
         assert [j.id for j in second.running_jobs()] == ["crash"]
         (interrupted,) = second.mark_interrupted()
         assert interrupted.state is JobState.INTERRUPTED
-        assert [s.status for s in interrupted.statements] == ["done", "done", "not_run"]
+        # The statement in flight may or may not have taken effect: failed, and said so.
+        assert [s.status for s in interrupted.statements] == ["done", "done", "failed"]
+        assert interrupted.statements[2].error == UNCERTAIN
         assert interrupted.wrapper_pid == 31337  # kept: the runner uses it to find a leftover wrapper
-        assert second.list_audit()[0].result == "running"
+        assert second.list_audit()[0].result == "interrupted"  # closed in the same transaction
         assert second.running_jobs() == []
 
 
@@ -370,7 +435,7 @@ def test_sqlite_survives_crash(tmp_path: Path) -> None:
         _running_job(),
         state=JobState.INTERRUPTED,
         updated_at=_clock(),
-        statements=(*_running_job().statements[:2], replace(_running_job().statements[2], status="not_run")),
+        statements=settle_statements(_running_job().statements),
     )
     with SqliteStateStore(path) as store:
         assert store.get_job("crash") == interrupted
@@ -444,7 +509,7 @@ def test_sqlite_file_settings(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"jobs", "audit"} <= tables
         columns = {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
@@ -452,6 +517,44 @@ def test_sqlite_file_settings(tmp_path: Path) -> None:
     finally:
         conn.close()
     SqliteStateStore(path).close()  # reopening an up-to-date file is a no-op
+
+
+def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
+    """A store written before jobs had `orphan` (and statements `table`/`leftovers`) still reads."""
+    path = tmp_path / "state.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, environment TEXT NOT NULL, repo TEXT NOT NULL,
+            plan_hash TEXT NOT NULL, requested_by TEXT NOT NULL, created_at REAL NOT NULL,
+            state TEXT NOT NULL, statements TEXT NOT NULL, error TEXT, updated_at REAL NOT NULL,
+            wrapper_pid INTEGER, log_path TEXT);
+        CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, who TEXT NOT NULL,
+            environment TEXT NOT NULL, plan_hash TEXT NOT NULL, statements TEXT NOT NULL,
+            result TEXT NOT NULL, job_id TEXT);
+        INSERT INTO jobs VALUES ('old', 'prod', 'r', 'h', 'alice', 1.0, 'running',
+            '[{"sql": "ALTER TABLE t ADD c int", "status": "pending", "error": null,
+               "started_at": 2.0, "finished_at": null, "target": "db:3306 s"}]', NULL, 2.0, 77, NULL);
+        INSERT INTO audit (at, who, environment, plan_hash, statements, result, job_id)
+            VALUES (1.0, 'alice', 'prod', 'h', '["ALTER TABLE t ADD c int"]', 'running', 'old');
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.close()
+    with SqliteStateStore(path, clock=_clock) as store:
+        old = store.get_job("old")
+        assert old is not None and old.orphan is None
+        assert old.statements == (
+            StatementRecord("ALTER TABLE t ADD c int", "pending", None, 2.0, None, "db:3306 s"),
+        )
+        (interrupted,) = store.mark_interrupted()
+        assert interrupted.statements[0].status == "failed"
+        assert store.list_audit()[0].result == "interrupted"
+        store.update_job(
+            replace(interrupted, orphan=OrphanRecord(OrphanAction.GONE, 77, NOW), wrapper_pid=None)
+        )
+        got = store.get_job("old")
+        assert got is not None and got.orphan == OrphanRecord(OrphanAction.GONE, 77, NOW)
 
 
 def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:

@@ -1,0 +1,55 @@
+"""The names pt-online-schema-change and gh-ost give what they create (as their sources build them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemad.apply.leftovers import Leftover, LeftoverKind, leftover_names
+from schemad.apply.progress import Tool
+
+
+def test_names_for_a_plain_table() -> None:
+    tables, triggers = leftover_names("shop", "big")
+    assert tables["_big_new"] is Tool.PT_OSC and tables["__big_new"] is Tool.PT_OSC
+    assert tables["_big_old"] is Tool.PT_OSC and "_" * 11 + "big_old" in tables
+    assert "_" * 12 + "big_new" not in tables  # pt-osc gives up after 10 more tries
+    assert {k: v for k, v in tables.items() if v is Tool.GH_OST} == {
+        "_big_gho": Tool.GH_OST,
+        "_big_ghc": Tool.GH_OST,
+        "_big_del": Tool.GH_OST,
+    }
+    assert triggers == {
+        "pt_osc_shop_big_ins": Tool.PT_OSC,
+        "pt_osc_shop_big_upd": Tool.PT_OSC,
+        "pt_osc_shop_big_del": Tool.PT_OSC,
+    }
+
+
+@pytest.mark.parametrize(
+    ("schema", "table", "prefix"),
+    [
+        ("my-db", "t.1", "pt_osc_my_db_t_1"),  # Perl's \W -> _
+        ("caf\u00e9", "t", "pt_osc_caf___t"),  # one _ per UTF-8 byte of the e-acute, then the separator
+        ("s" * 40, "t" * 40, ("pt_osc_" + "s" * 40 + "_" + "t" * 40)[:60]),  # cut to 60
+    ],
+)
+def test_trigger_prefix_follows_pt_osc(schema: str, table: str, prefix: str) -> None:
+    _, triggers = leftover_names(schema, table)
+    assert sorted(triggers) == sorted(f"{prefix}_{op}" for op in ("ins", "upd", "del"))
+    assert all(len(name) <= 64 for name in triggers)
+
+
+def test_long_table_names_are_cut_to_64_like_pt_osc_does() -> None:
+    table = "x" * 62
+    tables, _ = leftover_names("s", table)
+    assert ("_" + table + "_new")[:64] in tables
+    assert all(len(name) <= 64 for name in tables)
+    assert table not in tables
+    assert Tool.GH_OST not in tables.values()  # gh-ost does not start on a table with so long a name
+
+
+def test_drop_sql_quotes_names() -> None:
+    x = Leftover(LeftoverKind.TRIGGER, "my`db", "pt_osc_my_db_t_ins", Tool.PT_OSC, "t")
+    assert x.drop_sql() == "DROP TRIGGER IF EXISTS `my``db`.`pt_osc_my_db_t_ins`"
+    y = Leftover(LeftoverKind.TABLE, "s", "_t_new", Tool.PT_OSC, "t")
+    assert y.drop_sql() == "DROP TABLE IF EXISTS `s`.`_t_new`"
