@@ -130,6 +130,7 @@ class RunningDaemon:
     args: tuple[str, ...] = ()  # extra `schemad serve` arguments
     repo_toml: str = ""  # extra keys of the [[repos]] table
     refresh_min_interval: str = "0s"  # tests refresh back to back; the limit has its own test
+    shutdown_grace: str = "5s"  # how long a SIGTERM waits for running statements
     responses: list[bytes] = field(default_factory=list)  # every body received, for the leak scan
 
     @property
@@ -156,7 +157,7 @@ class RunningDaemon:
 listen = ["127.0.0.1:{self.port}"{f', "unix:{self.unix_socket}"' if self.unix_socket else ""}]
 state_dir = "state"
 log_format = "json"
-shutdown_grace = "5s"
+shutdown_grace = "{self.shutdown_grace}"
 refresh_min_interval = "{self.refresh_min_interval}"
 {self.extra_toml}
 

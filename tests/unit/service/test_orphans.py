@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -29,8 +31,15 @@ def job(id: str, pgid: int | None, state: JobState = JobState.INTERRUPTED) -> Jo
     return JobRecord(id, "prod", "repo", "h", "ci", NOW, state, (), None, NOW, pgid, None)
 
 
-def spawn(env: dict[str, str], cmd: str = "sleep 30") -> subprocess.Popen[bytes]:
+def spawn(env: dict[str, str], cmd: str = "exec sleep 30") -> subprocess.Popen[bytes]:
+    """`cmd` leading a process group of its own, with `env` added to its environment."""
     return subprocess.Popen(["sh", "-c", cmd], start_new_session=True, env={**os.environ, **env})
+
+
+def kill_group(p: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
 
 
 def clock() -> float:
@@ -38,7 +47,7 @@ def clock() -> float:
 
 
 async def test_only_groups_carrying_the_job_id_are_stopped() -> None:
-    ours = spawn({JOB_ENV: "job-1"}, "exec sleep 30")
+    ours = spawn({JOB_ENV: "job-1"})
     stranger = spawn({})
     other_job = spawn({JOB_ENV: "job-9"})
     try:
@@ -55,8 +64,7 @@ async def test_only_groups_carrying_the_job_id_are_stopped() -> None:
         assert stranger.poll() is None and other_job.poll() is None
     finally:
         for p in (ours, stranger, other_job):
-            p.kill()
-            p.wait()
+            kill_group(p)
 
 
 async def test_a_group_whose_leader_exited_is_still_found_by_its_members() -> None:
@@ -84,8 +92,7 @@ def _pgrp(entry: Path) -> int | None:
 
 async def test_a_vanished_group_is_gone_and_no_wrapper_is_nothing() -> None:
     p = spawn({JOB_ENV: "gone"})
-    p.kill()
-    p.wait()
+    kill_group(p)
     assert await stop_orphan_wrapper(job("gone", p.pid), clock) == OrphanRecord(
         OrphanAction.GONE, p.pid, NOW + 60
     )
@@ -127,8 +134,7 @@ async def test_recover_ends_the_job_closes_its_audit_and_emits_the_outcome(
 
         assert tool.wait(5) == -9
     finally:
-        tool.kill()
-        tool.wait()
+        kill_group(tool)
     assert recovered == store.get_job("crashed")
     assert recovered.state is JobState.INTERRUPTED and recovered.wrapper_pid is None
     assert recovered.orphan == OrphanRecord(OrphanAction.KILLED, tool.pid, NOW + 60)
