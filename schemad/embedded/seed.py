@@ -18,7 +18,7 @@ from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
-from schemad.workspace.scratch import WorkspaceOptions, check_workspace_options
+from schemad.workspace.scratch import check_charset_names
 from schemad.workspace.tempschema import StatementFailure, admit_all, run_creates
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def seed_repo(
                     continue
                 charset = d.config.get("default-character-set") or "utf8mb4"
                 collation = d.config.get("default-collation") or "utf8mb4_general_ci"
-                check_workspace_options(WorkspaceOptions(), charset, collation)
+                check_charset_names(charset, collation)
                 await admin.execute(
                     f"CREATE DATABASE {escape_identifier(name)} CHARACTER SET {charset} COLLATE {collation}"
                 )

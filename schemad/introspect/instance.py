@@ -248,36 +248,6 @@ class Instance:
         results = await asyncio.gather(*(run_chunk(c) for c in chunks))
         return [rows for chunk in results for rows in chunk]
 
-    async def execute_batch(self, statements: Sequence[str]) -> list[DatabaseError | None]:
-        """Run DDL statements in one round trip on one connection; one error (or None) each.
-
-        The server stops at the first failing statement, so the statements
-        after it are sent again in a new round trip: every statement runs
-        exactly once and its own error is reported.
-        """
-        out: list[DatabaseError | None] = []
-        pending = list(statements)
-        while pending:
-            for sql in pending:
-                self.query_counts[_category(sql)] += 1
-            done = 0
-            async with self.connection() as conn:
-                try:
-                    async with conn.cursor() as cur:
-                        await cur.execute(";\n".join(pending))
-                        done = 1
-                        while await cur.nextset():
-                            done += 1
-                except DriverError as exc:
-                    out += [None] * done + [self._error(exc, pending[done])]
-                    for sql in pending[done + 1 :]:  # counted again when re-sent
-                        self.query_counts[_category(sql)] -= 1
-                    pending = pending[done + 1 :]
-                    continue
-            out += [None] * len(pending)
-            pending = []
-        return out
-
     async def _query(self, conn: Any, sql: str, args: Sequence[Any] | None) -> list[Row]:
         self.query_counts[_category(sql)] += 1
         try:

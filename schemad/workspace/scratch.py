@@ -34,23 +34,19 @@ _SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema"
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
-def check_workspace_options(
-    opts: WorkspaceOptions, char_set: str, collation: str, home: Collection[str] = ()
-) -> None:
-    """ConfigError unless the temp schema and the charset names are safe to put in DDL.
+def check_charset_names(char_set: str, collation: str) -> None:
+    """ConfigError unless both are plain names: they come from files and go into CREATE DATABASE unquoted."""
+    for option, value in (("default-character-set", char_set), ("default-collation", collation)):
+        if not _WORD.fullmatch(value):
+            raise ConfigError(f"{option}={value!r} is not a character set or collation name")
 
-    The temp schema is dropped after use, so it may not be a schema the
-    workspace stands for (`home`) or a system schema; character set and
-    collation names come from files and go into CREATE DATABASE unquoted.
-    """
-    temp = opts.temp_schema
+
+def _check_temp_schema(temp: str, home: Collection[str]) -> None:
+    """The temp schema is dropped after use: never a schema the workspace stands for, nor a system one."""
     if not temp or temp.lower() in _SYSTEM_SCHEMAS or temp in home:
         raise ConfigError(
             f"temp-schema={temp!r} names a schema schemad would drop; choose another temp-schema"
         )
-    for option, value in (("default-character-set", char_set), ("default-collation", collation)):
-        if not _WORD.fullmatch(value):
-            raise ConfigError(f"{option}={value!r} is not a character set or collation name")
 
 
 async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
@@ -124,11 +120,22 @@ async def _binlog_off(admin: Instance, mode: str) -> bool:
 
 @contextlib.asynccontextmanager
 async def scratch_schema(
-    params: ConnParams, *, char_set: str, collation: str, options: WorkspaceOptions | None = None
+    params: ConnParams,
+    *,
+    char_set: str,
+    collation: str,
+    options: WorkspaceOptions | None = None,
+    home: Collection[str] = (),
 ) -> AsyncIterator[Instance]:
-    """An Instance whose connections use a fresh, empty temp schema (foreign_key_checks=0)."""
+    """An Instance whose connections use a fresh, empty temp schema (foreign_key_checks=0).
+
+    ConfigError before anything runs when the temp schema is one of `home`
+    (the schemas the workspace stands for) or a system schema, or when the
+    charset names are not plain names.
+    """
     opts = options or WorkspaceOptions()
-    check_workspace_options(opts, char_set, collation)
+    _check_temp_schema(opts.temp_schema, home)
+    check_charset_names(char_set, collation)
     temp = opts.temp_schema
     admin = Instance(replace(params, database=None), pool_size=4)
     session = {"foreign_key_checks": "0"}

@@ -40,7 +40,7 @@ from schemad.workspace.cache import (
     view_references,
 )
 from schemad.workspace.guard import Admitted, Refusal, admit
-from schemad.workspace.scratch import WorkspaceOptions, check_workspace_options, scratch_schema
+from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +213,10 @@ async def exec_statements(
     the result is the same as without it.
     """
     opts = options or WorkspaceOptions()
-    check_workspace_options(opts, char_set, collation, home if home is not None else (schema_name,))
-    stmts, refused = admit_all(statements, home if home is not None else (schema_name,))
+    home = (schema_name,) if home is None else home
+    stmts, refused = admit_all(statements, home)
     temp = opts.temp_schema
-    async with scratch_schema(params, char_set=char_set, collation=collation, options=opts) as ws:
+    async with scratch_schema(params, char_set=char_set, collation=collation, options=opts, home=home) as ws:
         if cache is not None and len({s.key for s in stmts}) == len(stmts):
             failures, schema = await _exec_cached(
                 ws, temp, list[Creatable](stmts), cache, char_set=char_set, collation=collation
