@@ -293,6 +293,21 @@ def _signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    """/proc/PID/stat after the command name (state, ppid, pgrp, ...); None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
+def process_running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie awaiting its reaper has)."""
+    fields = _stat_fields(pid)
+    return fields is not None and len(fields) > 0 and fields[0] not in (b"Z", b"X")
+
+
 def group_members(pgid: int) -> list[int] | None:
     """The running members of process group `pgid` (zombies awaiting their reaper left out).
 
@@ -309,12 +324,9 @@ def group_members(pgid: int) -> list[int] | None:
     for entry in entries:
         if not entry.isdigit():
             continue
-        try:
-            with open(f"{proc}/{entry}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-        except OSError:
+        fields = _stat_fields(entry)
+        if fields is None:
             continue  # exited meanwhile
-        # fields: state, ppid, pgrp, ...
         if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
             members.append(int(entry))
     return members

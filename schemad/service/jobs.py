@@ -43,7 +43,7 @@ from pathlib import Path
 from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
 from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
-from schemad.apply.runner import LogLine, group_members
+from schemad.apply.runner import LogLine, group_members, process_running
 from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
@@ -629,16 +629,6 @@ def _describe(table: str, found: tuple[Leftover, ...]) -> str:
     )
 
 
-def _running(pid: int) -> bool:
-    """Whether `pid` is a process that has not exited (a zombie awaiting its reaper has)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    fields = stat.rpartition(b")")[2].split()
-    return bool(fields) and fields[0] not in (b"Z", b"X")
-
-
 async def stop_orphan_wrapper(
     job: JobRecord, clock: Callable[[], float] = time.time, *, wait: float = 5.0
 ) -> OrphanRecord | None:
@@ -667,7 +657,7 @@ async def stop_orphan_wrapper(
         while group_members(pgid) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return OrphanRecord(OrphanAction.KILLED, pgid, clock())
-    if members or _running(pgid):
+    if members or process_running(pgid):
         log.warning("job %s: process (group) %d is no longer the job's wrapper: left alone", job.id, pgid)
         return OrphanRecord(OrphanAction.LEFT_ALONE_PID_REUSED, pgid, clock())
     return OrphanRecord(OrphanAction.GONE, pgid, clock())
