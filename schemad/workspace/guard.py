@@ -23,6 +23,7 @@ naming the file, line and reason, and never reaches the server.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -106,54 +107,65 @@ def admit(
     to one of them is rewritten away).  `disable_events=False` is for seeding
     a throwaway server, where the events are meant to be live.
     """
+    verdict = _judge(key, body, frozenset(home), disable_events)
+    if isinstance(verdict, str):
+        return Refusal(key=key, file=file, line=line, reason=verdict)
+    sent, status = verdict
+    return Admitted(key=key, body=sent, file=file, line=line, event_status=status)
 
-    def refuse(reason: str) -> Refusal:
-        return Refusal(key=key, file=file, line=line, reason=reason)
 
+@functools.lru_cache(maxsize=1 << 16)
+def _judge(
+    key: ObjectKey, body: str, home: frozenset[str], disable_events: bool
+) -> str | tuple[str, EventStatus | None]:
+    """admit() on the text alone (memoized: a daemon re-checks a whole dir on each save).
+
+    The reason it is refused, or (the text to send, the event's written status).
+    """
     c = classify(body)
     if c.kind is not StatementKind.CREATE or c.key is None or c.name_span is None:
-        return refuse("refused: not a CREATE statement the workspace runs")
+        return "refused: not a CREATE statement the workspace runs"
     if c.key != key:
-        return refuse(f"refused: the statement creates {c.key}, not {key}")
+        return f"refused: the statement creates {c.key}, not {key}"
     if key.type not in _RUNNABLE:
-        return refuse(f"refused: CREATE {key.type.value} is not run in the workspace")
+        return f"refused: CREATE {key.type.value} is not run in the workspace"
     if (why := unsupported_reason(body, key, c.name_span)) is not None:
-        return refuse(f"refused: {why}")
+        return f"refused: {why}"
     masked = mask(body)
     if key.type in (ObjectType.TABLE, ObjectType.VIEW) and ";" in masked:
-        return refuse("refused: a semicolon outside quotes would end the statement (custom DELIMITER?)")
+        return "refused: a semicolon outside quotes would end the statement (custom DELIMITER?)"
 
     start, end = c.name_span
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), applied right to left
     if c.schema is not None:
         if (why := _home_check(c.schema, f"the name of {key}", home)) is not None:
-            return refuse(why)
+            return why
         edits.append((start, end, escape_identifier(key.name)))
     if key.type is ObjectType.TRIGGER:
         m = _TRIGGER_TAIL.match(masked, end)
         if m is None:
-            return refuse("refused: cannot find the table this trigger is on")
+            return "refused: cannot find the table this trigger is on"
         if m["b"] is not None:
             qualifier = _unquote(body[m.start("a") : m.end("a")])
             if (why := _home_check(qualifier, "the table of this trigger", home)) is not None:
-                return refuse(why)
+                return why
             edits.append((m.start("a"), m.end("b"), body[m.start("b") : m.end("b")]))
         end = m.end()
     status: EventStatus | None = None
     if key.type is ObjectType.EVENT:
         status, edit = _disable(masked, end)
         if edit is None:
-            return refuse("refused: cannot find the DO of this event")
+            return "refused: cannot find the DO of this event"
         end = max(end, edit[1])
         if disable_events:
             edits.append(edit)
         else:
             status = None
     if (why := _ambiguous_head(body, end)) is not None:
-        return refuse(why)
+        return why
     for s, e, text in sorted(edits, reverse=True):
         body = body[:s] + text + body[e:]
-    return Admitted(key=key, body=body, file=file, line=line, event_status=status)
+    return body, status
 
 
 # Every server schemad supports runs `/*!NNNNN ... */` up to this version (MySQL 5.7, MariaDB 10.x).
