@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schemad.apply.leftovers import Leftover
 from schemad.diff.schema_diff import Step
 from schemad.lint import Note
 from schemad.service.drift import TargetDiff
@@ -154,22 +155,16 @@ def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[
                 "error": s.error,
                 "started_at": iso(s.started_at),
                 "finished_at": iso(s.finished_at),
-                "leftovers": None
-                if s.leftovers is None
-                else [
-                    {
-                        "kind": str(x.kind),
-                        "schema": x.schema,
-                        "table": x.table,
-                        "name": x.name,
-                        "tool": str(x.tool),
-                    }
-                    for x in s.leftovers
-                ],
+                "leftovers": None if s.leftovers is None else [_leftover(x) for x in s.leftovers],
+                "dropped": [_leftover(x) for x in s.dropped],
             }
             for s in job.statements
         ],
     }
+
+
+def _leftover(x: Leftover) -> dict[str, str]:
+    return {"kind": str(x.kind), "schema": x.schema, "table": x.table, "name": x.name, "tool": str(x.tool)}
 
 
 def audit_json(a: AuditRecord) -> dict[str, Any]:

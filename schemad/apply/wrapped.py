@@ -13,6 +13,14 @@ just before the tool starts and removed when it ends (however it ends), and
 `MYSQL_PWD` is not inherited unless the template reads `$MYSQL_PWD` itself.
 A template that puts `{PASSWORD}`/`{PASSWORDX}` on the command line still
 works; `WrapperPlanner.warnings` says so, and callers log it once per push.
+
+An ALTER TABLE that runs through a tool and does not succeed is followed by
+a look at what the tool left on the table (`apply.leftovers`).  When schemad
+stopped the tool itself (cancel, timeout, shutdown), the triggers and copy
+tables that appeared while it ran are dropped: pt-online-schema-change
+keeps them on purpose when interrupted, and its triggers double every write
+to the live table until someone removes them.  A tool that failed on its
+own did its own clean-up and is left as it ended.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from dataclasses import dataclass
 
 from schemad.apply.clientcnf import client_option_file, ghost_misreads
 from schemad.apply.executor import DDLExecutor
-from schemad.apply.runner import LogLine, run_managed
+from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
+from schemad.apply.runner import LogLine, RunResult, run_managed
 from schemad.apply.shellout import (
     DEFAULTSFILE,
     WrapperCommand,
@@ -36,14 +45,48 @@ from schemad.apply.shellout import (
 )
 from schemad.diff.schema_diff import Step
 from schemad.diff.table_diff import DiffKind
+from schemad.errors import SchemadError
 from schemad.introspect.connopts import ConnParams
+from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
 
 _ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
 _GH_OST = re.compile(r"(?<![\w-])gh-ost(?![\w-])")
+# pt-online-schema-change options that ask it to keep its triggers / its copy: honoured after a stop too.
+_KEEPS_TRIGGERS = re.compile(r"(?<![\w-])--no-drop-triggers(?![\w-])")
+_KEEPS_NEW_TABLE = re.compile(r"(?<![\w-])--no-drop-new-table(?![\w-])")
 
 #: The environment variable a wrapper inherits only when its template reads it.
 MYSQL_PWD = "MYSQL_PWD"
+
+
+@dataclass(frozen=True, slots=True)
+class LeftoverReport:
+    """What a tool that did not succeed left on its table, and what schemad dropped of it."""
+
+    table: str
+    stopped: bool  # schemad stopped the tool (cancel, timeout, shutdown)
+    dropped: tuple[Leftover, ...]  # removed by schemad after the stop
+    remaining: tuple[Leftover, ...] | None  # still there; None: the server could not be asked
+    error: str | None = None  # why the server could not be asked
+
+    def describe(self) -> str:
+        """One line for the job log and the statement's error; never contains a secret."""
+        t = f"`{self.table}`"
+        if self.remaining is None:
+            return f"cannot look for what the tool left on {t}: {self.error}"
+        parts = []
+        if self.dropped:
+            parts.append(
+                f"dropped what the stopped tool left on {t}: " + "; ".join(x.drop_sql() for x in self.dropped)
+            )
+        if self.remaining:
+            tool = ", ".join(sorted({str(x.tool) for x in self.remaining}))
+            parts.append(
+                f"{tool} left {len(self.remaining)} object(s) on {t} (not dropped; drop them once nothing"
+                " needs them): " + "; ".join(x.drop_sql() for x in self.remaining)
+            )
+        return "; ".join(parts) or f"the tool left nothing behind on {t}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +212,7 @@ class WrappingExecutor:
         on_start: Callable[[int], None] | None = None,
         on_end: Callable[[], None] | None = None,
         env: Mapping[str, str] | None = None,
+        on_leftovers: Callable[[LeftoverReport], None] | None = None,
     ) -> None:
         self.inner = inner
         self.planner = planner
@@ -177,6 +221,7 @@ class WrappingExecutor:
         self.on_start = on_start  # gets the tool's process group id
         self.on_end = on_end  # the tool ended, however
         self.env = env  # added to the tool's environment
+        self.on_leftovers = on_leftovers  # after an ALTER TABLE whose tool did not succeed
 
     async def execute(self, step: Step) -> None:
         routed = self.planner.route(step)
@@ -184,6 +229,8 @@ class WrappingExecutor:
             await self.inner.execute(step)
             return
         template = routed[1]
+        table = step.key.name if step.is_alter_table else None
+        before = await self._inventory(table) if table is not None else None
         with contextlib.ExitStack() as files:
             defaults_file = None
             if uses_defaults_file(template):
@@ -203,4 +250,38 @@ class WrappingExecutor:
             finally:
                 if self.on_end is not None:
                     self.on_end()
+        if not result.ok and table is not None:
+            report = await self._leftovers(table, template, result, before)
+            if self.on_leftovers is not None:
+                self.on_leftovers(report)
         result.check()
+
+    async def _inventory(self, table: str) -> tuple[Leftover, ...] | None:
+        """What the tools' names already hold on `table` (None: the server could not be asked)."""
+        try:
+            async with Instance(self.planner.params, pool_size=1) as inst:
+                return await find_leftovers(inst, self.planner.schema, table)
+        except SchemadError:
+            return None
+
+    async def _leftovers(
+        self, table: str, template: str, result: RunResult, before: tuple[Leftover, ...] | None
+    ) -> LeftoverReport:
+        # run_managed returns once the whole process group is gone: nothing recreates what is dropped.
+        stopped = result.cancelled or result.timed_out
+        schema = self.planner.schema
+        try:
+            async with Instance(self.planner.params, pool_size=1) as inst:
+                if not stopped or before is None:  # not ours to clean, or unknown what was there before
+                    return LeftoverReport(table, stopped, (), await find_leftovers(inst, schema, table))
+                dropped, remaining = await drop_scaffolding(
+                    inst,
+                    schema,
+                    table,
+                    before,
+                    keep_triggers=bool(_KEEPS_TRIGGERS.search(template)),
+                    keep_tables=bool(_KEEPS_NEW_TABLE.search(template)),
+                )
+                return LeftoverReport(table, stopped, dropped, remaining)
+        except SchemadError as exc:
+            return LeftoverReport(table, stopped, (), None, str(exc))

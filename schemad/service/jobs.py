@@ -11,10 +11,12 @@ group id is recorded while it runs so that a restart can stop it.
 
 Cancelling stops a running wrapper (one SIGTERM, then SIGKILL after the
 grace period) or, for direct DDL, lets the statement in flight finish and
-runs nothing after it.  Whenever a wrapper ends without success (cancelled,
-timed out, stopped by a daemon shutdown, failed), the runner looks for what
-the tool left on the table (`apply.leftovers`) and records it on the
-statement (`StatementRecord.leftovers`); it never drops any of it.  Logs
+runs nothing after it.  Whenever a wrapper's ALTER TABLE ends without
+success, `WrappingExecutor` looks at what the tool left on the table
+(`apply.leftovers`); after a stop the daemon caused (cancel, timeout,
+shutdown) it drops the triggers and copy tables that appeared while the tool
+ran.  Both are recorded on the statement (`StatementRecord.leftovers`,
+`StatementRecord.dropped`) and in the job's log.  Logs
 (statement boundaries and the wrappers' masked output) go to one file per
 job and to live followers of `GET /v1/jobs/{id}/log`.
 
@@ -22,7 +24,9 @@ After a crash, `JobRunner.recover()` (daemon start) settles the jobs the
 crash cut short and closes their audit entries, stops a wrapper process
 group one of them left running (recorded as `JobRecord.orphan`), and emits
 their outcome to --audit-stdout; `JobRunner.recover_leftovers()` then looks
-for the tools' leftovers, once the targets' connection settings are known.
+for the tools' leftovers, once the targets' connection settings are known;
+it lists them and drops nothing (what was there before the killed tool
+started is not known any more).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
 from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine, group_members, process_running
-from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
+from schemad.apply.wrapped import LeftoverReport, WrapperConfig, WrapperPlanner, WrappingExecutor
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
@@ -299,7 +303,7 @@ class JobRunner:
                 except SchemadError as exc:
                     notes.append(f"{where}: {exc}")
                     continue
-                notes.append(f"{st.target}: {_describe(st.table, found[i])}")
+                notes.append(f"{st.target}: {LeftoverReport(st.table, False, (), found[i]).describe()}")
             current = await asyncio.to_thread(self.store.get_job, job.id)
             if current is not None and found:
                 statements = tuple(
@@ -435,7 +439,6 @@ class JobRunner:
                 log.warning("job %s: %s", live.record.id, note)
 
         current = -1  # the statement running now (its index in the job)
-        tool_ran: list[int] = []  # the statements a wrapper ran
 
         def before(step: Step, i: int) -> None:
             nonlocal current
@@ -458,13 +461,19 @@ class JobRunner:
                 live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
 
         def on_start(pgid: int) -> None:
-            tool_ran.append(current)
             self.metrics.wrapper_started()
             self._save(live, wrapper_pid=pgid)
 
         def on_end() -> None:
             self.metrics.wrapper_finished()
             live.progress = None
+
+        def on_leftovers(report: LeftoverReport) -> None:
+            changes: dict[str, object] = {"dropped": report.dropped}
+            if report.remaining is not None:
+                changes["leftovers"] = report.remaining
+            self._set_statement(live, current, **changes)
+            self._log(live, f"{t.address} {t.schema}: {report.describe()}")
 
         def wrap(inner: DDLExecutor) -> DDLExecutor:
             run: DDLExecutor = inner
@@ -477,6 +486,7 @@ class JobRunner:
                     on_start=on_start,
                     on_end=on_end,
                     env={JOB_ENV: live.record.id},  # MYSQL_PWD is left out unless the template reads it
+                    on_leftovers=on_leftovers,
                 )
             return _Recording(run, before, after, offset)
 
@@ -490,26 +500,10 @@ class JobRunner:
         )
         if live.record.wrapper_pid is not None:
             self._save(live, wrapper_pid=None)
-        # A tool that did not succeed (stopped, timed out, failed) may have left its tables and triggers.
-        stopped = [i for i in tool_ran if live.record.statements[i].status == "failed"]
-        if stopped:
-            await self._record_leftovers(live, t, stopped)
         failed = [r for r in record.results if r.status is StepStatus.FAILED]
         if not failed:
             return True, None
         return False, failed[0].error
-
-    async def _record_leftovers(self, live: _Live, t: Target, indexes: list[int]) -> None:
-        tables = {i: live.record.statements[i].table for i in indexes}
-        try:
-            found = await leftovers_on(t, sorted({name for name in tables.values() if name}))
-        except SchemadError as exc:
-            self._log(live, f"{t.address} {t.schema}: cannot look for what the tool left behind: {exc}")
-            return
-        for i, name in tables.items():
-            if name is not None:
-                self._set_statement(live, i, leftovers=found[name])
-                self._log(live, f"{t.address} {t.schema}: {_describe(name, found[name])}")
 
     def _set_statement(self, live: _Live, i: int, **changes: object) -> None:
         stmts = list(live.record.statements)
@@ -617,16 +611,6 @@ async def leftovers_on(target: Target, tables: Sequence[str]) -> dict[str, tuple
     """
     async with Instance(target.params, pool_size=1) as inst:
         return {name: await find_leftovers(inst, target.schema, name) for name in tables}
-
-
-def _describe(table: str, found: tuple[Leftover, ...]) -> str:
-    if not found:
-        return f"the tool left nothing behind on `{table}`"
-    tool = ", ".join(sorted({str(x.tool) for x in found}))
-    return (
-        f"{tool} left {len(found)} object(s) on `{table}` (not dropped; drop them once nothing needs them): "
-        + "; ".join(x.drop_sql() for x in found)
-    )
 
 
 async def stop_orphan_wrapper(

@@ -104,6 +104,8 @@ class StatementRecord:
     # What a wrapper stopped part-way (or failing) left on `table`; None: not looked for
     # (no such stop, or the server could not be asked), () : looked, nothing found.
     leftovers: tuple[Leftover, ...] | None = None
+    # What schemad dropped of it after a stop it caused (the tool's new triggers and copy tables).
+    dropped: tuple[Leftover, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATEMENT_STATUSES:
@@ -454,6 +456,7 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
                 "target": s.target,
                 "table": s.table,
                 "leftovers": _leftovers_doc(s.leftovers),
+                "dropped": _leftovers_doc(s.dropped),
             }
             for s in job.statements
         ]
@@ -488,6 +491,7 @@ def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
             s.get("target"),
             s.get("table"),
             _leftovers_from(s.get("leftovers")),
+            _leftovers_from(s.get("dropped")) or (),
         )
         for s in json.loads(row[7])
     )

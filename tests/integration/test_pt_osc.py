@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from schemad.apply.leftovers import Leftover, LeftoverKind, find_leftovers
+from schemad.apply.leftovers import Leftover, LeftoverKind, drop_scaffolding, find_leftovers
 from schemad.apply.progress import Progress, Tool, parse_progress
 from schemad.apply.runner import LogLine, WrapperFailed, run_managed
 from schemad.apply.shellout import MASK, WrapperCommand, escape_value, wrapper_variables
@@ -152,7 +152,7 @@ async def test_pt_osc_failure_reports_exit_code_and_masked_tail(
     assert "`c`" not in create
 
 
-async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_found(
+async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_found_and_dropped(
     server: DBServer, instance: Instance, schema: str, osc_user: str
 ) -> None:
     """One SIGTERM lets pt-osc run its clean-up to the end, and its own clean-up keeps its work.
@@ -161,7 +161,8 @@ async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_fou
     exits through its clean-up tasks, which on purpose do not drop the
     triggers nor the half-filled `_big_new` ("Not dropping ... because the
     tool was interrupted").  `find_leftovers` finds exactly those; objects
-    that merely look alike are not listed.
+    that merely look alike are not listed.  `drop_scaffolding` then drops
+    what appeared while the tool ran and nothing that was there before.
     """
     if shutil.which("pt-online-schema-change") is None:
         pytest.fail("pt-online-schema-change is not installed: run make setup")
@@ -180,6 +181,10 @@ async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_fou
         f"CREATE TRIGGER `{schema}`.`pt_osc_{schema}_other_ins` AFTER INSERT ON {other}"
         " FOR EACH ROW SET @x = 1"
     )
+    # An old copy someone kept from an earlier change: there before the tool, never dropped.
+    await instance.execute(f"CREATE TABLE `{schema}`.`_big_old` (id INT PRIMARY KEY)")
+    before = await find_leftovers(instance, schema, "big")
+    assert [x.name for x in before] == ["_big_old"]
     variables = wrapper_variables(
         host=server.params.host,
         port=server.params.port,
@@ -214,17 +219,29 @@ async def test_pt_osc_stopped_mid_copy_gets_one_sigterm_and_what_it_keeps_is_fou
     assert texts[-1] == f"{big} was not altered."
 
     found = await find_leftovers(instance, schema, "big")
-    assert found == (
+    kept = (
         Leftover(LeftoverKind.TABLE, schema, "_big_new", Tool.PT_OSC, "big"),
         *(
             Leftover(LeftoverKind.TRIGGER, schema, f"pt_osc_{schema}_big_{op}", Tool.PT_OSC, "big")
             for op in ("del", "ins", "upd")
         ),
     )
+    assert found == (Leftover(LeftoverKind.TABLE, schema, "_big_new", Tool.PT_OSC, "big"), *before, *kept[1:])
     # What the tool printed to drop by hand is what was found.
     advised = {t.rstrip(";") for t in texts if t.startswith("DROP ")}
-    assert advised == {x.drop_sql() for x in found}
+    assert advised == {x.drop_sql() for x in kept}
+
+    # Triggers kept (as --no-drop-triggers asks): the copy they write into stays too.
+    assert await drop_scaffolding(instance, schema, "big", before, keep_triggers=True) == ((), found)
+    await instance.execute(f"INSERT INTO {big} VALUES (100001, 'still written twice')")
+    dropped, remaining = await drop_scaffolding(instance, schema, "big", before)
+    assert (dropped, remaining) == ((*kept[1:], kept[0]), before)  # triggers first
+    assert await find_leftovers(instance, schema, "big") == before
+    # The look-alikes of another table's change are untouched, and writes to `big` work without the copy.
+    assert await instance.query(f"SHOW TABLES FROM `{schema}` LIKE '\\_other\\_new'")
+    assert len(await instance.query(f"SHOW TRIGGERS FROM `{schema}`")) == 1
+    await instance.execute(f"INSERT INTO {big} VALUES (100002, 'written once')")
     rows = await instance.query(f"SELECT COUNT(*) AS n FROM {big}")
-    assert rows[0]["n"] == 100_000
+    assert rows[0]["n"] == 100_002
     create = (await instance.query(f"SHOW CREATE TABLE {big}"))[0]["Create Table"]
     assert "`c`" not in create

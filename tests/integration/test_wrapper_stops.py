@@ -14,9 +14,11 @@ and stops it:
 
 pt-online-schema-change 3.x keeps its triggers and `_big_new` on purpose
 when it is interrupted ("Not dropping the new table ... because the tool was
-interrupted"), so in every case the live table keeps them; each test checks
-that the job lists exactly what the server has, that the table is intact,
-that no tool process is left and that the audit entry is closed.
+interrupted").  After cancel and SIGTERM the daemon drops them once the tool
+has exited (triggers first) and lists them as `dropped`; after `kill -9`
+the restart lists them as `leftovers` and drops nothing.  Each test checks
+what the server has against the job, that the table is intact, that no tool
+process is left and that the audit entry is closed.
 """
 
 from __future__ import annotations
@@ -135,24 +137,37 @@ def on_the_server(server: DBServer, schema: str) -> dict[str, Any]:
     return asyncio.run(read())
 
 
-def listed(statement: dict[str, Any]) -> dict[str, list[str]]:
-    """The statement's leftovers in the shape of `on_the_server`."""
+def listed(statement: dict[str, Any], field: str = "leftovers") -> dict[str, list[str]]:
+    """The statement's leftovers (or what was dropped) in the shape of `on_the_server`."""
     out: dict[str, list[str]] = {"tables": [], "triggers": []}
-    for x in statement["leftovers"]:
+    for x in statement[field]:
         assert (x["table"], x["tool"]) == ("big", "pt-online-schema-change"), x
         out[x["kind"] + "s"].append(x["name"])
     return {k: sorted(v) for k, v in out.items()}
 
 
-def assert_pt_osc_kept_its_work(server: DBServer, schema: str, statement: dict[str, Any]) -> None:
-    """The job lists exactly what the tool left, and the live table is as it was."""
-    now = on_the_server(server, schema)
-    expected = {
+def what_pt_osc_keeps(schema: str) -> dict[str, list[str]]:
+    return {
         "tables": ["_big_new"],
         "triggers": [f"pt_osc_{schema}_big_{op}" for op in ("del", "ins", "upd")],
     }
-    assert {"tables": now["tables"], "triggers": now["triggers"]} == expected
-    assert listed(statement) == expected
+
+
+def assert_pt_osc_kept_its_work(server: DBServer, schema: str, statement: dict[str, Any]) -> None:
+    """The job lists exactly what the tool left, nothing was dropped, and the live table is as it was."""
+    now = on_the_server(server, schema)
+    assert {"tables": now["tables"], "triggers": now["triggers"]} == what_pt_osc_keeps(schema)
+    assert listed(statement) == what_pt_osc_keeps(schema)
+    assert statement["dropped"] == []
+    assert (now["rows"], now["altered"]) == (ROWS, False)
+
+
+def assert_schemad_dropped_what_pt_osc_kept(server: DBServer, schema: str, statement: dict[str, Any]) -> None:
+    """No `_big_new` and no pt_osc_* trigger is left; the job lists them as dropped; the table is intact."""
+    now = on_the_server(server, schema)
+    assert (now["tables"], now["triggers"]) == ([], [])
+    assert listed(statement, "dropped") == what_pt_osc_keeps(schema)
+    assert statement["leftovers"] == []
     assert (now["rows"], now["altered"]) == (ROWS, False)
 
 
@@ -168,7 +183,7 @@ def audit_results(d: RunningDaemon, job_id: str) -> list[str]:
     return [e["result"] for e in d.get("/v1/audit").json()["entries"] if e["job_id"] == job_id]
 
 
-def test_cancel_mid_copy_lets_pt_osc_clean_up_and_lists_what_it_kept(
+def test_cancel_mid_copy_lets_pt_osc_clean_up_then_drops_what_it_kept(
     server: DBServer, tmp_path: Path
 ) -> None:
     with big_table_daemon(server, tmp_path, "stopcancel") as d:
@@ -183,12 +198,13 @@ def test_cancel_mid_copy_lets_pt_osc_clean_up_and_lists_what_it_kept(
         assert not _group_alive(pgid)
         log = d.get(f"/v1/jobs/{job_id}/log").text
         assert_the_tool_cleaned_up_after_one_sigterm(log)
-        assert_pt_osc_kept_its_work(server, d.repo.schema, st)
-        assert "pt-online-schema-change left 4 object(s) on `big`" in log
+        assert_schemad_dropped_what_pt_osc_kept(server, d.repo.schema, st)
+        assert "dropped what the stopped tool left on `big`: DROP TRIGGER IF EXISTS" in log
+        assert log.index("`big` was not altered.") < log.index("dropped what the stopped tool left")
         assert audit_results(d, job_id) == ["cancelled"]
 
 
-def test_daemon_sigterm_mid_copy_stops_pt_osc_once_and_lists_what_it_kept(
+def test_daemon_sigterm_mid_copy_stops_pt_osc_once_then_drops_what_it_kept(
     server: DBServer, tmp_path: Path
 ) -> None:
     with big_table_daemon(server, tmp_path, "stopterm", shutdown_grace="1s") as d:
@@ -203,7 +219,7 @@ def test_daemon_sigterm_mid_copy_stops_pt_osc_once_and_lists_what_it_kept(
         assert st["status"] == "failed"
         log = d.get(f"/v1/jobs/{job_id}/log").text
         assert_the_tool_cleaned_up_after_one_sigterm(log)
-        assert_pt_osc_kept_its_work(server, d.repo.schema, st)
+        assert_schemad_dropped_what_pt_osc_kept(server, d.repo.schema, st)
         assert audit_results(d, job_id) == ["interrupted"]
 
 

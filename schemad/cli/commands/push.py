@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from schemad.apply.executor import StepStatus, execute_plan
 from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine
-from schemad.apply.wrapped import WrapperPlanner, WrappingExecutor
+from schemad.apply.wrapped import LeftoverReport, WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, warn_unsupported
 from schemad.cli.progress import ProgressLine
@@ -169,6 +169,10 @@ async def _run_target(
             eta = f", {parsed.eta_seconds:.0f}s left" if parsed.eta_seconds is not None else ""
             progress.update(f"{current[0]}: {parsed.tool} {parsed.percent:.0f}% copied{eta}")
 
+    def told(report: LeftoverReport) -> None:
+        progress.clear()
+        log.warning("%s %s: %s", target.address, target.schema, report.describe())
+
     record = await execute_plan(
         target.params,
         target.schema,
@@ -176,7 +180,9 @@ async def _run_target(
         foreign_key_checks=cfg.get_bool("foreign-key-checks"),
         lock_timeout=cfg.get_int("push-lock-timeout") if not dry_run else 0,
         on_step=on_step,
-        wrap=(lambda inner: WrappingExecutor(inner, wrappers, on_line)) if wrappers is not None else None,
+        wrap=(lambda inner: WrappingExecutor(inner, wrappers, on_line, on_leftovers=told))
+        if wrappers is not None
+        else None,
     )
     progress.clear()
     for r in record.results:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemad.apply.leftovers import Leftover, LeftoverKind, leftover_names
+from schemad.apply.leftovers import Leftover, LeftoverKind, leftover_names, scaffolding
 from schemad.apply.progress import Tool
 
 
@@ -53,3 +53,28 @@ def test_drop_sql_quotes_names() -> None:
     assert x.drop_sql() == "DROP TRIGGER IF EXISTS `my``db`.`pt_osc_my_db_t_ins`"
     y = Leftover(LeftoverKind.TABLE, "s", "_t_new", Tool.PT_OSC, "t")
     assert y.drop_sql() == "DROP TABLE IF EXISTS `s`.`_t_new`"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        (LeftoverKind.TRIGGER, "pt_osc_shop_big_ins", True),
+        (LeftoverKind.TABLE, "_big_new", True),
+        (LeftoverKind.TABLE, "___big_new", True),
+        (LeftoverKind.TABLE, "_big_gho", True),
+        (LeftoverKind.TABLE, "_big_ghc", True),
+        (LeftoverKind.TABLE, "_BIG_NEW", True),  # the server may spell it in another case
+        (LeftoverKind.TABLE, "_big_old", False),  # after a swap: the only copy of the old data
+        (LeftoverKind.TABLE, "__big_old", False),
+        (LeftoverKind.TABLE, "_big_del", False),  # gh-ost's renamed original
+    ],
+)
+def test_scaffolding_is_what_only_a_running_tool_needs(kind: LeftoverKind, name: str, expected: bool) -> None:
+    assert scaffolding(Leftover(kind, "shop", name, Tool.PT_OSC, "big")) is expected
+
+
+def test_a_cut_name_that_is_both_a_copy_and_an_original_is_not_scaffolding() -> None:
+    table = "x" * 62
+    cut = ("_" + table + "_new")[:64]
+    assert cut == ("_" + table + "_old")[:64]
+    assert not scaffolding(Leftover(LeftoverKind.TABLE, "s", cut, Tool.PT_OSC, table))
