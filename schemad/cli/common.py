@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from schemad.errors import ConfigError, OptionFileError, SchemadError, SQLFileError
+from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config, ConfigSources
+from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.model.keys import ObjectKey
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
@@ -31,6 +32,7 @@ __all__ = [
     "log",
     "setup_logging",
     "sources",
+    "walk",
 ]
 
 log = logging.getLogger("schemad")
@@ -110,7 +112,26 @@ def warn_unsupported(logical: LogicalSchema) -> None:
 
 
 def dir_error(path: Path, exc: SchemadError) -> str:
-    """`exc` as one log line; prefixed with the dir unless it already names a file."""
-    if isinstance(exc, SQLFileError | OptionFileError) and exc.file:
-        return str(exc)
-    return f"{path}: {exc}"
+    """`exc` as the one log line of a dir that is skipped: `Skipping DIR: reason`.
+
+    The reason never repeats the dir: messages name the file and line they
+    come from (`.skeema:4: unknown option ...`), or nothing.
+    """
+    return f"Skipping {path}: {exc}"
+
+
+def walk(
+    env: str, cli: Mapping[str, str | None], on_error: Callable[[Path, ConfigError], None]
+) -> Iterator[Dir]:
+    """The dirs a command works on: the start dir, then its subdirs, depth-first.
+
+    As in Skeema, the command line and the start dir's options are the
+    command's own: an unknown option or a value its type refuses there raises
+    (exit 78) before anything runs.  A subdir whose `.skeema` can't be read
+    is handed to `on_error` and skipped with its subtree; the others go on.
+    """
+    walker = Dir.walk(cwd(), env, sources=sources(cli), on_error=on_error)
+    root = next(walker)
+    root.config.check_values()
+    yield root
+    yield from walker

@@ -344,6 +344,28 @@ class Config:
         """Comma-separated value as a list (quote-aware, tokens trimmed, empties dropped)."""
         return split_list(self.get(name))
 
+    def check_values(self) -> None:
+        """Raise ConfigError for the first set value its option's type refuses (int, size, enum, regex).
+
+        Checks the winning value of every option set above the defaults, so a
+        mistake is reported with its source (`file:line` or the command line)
+        before any work starts; the CLI runs it on the dir a command starts
+        from.  `$VAR` values are left to the getters, which see the expansion.
+        """
+        for name, s in self._merged.items():
+            if s.kind is LayerKind.DEFAULT or s.env_var is not None:
+                continue
+            opt = self._registry[name]
+            if opt.type is OptionType.INT:
+                if s.value.strip():
+                    parse_int(s.value, name=name, source=s.source)
+            elif opt.type is OptionType.SIZE:
+                parse_size(s.value, name=name, source=s.source)
+            elif opt.type is OptionType.ENUM:
+                parse_enum(s.value, opt, source=s.source)
+            elif opt.type is OptionType.REGEX:
+                parse_regex(s.value, name=name, source=s.source)
+
     def expand(self, name: str) -> str:
         """The value, with a whole-value `$VAR` replaced from the environment ("" if unset)."""
         s = self.setting(name)

@@ -12,11 +12,12 @@ Skeema; the failing statement is left untouched.  Exit 0 all canonical,
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import cwd, dir_error, environment, log, sources
+from schemad.cli.common import dir_error, environment, log, walk
 from schemad.cli.dirwork import DirWorkspace, run_dir
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, SchemadError
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
 from schemad.sqltext.splitter import StatementKind
@@ -72,8 +73,14 @@ def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
     code = 0
+
+    def skipped(path: Path, exc: ConfigError) -> None:
+        nonlocal code
+        log.error("%s", dir_error(path, exc))
+        code = max(code, exc.exit_code)  # a bad subdir .skeema: 78, as Skeema's format, the rest still runs
+
     cache = CanonicalCache()
-    for d in Dir.walk(cwd(), env, sources=sources(args.options)):
+    for d in walk(env, args.options, skipped):
         if not d.sql_files():
             continue
         try:

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.format import reformat
-from schemad.cli.common import VERSION, cwd, dir_error, environment, log, sources
+from schemad.cli.common import VERSION, dir_error, environment, log, walk
 from schemad.cli.dirwork import run_dir
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError, SQLFileError
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.options import SKEEMA_OPTIONS
 from schemad.lint import Severity, lint_located
@@ -111,11 +111,17 @@ def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
     out = _Outcome()
-    cache = CanonicalCache()
-    walker = Dir.walk(cwd(), env, sources=sources(args.options))
+
+    def skipped(path: Path, exc: ConfigError) -> None:
+        # A subdir whose .skeema can't be read: 78 as in Skeema's lint, and the other dirs are still linted.
+        log.error("%s", dir_error(path, exc))
+        out.code = max(out.code, exc.exit_code)
+
+    walker = walk(env, args.options, skipped)
     root = next(walker)
     fmt = OutputFormat(root.config.get_enum("output"))
     text = fmt is OutputFormat.TEXT
+    cache = CanonicalCache()
     try:
         for d in itertools.chain([root], walker):
             if not d.sql_files():
@@ -125,7 +131,8 @@ def run(args: ParsedArgs) -> int:
                 asyncio.run(_lint_dir(d, passwords, use, out, text=text))
             except SchemadError as exc:
                 log.error("%s", dir_error(d.path, exc))
-                out.code = max(out.code, EXIT_FATAL)
+                # A config problem (no host, a bad lint-* value) is 78, as in Skeema; anything else 2.
+                out.code = max(out.code, exc.exit_code if exc.exit_code != EXIT_DIFFERENCES else EXIT_FATAL)
                 if isinstance(exc, SQLFileError) and exc.file:
                     a = Annotation(exc.file, exc.line, None, SQL_ERROR, Severity.ERROR, exc.reason)
                     out.annotations.append(a)

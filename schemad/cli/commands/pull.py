@@ -16,16 +16,15 @@ from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.init import write_schema_option_file
 from schemad.cli.common import (
     conn_params,
-    cwd,
     dir_error,
     environment,
     exportable_schemas,
     filters,
     ignored_key,
     log,
-    sources,
+    walk,
 )
-from schemad.errors import EXIT_FATAL, SchemadError
+from schemad.errors import EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.fs.optionfile import OptionFile
@@ -112,7 +111,14 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
     """Create dirs for schemas of a host dir's server that no subdir maps."""
     host = d.hosts()[0]
     mapped: set[str] = set()
-    for sub in d.subdirs():
+    try:
+        subdirs = d.subdirs()
+    except ConfigError:
+        # Already reported by the walk; without that dir's schema name a new dir could overwrite it.
+        raise ConfigError(
+            "new-schemas needs every subdir's .skeema to tell which schemas have dirs"
+        ) from None
+    for sub in subdirs:
         if sub.is_target:
             mapped.update(
                 sub.schema_names(lambda: [], host=host) if "*" not in sub.config.get("schema") else []
@@ -143,8 +149,14 @@ def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
     code = 0
+
+    def skipped(path: Path, exc: ConfigError) -> None:
+        nonlocal code
+        log.error("%s", dir_error(path, exc))
+        code = max(code, exc.exit_code)  # a bad subdir .skeema: 78, as Skeema's pull, the rest still runs
+
     # Walk first: pulling adds and removes directories.
-    for d in list(Dir.walk(cwd(), env, sources=sources(args.options))):
+    for d in list(walk(env, args.options, skipped)):
         if not d.path.is_dir():
             continue
         try:

@@ -27,7 +27,7 @@ from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, warn_unsupported
 from schemad.cli.progress import ProgressLine
 from schemad.diff.schema_diff import Step
-from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, SchemadError
+from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
@@ -206,12 +206,21 @@ async def _server_schemas(params: ConnParams) -> list[str]:
 
 
 def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]:
-    """Every target under the current dir; config errors of one dir are logged and counted."""
-    found, errors = asyncio.run(discover_targets(cwd(), env, _server_schemas, sources=sources(args.options)))
+    """Every target under the current dir; the errors of one dir are logged and skip only that dir.
+
+    As in Skeema, the command line and the start dir's options are checked
+    first and a mistake there is fatal (ConfigError, 78); a subdir's bad
+    `.skeema` (or any other problem of one dir) skips it and counts as 2.
+    """
+    start = cwd()
+    Dir.open(start, env, sources(args.options)).config.check_values()
+    found, errors = asyncio.run(discover_targets(start, env, _server_schemas, sources=sources(args.options)))
     code = EXIT_OK
     for e in errors:
+        if e.path == start and isinstance(e.error, ConfigError):
+            raise e.error
         log.error("%s", dir_error(e.path, e.error))
-        code = max(code, EXIT_FATAL if e.error.exit_code == EXIT_DIFFERENCES else e.error.exit_code)
+        code = max(code, EXIT_FATAL)
     return found, code
 
 

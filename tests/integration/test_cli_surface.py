@@ -1,0 +1,172 @@
+"""The CLI as a user meets it, run as a subprocess against the real test server.
+
+A bad `.skeema` in one schema dir skips that dir only; the command line and
+the start dir stay fatal (78).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DBServer
+from tests.helpers import load_sql
+
+SCHEMAS = ("surf_a", "surf_b", "surf_c")
+EXTRA = "CREATE TABLE extra (id int NOT NULL, PRIMARY KEY (id));\n"
+
+
+def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`schemad ARGS` in `cwd`, stdin not a terminal, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "schemad", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=300,
+    )
+
+
+@dataclass
+class Repo:
+    server: DBServer
+    host: Path  # the host dir written by init; one subdir per schema
+
+    @property
+    def env(self) -> dict[str, str]:
+        pw = self.server.params.password
+        return {"MYSQL_PWD": pw} if pw else {}
+
+    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return cli(cwd or self.host, *args, env=self.env)
+
+    def dir(self, schema: str) -> Path:
+        return self.host / schema
+
+    def sql(self, text: str) -> None:
+        asyncio.run(load_sql(self.server.params, None, text))
+
+
+@pytest.fixture
+def repo(server: DBServer, tmp_path: Path) -> Iterator[Repo]:
+    """Three schemas with one table each, exported by `schemad init` into tmp_path/host."""
+    r = Repo(server, tmp_path / "host")
+    drop = "".join(f"DROP DATABASE IF EXISTS {s};" for s in SCHEMAS)
+    r.sql(drop + "".join(f"CREATE DATABASE {s}; CREATE TABLE {s}.t (id int PRIMARY KEY);" for s in SCHEMAS))
+    p = server.params
+    init = cli(
+        tmp_path,
+        *("init", "-h", p.host, "-P", str(p.port), "-u", p.user, "--dir", "host"),
+        "--ignore-schema=^(?!surf_)",
+        env=r.env,
+    )
+    assert init.returncode == 0, init.stderr
+    assert sorted(d.name for d in r.host.iterdir() if d.is_dir()) == list(SCHEMAS)
+    yield r
+    r.sql(drop)
+
+
+def break_option_file(d: Path, line: str) -> str:
+    """Append `line` to d/.skeema; return `path:lineno` of it."""
+    f = d / ".skeema"
+    text = f.read_text()
+    f.write_text(text + line + "\n")
+    return f"{f}:{text.count(chr(10)) + 1}"
+
+
+# ------------------------------------------------------------------ 1. a bad subdir .skeema
+
+
+@pytest.mark.parametrize("bad", ["alow-unsafe=1", "port=notanumber"])
+def test_bad_subdir_option_file_skips_that_dir_only_in_diff(repo: Repo, bad: str) -> None:
+    for s in SCHEMAS:
+        (repo.dir(s) / "extra.sql").write_text(EXTRA)
+    where = break_option_file(repo.dir("surf_b"), bad)
+    run = repo.run("diff")
+    assert run.returncode == 2, run.stderr
+    # The other dirs' diff is printed in full; the broken dir's is not.
+    assert "USE `surf_a`;\nCREATE TABLE `extra`" in run.stdout
+    assert "USE `surf_c`;\nCREATE TABLE `extra`" in run.stdout
+    assert "surf_b" not in run.stdout
+    errors = [line for line in run.stderr.splitlines() if "[ERROR]" in line]
+    assert len(errors) >= 1 and any(f"{where}: " in line for line in errors), run.stderr
+    assert any(f"Skipping {repo.dir('surf_b')}: " in line for line in errors)
+
+
+def test_bad_subdir_option_file_skips_that_dir_only_in_push(repo: Repo) -> None:
+    for s in SCHEMAS:
+        (repo.dir(s) / "extra.sql").write_text(EXTRA)
+    where = break_option_file(repo.dir("surf_b"), "alow-unsafe=1")
+    run = repo.run("push")
+    assert run.returncode == 2, run.stderr
+    assert f'{where}: unknown option "alow-unsafe"' in run.stderr
+    # pushed to the others, not to the broken one
+    assert repo.run("diff", cwd=repo.dir("surf_a")).returncode == 0
+    assert repo.run("diff", cwd=repo.dir("surf_c")).returncode == 0
+    (repo.dir("surf_b") / ".skeema").write_text("schema=surf_b\n")
+    assert repo.run("diff", cwd=repo.dir("surf_b")).returncode == 1
+
+
+def test_bad_subdir_option_file_skips_that_dir_only_in_lint_format_pull(repo: Repo) -> None:
+    """lint, format and pull go on with the other dirs; the exit code is Skeema's for these (78)."""
+    nopk = "CREATE TABLE nopk (a int);\n"
+    for s in SCHEMAS:
+        (repo.dir(s) / "nopk.sql").write_text(nopk)
+    where = break_option_file(repo.dir("surf_b"), "alow-unsafe=1")
+
+    lint = repo.run("lint", "--skip-format")
+    assert lint.returncode == 78, lint.stderr
+    assert f'{where}: unknown option "alow-unsafe"' in lint.stderr
+    for s, linted in (("surf_a", True), ("surf_b", False), ("surf_c", True)):
+        assert (f"{repo.dir(s) / 'nopk.sql'}:1:1: [warning] pk:" in lint.stderr) is linted, lint.stderr
+
+    fmt = repo.run("format")
+    assert fmt.returncode == 78, fmt.stderr
+    assert (repo.dir("surf_a") / "nopk.sql").read_text() != nopk  # rewritten to the server's form
+    assert (repo.dir("surf_c") / "nopk.sql").read_text() != nopk
+    assert (repo.dir("surf_b") / "nopk.sql").read_text() == nopk
+
+    pull = repo.run("pull")
+    assert pull.returncode == 78, pull.stderr
+    assert not (repo.dir("surf_a") / "nopk.sql").exists()  # not on the server: removed by pull
+    assert not (repo.dir("surf_c") / "nopk.sql").exists()
+    assert (repo.dir("surf_b") / "nopk.sql").read_text() == nopk
+    assert "alow-unsafe=1" in (repo.dir("surf_b") / ".skeema").read_text()  # new-schemas never overwrote it
+
+
+@pytest.mark.parametrize("command", ["diff", "push", "lint", "format", "pull"])
+@pytest.mark.parametrize(
+    ("where", "bad", "message"),
+    [
+        ("top", "alow-unsafe=1", 'unknown option "alow-unsafe"'),
+        ("top", "port=notanumber", "option port: 'notanumber' is not an integer"),
+        ("cli", "--alow-unsafe", "unknown option --alow-unsafe"),
+        ("cli", "--port=notanumber", "command line: option port: 'notanumber' is not an integer"),
+    ],
+)
+def test_bad_top_dir_or_command_line_option_is_fatal(
+    repo: Repo, command: str, where: str, bad: str, message: str
+) -> None:
+    for s in SCHEMAS:
+        (repo.dir(s) / "extra.sql").write_text(EXTRA)
+    args = [command]
+    if where == "top":
+        loc = break_option_file(repo.host, bad)
+        message = f"{loc}: {message}"
+    else:
+        args.append(bad)
+    run = repo.run(*args)
+    assert run.returncode == 78, run.stderr
+    assert run.stdout == ""
+    assert message in run.stderr
+    assert all((repo.dir(s) / "extra.sql").read_text() == EXTRA for s in SCHEMAS)  # nothing rewritten
