@@ -114,7 +114,7 @@ class Engine:
             return [*out, Finding(1, 1, "server", WARNING, f"cannot lint against the server: {exc}")]
         for f in run.result.failures:
             if f.file == doc:
-                out.append(Finding(f.line, 1, "sql-error", ERROR, f.message))
+                out.append(Finding(f.line, f.column or 1, "sql-error", ERROR, f.message))
         mine = {k for k, s in logical.creates.items() if s.file == doc}
         for note in lint_located(run.result.schema, run.flavor, lint_options(d), logical.creates, only=mine):
             severity = ERROR if note.severity is Severity.ERROR else WARNING

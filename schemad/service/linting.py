@@ -4,7 +4,8 @@ The text is split (a split error is one diagnostic at its line), its CREATEs
 run in the workspace of the environment's server through the canonical
 cache, and the lint rules judge what the server made of them, with the
 options of the dir the file belongs to.  SQL the server rejects is an error
-diagnostic at the statement's line.
+diagnostic at the line of the error (a syntax error's `at line N` counted from
+the statement's first line, as Skeema's lint does), else the statement's line.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
     )
     for f in result.failures:
         if f.key in own.creates:
-            out.append(Diagnostic(f.line, 1, "sql-error", "error", f.message))
+            out.append(Diagnostic(f.line, f.column or 1, "sql-error", "error", f.message))
     assert target.live.flavor is not None
     opts = lint_options(d)
     for note in lint_located(result.schema, target.live.flavor, opts, own.creates, only=set(own.creates)):

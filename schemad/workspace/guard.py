@@ -9,7 +9,8 @@ it is sent, whoever the caller is:
   (`CREATE TABLE ... SELECT` / `LIKE`, `SONAME`, ...);
 - the object's name is unqualified, or qualified with the schema the
   workspace stands for (rewritten to the bare name, so it lands in the temp
-  schema); a trigger's table likewise;
+  schema); a trigger's table likewise (a rewrite keeps the newlines it
+  replaces, so the server's `at line N` still points at the file's line);
 - a table or view holds no statement delimiter (and statements are sent on
   connections without multi-statements, so a second statement can't ride
   along in a stored program either);
@@ -72,6 +73,7 @@ class Admitted:
     file: str
     line: int
     event_status: EventStatus | None = None  # an event's status as written (the workspace's is DISABLED)
+    col: int = 1  # of the statement's first character, like `line`
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class Refusal:
     file: str
     line: int
     reason: str
+    col: int = 1
 
 
 def _unquote(raw: str) -> str:
@@ -99,7 +102,14 @@ def _home_check(qualifier: str, what: str, home: Collection[str]) -> str | None:
 
 
 def admit(
-    *, key: ObjectKey, body: str, file: str, line: int, home: Collection[str], disable_events: bool = True
+    *,
+    key: ObjectKey,
+    body: str,
+    file: str,
+    line: int,
+    home: Collection[str],
+    disable_events: bool = True,
+    col: int = 1,
 ) -> Admitted | Refusal:
     """Check one CREATE (its text without delimiter) against the rules above.
 
@@ -109,9 +119,9 @@ def admit(
     """
     verdict = _judge(key, body, frozenset(home), disable_events)
     if isinstance(verdict, str):
-        return Refusal(key=key, file=file, line=line, reason=verdict)
+        return Refusal(key=key, file=file, line=line, reason=verdict, col=col)
     sent, status = verdict
-    return Admitted(key=key, body=sent, file=file, line=line, event_status=status)
+    return Admitted(key=key, body=sent, file=file, line=line, event_status=status, col=col)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -164,7 +174,9 @@ def _judge(
     if (why := _ambiguous_head(body, end)) is not None:
         return why
     for s, e, text in sorted(edits, reverse=True):
-        body = body[:s] + text + body[e:]
+        # The newlines of what is replaced stay, so a line the server names in an error is
+        # the same line of the file (schemad.workspace.errorline).
+        body = body[:s] + text + "\n" * body.count("\n", s, e) + body[e:]
     return body, status
 
 

@@ -39,6 +39,7 @@ from schemad.workspace.cache import (
     trigger_table,
     view_references,
 )
+from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit
 from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
@@ -63,17 +64,31 @@ class Creatable(Protocol):
     @property
     def line(self) -> int: ...
 
+    @property
+    def col(self) -> int: ...
+
 
 @dataclass(frozen=True, slots=True)
 class StatementFailure:
+    """A statement the server rejected (or the guard refused), placed where Skeema's lint places it.
+
+    `line` is the line of the error in the file: the statement's first line,
+    or for a syntax error the line the server's `at line N` points at
+    (schemad.workspace.errorline).  `column` is the statement's column when
+    the error is placed on its first line, None on a later line (the server
+    names no column), so `str()` reads `file:line:col: ...` or `file:line: ...`.
+    """
+
     key: ObjectKey
     file: str
     line: int
     message: str  # the server's error text
     errno: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+        where = f"{self.line}:{self.column}" if self.column is not None else str(self.line)
+        return f"{self.file}:{where}: {self.key}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +115,12 @@ def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
     # Drop the "host:port: Error N: " prefix: the file:line is the useful location here.
     if isinstance(exc, DatabaseError) and errno is not None:
         text = text.split(f"Error {errno}: ", 1)[-1]
-    return StatementFailure(key=s.key, file=s.file, line=s.line, message=text, errno=errno)
+    line: int = s.line
+    column: int | None = s.col
+    at = error_offset(s.body, text) if errno is not None else None
+    if at is not None and (down := s.body.count("\n", 0, at)):
+        line, column = s.line + down, None
+    return StatementFailure(key=s.key, file=s.file, line=line, message=text, errno=errno, column=column)
 
 
 _TABLE_BATCH = 8  # CREATE TABLEs per borrowed connection
@@ -184,10 +204,20 @@ def admit_all(
     for s in statements:
         if s.key is None:
             continue
-        r = admit(key=s.key, body=s.body, file=s.file, line=s.line, home=home, disable_events=disable_events)
+        r = admit(
+            key=s.key,
+            body=s.body,
+            file=s.file,
+            line=s.line,
+            col=s.col,
+            home=home,
+            disable_events=disable_events,
+        )
         if isinstance(r, Refusal):
             log.debug("%s:%d: %s", r.file, r.line, r.reason)
-            refused.append(StatementFailure(key=r.key, file=r.file, line=r.line, message=r.reason))
+            refused.append(
+                StatementFailure(key=r.key, file=r.file, line=r.line, message=r.reason, column=r.col)
+            )
         else:
             admitted.append(r)
     return admitted, refused
