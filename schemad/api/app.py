@@ -207,12 +207,17 @@ def _environments(repo_path: str) -> list[str]:
     return sorted(envs)
 
 
+# The text exposition format `generate_latest` writes (Prometheus text format 0.0.4), with its
+# version parameter, as prometheus_client's own handler labels it.  Not CONTENT_TYPE_LATEST: from
+# prometheus_client 0.22 on that says version=1.0.0, which the client serves only when a scraper
+# asks for it by Accept and with an escaping= parameter.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 async def metrics(request: web.Request) -> web.Response:
-    body, content_type = request.app[METRICS].render()
-    # aiohttp wants the charset apart from the media type.
-    media, _, params = content_type.partition(";")
-    charset = params.split("charset=")[-1].strip() if "charset=" in params else None
-    return web.Response(body=body, content_type=media.strip(), charset=charset)
+    body, _ = request.app[METRICS].render()
+    # The header as a whole: aiohttp's content_type= would keep only the media type and charset.
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
