@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.resources
 import os
 import re
 import tomllib
@@ -191,7 +192,10 @@ class DaemonConfig:
         return _Loader(path, environ).load()
 
 
-EXAMPLE_REPO = Path(__file__).resolve().parent.parent / "examples" / "repo"
+# The repo `schemad serve --embedded` serves: package data (schemad/embedded/example_repo in the
+# checkout), found through importlib.resources so an installed copy serves the one it ships.
+# The daemon walks and watches it, so it must be a real directory (not a zipped install).
+EXAMPLE_REPO = Path(str(importlib.resources.files("schemad") / "embedded" / "example_repo")).resolve()
 
 
 # ///// durations /////

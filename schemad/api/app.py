@@ -11,13 +11,13 @@ of the daemon issue.
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import logging
 import math
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from aiohttp import web
 
@@ -220,7 +220,8 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
-OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
+# The API's description, shipped as package data (schemad/api/openapi.yaml).
+OPENAPI = importlib.resources.files("schemad.api") / "openapi.yaml"
 
 
 async def openapi(request: web.Request) -> web.Response:
