@@ -4,6 +4,10 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# Where `make run` listens: `make run PORT=9090`, or a whole address with
+# `make run LISTEN=0.0.0.0:8080` (LISTEN wins over PORT).
+PORT    ?= 8080
+LISTEN  ?= 127.0.0.1:$(PORT)
 
 .PHONY: setup server-binary tools run test lint bench clean
 
@@ -30,7 +34,7 @@ tools:
 setup: $(STAMP) server-binary tools
 
 run: setup
-	$(BIN)/schemad serve --embedded
+	$(BIN)/schemad serve --embedded --listen $(LISTEN)
 
 test: setup
 	$(BIN)/pytest -q
