@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from schemad.errors import EXIT_CONFIG, EXIT_FATAL, SchemadError
+from schemad.errors import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, SchemadError
 
 _COMMANDS = {
     "init": ("schemad.cli.commands.init", "export a live server's schemas into a new host dir"),
@@ -20,7 +20,7 @@ _COMMANDS = {
     "pull": ("schemad.cli.commands.pull", "update files from the live database"),
     "format": ("schemad.cli.commands.format", "rewrite *.sql files into canonical form"),
     "diff": ("schemad.cli.commands.diff", "print the DDL that would make the database match the files"),
-    "push": ("schemad.cli.commands.push", "run that DDL"),
+    "push": ("schemad.cli.commands.push", "run the DDL that diff prints"),
     "lint": ("schemad.cli.commands.lint", "check the files against the lint rules"),
 }
 _SERVE_HELP = (
@@ -32,7 +32,9 @@ USAGE = (
     "usage: schemad <command> [options] [environment]\n\ncommands:\n"
     + "".join(f"  {name:<16} {summary}\n" for name, (_, summary) in _COMMANDS.items())
     + _SERVE_HELP
-    + "  version          print the version\n  help             this text\n"
+    + "  version          print the version\n"
+    + "  help [command]   this text, or a command's description and options\n"
+    + "\n`schemad <command> --help` lists the command's options.\n"
 )
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     from schemad.cli.common import VERSION, setup_logging
 
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["help"] and len(args) > 1:
+        return _help(args[1], args[2:])
     if not args or args[0] in ("help", "--help", "-?"):
         sys.stdout.write(USAGE)
         return 0
@@ -74,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
         parsed = parse_args(command, args[1:], SKEEMA_OPTIONS)
         if parsed.help:
-            sys.stdout.write(f"usage: schemad {command} [options] [environment]\n{_COMMANDS[command][1]}\n")
-            return 0
+            return _help(command, [])
         run: Callable[..., int] = importlib.import_module(_COMMANDS[command][0]).run
         return run(parsed)
     except SchemadError as exc:
@@ -87,6 +90,28 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("%s", exc)
         return EXIT_FATAL
+
+
+def _help(command: str, extra: list[str]) -> int:
+    """`schemad help COMMAND`: the command's description and options (serve and lsp: their own parsers')."""
+    from schemad.cli.common import setup_logging
+
+    setup_logging()
+    if extra:
+        logging.getLogger("schemad").error("help takes one command name; see `schemad help`")
+        return EXIT_CONFIG
+    if command in ("serve", "lsp"):
+        try:
+            return main([command, "--help"])
+        except SystemExit as exc:  # argparse's --help
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+    if command not in _COMMANDS:
+        logging.getLogger("schemad").error("unknown command %r; see `schemad help`", command)
+        return EXIT_CONFIG
+    from schemad.cli.help import command_help
+
+    sys.stdout.write(command_help(command, _COMMANDS[command][1]))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

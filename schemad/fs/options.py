@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
+from typing import TypedDict
 
 from schemad.errors import ConfigError
 
@@ -31,12 +32,15 @@ __all__ = [
     "ALL_COMMANDS",
     "DIFF",
     "FORMAT",
+    "GLOBAL_GROUP",
     "INIT",
     "LINT",
     "PULL",
     "PUSH",
     "SKEEMA_OPTIONS",
     "SYSTEM_SCHEMAS",
+    "HelpEntry",
+    "HelpVariant",
     "NormalizedToken",
     "OptionDef",
     "OptionRegistry",
@@ -80,6 +84,38 @@ _FALSE_STRINGS = frozenset({"", "0", "false", "off"})
 ON = "1"  # how a true bool default is spelled
 
 
+# Help groups, named as Skeema's --help names them ("" = the command's own options).
+GLOBAL_GROUP = "global"
+_WORKSPACE_GROUP = "workspace"
+_LINT_GROUP = "linter rule"
+_SQL_GROUP = "SQL generation"
+_TOOL_GROUP = "External tool"
+_SAFETY_GROUP = "safety"
+_SHARDING_GROUP = "sharding"
+_FORMAT_GROUP = "Format"
+
+
+@dataclass(frozen=True, slots=True)
+class HelpVariant:
+    """How the --help of `commands` shows an option, where it differs from the option's own fields."""
+
+    commands: frozenset[str]
+    group: str | None = None  # None: the option's group
+    hidden: bool | None = None  # None: the option's `hidden`
+    description: str = ""  # "": the option's description
+    default: str | None = None  # the default as shown, when it is not the literal one (computed, $VAR)
+
+
+@dataclass(frozen=True, slots=True)
+class HelpEntry:
+    """One line of a command's --help: an option as that command shows it."""
+
+    option: OptionDef
+    group: str
+    description: str
+    default: str  # as shown; "" = no default worth showing
+
+
 @dataclass(frozen=True, slots=True)
 class OptionDef:
     """One option.  `default` is the string form, as it would appear in a file."""
@@ -98,11 +134,30 @@ class OptionDef:
     alias_of: str = ""  # deprecated spelling of another option
     premium: bool = False  # Skeema Premium only: tolerated in files, otherwise unused
     description: str = ""
+    group: str = ""  # the --help group ("" = the command's own options)
+    help_variants: tuple[HelpVariant, ...] = ()  # per-command differences in --help
 
     @property
     def requires_value(self) -> bool:
         """True when a bare `name` line (no `=`) is an error."""
         return self.type is not OptionType.BOOL and not self.value_optional
+
+    def help_entry(self, command: str) -> HelpEntry | None:
+        """How `command`'s --help shows this option; None when it doesn't (hidden, alias, Premium)."""
+        if command not in self.commands or self.alias_of or self.premium:
+            return None
+        group, hidden, description, default = self.group, self.hidden, self.description, self.default
+        for v in self.help_variants:
+            if command in v.commands:
+                group = group if v.group is None else v.group
+                hidden = hidden if v.hidden is None else v.hidden
+                description = v.description or description
+                default = default if v.default is None else v.default
+        if hidden:
+            return None
+        if self.type is OptionType.BOOL:
+            default = default if parse_bool(default) else ""
+        return HelpEntry(self, group, description, default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +242,21 @@ class OptionRegistry:
     def for_command(self, command: str) -> list[OptionDef]:
         """Options accepted on the command line of `command`, sorted by name."""
         return sorted((o for o in self._by_name.values() if command in o.commands), key=lambda o: o.name)
+
+    def help_groups(self, command: str) -> list[tuple[str, list[HelpEntry]]]:
+        """`command`'s options for --help, grouped as Skeema groups them.
+
+        The command's own options ("" group) first, then the other groups by
+        name, global options last; each group sorted by option name.
+        """
+        groups: dict[str, list[HelpEntry]] = {}
+        for opt in self.for_command(command):
+            entry = opt.help_entry(command)
+            if entry is not None:
+                groups.setdefault(entry.group, []).append(entry)
+        middle = sorted(g for g in groups if g not in ("", GLOBAL_GROUP))
+        order = [g for g in ("", *middle, GLOBAL_GROUP) if g in groups]
+        return [(g, groups[g]) for g in order]
 
     def by_short(self, command: str, short: str) -> OptionDef | None:
         for opt in self._by_name.values():
@@ -295,12 +365,20 @@ def _lint(
         hidden=hidden,
         deprecated=deprecated,
         description=description,
+        group=_LINT_GROUP,
     )
 
 
 def _premium(name: str) -> OptionDef:
     # Value-optional strings accept every spelling Premium files use (bare, =x, skip-).
     return OptionDef(name=name, type=OptionType.STRING, value_optional=True, premium=True, hidden=True)
+
+
+class _Placement(TypedDict, total=False):
+    """Where a family of options is accepted and listed."""
+
+    commands: frozenset[str]
+    group: str
 
 
 def _definitions() -> list[OptionDef]:
@@ -311,82 +389,175 @@ def _definitions() -> list[OptionDef]:
     z = partial(OptionDef, type=OptionType.SIZE)
     r = partial(OptionDef, type=OptionType.REGEX)
     host_cmds = frozenset({INIT, ADD_ENVIRONMENT})
+    glob: _Placement = {"group": GLOBAL_GROUP}
+    ws: _Placement = {"commands": _WORKSPACE_COMMANDS, "group": _WORKSPACE_GROUP}
+    sql: _Placement = {"commands": _DIFF_PUSH, "group": _SQL_GROUP}
+    tool: _Placement = {"commands": _DIFF_PUSH, "group": _TOOL_GROUP}
+    safety: _Placement = {"commands": _DIFF_PUSH, "group": _SAFETY_GROUP}
+    sharding: _Placement = {"commands": _DIFF_PUSH, "group": _SHARDING_GROUP}
+    allow: _Placement = {"commands": _LINT_COMMANDS, "group": _LINT_GROUP}
+    # port and socket belong in .skeema files: --help lists them where a host is given on the CLI.
+    connection_help = (HelpVariant(ALL_COMMANDS - host_cmds, hidden=True),)
+    # lint groups its formatting options apart; pull, format and init list them as their own.
+    format_help = (HelpVariant(frozenset({LINT}), group=_FORMAT_GROUP),)
     return [
         # ---- global / connection
-        s("host", short="h", commands=host_cmds, description="database host(s); only in .skeema files"),
-        i("port", default="3306", short="P", description="TCP port"),
+        s("host", short="h", commands=host_cmds, description="database server (host name, IP, or host:port)"),
+        i(
+            "port",
+            default="3306",
+            short="P",
+            description="TCP port of the server",
+            help_variants=connection_help,
+        ),
         s(
             "socket",
             default="/tmp/mysql.sock",
             short="S",
-            description="unix socket used when host is localhost",
+            description="unix socket file, used when host is localhost",
+            help_variants=connection_help,
         ),
-        s("schema", commands=frozenset({INIT}), description="schema name(s) a directory maps to"),
+        s(
+            "schema",
+            commands=frozenset({INIT}),
+            description="export only this schema, into the host dir itself instead of a subdir per schema",
+        ),
         s("default-character-set", hidden=True, description="schema default character set"),
         s("default-collation", hidden=True, description="schema default collation"),
         s("flavor", hidden=True, description="vendor:major.minor of the server"),
         s("generator", hidden=True, description="version of the tool that last wrote the dir"),
-        s("user", default="root", short="u", description="user to connect as"),
-        s("password", short="p", value_optional=True, description="password; bare = prompt on the TTY"),
-        s("host-wrapper", short="H", description="command printing the host list"),
-        s("connect-options", short="o", description="session variables / driver params"),
-        r("ignore-schema", description="ignore schemas matching this regex"),
-        r("ignore-table", description="ignore tables matching this regex"),
-        r("ignore-proc", description="ignore procedures matching this regex"),
-        r("ignore-func", description="ignore functions matching this regex"),
-        e("ssl-mode", choices=("disabled", "preferred", "required"), description="TLS use"),
-        b("debug", description="debug logging"),
-        b("my-cnf", default=ON, deprecated=True, description="read ~/.my.cnf"),
+        s("user", default="root", short="u", description="user name to connect as", **glob),
+        s(
+            "password",
+            short="p",
+            value_optional=True,
+            description="password of that user; must be attached (-pSECRET, --password=SECRET); "
+            "-p alone prompts on the terminal",
+            help_variants=(HelpVariant(ALL_COMMANDS, default="$MYSQL_PWD"),),
+            **glob,
+        ),
+        s(
+            "host-wrapper",
+            short="H",
+            description="command that prints the real host list (service discovery); see the manual for "
+            "its variables",
+            **glob,
+        ),
+        s(
+            "connect-options",
+            short="o",
+            description="comma-separated session variables to set on every connection",
+            **glob,
+        ),
+        r("ignore-schema", description="leave out schemas whose name matches this regex", **glob),
+        r("ignore-table", description="leave out tables whose name matches this regex", **glob),
+        r("ignore-proc", description="leave out procedures whose name matches this regex", **glob),
+        r("ignore-func", description="leave out functions whose name matches this regex", **glob),
+        e(
+            "ssl-mode",
+            choices=("disabled", "preferred", "required"),
+            description="whether connections use TLS",
+            **glob,
+        ),
+        b("debug", description="log debug messages too", **glob),
+        b(
+            "my-cnf",
+            default=ON,
+            deprecated=True,
+            description="read user, password, port and socket from ~/.my.cnf",
+            **glob,
+        ),
         # ---- workspace
         e(
             "workspace",
             default="temp-schema",
             short="w",
-            commands=_WORKSPACE_COMMANDS,
             choices=("temp-schema", "docker"),
-            description="where CREATEs are test-run",
+            description="where the files' CREATE statements are test-run",
+            **ws,
         ),
         s(
             "temp-schema",
             default="_skeema_tmp",
             short="t",
+            description="scratch schema the workspace creates and drops on each run",
+            help_variants=(HelpVariant(frozenset({INIT}), hidden=True),),
             commands=_WORKSPACE_COMMANDS | {INIT},
-            description="scratch schema name",
+            group=_WORKSPACE_GROUP,
         ),
         e(
             "temp-schema-mode",
             default="regular",
-            commands=_WORKSPACE_COMMANDS,
             choices=("serial", "light", "regular", "heavy", "extreme"),
-            description="workspace load vs speed",
+            description="how hard the workspace may load the server (heavier is faster)",
+            **ws,
         ),
-        i("temp-schema-threads", default="5", commands=_WORKSPACE_COMMANDS, deprecated=True),
+        i(
+            "temp-schema-threads",
+            default="5",
+            deprecated=True,
+            description="workspace concurrency (superseded by temp-schema-mode)",
+            **ws,
+        ),
         e(
             "temp-schema-binlog",
             default="auto",
-            commands=_WORKSPACE_COMMANDS,
             choices=("on", "off", "auto"),
             deprecated=True,
+            description="whether workspace DDL goes to the binary log",
+            **ws,
         ),
         e(
             "docker-cleanup",
             default="none",
-            commands=_WORKSPACE_COMMANDS,
             choices=("none", "stop", "destroy"),
-            description="what to do with workspace containers at exit",
+            description="with workspace=docker, what to do with the container when done",
+            **ws,
         ),
-        b("reuse-temp-schema", commands=_WORKSPACE_COMMANDS, hidden=True, deprecated=True),
+        b("reuse-temp-schema", hidden=True, deprecated=True, **ws),
+        # schemad addition: bypass the on-disk canonical-form cache of the workspace.
+        b(
+            "no-cache",
+            description="run every CREATE in the workspace, ignoring the on-disk cache of earlier runs",
+            **ws,
+        ),
         # ---- init / add-environment / pull / lint / format
         # init's real default is the host name (computed by the command); add-environment's is ".".
-        s("dir", default=".", short="d", commands=host_cmds, description="host directory to create or edit"),
-        b("include-auto-inc", commands=frozenset({INIT, PULL}), description="keep AUTO_INCREMENT=n"),
+        s(
+            "dir",
+            default=".",
+            short="d",
+            commands=host_cmds,
+            description="host dir to edit",
+            help_variants=(
+                HelpVariant(
+                    frozenset({INIT}), description="host dir to create for the server", default="<hostname>"
+                ),
+            ),
+        ),
+        b(
+            "include-auto-inc",
+            commands=frozenset({INIT, PULL}),
+            description="keep the next AUTO_INCREMENT value of tables in their files",
+        ),
         b(
             "strip-partitioning",
             commands=frozenset({INIT, PULL, LINT, FORMAT}),
-            description="omit PARTITION BY in files",
+            description="leave PARTITION BY clauses out of the files",
+            help_variants=format_help,
         ),
-        b("update-partitioning", commands=frozenset({PULL}), description="refresh PARTITION BY in files"),
-        b("format", default=ON, commands=frozenset({PULL, LINT}), description="canonicalise files"),
+        b(
+            "update-partitioning",
+            commands=frozenset({PULL}),
+            description="rewrite the PARTITION BY clauses of existing files too",
+        ),
+        b(
+            "format",
+            default=ON,
+            commands=frozenset({PULL, LINT}),
+            description="rewrite statements into the server's canonical form",
+            help_variants=format_help,
+        ),
         b(
             "normalize",
             default=ON,
@@ -395,70 +566,158 @@ def _definitions() -> list[OptionDef]:
             hidden=True,
             deprecated=True,
         ),
-        b("new-schemas", default=ON, commands=frozenset({PULL}), description="create dirs for new schemas"),
-        b("write", default=ON, commands=frozenset({FORMAT}), description="rewrite files (skip-write: check)"),
-        # ---- diff / push
-        b("exact-match", commands=_DIFF_PUSH, description="also apply cosmetic differences"),
-        b("compare-metadata", commands=_DIFF_PUSH, description="compare routine creation metadata"),
-        b("alter-validate-virtual", commands=_DIFF_PUSH, deprecated=True),
-        b("lax-column-order", commands=_DIFF_PUSH, description="ignore column-position changes"),
-        b("lax-comments", commands=_DIFF_PUSH, description="ignore comment-only changes"),
-        e(
-            "alter-lock",
-            commands=_DIFF_PUSH,
-            choices=("none", "shared", "exclusive", "default"),
-            description="LOCK= clause for ALTER TABLE",
+        b(
+            "new-schemas",
+            default=ON,
+            commands=frozenset({PULL}),
+            description="add a dir for each schema of the server that has none yet",
         ),
-        e(
-            "alter-algorithm",
-            commands=_DIFF_PUSH,
-            choices=("inplace", "copy", "instant", "nocopy", "default"),
-            description="ALGORITHM= clause for ALTER TABLE",
+        b(
+            "write",
+            default=ON,
+            commands=frozenset({FORMAT}),
+            description="write the reformatted files (--skip-write only reports which need it)",
         ),
-        e(
-            "partitioning",
-            default="keep",
-            commands=_DIFF_PUSH,
-            choices=("keep", "remove", "modify"),
-            description="partitioning differences",
-        ),
-        s("alter-wrapper", short="x", commands=_DIFF_PUSH, description="command replacing ALTER TABLE"),
-        z("alter-wrapper-min-size", default="0", commands=_DIFF_PUSH, description="min table size for it"),
-        s("ddl-wrapper", short="X", commands=_DIFF_PUSH, description="command wrapping every DDL"),
-        b("lint", default=ON, commands=_DIFF_PUSH, description="lint changed objects"),
-        b("verify", default=ON, commands=_DIFF_PUSH, description="test ALTERs in a workspace"),
-        b("allow-unsafe", commands=_DIFF_PUSH, description="permit destructive DDL"),
-        b("dry-run", commands=_DIFF_PUSH, description="print DDL only"),
-        b("foreign-key-checks", commands=_DIFF_PUSH, description="check new FKs"),
-        # schemad addition: a push holds a per-schema lock; a second push waits this long.
-        i("push-lock-timeout", default="30", commands=frozenset({PUSH}), description="seconds to wait"),
         # schemad addition: how `lint` reports findings (text logs; json/sarif/github on STDOUT).
         e(
             "output",
             default="text",
             commands=frozenset({LINT}),
             choices=("text", "json", "sarif", "github"),
-            description="lint findings as text, json, sarif or github",
+            description="findings as log lines (text) or one report on STDOUT (json, SARIF 2.1.0, "
+            "GitHub workflow annotations)",
         ),
-        # schemad addition: bypass the on-disk canonical-form cache of the workspace.
-        b("no-cache", commands=_WORKSPACE_COMMANDS, description="run every CREATE in the workspace"),
-        z("safe-below-size", default="0", commands=_DIFF_PUSH, description="tables below may get unsafe DDL"),
-        b("first-only", short="1", commands=_DIFF_PUSH, description="first host and schema per dir only"),
-        b("brief", short="q", commands=_DIFF_PUSH, description="list differing servers only"),
+        # ---- diff / push
+        b("exact-match", description="also apply differences that change nothing functionally", **sql),
+        b(
+            "compare-metadata",
+            description="recreate routines whose creation-time sql_mode or collation differ",
+            **sql,
+        ),
+        b(
+            "alter-validate-virtual",
+            deprecated=True,
+            description="add WITH VALIDATION to ALTER TABLEs touching virtual columns",
+            **sql,
+        ),
+        b("lax-column-order", description="leave columns that differ only in position alone", **sql),
+        b("lax-comments", description="leave objects that differ only in comments alone", **sql),
+        e(
+            "alter-lock",
+            choices=("none", "shared", "exclusive", "default"),
+            description="add this LOCK clause to every ALTER TABLE",
+            **sql,
+        ),
+        e(
+            "alter-algorithm",
+            choices=("inplace", "copy", "instant", "nocopy", "default"),
+            description="add this ALGORITHM clause to every ALTER TABLE",
+            **sql,
+        ),
+        e(
+            "partitioning",
+            default="keep",
+            choices=("keep", "remove", "modify"),
+            description="what to do about tables partitioned differently on the server",
+            **sql,
+        ),
+        s(
+            "alter-wrapper",
+            short="x",
+            description="shell command that runs ALTER TABLE instead of the server (e.g. "
+            "pt-online-schema-change); see the manual for its variables",
+            help_variants=(
+                HelpVariant(
+                    frozenset({DIFF}),
+                    description="print ALTER TABLEs as this shell command instead of plain DDL; see the "
+                    "manual for its variables",
+                ),
+            ),
+            **tool,
+        ),
+        z(
+            "alter-wrapper-min-size",
+            default="0",
+            description="use alter-wrapper only for tables at least this size (bytes, or K/M/G)",
+            **tool,
+        ),
+        s(
+            "ddl-wrapper",
+            short="X",
+            description="shell command that runs every other DDL statement instead of the server",
+            **tool,
+        ),
+        b(
+            "lint",
+            default=ON,
+            description="lint the objects being created or altered; an error skips the target",
+            commands=_DIFF_PUSH,
+            group=_LINT_GROUP,
+        ),
+        b(
+            "verify",
+            default=ON,
+            description="replay each ALTER TABLE in the workspace before using it",
+            **safety,
+        ),
+        b(
+            "allow-unsafe",
+            description="allow statements that can lose data (DROP TABLE, DROP COLUMN, narrowing a column)",
+            help_variants=(
+                HelpVariant(
+                    frozenset({DIFF}), description="show statements that can lose data as if allowed"
+                ),
+            ),
+            **safety,
+        ),
+        b(
+            "dry-run",
+            description="print the DDL without running it (what diff does)",
+            help_variants=(HelpVariant(frozenset({DIFF}), hidden=True),),
+            **safety,
+        ),
+        b(
+            "foreign-key-checks",
+            description="run ALTERs adding foreign keys with foreign_key_checks=1",
+            help_variants=(HelpVariant(frozenset({DIFF}), hidden=True),),
+            **safety,
+        ),
+        z(
+            "safe-below-size",
+            default="0",
+            description="allow statements that can lose data on tables smaller than this (bytes, or K/M/G)",
+            **safety,
+        ),
+        # schemad addition: a push holds a per-schema lock; a second push waits this long.
+        i(
+            "push-lock-timeout",
+            default="30",
+            commands=frozenset({PUSH}),
+            group=_SAFETY_GROUP,
+            description="seconds to wait for another push to the same schema to finish",
+        ),
+        b("first-only", short="1", description="use only the first host and schema of each dir", **sharding),
+        b(
+            "brief",
+            short="q",
+            description="print only the servers that differ, instead of the DDL",
+            help_variants=(HelpVariant(frozenset({PUSH}), hidden=True),),
+            **sharding,
+        ),
         i(
             "concurrent-servers",
             default="1",
             short="c",
-            commands=_DIFF_PUSH,
-            description="servers in parallel",
+            description="servers worked on in parallel",
+            **sharding,
         ),
         i(
             "concurrent-instances",
             default="1",
-            commands=_DIFF_PUSH,
             alias_of="concurrent-servers",
             hidden=True,
             deprecated=True,
+            **sharding,
         ),
         # ---- lint rules and their companions
         _lint("pk", "warning", "table without PRIMARY KEY"),
@@ -485,24 +744,34 @@ def _definitions() -> list[OptionDef]:
         _lint("has-view", "ignore", "any view"),
         _lint("has-trigger", "ignore", "any trigger"),
         _lint("has-event", "ignore", "any event"),
-        s("allow-charset", default="latin1,utf8mb4", commands=_LINT_COMMANDS, description="for lint-charset"),
-        s("allow-engine", default="innodb", commands=_LINT_COMMANDS, description="for lint-engine"),
+        s(
+            "allow-charset",
+            default="latin1,utf8mb4",
+            description="character sets lint-charset accepts",
+            **allow,
+        ),
+        s("allow-engine", default="innodb", description="storage engines lint-engine accepts", **allow),
         s(
             "allow-compression",
             default="none,4kb,8kb",
-            commands=_LINT_COMMANDS,
-            description="for lint-compression",
+            description="compression modes lint-compression accepts",
+            **allow,
         ),
         s(
             "allow-auto-inc",
             default="int unsigned, bigint unsigned",
-            commands=_LINT_COMMANDS,
-            description="for lint-auto-inc",
+            description="auto_increment column types lint-auto-inc accepts",
+            **allow,
         ),
-        s("allow-definer", default="%@%", commands=_LINT_COMMANDS, description="for lint-definer"),
-        s("allow-pk-type", commands=_LINT_COMMANDS, description="for lint-pk-type"),
-        s("warnings", commands=_LINT_COMMANDS, hidden=True, deprecated=True),
-        s("errors", commands=_LINT_COMMANDS, hidden=True, deprecated=True),
+        s(
+            "allow-definer",
+            default="%@%",
+            description="routine definers lint-definer accepts (% and _ wildcards)",
+            **allow,
+        ),
+        s("allow-pk-type", description="primary key column types lint-pk-type accepts", **allow),
+        s("warnings", hidden=True, deprecated=True, **allow),
+        s("errors", hidden=True, deprecated=True, **allow),
         # ---- Premium-only names, tolerated so shared .skeema files parse
         *(
             _premium(n)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from schemad.cli.args import parse_args
+from schemad.fs.options import SKEEMA_OPTIONS, OptionType
 from tests.conftest import DBServer
 from tests.helpers import load_sql
 
@@ -170,3 +172,115 @@ def test_bad_top_dir_or_command_line_option_is_fatal(
     assert run.stdout == ""
     assert message in run.stderr
     assert all((repo.dir(s) / "extra.sql").read_text() == EXTRA for s in SCHEMAS)  # nothing rewritten
+
+
+# ------------------------------------------------------------------ 2. help
+
+
+def option_lines(text: str) -> dict[str, list[str]]:
+    """Options listed by a --help text, by group title: `--name` of each option line."""
+    groups: dict[str, list[str]] = {}
+    current = ""
+    for line in text.splitlines():
+        if line.endswith(" Options:"):
+            current = line[: -len(" Options:")]
+            groups[current] = []
+        elif current and line.startswith("  ") and "--" in line:
+            name = line.split("--", 1)[1].split()[0].replace("[skip-]", "").replace("[=value]", "")
+            groups[current].append(name)
+    return groups
+
+
+# What each command's --help must list (as Skeema lists it) and must not.
+HELP = {
+    "init": (
+        {"host", "port", "socket", "dir", "schema", "include-auto-inc", "user", "password"},
+        {"temp-schema"},
+    ),
+    "add-environment": ({"host", "port", "socket", "dir", "user"}, {"schema", "temp-schema"}),
+    "pull": ({"format", "new-schemas", "update-partitioning", "no-cache", "temp-schema"}, {"host", "port"}),
+    "format": ({"write", "strip-partitioning", "no-cache", "workspace"}, {"format", "host"}),
+    "diff": (
+        {"allow-unsafe", "brief", "safe-below-size", "no-cache", "alter-wrapper", "lint-pk", "verify"},
+        {"dry-run", "foreign-key-checks", "push-lock-timeout", "host", "port"},
+    ),
+    "push": (
+        {"allow-unsafe", "safe-below-size", "dry-run", "push-lock-timeout", "no-cache", "lint"},
+        {"brief", "host"},
+    ),
+    "lint": ({"output", "format", "lint-pk", "allow-engine", "no-cache"}, {"allow-unsafe", "lint", "host"}),
+}
+
+
+@pytest.mark.parametrize("command", sorted(HELP))
+def test_help_lists_the_commands_options_grouped(tmp_path: Path, command: str) -> None:
+    flag = cli(tmp_path, command, "--help")
+    named = cli(tmp_path, "help", command)
+    assert flag.returncode == named.returncode == 0, flag.stderr + named.stderr
+    assert flag.stdout == named.stdout and flag.stderr == ""
+    text = flag.stdout
+    arg = "<environment>" if command == "add-environment" else "[<environment>]"
+    assert text.startswith(f"Usage:  schemad {command} [<options>] {arg}\n")
+    assert "Exit codes: 0 " in text
+    groups = option_lines(text)
+    listed = [name for names in groups.values() for name in names]
+    must, must_not = HELP[command]
+    assert must <= set(listed), must - set(listed)
+    assert not must_not & set(listed), must_not & set(listed)
+    assert len(listed) == len(set(listed))
+    # Skeema's order: the command's own options first (if any), global options last.
+    titles = list(groups)
+    assert titles[-1] == "Global" and "user" in groups["Global"]
+    own = "Add-Environment" if command == "add-environment" else command.title()
+    assert own not in titles[1:]
+    # Every option listed is one the command's parser accepts.
+    for name in listed:
+        value = [] if SKEEMA_OPTIONS[name].type is OptionType.BOOL else ["x"]
+        parsed = parse_args(command, [f"--{name}", *value], SKEEMA_OPTIONS)
+        assert name in parsed.options
+
+
+def test_diff_and_push_help_groups_and_defaults(tmp_path: Path) -> None:
+    diff = cli(tmp_path, "diff", "--help").stdout
+    groups = option_lines(diff)
+    assert list(groups) == [
+        "External Tool",
+        "SQL Generation",
+        "Linter Rule",
+        "Safety",
+        "Sharding",
+        "Workspace",
+        "Global",
+    ]
+    assert {"allow-unsafe", "safe-below-size", "verify"} <= set(groups["Safety"])
+    assert "brief" in groups["Sharding"] and "no-cache" in groups["Workspace"]
+    lines = {line.split("--", 1)[1].split()[0]: line for line in diff.splitlines() if line.startswith("  ")}
+    assert "-q, --brief " in diff and "-x, --alter-wrapper value " in diff
+    assert "(enabled by default; disable with --skip-verify)" in lines["[skip-]verify"]
+    assert '(default "0")' in lines["safe-below-size"]
+    push = cli(tmp_path, "push", "--help").stdout
+    assert "--push-lock-timeout value " in push and '(default "30")' in push
+    fmt = cli(tmp_path, "format", "--help").stdout
+    assert "disable with --skip-write" in fmt
+    lint = cli(tmp_path, "lint", "--help").stdout
+    assert '"text", "json", "sarif", "github"' in lint and "Format Options:" in lint
+    init = cli(tmp_path, "init", "--help").stdout
+    assert '(default "<hostname>")' in init and "-h, --host value " in init
+
+
+@pytest.mark.parametrize(
+    ("command", "options"), [("serve", ["--listen", "--embedded"]), ("lsp", ["--daemon"])]
+)
+def test_serve_and_lsp_help(tmp_path: Path, command: str, options: list[str]) -> None:
+    flag = cli(tmp_path, command, "--help")
+    named = cli(tmp_path, "help", command)
+    assert flag.returncode == named.returncode == 0
+    assert flag.stdout == named.stdout
+    assert all(o in flag.stdout for o in options)
+
+
+def test_help_of_an_unknown_command_is_78(tmp_path: Path) -> None:
+    run = cli(tmp_path, "help", "pusj")
+    assert run.returncode == 78 and "unknown command 'pusj'" in run.stderr and run.stdout == ""
+    top = cli(tmp_path, "help")
+    assert top.returncode == 0 and "help [command]" in top.stdout and "--help" in top.stdout
