@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir
+from schemad.fs.dumper import DumpResult
 from schemad.fs.logical import LogicalSchema
 from schemad.model.keys import ObjectKey
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
@@ -30,6 +31,7 @@ __all__ = [
     "ignore_patterns",
     "ignored_key",
     "log",
+    "log_files",
     "setup_logging",
     "sources",
     "walk",
@@ -109,6 +111,14 @@ def warn_unsupported(logical: LogicalSchema) -> None:
             stmt.unsupported_reason,
             stmt.key,
         )
+
+
+def log_files(result: DumpResult, existed: Collection[Path]) -> None:
+    """Skeema's lines for files written: `Wrote F (N bytes)`, `Created F (N bytes)` if new, `Deleted F`."""
+    for p in result.written:
+        log.info("%s %s (%d bytes)", "Wrote" if p in existed else "Created", p, p.stat().st_size)
+    for p in result.deleted:
+        log.info("Deleted %s", p)
 
 
 def dir_error(path: Path, exc: SchemadError) -> str:

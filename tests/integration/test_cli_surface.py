@@ -1,7 +1,8 @@
 """The CLI as a user meets it, run as a subprocess against the real test server.
 
 A bad `.skeema` in one schema dir skips that dir only; the command line and
-the start dir stay fatal (78).
+the start dir stay fatal (78).  `--help` lists each command's options.
+Skeema's INFO lines on STDERR say what happened, STDOUT holds only DDL.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.
 class Repo:
     server: DBServer
     host: Path  # the host dir written by init; one subdir per schema
+    init: subprocess.CompletedProcess[str] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.server.params.host}:{self.server.params.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -74,6 +80,7 @@ def repo(server: DBServer, tmp_path: Path) -> Iterator[Repo]:
     )
     assert init.returncode == 0, init.stderr
     assert sorted(d.name for d in r.host.iterdir() if d.is_dir()) == list(SCHEMAS)
+    r.init = init
     yield r
     r.sql(drop)
 
@@ -284,3 +291,98 @@ def test_help_of_an_unknown_command_is_78(tmp_path: Path) -> None:
     assert run.returncode == 78 and "unknown command 'pusj'" in run.stderr and run.stdout == ""
     top = cli(tmp_path, "help")
     assert top.returncode == 0 and "help [command]" in top.stdout and "--help" in top.stdout
+
+
+# ------------------------------------------------------------------ 3. what happened, on STDERR
+
+
+def info(run: subprocess.CompletedProcess[str]) -> list[str]:
+    """The messages of the INFO lines on STDERR (without time stamp and level)."""
+    return [line.split("[INFO]  ", 1)[1] for line in run.stderr.splitlines() if "[INFO]  " in line]
+
+
+def test_clean_diff_says_so(repo: Repo) -> None:
+    run = repo.run("diff")
+    assert run.returncode == 0 and run.stdout == "", run.stderr
+    expected: list[str] = []
+    for s in SCHEMAS:
+        expected += [
+            f"Generating diff of {repo.address} {s} vs {repo.dir(s)}/*.sql",
+            f"{repo.address} {s}: No differences found",
+        ]
+    assert info(run) == expected
+    assert "[WARNING]" not in run.stderr and "[ERROR]" not in run.stderr
+
+
+def test_diff_prints_the_instance_once_and_logs_the_rest(repo: Repo) -> None:
+    for s in ("surf_a", "surf_c"):
+        (repo.dir(s) / "extra.sql").write_text(EXTRA)
+    run = repo.run("diff")
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.count("-- instance: ") == 1  # one server, two schemas
+    assert run.stdout.startswith(f"-- instance: {repo.address}\nUSE `surf_a`;\nCREATE TABLE `extra`")
+    assert "\nUSE `surf_c`;\nCREATE TABLE `extra`" in run.stdout
+    assert "[INFO]" not in run.stdout and "Generating" not in run.stdout  # STDOUT: DDL only
+    lines = info(run)
+    assert f"{repo.address} surf_a: diff complete" in lines
+    assert f"{repo.address} surf_b: No differences found" in lines
+    brief = repo.run("diff", "--brief")
+    assert brief.returncode == 1 and brief.stdout == f"{repo.address}\n"
+    assert info(brief) == []  # as Skeema: --brief shows the server list, no progress
+
+
+def test_push_says_what_it_pushed(repo: Repo) -> None:
+    (repo.dir("surf_b") / "extra.sql").write_text(EXTRA)
+    run = repo.run("push")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"-- instance: {repo.address}\nUSE `surf_b`;\nCREATE TABLE `extra`")
+    lines = info(run)
+    assert f"Pushing changes from {repo.dir('surf_b')}/*.sql to {repo.address} surf_b" in lines
+    assert f"{repo.address} surf_b: push complete" in lines
+    assert f"{repo.address} surf_a: No differences found" in lines
+    assert lines.index(f"{repo.address} surf_b: push complete") > lines.index(
+        f"Pushing changes from {repo.dir('surf_b')}/*.sql to {repo.address} surf_b"
+    )
+    again = repo.run("diff")
+    assert again.returncode == 0 and f"{repo.address} surf_b: No differences found" in info(again)
+
+
+def test_lint_names_each_dir_and_sums_up(repo: Repo) -> None:
+    clean = repo.run("lint")
+    assert clean.returncode == 0, clean.stderr
+    assert info(clean) == [f"Linting {repo.host}", *(f"Linting {repo.dir(s)}" for s in SCHEMAS)]
+    assert "Found" not in clean.stderr  # Skeema says nothing more when all is clean
+
+    (repo.dir("surf_a") / "nopk.sql").write_text("CREATE TABLE nopk (a int);\n")
+    (repo.dir("surf_c") / "nopk.sql").write_text("CREATE TABLE nopk (a int);\n")
+    warned = repo.run("lint", "--skip-format")
+    assert warned.returncode == 1
+    assert warned.stderr.rstrip().endswith("[WARNING]  Found 2 warnings")
+    errors = repo.run("lint", "--skip-format", "--lint-pk=error")
+    assert errors.returncode == 2
+    assert errors.stderr.rstrip().endswith("[ERROR]  Found 2 errors")
+    (repo.dir("surf_c") / "nopk.sql").write_text("CREATE TABLE nopk (a int PRIMARY KEY) ENGINE=MyISAM;\n")
+    both = repo.run("lint", "--skip-format", "--lint-pk=error")
+    assert both.returncode == 2
+    assert both.stderr.rstrip().endswith("[ERROR]  Found 1 error and 1 warning")
+
+
+def test_file_writes_are_logged_with_their_size(repo: Repo) -> None:
+    assert repo.init is not None
+    created = [line for line in info(repo.init) if line.startswith("Created ")]
+    files = sorted(repo.host.glob("*/*.sql"))
+    assert len(files) == 3
+    assert sorted(created) == sorted(f"Created {f} ({f.stat().st_size} bytes)" for f in files)
+
+    hand = repo.dir("surf_a") / "extra.sql"
+    hand.write_text("create table   extra (id int not null, primary key (id));\n")
+    fmt = repo.run("format")
+    assert fmt.returncode == 1, fmt.stderr
+    assert f"Reformatting {repo.dir('surf_a')}" in info(fmt)
+    assert f"Wrote {hand} ({hand.stat().st_size} bytes)" in info(fmt)
+    assert hand.read_text().startswith("CREATE TABLE `extra`")
+
+    pull = repo.run("pull")  # extra is not on the server: pull removes its file
+    assert pull.returncode == 0, pull.stderr
+    assert f"Updating {repo.dir('surf_a')} to reflect {repo.address} surf_a" in info(pull)
+    assert f"Deleted {hand}" in info(pull)

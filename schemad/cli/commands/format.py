@@ -15,7 +15,7 @@ import asyncio
 from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import dir_error, environment, log, walk
+from schemad.cli.common import dir_error, environment, log, log_files, walk
 from schemad.cli.dirwork import DirWorkspace, run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
@@ -50,15 +50,15 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
                         log.warning("%s: %s is not in canonical form", s.location, s.key)
                         stale.append(s.location)
         return stale
-    written = dump_objects(
+    dumped = dump_objects(
         d.path, objects, flavor, opts, existing=existing, ignored=lambda key: key not in objects
-    ).written
-    for p in written:
-        log.info("Wrote %s", p)
-    return [str(p) for p in written]
+    )
+    log_files(dumped, existing.keys())
+    return [str(p) for p in dumped.written]
 
 
 async def _format_dir(d: Dir, passwords: dict[str, str], cache: CanonicalCache) -> int:
+    log.info("%s %s", "Reformatting" if d.config.get_bool("write") else "Checking format of", d.path)
     work = await run_dir(d, "format", passwords, cache, refuse_qualified=True)
     code = 0
     for failure in work.result.failures:

@@ -21,6 +21,7 @@ from schemad.cli.common import (
     filters,
     ignored_key,
     log,
+    log_files,
     sources,
 )
 from schemad.errors import CannotCreateError, ConfigError
@@ -151,11 +152,12 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
             except OSError as exc:
                 raise CannotCreateError(f"cannot create directory {target}: {exc.strerror}") from None
             write_schema_option_file(target, schema.name, schema.char_set, schema.collation)
+        log.info("Populating %s", target)
         result = dump_objects(target, schema.objects(), flavor, opts, existing={}, ignored=ignored)
+        log_files(result, ())
         for obj in schema.objects().values():
             if obj.unsupported:
                 log.warning(
                     "%s: %s uses features schemad cannot alter; it was written as is", target, obj.key
                 )
-        log.info("Populated schema dir %s (%d files)", target, len(result.written))
     return 0

@@ -43,6 +43,7 @@ class _Outcome:
     code: int = EXIT_OK
     annotations: list[Annotation] = field(default_factory=list)
     reformatted: list[str] = field(default_factory=list)
+    skipped: int = 0  # dirs that could not be linted
 
 
 async def _lint_dir(
@@ -107,6 +108,23 @@ def _relative(path: str, base: Path) -> str:
 _DESCRIPTIONS = {o.name[len("lint-") :]: o.description for o in SKEEMA_OPTIONS if o.name.startswith("lint-")}
 
 
+def _summary(out: _Outcome) -> None:
+    """Skeema's closing line: `Found 2 errors and 1 warning` (an error), `Found 3 warnings` (a warning)."""
+    if out.skipped:
+        log.error("Skipped %s due to errors", _count(out.skipped, "dir"))
+    errors = sum(a.severity is Severity.ERROR for a in out.annotations)
+    warnings = sum(a.severity is Severity.WARNING for a in out.annotations)
+    found = [_count(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n]
+    if errors:
+        log.error("Found %s", " and ".join(found))
+    elif warnings:
+        log.warning("Found %s", " and ".join(found))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def run(args: ParsedArgs) -> int:
     env = environment(args.positionals)
     passwords: dict[str, str] = {}
@@ -116,6 +134,7 @@ def run(args: ParsedArgs) -> int:
         # A subdir whose .skeema can't be read: 78 as in Skeema's lint, and the other dirs are still linted.
         log.error("%s", dir_error(path, exc))
         out.code = max(out.code, exc.exit_code)
+        out.skipped += 1
 
     walker = walk(env, args.options, skipped)
     root = next(walker)
@@ -124,6 +143,7 @@ def run(args: ParsedArgs) -> int:
     cache = CanonicalCache()
     try:
         for d in itertools.chain([root], walker):
+            log.info("Linting %s", d.path)
             if not d.sql_files():
                 continue
             try:
@@ -131,6 +151,7 @@ def run(args: ParsedArgs) -> int:
                 asyncio.run(_lint_dir(d, passwords, use, out, text=text))
             except SchemadError as exc:
                 log.error("%s", dir_error(d.path, exc))
+                out.skipped += 1
                 # A config problem (no host, a bad lint-* value) is 78, as in Skeema; anything else 2.
                 out.code = max(out.code, exc.exit_code if exc.exit_code != EXIT_DIFFERENCES else EXIT_FATAL)
                 if isinstance(exc, SQLFileError) and exc.file:
@@ -138,6 +159,7 @@ def run(args: ParsedArgs) -> int:
                     out.annotations.append(a)
     finally:
         cache.close()
+    _summary(out)
     if not text:
         base = Path(os.path.abspath(root.config.repo_base or root.path))
         found = [replace(a, file=_relative(a.file, base)) for a in out.annotations]

@@ -22,6 +22,7 @@ from schemad.cli.common import (
     filters,
     ignored_key,
     log,
+    log_files,
     walk,
 )
 from schemad.errors import EXIT_FATAL, ConfigError, SchemadError
@@ -90,21 +91,19 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
             return
         flavor = await inst.flavor()
         schema = await load_texts(inst, name, filters(d.config))
+    log.info("Updating %s to reflect %s %s", d.path, host, name)
     _refresh_flavor(d.path, d.environment, str(flavor))
+    existing = read_dir_statements(d.path)
     result = dump_objects(
         d.path,
         schema.objects(),
         flavor,
         _dump_opts(d),
-        existing=read_dir_statements(d.path),
+        existing=existing,
         ignored=ignored_key(d.config),
     )
     _update_schema_options(d, schema)
-    for p in result.written:
-        log.info("Wrote %s", p)
-    for p in result.deleted:
-        log.info("Deleted %s", p)
-    log.info("Updated %s to reflect %s %s", d.path, host, name)
+    log_files(result, existing.keys())
 
 
 async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
@@ -133,11 +132,12 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
     for schema in schemas:
         target = d.path / schema.name
         target.mkdir(exist_ok=True)
+        log.info("Adding dir %s for new schema %s", target, schema.name)
         write_schema_option_file(target, schema.name, schema.char_set, schema.collation)
-        dump_objects(
+        result = dump_objects(
             target, schema.objects(), flavor, _dump_opts(d), existing={}, ignored=ignored_key(d.config)
         )
-        log.info("Added dir %s for new schema %s", target, schema.name)
+        log_files(result, ())
 
 
 def _is_host_dir(d: Dir) -> bool:

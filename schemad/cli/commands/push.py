@@ -15,6 +15,8 @@ skipped or failed; 78 bad configuration.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -44,6 +46,27 @@ from schemad.workspace.cache import CanonicalCache
 class Outcome:
     code: int = EXIT_OK
     output: list[str] = field(default_factory=list)  # STDOUT text, printed per target in one piece
+
+
+class Printer:
+    """STDOUT in Skeema's format: `-- instance: host:port` only when the server differs from the last one.
+
+    Targets of one server run one after another and each prints in one piece,
+    so a server's schemas follow its one header (servers running concurrently
+    each get theirs again when their output interleaves).
+    """
+
+    def __init__(self) -> None:
+        self._last = ""
+
+    def print(self, address: str, text: str) -> None:
+        if not text:
+            return
+        if address != self._last:
+            text = f"-- instance: {address}\n{text}"
+            self._last = address
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def _render(step: Step, wrappers: WrapperPlanner | None = None) -> str:
@@ -117,9 +140,16 @@ async def _run_target(
     progress: ProgressLine,
     cache: CanonicalCache | None,
     warned: set[str],
+    printer: Printer,
 ) -> None:
     """Plan, print and (unless dry-run) push one target; `warned` holds the wrapper advice already logged."""
     cfg = d.config
+    where = f"{target.address} {target.schema}"
+    files = os.path.join(target.dir_path, "*.sql")
+    if dry_run:
+        log.info("Generating diff of %s vs %s", where, files)
+    else:
+        log.info("Pushing changes from %s to %s", files, where)
     progress.update(f"{target.address} {target.schema}: planning")
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
     for stmt in logical.unparsed:
@@ -131,6 +161,7 @@ async def _run_target(
         return
     steps = [p.step for p in plan.steps]
     if not steps:
+        log.info("%s: No differences found", where)
         return
     if brief:
         out.output.append(f"{target.address}\n")
@@ -139,19 +170,18 @@ async def _run_target(
     wrappers = await wrapper_planner(target, d, steps)
     # Database-level DDL first: the schema may not exist before it runs.
     db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
-    out.output.append(f"-- instance: {target.address}\n")
     out.output += [_render(s, wrappers) for s in db_steps]
     out.output.append(f"USE {escape_identifier(target.schema)};\n")
     out.output += [_render(s, wrappers) for s in steps if s.key.type is not ObjectType.DATABASE]
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
+        log.info("%s: diff complete", where)
         return
     for note in wrappers.warnings(steps) if wrappers is not None else ():
         if note not in warned:  # once per push, however many targets share the template
             warned.add(note)
             log.warning("%s", note)
-    sys.stdout.write("".join(out.output))  # push prints what it is about to run
-    sys.stdout.flush()
+    printer.print(target.address, "".join(out.output))  # push prints what it is about to run
     out.output.clear()
 
     current: list[str] = [""]
@@ -198,6 +228,8 @@ async def _run_target(
             len(record.results),
         )
         out.code = max(out.code, EXIT_FATAL)
+    else:
+        log.info("%s: push complete", where)
 
 
 async def _server_schemas(params: ConnParams) -> list[str]:
@@ -210,61 +242,78 @@ def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]
 
     As in Skeema, the command line and the start dir's options are checked
     first and a mistake there is fatal (ConfigError, 78); a subdir's bad
-    `.skeema` (or any other problem of one dir) skips it and counts as 2.
+    `.skeema` (or any other problem of one dir) skips it (exit 2).  Returns
+    the targets and how many dirs were skipped.
     """
     start = cwd()
     Dir.open(start, env, sources(args.options)).config.check_values()
     found, errors = asyncio.run(discover_targets(start, env, _server_schemas, sources=sources(args.options)))
-    code = EXIT_OK
     for e in errors:
         if e.path == start and isinstance(e.error, ConfigError):
             raise e.error
         log.error("%s", dir_error(e.path, e.error))
-        code = max(code, EXIT_FATAL)
-    return found, code
+    return found, len(errors)
 
 
-async def _run_all(targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool, concurrency: int) -> int:
+async def _run_all(
+    targets: list[tuple[Target, Dir]], dry_run: bool, brief: bool, concurrency: int
+) -> tuple[int, int]:
+    """Plan, print and push every target; the exit code and how many targets were skipped or failed."""
     by_host: dict[str, list[tuple[Target, Dir]]] = defaultdict(list)
     for t, d in targets:
         by_host[t.address].append((t, d))
     sem = asyncio.Semaphore(max(1, concurrency))
     code = EXIT_OK
+    skipped = 0
     progress = ProgressLine()
+    printer = Printer()
     briefed: set[str] = set()  # --brief names each server once
     cache = CanonicalCache()  # one per run, shared by all targets; opened lazily
     warned: set[str] = set()  # wrapper advice logged so far
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
-        nonlocal code
+        nonlocal code, skipped
         async with sem:
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
-                    await _run_target(t, d, dry_run, brief, out, progress, cache, warned)
+                    await _run_target(t, d, dry_run, brief, out, progress, cache, warned, printer)
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)
-                if brief:
+                if brief:  # server names only, each once
                     out.output = [line for line in out.output if line not in briefed]
                     briefed.update(out.output)
-                sys.stdout.write("".join(out.output))
-                sys.stdout.flush()
+                    sys.stdout.write("".join(out.output))
+                    sys.stdout.flush()
+                else:
+                    printer.print(t.address, "".join(out.output))
+                skipped += out.code >= EXIT_FATAL
                 code = max(code, out.code)
 
     try:
         await asyncio.gather(*(run_host(g) for g in by_host.values()))
     finally:
         cache.close()
-    return code
+    return code, skipped
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def run(args: ParsedArgs, *, diff: bool = False) -> int:
     env = environment(args.positionals)
-    targets, code = _targets(env, args)
+    targets, skipped_dirs = _targets(env, args)
     cfg = targets[0][1].config if targets else None
     dry_run = diff or bool(cfg and cfg.get_bool("dry-run"))
     brief = bool(cfg and cfg.get_bool("brief")) and diff
+    if brief and cfg is not None and not cfg.get_bool("debug"):
+        logging.getLogger().setLevel(logging.WARNING)  # as Skeema: --brief shows the servers, not progress
     concurrency = cfg.get_int("concurrent-servers") if cfg else 1
-    code = max(code, asyncio.run(_run_all(targets, dry_run, brief, concurrency)))
+    code, skipped_targets = asyncio.run(_run_all(targets, dry_run, brief, concurrency))
+    if skipped_dirs or skipped_targets:
+        what = [_count(n, noun) for n, noun in ((skipped_dirs, "dir"), (skipped_targets, "target")) if n]
+        log.error("Skipped %s due to errors", " and ".join(what))
+        code = max(code, EXIT_FATAL)
     return code
