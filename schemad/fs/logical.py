@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemad.errors import DuplicateDefinitionError, SQLFileError
+from schemad.fs.splitmemo import SplitMemo, split_files
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
@@ -42,15 +43,19 @@ class LogicalSchema:
     collation: str | None = None  # filled by the caller from default-collation
 
     @classmethod
-    def from_files(cls, files: Iterable[Path], *, ignore: IgnorePatterns | None = None) -> LogicalSchema:
+    def from_files(
+        cls, files: Iterable[Path], *, ignore: IgnorePatterns | None = None, memo: SplitMemo | None = None
+    ) -> LogicalSchema:
         """Read, split and collect `files` (in the order given; UTF-8, a BOM is kept as text).
 
+        `memo` remembers splits across runs (see :mod:`schemad.fs.splitmemo`).
         Raises SplitError (unterminated quote/comment, bad DELIMITER), DuplicateDefinitionError,
         or SQLFileError when a file can't be read or isn't UTF-8.
         """
         result = cls()
-        for path in files:
-            result.add_file(str(path), read_sql(path), ignore=ignore)
+        pairs = [(str(path), read_sql(path)) for path in files]
+        for (file, _), statements in zip(pairs, split_files(pairs, memo), strict=True):
+            result.add_statements(file, statements, ignore=ignore)
         return result
 
     @classmethod
@@ -63,7 +68,12 @@ class LogicalSchema:
 
     def add_file(self, file: str, text: str, *, ignore: IgnorePatterns | None = None) -> None:
         """Split `text` (the contents of `file`) and add each of its statements."""
-        statements = split(text, file)
+        self.add_statements(file, split(text, file), ignore=ignore)
+
+    def add_statements(
+        self, file: str, statements: list[Statement], *, ignore: IgnorePatterns | None = None
+    ) -> None:
+        """Add the statements `file` splits into, in order."""
         self.files[file] = statements
         for stmt in statements:
             self.add_statement(stmt, ignore=ignore)

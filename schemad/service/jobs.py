@@ -48,13 +48,13 @@ from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
 from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine, group_members, process_running
-from schemad.apply.wrapped import LeftoverReport, WrapperConfig, WrapperPlanner, WrappingExecutor
+from schemad.apply.wrapped import LeftoverReport, WrappingExecutor
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
-from schemad.plan.planner import Target, table_sizes
+from schemad.plan.planner import Target
 from schemad.service.metrics import Metrics
 from schemad.service.state import (
     AUDIT_RUNNING,
@@ -66,6 +66,7 @@ from schemad.service.state import (
     StateStore,
     settle_statements,
 )
+from schemad.service.wrappers import wrapper_planner
 
 __all__ = [
     "JobCancelled",
@@ -74,7 +75,6 @@ __all__ = [
     "TargetOf",
     "leftovers_on",
     "stop_orphan_wrapper",
-    "wrapper_planner",
 ]
 
 #: Finds the target a statement of a job ran on (None when it is no longer configured).
@@ -561,30 +561,6 @@ class _Recording:
             self.after(i, str(exc))
             raise
         self.after(i, None)
-
-
-async def wrapper_planner(target: Target, d: Dir, steps: Sequence[Step]) -> WrapperPlanner | None:
-    """The dir's alter-wrapper / ddl-wrapper for these steps (None when neither is set).
-
-    Table sizes are read only when a size option or placeholder needs them.
-    """
-    cfg = d.config
-    wcfg = WrapperConfig(
-        alter_wrapper=cfg.get("alter-wrapper"),
-        ddl_wrapper=cfg.get("ddl-wrapper"),
-        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
-        environment=target.environment,
-        dir_path=target.dir_path,
-    )
-    if not wcfg.active:
-        return None
-    sizes: dict[str, int] = {}
-    templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
-    if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
-        tables = sorted({s.key.name for s in steps if s.key.type is ObjectType.TABLE})
-        async with Instance(target.params) as inst:
-            sizes = await table_sizes(inst, target.schema, tables)
-    return WrapperPlanner(wcfg, target.params, target.schema, sizes)
 
 
 def _append(path: Path, line: str) -> None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -56,11 +55,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import sqlglot
-from sqlglot import exp
-
+import schemad
 import schemad.introspect
 import schemad.model
+from schemad.cachefile import cache_dir, open_cache_file
 from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectKey
 from schemad.model.routine import Routine
@@ -102,22 +100,14 @@ _CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
 
 
 def default_cache_path() -> Path:
-    """``$SCHEMAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/schemad``, else ``~/.cache/schemad``; + the file."""
-    explicit = os.environ.get("SCHEMAD_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / _FILE_NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "schemad" / _FILE_NAME
+    """The canonical cache's file in :func:`schemad.cachefile.cache_dir`."""
+    return cache_dir() / _FILE_NAME
 
 
 @functools.cache
 def code_version() -> str:
     """schemad's version plus a digest of the model and introspection sources (computed once)."""
-    try:
-        version = importlib.metadata.version("schemad")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
+    version = schemad.__version__
     h = hashlib.sha256()
     for pkg in (schemad.model, schemad.introspect):
         if pkg.__file__ is None:
@@ -354,22 +344,9 @@ class CanonicalCache:
     def _connection(self) -> sqlite3.Connection | None:
         if self._conn is not None or not self._disk_ok:
             return self._conn
-        conn: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {_TABLE} (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
-                " stored_at REAL NOT NULL) WITHOUT ROWID"
-            )
+            conn = open_cache_file(self.path, _TABLE, busy_timeout=self.busy_timeout)
         except (sqlite3.Error, OSError) as exc:
-            if conn is not None:
-                conn.close()
             self._disable("open", exc)
             return None
         self._conn = conn
@@ -484,6 +461,9 @@ def view_references(body: str) -> frozenset[tuple[str, str]] | None:
     if tail is not None:
         end = tail.start()
     select = body[head.end() : end]
+    import sqlglot  # ~0.1 s to import: only when a view is actually analysed
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(select, read="mysql")
     except Exception:  # sqlglot raises several error types (and worse) on odd input

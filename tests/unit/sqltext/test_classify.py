@@ -9,7 +9,7 @@ from sqlglot import Token
 from sqlglot.errors import TokenError
 
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.sqltext import classify as classify_mod
+from schemad.sqltext import heads as classify_mod  # the sqlglot path: where its tokenizer is called
 from schemad.sqltext.classify import StatementKind, classify, has_begin, mask, unsupported_reason
 
 T, V, P, F, TR, E = (

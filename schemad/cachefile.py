@@ -1,0 +1,46 @@
+"""Where schemad keeps its caches, and how a cache file is opened.
+
+Caches live in one directory: ``$SCHEMAD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/schemad``, else ``~/.cache/schemad`` (created with mode
+0700).  Each is one SQLite file in WAL mode, so concurrent CLI runs and a
+daemon can share it; callers treat every error as "no cache".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+__all__ = ["cache_dir", "open_cache_file"]
+
+
+def cache_dir() -> Path:
+    """``$SCHEMAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/schemad``, else ``~/.cache/schemad``."""
+    explicit = os.environ.get("SCHEMAD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "schemad"
+
+
+def open_cache_file(path: Path, table: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
+    """Open (creating if needed) the cache file `path` with a key/value `table` in it.
+
+    Raises sqlite3.Error or OSError; the connection is in autocommit mode.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+            " stored_at REAL NOT NULL) WITHOUT ROWID"
+        )
+    except BaseException:
+        conn.close()
+        raise
+    return conn

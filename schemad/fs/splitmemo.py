@@ -1,0 +1,206 @@
+"""SplitMemo: how a *.sql file's text splits into statements, remembered on disk.
+
+Splitting is cheap, but classifying each statement's head needs sqlglot,
+whose import alone costs about 0.1 s: more than everything else a no-change
+diff of a small repo does.  The split depends only on the file's text and on
+the splitter's code, so this memo keys it by a sha256 over both and keeps
+it in ``split.sqlite3`` beside the canonical cache
+(:func:`schemad.cachefile.cache_dir`).  A run whose files are all known
+never imports sqlglot.
+
+Values are JSON (offsets into the text, never code): a damaged or forged
+row can at worst describe a wrong split, and every row is checked against
+the text it is used for (statement ends strictly increasing, the last at the
+end of the text) before use.  A row that fails the check is a miss.  Like
+the canonical cache it is never fatal: any error turns it off for the run
+with one warning.  It stores nothing for a file that does not split
+(SplitError): the error is reported from a fresh split every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import schemad
+import schemad.sqltext
+from schemad.cachefile import cache_dir, open_cache_file
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.splitter import Statement, StatementKind, split
+
+__all__ = ["SplitMemo", "shared_memo", "split_files"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_FILE_NAME = "split.sqlite3"
+_TABLE = f"splits_v{FORMAT_VERSION}"
+_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
+
+
+@functools.cache
+def _code_digest() -> str:
+    """schemad's version and the sources that decide a split: the splitter, classifier, keys."""
+    h = hashlib.sha256(schemad.__version__.encode())
+    files = sorted(Path(schemad.sqltext.__file__ or "").parent.glob("*.py"))
+    keys = Path(schemad.__file__ or "").parent / "model" / "keys.py"
+    for p in [*files, keys]:
+        h.update(p.name.encode() + b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _key(text: str) -> str:
+    h = hashlib.sha256(_code_digest().encode())
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _encode(statements: Sequence[Statement]) -> bytes:
+    rows = []
+    end = 0
+    for s in statements:
+        end += len(s.text)
+        key = None if s.key is None else [s.key.type.value, s.key.name]
+        span = None if s.name_span is None else list(s.name_span)
+        rows.append([end, s.line, s.col, s.delimiter, s.kind.value, key, s.schema, s.default_schema, span])
+    return json.dumps(rows, separators=(",", ":")).encode()
+
+
+def _decode(blob: bytes, file: str, text: str) -> list[Statement] | None:
+    """The statements a row describes for `text`, or None when it does not fit the text."""
+    try:
+        rows: list[list[Any]] = json.loads(blob)
+        out: list[Statement] = []
+        start = 0
+        for end, line, col, delimiter, kind, key, schema, default_schema, span in rows:
+            if not (isinstance(end, int) and start < end <= len(text)):
+                return None
+            out.append(
+                Statement(
+                    file,
+                    int(line),
+                    int(col),
+                    text[start:end],
+                    str(delimiter),
+                    StatementKind(kind),
+                    None if key is None else ObjectKey(ObjectType(key[0]), str(key[1])),
+                    None if schema is None else str(schema),
+                    None if default_schema is None else str(default_schema),
+                    None if span is None else (int(span[0]), int(span[1])),
+                )
+            )
+            start = end
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return out if start == len(text) else None
+
+
+class SplitMemo:
+    """The on-disk memo of :func:`schemad.sqltext.splitter.split` results, by file text."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else cache_dir() / _FILE_NAME
+        self._conn: sqlite3.Connection | None = None
+        self._ok = True
+        self.hits = 0
+        self.misses = 0
+
+    def __repr__(self) -> str:
+        return f"SplitMemo({str(self.path)!r})"
+
+    def lookup(self, pairs: Sequence[tuple[str, str]]) -> list[list[Statement] | None]:
+        """For each (file, text): its statements as remembered, or None (not known)."""
+        keys = [_key(text) for _, text in pairs]
+        blobs: dict[str, bytes] = {}
+        conn = self._connection()
+        if conn is not None:
+            try:
+                for i in range(0, len(keys), _CHUNK):
+                    chunk = keys[i : i + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    blobs.update(
+                        conn.execute(f"SELECT key, value FROM {_TABLE} WHERE key IN ({marks})", chunk)
+                    )
+            except sqlite3.Error as exc:
+                self._disable("read", exc)
+        out = [
+            None if (blob := blobs.get(k)) is None else _decode(blob, file, text)
+            for k, (file, text) in zip(keys, pairs, strict=True)
+        ]
+        self.hits += sum(x is not None for x in out)
+        self.misses += sum(x is None for x in out)
+        return out
+
+    def store(self, items: Sequence[tuple[str, Sequence[Statement]]]) -> None:
+        """Remember (text, its statements) pairs."""
+        conn = self._connection()
+        if conn is None or not items:
+            return
+        now = time.time()
+        rows = [(_key(text), _encode(statements), now) for text, statements in items]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO {_TABLE} (key, value, stored_at) VALUES (?, ?, ?)", rows
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._disable("write", exc)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and self._ok:
+            try:
+                self._conn = open_cache_file(self.path, _TABLE)
+            except (sqlite3.Error, OSError) as exc:
+                self._disable("open", exc)
+        return self._conn
+
+    def _disable(self, action: str, exc: BaseException) -> None:
+        log.warning("split memo %s: cannot %s (%s); continuing without it", self.path, action, exc)
+        self._ok = False
+        self.close()
+
+
+@functools.cache
+def shared_memo() -> SplitMemo:
+    """The memo of this process (one SQLite connection, opened on first use)."""
+    return SplitMemo()
+
+
+def split_files(pairs: Sequence[tuple[str, str]], memo: SplitMemo | None) -> list[list[Statement]]:
+    """`split` each (file, text), taking what `memo` remembers and storing what it did not.
+
+    Raises SplitError for the first file that does not split (after storing the others' splits).
+    """
+    known = memo.lookup(pairs) if memo is not None else [None] * len(pairs)
+    out: list[list[Statement]] = []
+    fresh: list[tuple[str, Sequence[Statement]]] = []
+    try:
+        for (file, text), statements in zip(pairs, known, strict=True):
+            if statements is None:
+                statements = split(text, file)
+                fresh.append((text, statements))
+            out.append(statements)
+    finally:
+        if memo is not None:
+            memo.store(fresh)
+    return out

@@ -1,0 +1,92 @@
+"""SplitMemo: splits remembered on disk, checked against the text they are used for."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from schemad.errors import SplitError
+from schemad.fs.logical import LogicalSchema
+from schemad.fs.splitmemo import _TABLE, SplitMemo, split_files
+from schemad.sqltext.splitter import split
+
+TEXTS = {
+    "a.sql": "CREATE TABLE `a` (\n  `id` int NOT NULL,\n  PRIMARY KEY (`id`)\n);\n",
+    "b.sql": "-- two\nUSE shop;\nCREATE TABLE shop.b (id int);\nDELIMITER //\n"
+    "CREATE PROCEDURE p() BEGIN SELECT 1; END//\nDELIMITER ;\nSELECT 1;\n",
+    "c.sql": "\ufeffCREATE VIEW `v` AS SELECT 1;\n",
+}
+
+
+def test_remembered_splits_equal_fresh_ones(tmp_path: Path) -> None:
+    pairs = list(TEXTS.items())
+    memo = SplitMemo(tmp_path / "split.sqlite3")
+    first = split_files(pairs, memo)
+    assert (memo.hits, memo.misses) == (0, 3)
+    again = SplitMemo(tmp_path / "split.sqlite3")  # another run
+    assert split_files(pairs, again) == first == [split(text, file) for file, text in pairs]
+    assert (again.hits, again.misses) == (3, 0)
+    # The same text under another name: the statements carry the name they are read for.
+    (renamed,) = again.lookup([("other.sql", TEXTS["a.sql"])])
+    assert renamed == split(TEXTS["a.sql"], "other.sql")
+
+
+def test_a_row_that_does_not_fit_the_text_is_a_miss(tmp_path: Path) -> None:
+    path = tmp_path / "split.sqlite3"
+    memo = SplitMemo(path)
+    split_files([("a.sql", TEXTS["a.sql"])], memo)
+    memo.close()
+    with sqlite3.connect(path) as conn:
+        (blob,) = conn.execute(f"SELECT value FROM {_TABLE}").fetchone()
+        rows = json.loads(blob)
+        rows[0][0] += 5  # a statement end past the text
+        conn.execute(f"UPDATE {_TABLE} SET value = ?", (json.dumps(rows).encode(),))
+        conn.execute(f"INSERT INTO {_TABLE} VALUES ('x', ?, 0)", (b"not json",))
+    again = SplitMemo(path)
+    assert again.lookup([("a.sql", TEXTS["a.sql"])]) == [None]
+    assert split_files([("a.sql", TEXTS["a.sql"])], again) == [split(TEXTS["a.sql"], "a.sql")]
+
+
+def test_an_unusable_file_turns_the_memo_off_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "split.sqlite3"
+    path.write_bytes(b"this is not an SQLite database" * 100)
+    memo = SplitMemo(path)
+    assert split_files(list(TEXTS.items()), memo) == [split(t, f) for f, t in TEXTS.items()]
+    assert "split memo" in caplog.text and "continuing without it" in caplog.text
+
+
+def test_a_file_that_does_not_split_is_not_remembered_but_the_others_are(tmp_path: Path) -> None:
+    memo = SplitMemo(tmp_path / "split.sqlite3")
+    bad = ("bad.sql", "CREATE TABLE t (c varchar(3) DEFAULT 'x);\n")
+    with pytest.raises(SplitError):
+        split_files([("a.sql", TEXTS["a.sql"]), bad], memo)
+    assert memo.lookup([("a.sql", TEXTS["a.sql"])]) != [None]
+
+
+def test_files_read_through_the_memo_need_no_sqlglot(tmp_path: Path) -> None:
+    """The point of the memo: a run whose files are all known never imports sqlglot."""
+    for name, text in TEXTS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    memo_path = tmp_path / "split.sqlite3"
+    files = sorted(tmp_path.glob("*.sql"))
+    warm = LogicalSchema.from_files(files, memo=SplitMemo(memo_path))
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from schemad.fs.logical import LogicalSchema
+        from schemad.fs.splitmemo import SplitMemo
+        files = sorted(Path({str(tmp_path)!r}).glob("*.sql"))
+        logical = LogicalSchema.from_files(files, memo=SplitMemo(Path({str(memo_path)!r})))
+        print(sorted(str(k) for k in logical.creates), any(m.startswith("sqlglot") for m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{sorted(str(k) for k in warm.creates)} False"
+    assert len(warm.creates) == 4
