@@ -5,13 +5,21 @@ change after a short quiet period (changes cancel a lint still waiting, never
 one talking to the server).  `textDocument/formatting` rewrites each CREATE
 the server prints differently into its canonical text.  Every database call
 is awaited on the event loop (asyncmy), so requests keep flowing meanwhile.
+
+The linting side (schemad.lsp.engine: the workspace, sqlglot, the lint rules)
+is not imported with this module: `initialize` is answered with pygls alone,
+and the backend is loaded in a thread as soon as the editor says
+`initialized`; the first lint waits for what is left of that load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -19,31 +27,62 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from schemad.errors import SchemadError
-from schemad.lsp.engine import ERROR, INFO, WARNING, DaemonLinter, Edit, Engine, Finding, Unavailable
+
+if TYPE_CHECKING:
+    from schemad.lsp.engine import DaemonLinter, Edit, Engine, Finding
 
 log = logging.getLogger("schemad.lsp")
 
 SOURCE = "schemad"
 DEBOUNCE = 0.3  # seconds of quiet after a change before linting
 
-_SEVERITY = {
-    ERROR: types.DiagnosticSeverity.Error,
-    WARNING: types.DiagnosticSeverity.Warning,
-    INFO: types.DiagnosticSeverity.Information,
-}
+# What lints and formats: the engine, and the daemon client with --daemon.
+Backend = tuple["Engine", "DaemonLinter | None"]
+
+
+@functools.cache
+def _severities() -> dict[str, types.DiagnosticSeverity]:
+    from schemad.lsp.engine import ERROR, INFO, WARNING
+
+    return {
+        ERROR: types.DiagnosticSeverity.Error,
+        WARNING: types.DiagnosticSeverity.Warning,
+        INFO: types.DiagnosticSeverity.Information,
+    }
 
 
 class SchemadLanguageServer(LanguageServer):
-    def __init__(
-        self, engine: Engine, daemon: DaemonLinter | None, version: str, debounce: float = DEBOUNCE
-    ) -> None:
+    def __init__(self, load: Callable[[], Backend], version: str, debounce: float = DEBOUNCE) -> None:
         super().__init__("schemad", version, text_document_sync_kind=types.TextDocumentSyncKind.Full)
-        self.engine = engine
-        self.daemon = daemon
+        self._load = load
+        self._backend: asyncio.Future[Backend] | None = None
         self.debounce = debounce
         self.shut_down = False
         self._waiting: dict[str, asyncio.Task[None]] = {}  # uri -> lint still in its quiet period
         self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ backend
+
+    def load_backend(self) -> None:
+        """Start loading the backend in a thread (once): the event loop keeps answering meanwhile."""
+        if self._backend is None:
+            self._backend = asyncio.ensure_future(asyncio.to_thread(self._load_logged))
+
+    def _load_logged(self) -> Backend:
+        try:
+            return self._load()
+        except Exception:
+            log.exception("cannot load the linter")  # once; lints and formatting then do nothing
+            raise
+
+    async def backend(self) -> Backend | None:
+        """The backend, once loaded; None if loading it failed."""
+        self.load_backend()
+        assert self._backend is not None
+        try:
+            return await asyncio.shield(self._backend)  # a cancelled lint leaves the load running
+        except Exception:
+            return None
 
     # ------------------------------------------------------------------ documents
 
@@ -99,14 +138,20 @@ class SchemadLanguageServer(LanguageServer):
         )
 
     async def findings(self, path: Path, text: str) -> list[Finding]:
+        backend = await self.backend()
+        if backend is None:
+            return []
+        engine, daemon = backend
+        from schemad.lsp.engine import INFO, WARNING, Finding, Unavailable  # loaded by now
+
         try:
-            if self.daemon is not None:
+            if daemon is not None:
                 try:
-                    base = self.engine.dir_for(path).config.repo_base
+                    base = engine.dir_for(path).config.repo_base
                 except SchemadError:
                     base = None
-                return await self.daemon.lint(path, text, base)
-            return await self.engine.lint(path, text, self.open_text)
+                return await daemon.lint(path, text, base)
+            return await engine.lint(path, text, self.open_text)
         except Unavailable as exc:
             return [Finding(1, 1, "server", INFO, str(exc))]
         except Exception as exc:  # an editor plugin must not die on one file
@@ -119,8 +164,14 @@ class SchemadLanguageServer(LanguageServer):
         if path is None or doc is None:
             return []
         text = doc[0]
+        backend = await self.backend()
+        if backend is None:
+            return []
+        engine, _ = backend
+        from schemad.lsp.engine import Unavailable  # loaded by now
+
         try:
-            edits = await self.engine.format(path, text, self.open_text)
+            edits = await engine.format(path, text, self.open_text)
         except (Unavailable, SchemadError, OSError) as exc:
             log.warning("cannot format %s: %s", path, exc)
             return []
@@ -141,7 +192,7 @@ class SchemadLanguageServer(LanguageServer):
         return types.Diagnostic(
             range=self.workspace.position_codec.range_to_client_units(lines, rng),
             message=f.message,
-            severity=_SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
+            severity=_severities().get(f.severity, types.DiagnosticSeverity.Warning),
             code=f.rule,
             source=SOURCE,
         )
@@ -155,8 +206,9 @@ class SchemadLanguageServer(LanguageServer):
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self.daemon is not None:
-            await self.daemon.close()
+        backend = await self.backend() if self._backend is not None else None
+        if backend is not None and backend[1] is not None:
+            await backend[1].close()
 
 
 def _position(text: str, offset: int) -> types.Position:
@@ -171,9 +223,14 @@ def _sql_path(uri: str) -> Path | None:
 
 
 def build_server(
-    engine: Engine, daemon: DaemonLinter | None, version: str, debounce: float = DEBOUNCE
+    load: Callable[[], Backend], version: str, debounce: float = DEBOUNCE
 ) -> SchemadLanguageServer:
-    server = SchemadLanguageServer(engine, daemon, version, debounce)
+    """The server; `load` imports and makes the backend (called once, in a thread)."""
+    server = SchemadLanguageServer(load, version, debounce)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SchemadLanguageServer, params: types.InitializedParams) -> None:
+        ls.load_backend()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SchemadLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
