@@ -43,6 +43,7 @@ async def run_dir(
     ConfigError: commands that rewrite files can't place such statements.
     """
     cfg = d.config
+    cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
     memo = None if cfg.get_bool("no-cache") else shared_memo()
     logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=memo)
     for stmt in logical.unparsed:

@@ -11,7 +11,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -386,3 +386,157 @@ def test_file_writes_are_logged_with_their_size(repo: Repo) -> None:
     assert pull.returncode == 0, pull.stderr
     assert f"Updating {repo.dir('surf_a')} to reflect {repo.address} surf_a" in info(pull)
     assert f"Deleted {hand}" in info(pull)
+
+
+# ------------------------------------------------------------------ 5. exit codes
+
+NOPK = "CREATE TABLE nopk (a int);\n"
+
+
+def _write(rel: str, text: str) -> Callable[[Repo], None]:
+    def setup(r: Repo) -> None:
+        p = r.host / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+    return setup
+
+
+def _append(rel: str, line: str) -> Callable[[Repo], None]:
+    def setup(r: Repo) -> None:
+        break_option_file(r.host / rel, line)
+
+    return setup
+
+
+def _unreachable(r: Repo) -> None:
+    f = r.host / ".skeema"
+    f.write_text(f.read_text().replace(f"port={r.server.params.port}", "port=1"))
+
+
+def _no_host(r: Repo) -> None:
+    """A schema dir outside any host dir: files, a schema name, no host for the environment."""
+    d = r.host.parent / "nohost"
+    d.mkdir()
+    (d / ".skeema").write_text("schema=surf_a\n")
+    (d / "t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+
+
+def _nothing(r: Repo) -> None:
+    pass
+
+
+def _both(*setups: Callable[[Repo], None]) -> Callable[[Repo], None]:
+    def setup(r: Repo) -> None:
+        for s in setups:
+            s(r)
+
+    return setup
+
+
+# (command line, setup, dir it runs in relative to the host dir, expected exit code): Skeema's rules from
+# ../shared/reference/skeema.md (0 ok, 1 differences/warnings/reformatted, 2 fatal or anything skipped,
+# 73 cannot create, 78 bad configuration), per command.
+EXIT_CODES: list[tuple[str, str, Callable[[Repo], None], str, int]] = [
+    # init
+    ("init ok", "init -h {host} -P {port} -u {user} --dir new --ignore-schema=^(?!surf_)", _nothing, "..", 0),
+    ("init without --host", "init --dir new", _nothing, "..", 78),
+    ("init bad environment name", "init -h {host} -P {port} --dir new bad]env", _nothing, "..", 78),
+    ("init into a dir with .skeema", "init -h {host} -P {port} -u {user} --dir host", _nothing, "..", 78),
+    (
+        "init --schema absent",
+        "init -h {host} -P {port} -u {user} --dir new --schema nope",
+        _nothing,
+        "..",
+        78,
+    ),
+    (
+        "init cannot create dir",
+        "init -h {host} -P {port} -u {user} --dir afile/new",
+        _write("../afile", ""),
+        "..",
+        73,
+    ),
+    ("init unreachable", "init -h 127.0.0.1 -P 1 --dir new", _nothing, "..", 2),
+    ("init unknown option", "init -h {host} --bogus", _nothing, "..", 78),
+    # add-environment
+    ("add-environment ok", "add-environment staging -h {host} -P {port}", _nothing, ".", 0),
+    ("add-environment no name", "add-environment -h {host} -P {port}", _nothing, ".", 78),
+    ("add-environment no --host", "add-environment staging", _nothing, ".", 78),
+    ("add-environment not a host dir", "add-environment staging -h {host}", _nothing, "surf_a", 78),
+    ("add-environment section exists", "add-environment production -h {host}", _nothing, ".", 78),
+    # pull
+    ("pull ok", "pull", _nothing, ".", 0),
+    ("pull unreachable", "pull", _unreachable, ".", 2),
+    ("pull bad subdir .skeema", "pull", _append("surf_b", "alow-unsafe=1"), ".", 78),
+    ("pull schema dir without host", "pull", _no_host, "../nohost", 78),
+    ("pull unknown option", "pull --bogus", _nothing, ".", 78),
+    # format
+    ("format canonical", "format", _nothing, ".", 0),
+    ("format rewrote", "format", _write("surf_a/x.sql", "create table x (id int primary key);\n"), ".", 1),
+    (
+        "format --skip-write",
+        "format --skip-write",
+        _write("surf_a/x.sql", "create table x (id int);\n"),
+        ".",
+        1,
+    ),
+    ("format SQL error", "format", _write("surf_a/bad.sql", "CREATE TABLE bad (id int,, x int);\n"), ".", 1),
+    ("format no host", "format", _no_host, "../nohost", 78),
+    ("format bad value", "format --temp-schema-mode=fast", _nothing, ".", 78),
+    # lint
+    ("lint clean", "lint", _nothing, ".", 0),
+    ("lint warning", "lint", _write("surf_a/nopk.sql", NOPK), ".", 1),
+    ("lint reformatted", "lint", _write("surf_a/x.sql", "create table x (id int primary key);\n"), ".", 1),
+    ("lint error", "lint --lint-pk=error", _write("surf_a/nopk.sql", NOPK), ".", 2),
+    ("lint SQL error", "lint", _write("surf_a/bad.sql", "CREATE TABLE bad (id int,, x int);\n"), ".", 2),
+    ("lint no host", "lint", _no_host, "../nohost", 78),
+    ("lint bad lint-* on the command line", "lint --lint-pk=loud", _nothing, ".", 78),
+    ("lint bad lint-* in the top .skeema", "lint", _append(".", "lint-pk=loud"), ".", 78),
+    (
+        "lint bad lint-* in a subdir .skeema",
+        "lint",
+        _both(_append("surf_b", "lint-engine=loud"), _write("surf_a/nopk.sql", NOPK)),
+        ".",
+        78,
+    ),
+    ("lint bad subdir .skeema", "lint", _append("surf_b", "alow-unsafe=1"), ".", 78),
+    # diff
+    ("diff none", "diff", _nothing, ".", 0),
+    ("diff differences", "diff", _write("surf_a/x.sql", EXTRA), ".", 1),
+    ("diff unsafe skipped", "diff", lambda r: (r.host / "surf_a" / "t.sql").unlink(), ".", 2),
+    ("diff unsafe allowed", "diff --allow-unsafe", lambda r: (r.host / "surf_a" / "t.sql").unlink(), ".", 1),
+    ("diff SQL error", "diff", _write("surf_a/bad.sql", "CREATE TABLE bad (id int,, x int);\n"), ".", 2),
+    ("diff lint error", "diff --lint-pk=error", _write("surf_a/nopk.sql", NOPK), ".", 2),
+    ("diff bad subdir .skeema", "diff", _append("surf_b", "alow-unsafe=1"), ".", 2),
+    ("diff bad subdir value", "diff", _append("surf_b", "port=notanumber"), ".", 2),
+    ("diff bad top .skeema", "diff", _append(".", "alow-unsafe=1"), ".", 78),
+    ("diff bad top value", "diff", _append(".", "alter-lock=fast"), ".", 78),
+    ("diff unreachable", "diff", _unreachable, ".", 2),
+    ("diff unknown option", "diff --bogus", _nothing, ".", 78),
+    ("diff host on the command line", "diff -h {host}", _nothing, ".", 78),
+    # push
+    ("push ok", "push", _write("surf_a/x.sql", EXTRA), ".", 0),
+    ("push unsafe skipped", "push", lambda r: (r.host / "surf_a" / "t.sql").unlink(), ".", 2),
+    ("push bad subdir .skeema", "push", _append("surf_b", "alow-unsafe=1"), ".", 2),
+    ("push bad value", "push --safe-below-size=big", _nothing, ".", 78),
+    ("push unreachable", "push", _unreachable, ".", 2),
+    # the command itself
+    ("unknown command", "pusj", _nothing, ".", 78),
+    ("help", "help", _nothing, ".", 0),
+    ("version", "version", _nothing, ".", 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "setup", "where", "code"), [row[1:] for row in EXIT_CODES], ids=[row[0] for row in EXIT_CODES]
+)
+def test_exit_codes(repo: Repo, command: str, setup: Callable[[Repo], None], where: str, code: int) -> None:
+    setup(repo)
+    p = repo.server.params
+    args = [a.format(host=p.host, port=p.port, user=p.user) for a in command.split()]
+    run = repo.run(*args, cwd=(repo.host / where).resolve())
+    assert run.returncode == code, f"{command}: {run.returncode}\n{run.stderr}"
+    if code == 78:
+        assert "[ERROR]" in run.stderr  # a config error is always said
+    assert "Traceback" not in run.stderr

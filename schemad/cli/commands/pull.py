@@ -140,6 +140,12 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
         log_files(result, ())
 
 
+def _maps_schema(d: Dir) -> bool:
+    """This dir's own .skeema names a schema for the environment."""
+    own = d.option_file.lookup("schema", d.environment) if d.option_file is not None else None
+    return own is not None and own.value != ""
+
+
 def _is_host_dir(d: Dir) -> bool:
     of = d.option_file
     return of is not None and of.lookup("host", d.environment) is not None and not d.is_target
@@ -160,6 +166,11 @@ def run(args: ParsedArgs) -> int:
         if not d.path.is_dir():
             continue
         try:
+            if d.is_target or d.sql_files():
+                d.config.check_values()  # a bad value in this dir's .skeema, with its file:line
+            if _maps_schema(d) and not d.config.get("host"):
+                # As Skeema's pull: a schema dir needs a server to pull from.
+                raise ConfigError(f"no host configured for environment {env}; pull needs a server")
             if d.is_target:
                 asyncio.run(_pull_target(d, passwords))
             elif _is_host_dir(d) and d.config.get_bool("new-schemas"):

@@ -144,6 +144,7 @@ async def _run_target(
 ) -> None:
     """Plan, print and (unless dry-run) push one target; `warned` holds the wrapper advice already logged."""
     cfg = d.config
+    cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
     where = f"{target.address} {target.schema}"
     files = os.path.join(target.dir_path, "*.sql")
     if dry_run:
