@@ -26,10 +26,12 @@ server-binary:
 	fi
 
 # pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests,
-# promtool (Debian prometheus) for the alert-rule tests.
+# promtool (Debian prometheus) for the alert-rule tests, systemd-analyze (Debian
+# systemd) for the checks of systemd/schemad.service.
 tools:
 	scripts/ensure-package "alter-wrapper tests" pt-online-schema-change -- percona-toolkit
 	scripts/ensure-package "alert-rule tests" promtool -- prometheus
+	scripts/ensure-package "systemd unit tests" systemd-analyze -- systemd
 
 setup: $(STAMP) server-binary tools
 
