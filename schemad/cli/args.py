@@ -5,6 +5,10 @@
 (`-p` alone means "prompt"; a password must be attached: `-pX`,
 `--password=X`).  Unknown options are a ConfigError (exit 78).  The result is a
 plain mapping handed to `Config.with_cli`; no validation of values here.
+
+`-p secret` (with a space) is Skeema's trap: `-p` prompts and `secret`
+becomes the environment name.  `ParsedArgs.password_then_positional` marks
+it so the command can refuse it without ever showing that argument.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class ParsedArgs:
     options: dict[str, str | None] = field(default_factory=dict)  # canonical name -> value (None: bare)
     positionals: list[str] = field(default_factory=list)
     help: bool = False
+    password_then_positional: bool = False  # a bare -p/--password directly followed by a positional
 
 
 def _lookup(registry: OptionRegistry, command: str, name: str) -> OptionDef | None:
@@ -32,9 +37,11 @@ def _lookup(registry: OptionRegistry, command: str, name: str) -> OptionDef | No
 def parse_args(command: str, argv: list[str], registry: OptionRegistry) -> ParsedArgs:
     out = ParsedArgs()
     i = 0
+    bare_password = False  # the previous argument was -p / --password without a value
     while i < len(argv):
         arg = argv[i]
         i += 1
+        after_bare_password, bare_password = bare_password, False
         if arg == "--":
             out.positionals += argv[i:]
             break
@@ -59,6 +66,7 @@ def parse_args(command: str, argv: list[str], registry: OptionRegistry) -> Parse
                 out.options[opt.name] = "1"
             elif opt.value_optional:
                 out.options[opt.name] = None
+                bare_password = opt.name == "password"
             else:
                 if i >= len(argv):
                     raise ConfigError(f"option --{token} requires a value")
@@ -83,6 +91,7 @@ def parse_args(command: str, argv: list[str], registry: OptionRegistry) -> Parse
                     out.options[opt.name] = rest
                 elif opt.value_optional:
                     out.options[opt.name] = None
+                    bare_password = opt.name == "password"
                 else:
                     if i >= len(argv):
                         raise ConfigError(f"option -{short} requires a value")
@@ -91,4 +100,5 @@ def parse_args(command: str, argv: list[str], registry: OptionRegistry) -> Parse
                 break
             continue
         out.positionals.append(arg)
+        out.password_then_positional |= after_bare_password
     return out

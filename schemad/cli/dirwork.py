@@ -56,9 +56,8 @@ async def run_dir(
         )
     hosts = d.hosts()
     if not hosts:
-        raise ConfigError(
-            f"{d.path}: no host configured for environment {d.environment}; {command} needs a server"
-        )
+        # The caller names the dir ("Skipping DIR: ..."), so the message doesn't.
+        raise ConfigError(f"no host configured for environment {d.environment}; {command} needs a server")
     params = conn_params(d, hosts[0], passwords)
     async with Instance(params) as inst:
         variables = await inst.variables()

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from schemad.errors import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, SchemadError
+from schemad.errors import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
 
 _COMMANDS = {
     "init": ("schemad.cli.commands.init", "export a live server's schemas into a new host dir"),
@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse_args(command, args[1:], SKEEMA_OPTIONS)
         if parsed.help:
             return _help(command, [])
+        if parsed.password_then_positional:
+            # Never shown: `-p secret` would make the password the environment name.
+            raise ConfigError(
+                "-p/--password has no value attached, so the argument after it would be taken as the "
+                "environment name (not shown: it may be a password). A password on the command line must "
+                "be attached: -pSECRET or --password=SECRET; to be prompted, give the environment before -p"
+            )
         run: Callable[..., int] = importlib.import_module(_COMMANDS[command][0]).run
         return run(parsed)
     except SchemadError as exc:

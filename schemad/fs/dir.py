@@ -323,6 +323,7 @@ class Dir:
     def _shell(self, command: str, variables: Mapping[str, str], what: str, *, secret: bool = False) -> str:
         text = _interpolate(command, variables)
         env = {**self.config.environ, **variables}
+        where = self.config.source(what)  # the file:line that set the command (callers add the dir)
         try:
             proc = subprocess.run(
                 ["/bin/sh", "-c", text],
@@ -334,11 +335,11 @@ class Dir:
                 check=False,
             )
         except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot run {what} command: {exc.strerror or exc}") from None
+            raise ConfigError(f"{where}: cannot run {what} command: {exc.strerror or exc}") from None
         if proc.returncode != 0:
             # A password command's output or errors could contain the secret: say nothing about them.
             detail = "" if secret else f": {proc.stderr.strip()[:500]}"
-            raise ConfigError(f"{self.path}: {what} command exited with status {proc.returncode}{detail}")
+            raise ConfigError(f"{where}: {what} command exited with status {proc.returncode}{detail}")
         return proc.stdout
 
 

@@ -540,3 +540,56 @@ def test_exit_codes(repo: Repo, command: str, setup: Callable[[Repo], None], whe
     if code == 78:
         assert "[ERROR]" in run.stderr  # a config error is always said
     assert "Traceback" not in run.stderr
+
+
+# ------------------------------------------------------------------ 6. messages
+
+
+def test_a_skipped_dir_is_named_once(repo: Repo) -> None:
+    nohost = repo.host.parent / "nohost"
+    _no_host(repo)
+    for command in ("lint", "format", "pull"):
+        run = repo.run(command, cwd=nohost)
+        assert run.returncode == 78, run.stderr
+        (line,) = [x for x in run.stderr.splitlines() if "no host configured" in x]
+        reason = f"no host configured for environment production; {command} needs a server"
+        assert line.endswith(f"[ERROR]  Skipping {nohost}: {reason}")
+        assert line.count(str(nohost)) == 1
+
+    f = repo.host / ".skeema"
+    text = f.read_text()
+    f.write_text(text.replace(f"host={repo.server.params.host}", "host=`echo nope >&2; exit 3`"))
+    where = f"{f}:{text.splitlines().index(f'host={repo.server.params.host}') + 1}"
+    run = repo.run("diff")
+    assert run.returncode == 2, run.stderr
+    lines = [x for x in run.stderr.splitlines() if "host command exited" in x]
+    assert len(lines) == len(SCHEMAS)  # each schema dir inherits the host; each is skipped, named once
+    for s, line in zip(SCHEMAS, lines, strict=True):
+        assert line.endswith(f"Skipping {repo.dir(s)}: {where}: host command exited with status 3: nope")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["init", "-h", "{host}", "-P", "{port}", "-p", "s3cret word"],
+        ["init", "-h", "{host}", "-P", "{port}", "-p", "s3cret", "staging"],
+        ["init", "-h", "{host}", "--password", "s3cr]et"],
+        ["add-environment", "-h", "{host}", "-p", "s3cret"],
+        ["diff", "-p", "s3cret"],
+        ["lint", "--password", "s3cret word"],
+    ],
+)
+def test_password_after_p_with_a_space_is_never_shown(repo: Repo, args: list[str]) -> None:
+    p = repo.server.params
+    run = repo.run(*(a.format(host=p.host, port=p.port) for a in args))
+    assert "s3cr" not in run.stdout + run.stderr
+    assert run.returncode == 78, run.stderr
+    assert "-pSECRET or --password=SECRET" in run.stderr
+    assert not (repo.host.parent / p.host).exists()  # init wrote nothing
+    assert "[staging]" not in (repo.host / ".skeema").read_text()
+
+
+def test_bare_p_without_a_terminal(repo: Repo) -> None:
+    run = repo.run("diff", "-p")
+    assert run.returncode == 2, run.stderr  # each target needs the prompt; stdin is not a terminal
+    assert "password prompt needed but stdin is not a terminal" in run.stderr
