@@ -14,7 +14,7 @@ from schemad.cli.common import log, warn_unsupported
 from schemad.errors import ConfigError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
-from schemad.fs.splitmemo import shared_memo
+from schemad.fs.splitmemo import split_memo
 from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
 from schemad.plan.targets import conn_params, ignore_patterns, run_dir_workspace
@@ -44,8 +44,7 @@ async def run_dir(
     """
     cfg = d.config
     cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
-    memo = None if cfg.get_bool("no-cache") else shared_memo()
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=memo)
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; left as is", stmt.location)
     warn_unsupported(logical)

@@ -25,6 +25,7 @@ from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.table import strip_auto_increment
 
 if TYPE_CHECKING:
+    from schemad.fs.splitmemo import SplitMemo
     from schemad.model.schema import SchemaObject
     from schemad.sqltext.splitter import Statement
 
@@ -136,8 +137,13 @@ def dump_objects(
     *,
     existing: Mapping[Path, list[Statement]] | None = None,
     ignored: Callable[[ObjectKey], bool] = lambda key: False,
+    memo: SplitMemo | None = None,
 ) -> DumpResult:
-    """Make the *.sql files of `directory` hold exactly `objects` (ignored keys are left alone)."""
+    """Make the *.sql files of `directory` hold exactly `objects` (ignored keys are left alone).
+
+    A file written with nothing but one table's CREATE is entered in `memo`,
+    so that the next diff reads it without classifying it again.
+    """
     opts = opts or DumpOptions()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -150,6 +156,7 @@ def dump_objects(
     }
     new_text: dict[Path, list[str]] = {p: [s.text for s in stmts] for p, stmts in files.items()}
     located: dict[ObjectKey, tuple[Path, int]] = {}
+    made_by: dict[tuple[Path, int], ObjectKey] = {}  # chunks holding one object's statement
     for path, stmts in files.items():
         for i, s in enumerate(stmts):
             if s.kind is StatementKind.CREATE and s.key is not None:
@@ -165,6 +172,7 @@ def dump_objects(
             new_text[path][i] = ""
             continue
         new_text[path][i] = _replace_text(stmt, key, canonical_text(obj, flavor, opts, stmt))
+        made_by[path, i] = key
 
     # Append new objects to their default files; names differing only in case share one.
     by_lower = {p.name.lower(): p for p in files}
@@ -176,9 +184,11 @@ def dump_objects(
         chunks = new_text.setdefault(path, [])
         if chunks and chunks[-1] and not "".join(chunks).endswith("\n"):
             chunks.append("\n")
+        made_by[path, len(chunks)] = key
         chunks.append(wrap_new(key, canonical_text(objects[key], flavor, opts)))
 
     result = DumpResult()
+    known: list[tuple[str, list[Statement]]] = []
     for path, chunks in new_text.items():
         text = "".join(chunks)
         old = "".join(s.text for s in files.get(path, []))
@@ -192,4 +202,13 @@ def dump_objects(
             continue
         _write(path, text, replace=existed or path.exists())
         result.written.append(path)
+        filled = [i for i, chunk in enumerate(chunks) if chunk]
+        if memo is not None and len(filled) == 1 and (path, filled[0]) in made_by:
+            from schemad.fs.splitmemo import canonical_table_split
+
+            written = canonical_table_split(str(path), text, made_by[path, filled[0]])
+            if written is not None:
+                known.append((text, written))
+    if memo is not None:
+        memo.store(known)
     return result

@@ -33,10 +33,12 @@ from typing import Any
 import schemad
 import schemad.sqltext
 from schemad.cachefile import cache_dir, open_cache_file
+from schemad.fs.config import Config
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.classify import classify_regex
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
-__all__ = ["SplitMemo", "shared_memo", "split_files"]
+__all__ = ["SplitMemo", "canonical_table_split", "shared_memo", "split_files", "split_memo"]
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,31 @@ class SplitMemo:
         self.close()
 
 
+def canonical_table_split(file: str, text: str, key: ObjectKey) -> list[Statement] | None:
+    """What `split` gives for a file schemad writes with one table's canonical CREATE, without sqlglot.
+
+    `text` must be ``<SHOW CREATE TABLE text>;\n`` for `key` (the form
+    `init`, `pull` and `format` write); the head is read by the classifier's
+    regex path, which agrees with the sqlglot path on such text.  None when
+    `text` is not of that form (the caller then just does not remember it).
+    """
+    if key.type is not ObjectType.TABLE or not text.startswith("CREATE TABLE ") or not text.endswith(";\n"):
+        return None
+    c = classify_regex(text[:-2])
+    if c.kind is not StatementKind.CREATE or c.key != key or c.schema is not None or c.name_span is None:
+        return None
+    return [Statement(file, 1, 1, text, ";", StatementKind.CREATE, key, None, None, c.name_span)]
+
+
 @functools.cache
 def shared_memo() -> SplitMemo:
     """The memo of this process (one SQLite connection, opened on first use)."""
     return SplitMemo()
+
+
+def split_memo(cfg: Config) -> SplitMemo | None:
+    """The memo a command with options `cfg` uses: none with --no-cache."""
+    return None if cfg.get_bool("no-cache") else shared_memo()
 
 
 def split_files(pairs: Sequence[tuple[str, str]], memo: SplitMemo | None) -> list[list[Statement]]:

@@ -35,6 +35,7 @@ __all__ = [
     "Classification",
     "StatementKind",
     "classify",
+    "classify_regex",
     "has_begin",
     "mask",
     "unsupported_reason",
@@ -196,7 +197,7 @@ def classify(text: str) -> Classification:
             continue
         except heads.Untokenizable:
             if not truncated:
-                return _classify_regex(text)
+                return classify_regex(text)
             # else the head ended inside a quote or comment: widen it
     raise AssertionError("unreachable: the last window is the whole text")
 
@@ -241,7 +242,12 @@ def _unquote(raw: str) -> str:
     return raw
 
 
-def _classify_regex(text: str) -> Classification:
+def classify_regex(text: str) -> Classification:
+    """:func:`classify` by the fallback regex alone (no sqlglot).
+
+    For text whose form is known, such as a SHOW CREATE TABLE schemad wrote
+    itself; :func:`classify` is the general entry point.
+    """
     head = _COMMENTS_ONLY.sub(lambda m: " " * len(m[0]) if m["c"] else m[0], unwrap_versioned(text))
     m = _HEAD_RE.match(head)
     if m is None:

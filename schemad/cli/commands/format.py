@@ -20,6 +20,7 @@ from schemad.cli.dirwork import DirWorkspace, run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
+from schemad.fs.splitmemo import split_memo
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
 
@@ -51,7 +52,13 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
                         stale.append(s.location)
         return stale
     dumped = dump_objects(
-        d.path, objects, flavor, opts, existing=existing, ignored=lambda key: key not in objects
+        d.path,
+        objects,
+        flavor,
+        opts,
+        existing=existing,
+        ignored=lambda key: key not in objects,
+        memo=split_memo(cfg),
     )
     log_files(dumped, existing.keys())
     return [str(p) for p in dumped.written]

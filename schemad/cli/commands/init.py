@@ -29,6 +29,7 @@ from schemad.fs.config import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.dumper import DumpOptions, dump_objects
 from schemad.fs.optionfile import OptionFile
+from schemad.fs.splitmemo import split_memo
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.introspect.texts import load_texts
@@ -153,7 +154,9 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
                 raise CannotCreateError(f"cannot create directory {target}: {exc.strerror}") from None
             write_schema_option_file(target, schema.name, schema.char_set, schema.collation)
         log.info("Populating %s", target)
-        result = dump_objects(target, schema.objects(), flavor, opts, existing={}, ignored=ignored)
+        result = dump_objects(
+            target, schema.objects(), flavor, opts, existing={}, ignored=ignored, memo=split_memo(cfg)
+        )
         log_files(result, ())
         for obj in schema.objects().values():
             if obj.unsupported:

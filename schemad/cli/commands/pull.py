@@ -29,6 +29,7 @@ from schemad.errors import EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.fs.optionfile import OptionFile
+from schemad.fs.splitmemo import split_memo
 from schemad.introspect.instance import Instance
 from schemad.introspect.texts import SchemaTexts, load_texts
 
@@ -101,6 +102,7 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
         _dump_opts(d),
         existing=existing,
         ignored=ignored_key(d.config),
+        memo=split_memo(d.config),
     )
     _update_schema_options(d, schema)
     log_files(result, existing.keys())
@@ -135,7 +137,13 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
         log.info("Adding dir %s for new schema %s", target, schema.name)
         write_schema_option_file(target, schema.name, schema.char_set, schema.collation)
         result = dump_objects(
-            target, schema.objects(), flavor, _dump_opts(d), existing={}, ignored=ignored_key(d.config)
+            target,
+            schema.objects(),
+            flavor,
+            _dump_opts(d),
+            existing={},
+            ignored=ignored_key(d.config),
+            memo=split_memo(d.config),
         )
         log_files(result, ())
 

@@ -32,13 +32,14 @@ from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
+from schemad.fs.splitmemo import split_memo
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.lint import Severity
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
-from schemad.service.jobs import wrapper_planner
+from schemad.service.wrappers import wrapper_planner
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -152,7 +153,7 @@ async def _run_target(
     else:
         log.info("Pushing changes from %s to %s", files, where)
     progress.update(f"{target.address} {target.schema}: planning")
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg))
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
     warn_unsupported(logical)

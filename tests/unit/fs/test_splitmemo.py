@@ -7,14 +7,32 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from schemad.errors import SplitError
+from schemad.fs.dumper import dump_objects
 from schemad.fs.logical import LogicalSchema
-from schemad.fs.splitmemo import _TABLE, SplitMemo, split_files
+from schemad.fs.splitmemo import _TABLE, SplitMemo, canonical_table_split, split_files
+from schemad.model.flavor import MARIADB_10_11, Flavor
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.table import Table
 from schemad.sqltext.splitter import split
+
+
+@dataclass(frozen=True)
+class _Obj:
+    """Just what the dumper reads of a table: its key and SHOW CREATE text."""
+
+    key: ObjectKey
+    show_create: str
+
+    def create_statement(self, flavor: Flavor) -> str:
+        return self.show_create
+
 
 TEXTS = {
     "a.sql": "CREATE TABLE `a` (\n  `id` int NOT NULL,\n  PRIMARY KEY (`id`)\n);\n",
@@ -90,3 +108,51 @@ def test_files_read_through_the_memo_need_no_sqlglot(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"{sorted(str(k) for k in warm.creates)} False"
     assert len(warm.creates) == 4
+
+
+CANONICAL = [
+    ("t", "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB"),
+    ("we`ird;name", "CREATE TABLE `we``ird;name` (\n  `a` int(11) DEFAULT NULL\n) ENGINE=InnoDB"),
+    ("caf\u00e9", "CREATE TABLE `caf\u00e9` (\n  `x` varchar(3) DEFAULT 'a;b'\n) ENGINE=InnoDB"),
+    (
+        "c",
+        "CREATE TABLE `c` (\n  `b` int(11) DEFAULT NULL COMMENT 'begin; end;\\n -- x'\n) ENGINE=InnoDB"
+        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='a \"quoted\" `thing`;'",
+    ),
+    (
+        "p",
+        "CREATE TABLE `p` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB\n PARTITION BY RANGE (`id`)\n"
+        "(PARTITION `p0` VALUES LESS THAN (10) ENGINE = InnoDB,\n PARTITION `p1` VALUES LESS THAN MAXVALUE"
+        " ENGINE = InnoDB)",
+    ),
+    ("v", "CREATE TABLE `v` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB WITH SYSTEM VERSIONING"),
+]
+
+
+@pytest.mark.parametrize(("name", "create"), CANONICAL, ids=[n for n, _ in CANONICAL])
+def test_a_written_table_file_is_remembered_as_split_reads_it(name: str, create: str) -> None:
+    text = create + ";\n"
+    key = ObjectKey(ObjectType.TABLE, name)
+    assert canonical_table_split("d/x.sql", text, key) == split(text, "d/x.sql")
+
+
+def test_only_the_form_schemad_writes_is_remembered_without_splitting() -> None:
+    key = ObjectKey(ObjectType.TABLE, "t")
+    create = CANONICAL[0][1]
+    assert canonical_table_split("x.sql", create + ";\n", ObjectKey(ObjectType.TABLE, "other")) is None
+    assert canonical_table_split("x.sql", create, key) is None  # no delimiter
+    assert canonical_table_split("x.sql", "-- c\n" + create + ";\n", key) is None
+    assert canonical_table_split("x.sql", create.replace("`t`", "`s`.`t`") + ";\n", key) is None
+    view = ObjectKey(ObjectType.VIEW, "t")
+    assert canonical_table_split("x.sql", "CREATE VIEW `t` AS SELECT 1;\n", view) is None
+
+
+def test_dumped_table_files_are_in_the_memo(tmp_path: Path) -> None:
+    memo = SplitMemo(tmp_path / "split.sqlite3")
+    tables = {ObjectKey(ObjectType.TABLE, n): _Obj(ObjectKey(ObjectType.TABLE, n), c) for n, c in CANONICAL}
+    # The dumper reads only key, show_create and create_statement() of an object.
+    result = dump_objects(tmp_path / "db", cast("dict[ObjectKey, Table]", tables), MARIADB_10_11, memo=memo)
+    assert len(result.written) == len(CANONICAL)
+    pairs = [(str(p), p.read_text(encoding="utf-8")) for p in result.written]
+    again = SplitMemo(tmp_path / "split.sqlite3")
+    assert again.lookup(pairs) == [split(text, file) for file, text in pairs]
