@@ -515,6 +515,7 @@ EXIT_CODES: list[tuple[str, str, Callable[[Repo], None], str, int]] = [
     ("diff unreachable", "diff", _unreachable, ".", 2),
     ("diff unknown option", "diff --bogus", _nothing, ".", 78),
     ("diff host on the command line", "diff -h {host}", _nothing, ".", 78),
+    ("diff schema dir without host", "diff", _no_host, "../nohost", 0),  # a warning, as Skeema
     # push
     ("push ok", "push", _write("surf_a/x.sql", EXTRA), ".", 0),
     ("push unsafe skipped", "push", lambda r: (r.host / "surf_a" / "t.sql").unlink(), ".", 2),
@@ -555,6 +556,11 @@ def test_a_skipped_dir_is_named_once(repo: Repo) -> None:
         reason = f"no host configured for environment production; {command} needs a server"
         assert line.endswith(f"[ERROR]  Skipping {nohost}: {reason}")
         assert line.count(str(nohost)) == 1
+    run = repo.run("diff", cwd=nohost)
+    assert run.returncode == 0 and run.stdout == ""
+    assert run.stderr.rstrip().endswith(
+        f"[WARNING]  Skipping {nohost}: no host configured for environment production"
+    )
 
     f = repo.host / ".skeema"
     text = f.read_text()

@@ -26,7 +26,7 @@ from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine
 from schemad.apply.wrapped import LeftoverReport, WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
-from schemad.cli.common import cwd, dir_error, environment, log, sources, warn_unsupported
+from schemad.cli.common import cwd, dir_error, environment, log, sources, walk, warn_unsupported
 from schemad.cli.progress import ProgressLine
 from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
@@ -244,11 +244,16 @@ def _targets(env: str, args: ParsedArgs) -> tuple[list[tuple[Target, Dir]], int]
 
     As in Skeema, the command line and the start dir's options are checked
     first and a mistake there is fatal (ConfigError, 78); a subdir's bad
-    `.skeema` (or any other problem of one dir) skips it (exit 2).  Returns
-    the targets and how many dirs were skipped.
+    `.skeema` (or any other problem of one dir) skips it (exit 2).  A dir
+    that names a schema but has no host for the environment is a warning.
+    Returns the targets and how many dirs were skipped.
     """
     start = cwd()
-    Dir.open(start, env, sources(args.options)).config.check_values()
+    for d in walk(env, args.options, lambda path, exc: None):  # checks the start dir; errors come below
+        if not d.config.get("host") and d.option_file is not None:
+            own = d.option_file.lookup("schema", env)
+            if own is not None and own.value:  # as Skeema: said, not an error
+                log.warning("Skipping %s: no host configured for environment %s", d.path, env)
     found, errors = asyncio.run(discover_targets(start, env, _server_schemas, sources=sources(args.options)))
     for e in errors:
         if e.path == start and isinstance(e.error, ConfigError):
