@@ -197,9 +197,14 @@ async def get_diff(request: web.Request) -> web.Response:
     h = _hash(key, env, sel)
     rt = _daemon(request).repos.get(env.repo)
     commit = rt.head if rt is not None else None
-    headers = {"X-Schemad-Plan-Hash": h, "X-Schemad-Stale": "true" if env.stale else "false"}
+    unevaluated = _unevaluated(env, sel, schemas)
+    headers = {
+        "X-Schemad-Plan-Hash": h,
+        "X-Schemad-Stale": "true" if env.stale else "false",
+        "X-Schemad-Unevaluated": str(len(unevaluated)),
+    }
     if fmt == "sql":
-        body = render_sql([d for _, d in sel if d is not None]).encode()
+        body = (_unevaluated_sql(unevaluated) + render_sql([d for _, d in sel if d is not None])).encode()
         parts = (body, "text/plain", headers)
     else:
         body = json.dumps(diff_json(key, env, sel, h, commit)).encode()
@@ -207,6 +212,31 @@ async def get_diff(request: web.Request) -> web.Response:
     if not schemas and not tables:
         env.answers[f"diff/{fmt}"] = (cache_key, parts)
     return _answer(*parts)
+
+
+def _unevaluated(
+    env: RepoEnvironment, sel: list[tuple[TargetState, TargetDiff | None]], schemas: list[str]
+) -> list[str]:
+    """What the diff cannot say anything about: targets without a diff and (unfiltered) config errors.
+
+    The targets with an error block a push (422 `plan_blocked`); one without a
+    diff and without an error is being read for the first time.
+    """
+    out = [
+        f"schema {t.target.schema} on {t.target.address}: {t.error or 'not evaluated yet'}"
+        for t, d in sel
+        if t.error or d is None
+    ]
+    if not schemas:
+        out += [e for e in env.config_errors if all(t.error != e for t, _ in sel)]
+    return out
+
+
+def _unevaluated_sql(unevaluated: list[str]) -> str:
+    """SQL comments saying which schemas could not be evaluated (their changes are missing)."""
+    return "".join(
+        "-- not evaluated, changes left out: " + u.replace("\n", "\n-- ") + "\n" for u in unevaluated
+    )
 
 
 def _answer(body: bytes, content_type: str, headers: dict[str, str]) -> web.Response:
@@ -249,6 +279,7 @@ async def push(request: web.Request) -> web.Response:
         if not schemas:  # the whole environment: a dir whose targets are unknown may be among them
             blocked += [e for e in env.config_errors if all(t.error != e for t, _ in sel)]
         if blocked:
+            d.metrics.record_push_refused(key, "plan_blocked")
             raise api_error(web.HTTPUnprocessableEntity, "plan_blocked", "; ".join(blocked))
         items: list[PushItem] = []
         refused: list[str] = []
@@ -259,12 +290,13 @@ async def push(request: web.Request) -> web.Response:
             refused += [f"{t.target.schema}: {p}" for p in problems]
             items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
         if refused:
-            d.metrics.record_push(key, "refused")
             unsafe = any(": unsafe: " in r for r in refused)
             linted = any(": lint: " in r for r in refused)
+            code = "lint_errors" if linted else "unsafe_statements" if unsafe else "verify_failed"
+            d.metrics.record_push_refused(key, code)
             raise api_error(
                 web.HTTPUnprocessableEntity,
-                "lint_errors" if linted else "unsafe_statements" if unsafe else "verify_failed",
+                code,
                 f"{len(refused)} statement(s) refused"
                 + ("; set allow_unsafe to run unsafe ones" if unsafe else "")
                 + ": "

@@ -7,8 +7,10 @@ one watcher per repo, one `RepoFetcher` per repo with `fetch`, and the
 The REST layer only calls the methods here.
 
 Environment keys: the environment name, or `repo/environment` when two repos
-share an environment name; metrics use the same key as their `environment`
-label.
+share an environment name (the API's names, so they change when repos come and
+go).  Metrics never use the key: their labels are always `repo` and
+`environment` (see metrics.py), and a reload removes every series of the
+environments and repos it drops, never those it keeps.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +86,7 @@ class Daemon:
         self._background: set[asyncio.Task[None]] = set()
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
         self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
-        self._published: dict[str, set[str]] = {}  # environment key -> schemas with drift series
+        self._published: dict[tuple[str, str], set[str]] = {}  # (repo, environment) -> schemas with series
 
     # ///// lookups /////
 
@@ -166,17 +169,34 @@ class Daemon:
         self.cache.close()
 
     async def reload(self, config: DaemonConfig) -> None:
-        """Apply a new configuration: repos added, removed or changed; jobs keep running."""
+        """Apply a new configuration: repos added, removed or changed; jobs keep running.
+
+        What the new configuration no longer has (a repo, or an environment of a
+        repo) loses every metric series as it leaves the API's lists (nothing
+        records for it afterwards: see `_current`); what it keeps keeps its series.
+        """
         self.config = config
         new = {r.name: r for r in config.repos}
         for name in list(self.repos):
             rt = self.repos[name]
             if name not in new or new[name] != rt.config:
-                await self._remove_repo(name)
+                kept = new[name].environments if name in new else ()
+                for env_name in rt.envs:
+                    if env_name not in kept:
+                        self._published.pop((name, env_name), None)
+                        self.metrics.forget_environment(name, env_name)
+                if name not in new:
+                    self.metrics.forget_repo(name)
+                await self._remove_repo(name)  # gone from `repos` before its first await
         await self._bring_up([r for r in config.repos if r.name not in self.repos])
         # Every environment re-reads its tree (a .skeema may have changed too).
         for key, env in self.environments():
             self._spawn(self._reread(key, env))
+
+    def _current(self, env: RepoEnvironment) -> bool:
+        """`env` is still served (a reload may have replaced or dropped it while it was busy)."""
+        rt = self.repos.get(env.repo)
+        return rt is not None and rt.envs.get(env.name) is env
 
     async def _reread(self, key: str, env: RepoEnvironment) -> None:
         """Re-read an environment's whole tree (targets, options, files) and publish the result."""
@@ -196,34 +216,36 @@ class Daemon:
         return rt
 
     async def _remove_repo(self, name: str) -> None:
+        """Stop serving a repo: gone from `repos` at once, then its tasks and connections end."""
         rt = self.repos.pop(name)
         rt.stop.set()
-        for env_name, env in rt.envs.items():
+        for env_name in rt.envs:  # all of them before the first await: no poll of it ends after this
             self._unschedule((name, env_name))
+        for env in rt.envs.values():
             await env.close()
         await self._stop_repo_tasks(rt)
 
     def _unschedule(self, ident: tuple[str, str]) -> None:
+        """Stop polling one repo x environment; its metric series stay (same labels under any key)."""
         key = self._scheduled.pop(ident, None)
         if key is None:
             return
         with contextlib.suppress(KeyError):
             self.poller.remove(key)
-        for schema in self._published.pop(key, set()):
-            self.metrics.forget_schema(key, schema)
 
     def _sync_schedule(self) -> None:
         """One poller job per repo x environment under its current key (keys change when repos do)."""
         for rt in self.repos.values():
             for env_name, env in rt.envs.items():
                 ident, key = (rt.config.name, env_name), self.key(rt.config.name, env_name)
+                self.metrics.name_environment(key, *ident)  # a job submitted under this key counts here
                 if self._scheduled.get(ident) == key:
                     continue
                 self._unschedule(ident)
                 s = rt.config.poll_for(env_name)
                 schedule = SchedulerSchedule(interval=s.interval, cron=s.cron, jitter=s.jitter)
                 timeout = max(30.0, (s.interval or 60) * 2)
-                self.poller.add(key, schedule, self._poll_fn(key, env), timeout=timeout)
+                self.poller.add(key, schedule, self._poll_fn(key, env), timeout=timeout, labels=ident)
                 self._scheduled[ident] = key
                 self.publish(key, env)
 
@@ -267,7 +289,8 @@ class Daemon:
         except SchemadError as exc:
             log.error("environment %s: %s", key, exc)
             ok = False
-        self.metrics.record_poll(key, time.monotonic() - t0, ok, self.clock())
+        if self._current(env):
+            self.metrics.record_poll(env.repo, env.name, time.monotonic() - t0, ok, self.clock())
         self.publish(key, env)
 
     def _poll_fn(self, key: str, env: RepoEnvironment) -> Callable[[], Awaitable[None]]:
@@ -329,18 +352,42 @@ class Daemon:
     # ///// metrics /////
 
     def publish(self, key: str, env: RepoEnvironment) -> None:
-        """Drift gauges per schema and file-error gauges per repo, from the environment's current state."""
+        """Drift gauges per schema and file-error gauges per repo, from the environment's current state.
+
+        A schema with a target that has no diff (its dir has an error, its server
+        was never read) has unknown drift.  An environment a reload replaced or
+        dropped publishes nothing: its series are gone (or are the new one's).
+        """
+        if not self._current(env):
+            return
+        ident = (env.repo, env.name)
+        known: dict[str, Counter[str]] = {}
+        unknown: set[str] = set()
         for t in env.targets.values():
-            if t.diff is not None:
-                self.metrics.set_drift(key, t.target.schema, drift_counts(t.diff))
-        schemas = {t.target.schema for t in env.targets.values()}
-        for gone in self._published.get(key, set()) - schemas:  # a schema dir left the repo
-            self.metrics.forget_schema(key, gone)
-        self._published[key] = schemas
-        rt = self.repos.get(env.repo)
-        if rt is not None:  # a file error shows in every environment: count the dirs of one
-            self.metrics.set_repo_file_errors(env.repo, max(len(e.file_errors()) for e in rt.envs.values()))
+            if t.diff is None:
+                unknown.add(t.target.schema)
+            else:
+                known.setdefault(t.target.schema, Counter()).update(drift_counts(t.diff))
+        for schema in unknown:
+            self.metrics.set_drift_unknown(*ident, schema)
+        for schema, counts in known.items():
+            if schema not in unknown:
+                self.metrics.set_drift(*ident, schema, counts)
+        schemas = unknown | known.keys()
+        for gone in self._published.get(ident, set()) - schemas:  # a schema dir left the repo
+            self.metrics.forget_schema(*ident, gone)
+        self._published[ident] = schemas
+        rt = self.repos[env.repo]  # a file error shows in every environment: count the files of one
+        self.metrics.set_repo_file_errors(env.repo, max(_bad_files(e) for e in rt.envs.values()))
         self.metrics.set_workspace_statements(self.cache.stats.statements_run)
+
+
+def _bad_files(env: RepoEnvironment) -> int:
+    """Files of the environment's tree that can't be read or split, or whose statements its server rejects."""
+    rejected = {
+        f.file for ds in env.dirs.values() if not ds.config_error and not ds.file_error for f in ds.failures
+    }
+    return len(env.file_errors()) + len(rejected)
 
 
 def _git_head(path: Path) -> str | None:

@@ -264,6 +264,8 @@ class RepoEnvironment:
             state = TargetState(target, d.path)
             if old is not None and old.target.params == target.params:
                 state.live = old.live
+                if old.dir_path == d.path:  # served until re-diffed: never "no diff and no error"
+                    state.diff, state.error = old.diff, old.error
             targets[key] = state
         for e in errors:  # a dir that can't be read keeps its last known targets, blocked by the error
             message = _dir_error(e)

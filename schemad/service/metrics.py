@@ -5,20 +5,42 @@ and nothing is ever registered in prometheus_client's global one, so two apps
 (or two tests) in one process never share a series.  The poller, watcher and job
 runner call the `record_*`/`set_*` methods; the API serves `render()`.
 
+Labels are chosen once and never change with the configuration: every series of
+an environment carries `repo` (the repo's name in the config) and `environment`
+(the environment's name in that repo's `.skeema` files), whether or not another
+repo has an environment of the same name, so adding a repo renames nothing.
+The API's key for an environment (`env`, or `repo/env` when two repos share it)
+is never a label value: the job runner names its environment by that key, and
+`name_environment` tells which repo x environment each key stands for.  What
+the configuration drops is dropped here too: `forget_environment` and
+`forget_repo` remove every series of it (counters included), `forget_schema`
+those of one schema dir.
+
+A schema whose drift cannot be evaluated (a file the workspace server rejects,
+a broken `.skeema`, a server never reached) has `schemad_drift_unknown` 1 and no
+`schemad_drift`/`schemad_drift_objects` at all: not knowing is not "no drift".
+A separate 0/1 gauge rather than a state label keeps `schemad_drift` a plain
+boolean (the rules and dashboards reading it are unchanged), makes "unknown" one
+selector (`schemad_drift_unknown == 1`), and never moves a schema's series from
+one label value to another (a state label would, and `for:` clauses restart when
+it does).
+
 What it will not do: label a series with anything unbounded.  Label values are
-only environment, schema and repository names from the daemon's config, an
-object *kind* (`ObjectType` value) and a push result from `PUSH_RESULTS`; never
-an object name, job id, user or error text.  Unknown kinds and results are
-refused with ValueError instead of silently growing the series count.  The
-alerting rules that read these series live in config/alerts.yml.
+only repo, environment and schema names from the daemon's config, an object
+*kind* (`ObjectType` value), a push result from `PUSH_RESULTS` and a refusal
+reason from `PUSH_REFUSALS`; never an object name, job id, user or error text.
+Unknown kinds, results and reasons are refused with ValueError instead of
+silently growing the series count.  The alerting rules that read these series
+live in config/alerts.yml.
 """
 
 from __future__ import annotations
 
 import platform
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,11 +56,16 @@ from schemad.model.keys import ObjectType
 #: Histogram buckets for one poll (introspect + diff of one environment): 5 ms to 60 s.
 POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
-#: The values `record_push` accepts for the `result` label.
-PUSH_RESULTS = frozenset({"succeeded", "failed", "cancelled", "refused"})
+#: The values `record_push` accepts for the `result` label: how a push job ended.
+PUSH_RESULTS = frozenset({"succeeded", "failed", "cancelled"})
+
+#: The values `record_push_refused` accepts for the `reason` label (the API's error codes).
+PUSH_REFUSALS = frozenset({"unsafe_statements", "lint_errors", "verify_failed", "plan_blocked"})
 
 #: The values `set_drift` accepts as kinds (the keys of `counts`).
 DRIFT_KINDS = frozenset(t.value for t in ObjectType)
+
+Env = tuple[str, str]  # (repo, environment): the labels of one environment's series
 
 
 def _schemad_version() -> str:
@@ -54,52 +81,82 @@ class Metrics:
     def __init__(self, version: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._lock = threading.Lock()
-        self._kinds: dict[tuple[str, str], set[str]] = {}  # (environment, schema) -> kinds exported
-        self._environments: set[str] = set()  # environments that have polled at least once
+        self._lock = threading.RLock()
+        # Label values of every child created, per labelled metric: what `forget_*` removes.
+        self._children: dict[Any, set[tuple[str, ...]]] = {}
+        self._kinds: dict[tuple[str, str, str], set[str]] = {}  # (repo, env, schema) -> kinds exported
+        self._failures: dict[Env, int] = {}  # polls failed since the last success, per polled environment
+        self._keys: dict[str, Env] = {}  # the API's key of an environment -> its labels
         self._wrappers = 0
 
+        env = ["repo", "environment"]
         self.drift_objects = Gauge(
             "schemad_drift_objects",
             "Objects whose live definition differs from the repository, by kind.",
-            ["environment", "schema", "kind"],
+            [*env, "schema", "kind"],
             registry=r,
         )
         self.drift = Gauge(
             "schemad_drift",
-            "1 if the live schema differs from the repository, else 0.",
-            ["environment", "schema"],
+            "1 if the live schema differs from the repository, else 0 (absent while drift is unknown).",
+            [*env, "schema"],
+            registry=r,
+        )
+        self.drift_unknown = Gauge(
+            "schemad_drift_unknown",
+            "1 if the schema's drift cannot be evaluated now (a repo file the server rejects or that"
+            " cannot be read, a server never reached), else 0.",
+            [*env, "schema"],
             registry=r,
         )
         self.poll_duration = Histogram(
             "schemad_poll_duration_seconds",
             "Time taken by one drift poll of an environment.",
-            ["environment"],
+            env,
             buckets=POLL_BUCKETS,
             registry=r,
         )
         self.poll_errors = Counter(
             "schemad_poll_errors",
             "Drift polls that failed.",
-            ["environment"],
+            env,
+            registry=r,
+        )
+        self.poll_consecutive_failures = Gauge(
+            "schemad_poll_consecutive_failures",
+            "Drift polls that failed since the last successful one (0 after a success).",
+            env,
             registry=r,
         )
         self.last_successful_poll = Gauge(
             "schemad_last_successful_poll_timestamp_seconds",
             "Unix time of the last successful drift poll (0 if none succeeded yet).",
-            ["environment"],
+            env,
+            registry=r,
+        )
+        self.poll_interval = Gauge(
+            "schemad_poll_interval_seconds",
+            "The poll schedule's interval (for a cron schedule, the gap between its next two runs).",
+            env,
             registry=r,
         )
         self.repo_file_errors = Gauge(
             "schemad_repo_file_errors",
-            "Files in the repository checkout that could not be read or parsed.",
+            "Files in the repository checkout that could not be read or parsed, or whose statements"
+            " the workspace server rejected (most of any one environment).",
             ["repo"],
             registry=r,
         )
         self.push_jobs = Counter(
             "schemad_push_jobs",
             "Finished push jobs, by result.",
-            ["environment", "result"],
+            [*env, "result"],
+            registry=r,
+        )
+        self.push_refusals = Counter(
+            "schemad_push_refusals",
+            "Pushes refused before any job was created, by reason.",
+            [*env, "reason"],
             registry=r,
         )
         self.workspace_statements = Counter(
@@ -121,34 +178,88 @@ class Metrics:
         )
         self.build_info.labels(version=version or _schemad_version(), python=platform.python_version()).set(1)
 
+    # ///// children: every labelled series goes through these, so `forget_*` finds it /////
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        self._children.setdefault(metric, set()).add(values)
+        return metric.labels(*values)
+
+    def _remove(self, metric: Any, *values: str) -> None:
+        if values in self._children.get(metric, set()):
+            self._children[metric].discard(values)
+            metric.remove(*values)
+
+    def _remove_where(self, *prefix: str) -> None:
+        """Remove every child whose first label values are `prefix` (repo[, environment])."""
+        for metric, children in self._children.items():
+            for values in [v for v in children if v[: len(prefix)] == prefix]:
+                self._remove(metric, *values)
+
+    # ///// environments /////
+
+    def name_environment(self, key: str, repo: str, environment: str) -> None:
+        """Say that the API's environment key `key` stands for `environment` of `repo`."""
+        with self._lock:
+            self._keys[key] = (repo, environment)
+
+    def forget_environment(self, repo: str, environment: str) -> None:
+        """Remove every series of one repo x environment (polls, drift, pushes) and its keys."""
+        with self._lock:
+            self._remove_where(repo, environment)
+            self._forget_bookkeeping(lambda env: env == (repo, environment))
+
+    def forget_repo(self, repo: str) -> None:
+        """Remove every series of a repo: its file errors and all of its environments'."""
+        with self._lock:
+            self._remove_where(repo)
+            self._forget_bookkeeping(lambda env: env[0] == repo)
+
+    def _forget_bookkeeping(self, gone: Callable[[Env], bool]) -> None:
+        for env in [e for e in self._failures if gone(e)]:
+            del self._failures[env]
+        for k in [k for k in self._kinds if gone(k[:2])]:
+            del self._kinds[k]
+        for key in [k for k, env in self._keys.items() if gone(env)]:
+            del self._keys[key]
+
     # ///// polls /////
 
-    def record_poll(self, environment: str, seconds: float, ok: bool, at: float) -> None:
-        """Record one finished poll of `environment` that took `seconds` and ended at Unix time `at`.
+    def record_poll(self, repo: str, environment: str, seconds: float, ok: bool, at: float) -> None:
+        """Record one finished poll that took `seconds` and ended at Unix time `at`.
 
         The first poll of an environment creates its error counter at 0 and its
         last-success timestamp at 0, so that `increase()` sees the first error and
         an environment that never polled successfully looks stale.
         """
         with self._lock:
-            if environment not in self._environments:
-                self._environments.add(environment)
-                self.poll_errors.labels(environment=environment)
-                self.last_successful_poll.labels(environment=environment).set(0)
-        self.poll_duration.labels(environment=environment).observe(seconds)
-        if ok:
-            self.last_successful_poll.labels(environment=environment).set(at)
-        else:
-            self.poll_errors.labels(environment=environment).inc()
+            env = (repo, environment)
+            if env not in self._failures:
+                self._child(self.poll_errors, *env)
+                self._child(self.last_successful_poll, *env).set(0)
+            failures = 0 if ok else self._failures.get(env, 0) + 1
+            self._failures[env] = failures
+            self._child(self.poll_consecutive_failures, *env).set(failures)
+            self._child(self.poll_duration, *env).observe(seconds)
+            if ok:
+                self._child(self.last_successful_poll, *env).set(at)
+            else:
+                self._child(self.poll_errors, *env).inc()
+
+    def set_poll_interval(self, repo: str, environment: str, seconds: float) -> None:
+        """Publish the environment's poll interval (what the staleness rules measure against)."""
+        if not seconds > 0:
+            raise ValueError(f"poll interval must be positive, got {seconds}")
+        with self._lock:
+            self._child(self.poll_interval, repo, environment).set(seconds)
 
     # ///// drift /////
 
-    def set_drift(self, environment: str, schema: str, counts: Mapping[str, int]) -> None:
+    def set_drift(self, repo: str, environment: str, schema: str, counts: Mapping[str, int]) -> None:
         """Publish the drift of one schema: `counts` maps kind -> number of differing objects.
 
         Kinds whose count is zero (or missing) have no `schemad_drift_objects`
         series; one exported by an earlier call is removed.  `schemad_drift` is 1
-        if any kind differs, else 0.
+        if any kind differs, else 0; `schemad_drift_unknown` is 0.
         """
         unknown = sorted(set(counts) - DRIFT_KINDS)
         if unknown:
@@ -158,37 +269,67 @@ class Metrics:
             raise ValueError(f"negative drift counts for {negative}")
         present = {kind: n for kind, n in counts.items() if n > 0}
         with self._lock:
-            before = self._kinds.get((environment, schema), set())
-            for kind in before - present.keys():
-                self.drift_objects.remove(environment, schema, kind)
+            key = (repo, environment, schema)
+            for kind in self._kinds.get(key, set()) - present.keys():
+                self._remove(self.drift_objects, *key, kind)
             for kind, n in present.items():
-                self.drift_objects.labels(environment=environment, schema=schema, kind=kind).set(n)
-            self._kinds[(environment, schema)] = set(present)
-            self.drift.labels(environment=environment, schema=schema).set(1 if present else 0)
+                self._child(self.drift_objects, *key, kind).set(n)
+            self._kinds[key] = set(present)
+            self._child(self.drift, *key).set(1 if present else 0)
+            self._child(self.drift_unknown, *key).set(0)
 
-    def forget_schema(self, environment: str, schema: str) -> None:
+    def set_drift_unknown(self, repo: str, environment: str, schema: str) -> None:
+        """The schema's drift cannot be evaluated now: unknown 1, no drift series until it can."""
+        with self._lock:
+            key = (repo, environment, schema)
+            for kind in self._kinds.get(key, set()):
+                self._remove(self.drift_objects, *key, kind)
+            self._kinds[key] = set()
+            self._remove(self.drift, *key)
+            self._child(self.drift_unknown, *key).set(1)
+
+    def forget_schema(self, repo: str, environment: str, schema: str) -> None:
         """Remove every drift series of a schema that is no longer managed (no-op if unknown)."""
         with self._lock:
-            kinds = self._kinds.pop((environment, schema), None)
-            if kinds is None:
+            key = (repo, environment, schema)
+            if self._kinds.pop(key, None) is None:
                 return
-            for kind in kinds:
-                self.drift_objects.remove(environment, schema, kind)
-            self.drift.remove(environment, schema)
+            self._remove_where(*key)
 
     # ///// repository, push jobs, alter-wrapper /////
 
     def set_repo_file_errors(self, repo: str, n: int) -> None:
-        """Publish how many files of repository checkout `repo` failed to read or parse."""
+        """Publish how many files of repository checkout `repo` failed to read, parse or run."""
         if n < 0:
             raise ValueError(f"negative file error count {n}")
-        self.repo_file_errors.labels(repo=repo).set(n)
+        with self._lock:
+            self._child(self.repo_file_errors, repo).set(n)
 
     def record_push(self, environment: str, result: str) -> None:
-        """Count one finished push job; `result` is one of `PUSH_RESULTS`."""
+        """Count one finished push job of the environment the API calls `environment`.
+
+        `result` is one of `PUSH_RESULTS`.  A key `name_environment` never named
+        (or whose environment was forgotten since: a reload dropped it) is not
+        counted: its series are gone with it.
+        """
         if result not in PUSH_RESULTS:
             raise ValueError(f"unknown push result {result!r}; expected one of {sorted(PUSH_RESULTS)}")
-        self.push_jobs.labels(environment=environment, result=result).inc()
+        with self._lock:
+            env = self._keys.get(environment)
+            if env is not None:
+                self._child(self.push_jobs, *env, result).inc()
+
+    def record_push_refused(self, environment: str, reason: str) -> None:
+        """Count one push refused before a job was made; `reason` is one of `PUSH_REFUSALS`.
+
+        Keys as `record_push`.  A refused push is no job: `schemad_push_jobs_total` never counts it.
+        """
+        if reason not in PUSH_REFUSALS:
+            raise ValueError(f"unknown refusal reason {reason!r}; expected one of {sorted(PUSH_REFUSALS)}")
+        with self._lock:
+            env = self._keys.get(environment)
+            if env is not None:
+                self._child(self.push_refusals, *env, reason).inc()
 
     def set_workspace_statements(self, total: int) -> None:
         """Advance the workspace counter to `total` (the cache's running count; never goes back)."""

@@ -20,14 +20,20 @@ poll itself: it starts the poll as a task of its own and waits for it through
 
 A failed poll backs off by rescheduling the job: the next run is put off to
 ``base × 2**consecutive_failures`` seconds from now, capped at the smaller of
-10 × base and 15 minutes (but never earlier than the run the schedule would
+10 × base and 5 minutes (but never earlier than the run the schedule would
 make anyway).  ``base`` is the interval, or for a cron schedule the gap
-between its next two fire times.  The first success resets the count and puts
-the job back on its regular schedule.
+between its next two fire times (`PollSchedule.base`).  The first success
+resets the count and puts the job back on its regular schedule.
+`next_run_after` is that rule as a pure function: the scheduler and the tests
+of the alerting rules (which replay an outage with it) share it.  The cap is
+half the 10 minutes config/alerts.yml waits before it calls polls failing, so
+an outage is retried at least twice within that window whenever the schedule
+itself runs that often.
 
 Every finished run (success, failure or timeout) is reported to the optional
-`Metrics`; a poll cancelled by `remove` or `shutdown` is not a finished run
-and is not reported.  The clock (an injectable ``Callable[[], float]``,
+`Metrics` under the labels given to `add` (and `add` publishes the schedule's
+base as the poll interval); a poll cancelled by `remove` or `shutdown` is not
+a finished run and is not reported.  The clock (an injectable ``Callable[[], float]``,
 `time.time` by default) stamps the `PollState` times and the Metrics' `at`;
 durations come from `time.monotonic`.
 
@@ -55,10 +61,18 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from schemad.errors import RateLimitError
 from schemad.service.metrics import Metrics
 
-__all__ = ["MAX_BACKOFF", "MAX_BACKOFF_FACTOR", "PollSchedule", "PollState", "Poller"]
+__all__ = [
+    "MAX_BACKOFF",
+    "MAX_BACKOFF_FACTOR",
+    "PollSchedule",
+    "PollState",
+    "Poller",
+    "backoff_delay",
+    "next_run_after",
+]
 
-#: Upper bound, in seconds, of the delay after a failed poll.
-MAX_BACKOFF = 15 * 60.0
+#: Upper bound, in seconds, of the delay after a failed poll (well below the alert rules' 10 minutes).
+MAX_BACKOFF = 5 * 60.0
 
 #: Upper bound of the delay after a failed poll, as a multiple of the schedule's base interval.
 MAX_BACKOFF_FACTOR = 10
@@ -104,6 +118,12 @@ class PollSchedule:
             timezone=UTC,
             jitter=jitter,
         )
+
+    def base(self, now: datetime | None = None) -> float:
+        """The back-off base in seconds: the interval, or the gap between the cron's next two runs."""
+        if self.interval is not None:
+            return self.interval
+        return _cron_base(self.trigger(), now or datetime.now(UTC))
 
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -163,6 +183,7 @@ class _Entry:
     __slots__ = (
         "base",
         "consecutive_failures",
+        "labels",
         "last_error",
         "last_finished",
         "last_refresh",
@@ -175,12 +196,15 @@ class _Entry:
         "trigger",
     )
 
-    def __init__(self, schedule: PollSchedule, poll: Poll, timeout: float | None, trigger: Any) -> None:
+    def __init__(
+        self, schedule: PollSchedule, poll: Poll, timeout: float | None, trigger: Any, labels: tuple[str, str]
+    ) -> None:
         self.schedule = schedule
+        self.labels = labels  # (repo, environment) of its metrics
         self.poll = poll
         self.timeout = timeout
         self.trigger = trigger
-        self.base = schedule.interval if schedule.interval is not None else _cron_base(trigger)
+        self.base = schedule.base()
         self.task: asyncio.Task[None] | None = None
         self.last_started: float | None = None
         self.last_finished: float | None = None
@@ -190,9 +214,8 @@ class _Entry:
         self.last_refresh: float | None = None  # time.monotonic() when `refresh` last started a poll
 
 
-def _cron_base(trigger: Any) -> float:
-    """The gap in seconds between a cron trigger's next two fire times (the backoff base)."""
-    now = datetime.now(UTC)
+def _cron_base(trigger: Any, now: datetime) -> float:
+    """The gap in seconds between a cron trigger's next two fire times after `now` (the backoff base)."""
     first: datetime | None = trigger.get_next_fire_time(None, now)
     if first is None:
         return 60.0
@@ -206,6 +229,24 @@ def backoff_delay(base: float, failures: int) -> float:
     """Seconds to wait after `failures` consecutive failures of a schedule with interval `base`."""
     cap = min(MAX_BACKOFF_FACTOR * base, MAX_BACKOFF)
     return min(base * 2.0 ** min(failures, 64), cap)
+
+
+def next_run_after(
+    trigger: Any, base: float, failures: int, now: datetime, scheduled: datetime | None
+) -> datetime | None:
+    """When a job runs next after a poll that ended at `now` with `failures` consecutive failures.
+
+    After a failure: `backoff_delay` from now, but never before `scheduled` (the
+    run the scheduler already has for it).  After a success that ended failures
+    (`failures` 0): the trigger's next regular fire time.  None: no next run.
+    """
+    if failures == 0:
+        natural: datetime | None = trigger.get_next_fire_time(None, now)
+        return natural
+    target = now + timedelta(seconds=backoff_delay(base, failures))
+    if scheduled is not None and scheduled > target:
+        return scheduled
+    return target
 
 
 def _short(exc: BaseException) -> str:
@@ -242,15 +283,28 @@ class Poller:
     # ///// environments /////
 
     def add(
-        self, environment: str, schedule: PollSchedule, poll: Poll, *, timeout: float | None = None
+        self,
+        environment: str,
+        schedule: PollSchedule,
+        poll: Poll,
+        *,
+        timeout: float | None = None,
+        labels: tuple[str, str] | None = None,
     ) -> None:
-        """Poll `environment` by awaiting `poll()` on `schedule`; a run over `timeout` seconds fails."""
+        """Poll `environment` by awaiting `poll()` on `schedule`; a run over `timeout` seconds fails.
+
+        `labels` are the (repo, environment) its metrics are recorded under
+        (default: no repo, and `environment`).
+        """
         if environment in self._entries:
             raise ValueError(f"environment {environment!r} is already scheduled")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"poll timeout must be positive, got {timeout}")
         trigger = schedule.trigger()
-        self._entries[environment] = _Entry(schedule, poll, timeout, trigger)
+        entry = _Entry(schedule, poll, timeout, trigger, labels or ("", environment))
+        self._entries[environment] = entry
+        if self._metrics is not None:
+            self._metrics.set_poll_interval(*entry.labels, entry.base)
         self._scheduler.add_job(
             self._fire,
             trigger,
@@ -373,29 +427,23 @@ class Poller:
             entry.last_success = now
             entry.consecutive_failures = 0
             if recovered:
-                self._reschedule(environment, entry, None)
+                self._reschedule(environment, entry)
         else:
             entry.consecutive_failures += 1
-            self._reschedule(environment, entry, backoff_delay(entry.base, entry.consecutive_failures))
+            self._reschedule(environment, entry)
         if self._metrics is not None:
-            self._metrics.record_poll(environment, seconds, error is None, now)
+            self._metrics.record_poll(*entry.labels, seconds, error is None, now)
 
-    def _reschedule(self, environment: str, entry: _Entry, delay: float | None) -> None:
-        """Back the job off by `delay` seconds, or (None) put it back on its regular schedule."""
+    def _reschedule(self, environment: str, entry: _Entry) -> None:
+        """Move the job's next run as `next_run_after` says for its failures so far."""
         if self._entries.get(environment) is not entry or not self._scheduler.running:
             return
         job = self._scheduler.get_job(environment)
         if job is None:
             return
-        now = datetime.now(UTC)
-        natural: datetime | None = entry.trigger.get_next_fire_time(None, now)
-        if delay is None:
-            target = natural
-        else:
-            target = now + timedelta(seconds=delay)
-            scheduled: datetime | None = job.next_run_time
-            if scheduled is not None and scheduled > target:
-                target = scheduled
+        target = next_run_after(
+            entry.trigger, entry.base, entry.consecutive_failures, datetime.now(UTC), job.next_run_time
+        )
         if target is not None:
             with contextlib.suppress(JobLookupError):
                 self._scheduler.modify_job(environment, next_run_time=target)

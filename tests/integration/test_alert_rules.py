@@ -29,7 +29,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_check_rules() -> None:
     proc = promtool("check", "rules", str(RULES))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 3 rules found" in proc.stdout
+    assert "SUCCESS: 5 rules found" in proc.stdout
 
 
 def test_promtool_test_rules() -> None:
@@ -40,8 +40,11 @@ def test_promtool_test_rules() -> None:
 
 def test_rules_read_only_series_the_daemon_exports() -> None:
     m = Metrics()
-    m.record_poll("prod", 0.1, True, 1.0)
-    m.set_drift("prod", "app", {"table": 1})
+    m.record_poll("main", "prod", 0.1, True, 1.0)
+    m.set_poll_interval("main", "prod", 60)
+    m.set_drift("main", "prod", "app", {"table": 1})
+    m.set_drift_unknown("main", "prod", "broken")
+    m.set_repo_file_errors("main", 1)
     exported = {line.split("{")[0].split(" ")[0] for line in m.render()[0].decode().splitlines()}
     used = set(re.findall(r"\bschemad_[a-z_]+\b", RULES.read_text()))
     assert used, "no schemad series in the rules"

@@ -254,7 +254,7 @@ def test_refreshes_coalesce_and_are_rate_limited(daemon: RunningDaemon) -> None:
     d = daemon
 
     def polls() -> float:
-        return d.metric("schemad_poll_duration_seconds_count", environment="test") or 0
+        return d.metric("schemad_poll_duration_seconds_count", repo="app", environment="test") or 0
 
     before = polls()
     url = "/v1/environments/test/diff?refresh=true"

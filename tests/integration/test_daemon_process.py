@@ -102,7 +102,7 @@ def test_hand_ddl_is_drift_and_a_push_with_the_plan_hash_repairs_it(
     daemon: RunningDaemon, server: DBServer
 ) -> None:
     schema = daemon.repo.schema
-    labels = {"environment": "test", "schema": schema}
+    labels = {"repo": "app", "environment": "test", "schema": schema}
     assert daemon.metric("schemad_drift", **labels) == 0
     sql(server, "ALTER TABLE orders ADD COLUMN hand int, COMMENT 'changed by hand'", schema)
     daemon.wait_for(lambda: daemon.metric("schemad_drift", **labels) == 1, timeout=10)
@@ -122,7 +122,7 @@ def test_hand_ddl_is_drift_and_a_push_with_the_plan_hash_repairs_it(
     ]
     daemon.wait_for(lambda: daemon.metric("schemad_drift", **labels) == 0, timeout=10)
     assert statements(daemon.diff()) == []
-    assert daemon.metric("schemad_push_jobs_total", environment="test", result="succeeded") == 1
+    assert daemon.metric("schemad_push_jobs_total", repo="app", environment="test", result="succeeded") == 1
 
     audit = daemon.get("/v1/audit", token=READER_TOKEN).json()["entries"]
     assert [(a["who"], a["result"], a["plan_hash"]) for a in audit] == [
@@ -236,10 +236,12 @@ def test_sighup_adds_a_repo_without_dropping_the_running_one(
         second = daemon.get("/v1/repos/second/environments/test/diff").json()
         assert statements(second) == [USERS.rstrip().rstrip(";")]
         assert daemon.get("/v1/repos/app/environments/test/diff").json()["targets"][0]["error"] is None
-        # Both are polled, under their new names.
-        for name in ("app/test", "second/test"):
+        # Both are polled; their metrics keep the labels repo + environment (no rename).
+        for name in ("app", "second"):
             daemon.wait_for(
-                lambda n=name: daemon.metric("schemad_poll_duration_seconds_count", environment=n)
+                lambda n=name: daemon.metric(
+                    "schemad_poll_duration_seconds_count", repo=n, environment="test"
+                )
             )
     finally:
         sql(server, f"DROP DATABASE IF EXISTS {other}")
@@ -305,13 +307,15 @@ def test_a_schema_dir_leaving_the_repo_takes_its_drift_series_along(
         (d / "users.sql").write_text(USERS)
         (d / ".skeema").write_text(f"schema={other}\n")
         daemon.wait_for(
-            lambda: daemon.metric("schemad_drift", environment="test", schema=other) == 1, timeout=5
+            lambda: daemon.metric("schemad_drift", repo="app", environment="test", schema=other) == 1,
+            timeout=5,
         )
         shutil.rmtree(d)
         daemon.wait_for(
-            lambda: daemon.metric("schemad_drift", environment="test", schema=other) is None, timeout=5
+            lambda: daemon.metric("schemad_drift", repo="app", environment="test", schema=other) is None,
+            timeout=5,
         )
-        assert daemon.metric("schemad_drift", environment="test", schema=daemon.repo.schema) == 0
+        assert daemon.metric("schemad_drift", repo="app", environment="test", schema=daemon.repo.schema) == 0
     finally:
         sql(server, f"DROP DATABASE IF EXISTS {other}")
 

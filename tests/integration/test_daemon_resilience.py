@@ -166,11 +166,12 @@ def test_database_outage_polls_fail_counted_cache_served_stale_then_recovers(
     try:
         before = d.diff()
         assert before["stale"] is False and before["snapshot_at"]
-        errors0 = d.metric("schemad_poll_errors_total", environment="test") or 0
+        errors0 = d.metric("schemad_poll_errors_total", repo="app", environment="test") or 0
 
         srv.halt()
         d.wait_for(
-            lambda: (d.metric("schemad_poll_errors_total", environment="test") or 0) > errors0, timeout=15
+            lambda: (d.metric("schemad_poll_errors_total", repo="app", environment="test") or 0) > errors0,
+            timeout=15,
         )
         assert d.get("/healthz", token=None).status == 200
         stale = d.diff()
@@ -227,7 +228,7 @@ def test_cancel_stops_a_running_wrapper_and_the_log_streams_while_it_runs(
         finally:
             conn.close()
         assert d.post(f"/v1/jobs/{job_id}/cancel").status == 409
-        assert d.metric("schemad_push_jobs_total", environment="test", result="cancelled") == 1
+        assert d.metric("schemad_push_jobs_total", repo="app", environment="test", result="cancelled") == 1
         assert d.metric("schemad_alter_wrapper_running") == 0
 
 
@@ -250,7 +251,10 @@ def test_a_reload_keeps_the_running_push_s_lock(server: DBServer, tmp_path: Path
         d.write_config()
         assert d.proc is not None
         d.proc.send_signal(signal.SIGHUP)
-        d.wait_for(lambda: d.metric("schemad_poll_duration_seconds_count", environment="test"), timeout=10)
+        d.wait_for(
+            lambda: d.metric("schemad_poll_duration_seconds_count", repo="app", environment="test"),
+            timeout=10,
+        )
         time.sleep(0.5)
         plan = d.diff(refresh="true")["plan_hash"]
         r = d.post("/v1/environments/test/push", {"plan_hash": plan})

@@ -88,10 +88,10 @@ def test_embedded_daemon_prints_working_curl_commands(tmp_path: Path) -> None:
         # 3. the metrics: no drift left once the push is polled
         for _ in range(100):
             metrics = http("GET", url + "/metrics", None)[1].decode()
-            if 'schemad_drift{environment="embedded",schema="shop"} 0.0' in metrics:
+            if 'schemad_drift{environment="embedded",repo="example",schema="shop"} 0.0' in metrics:
                 break
             time.sleep(0.1)
-        assert 'schemad_drift{environment="embedded",schema="shop"} 0.0' in metrics
+        assert 'schemad_drift{environment="embedded",repo="example",schema="shop"} 0.0' in metrics
     finally:
         proc.terminate()
         assert proc.wait(30) == 0

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemad.errors import RateLimitError
 from schemad.service.metrics import Metrics
-from schemad.service.poller import Poller, PollSchedule, backoff_delay
+from schemad.service.poller import Poller, PollSchedule, backoff_delay, next_run_after
 
 DEADLINE = 5.0  # generous bound for "eventually"
 
@@ -26,6 +27,15 @@ async def eventually(cond: Callable[[], bool], timeout: float = DEADLINE) -> Non
         if time.monotonic() > end:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+def samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the exposition, keyed by (name, sorted labels)."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(m.render()[0].decode())
+        for s in family.samples
+    }
 
 
 @pytest.fixture
@@ -90,11 +100,14 @@ def test_schedule_validation(kwargs: dict[str, object], ok: bool) -> None:
 @pytest.mark.parametrize(
     ("base", "failures", "delay"),
     [
+        (10.0, 1, 20.0),
+        (10.0, 3, 80.0),
+        (10.0, 4, 100.0),  # capped at 10 x interval
         (60.0, 1, 120.0),
-        (60.0, 3, 480.0),
-        (60.0, 4, 600.0),  # capped at 10 x interval
-        (300.0, 2, 900.0),  # capped at 15 minutes
-        (3600.0, 1, 900.0),  # the reschedule never moves a run earlier than its regular time
+        (60.0, 2, 240.0),
+        (60.0, 3, 300.0),  # capped at 5 minutes, half the alert rules' window
+        (300.0, 2, 300.0),
+        (3600.0, 1, 300.0),  # the reschedule never moves a run earlier than its regular time
         (0.05, 1000, 0.5),
     ],
 )
@@ -185,7 +198,7 @@ async def test_failures_back_off_and_recover() -> None:
     metrics = Metrics(version="test")
     poller = Poller(metrics=metrics)
     poll = Counter(fail_first=3)
-    poller.add("flaky", PollSchedule(interval=0.05), poll)
+    poller.add("flaky", PollSchedule(interval=0.05), poll, labels=("main", "prod"))
     await poller.start()
     try:
         await eventually(lambda: poller.state("flaky").consecutive_failures >= 1)
@@ -205,10 +218,14 @@ async def test_failures_back_off_and_recover() -> None:
     assert state.consecutive_failures == 0
     assert state.last_error is None
     assert state.last_success is not None
-    text = metrics.render()[0].decode()
-    assert 'schemad_poll_errors_total{environment="flaky"} 3.0' in text
-    assert 'schemad_poll_duration_seconds_count{environment="flaky"}' in text
-    assert 'schemad_last_successful_poll_timestamp_seconds{environment="flaky"} 0.0' not in text
+    got = samples(metrics)
+    env = (("environment", "prod"), ("repo", "main"))
+    assert got[("schemad_poll_errors_total", env)] == 3.0
+    assert got[("schemad_poll_consecutive_failures", env)] == 0.0
+    assert got[("schemad_poll_duration_seconds_count", env)] >= 4.0  # 3 failures, then successes
+    assert got[("schemad_poll_interval_seconds", env)] == 0.05
+    assert got[("schemad_last_successful_poll_timestamp_seconds", env)] > 0
+    assert not any(("environment", "flaky") in labels for _, labels in got)  # the labels, never the key
 
 
 async def test_hanging_poll_times_out_without_delaying_others() -> None:
@@ -231,11 +248,9 @@ async def test_hanging_poll_times_out_without_delaying_others() -> None:
     assert state.last_error is not None and "timed out" in state.last_error
     gaps = [b - a for a, b in zip(ok.starts, ok.starts[1:], strict=False)]
     assert max(gaps) < 1.0
-    text = metrics.render()[0].decode()
-    assert 'schemad_poll_errors_total{environment="hang"} 1.0' in text or (
-        'schemad_poll_errors_total{environment="hang"} 2.0' in text
-    )
-    assert 'schemad_poll_errors_total{environment="ok"} 0.0' in text
+    got = samples(metrics)  # added without labels: no repo, the key as environment
+    assert got[("schemad_poll_errors_total", (("environment", "hang"), ("repo", "")))] in (1.0, 2.0)
+    assert got[("schemad_poll_errors_total", (("environment", "ok"), ("repo", "")))] == 0.0
 
 
 async def test_poll_now_uses_the_clock(poller: Poller) -> None:
@@ -367,3 +382,26 @@ def test_cron_day_of_week_fields(dow: str, weekdays: set[int]) -> None:
         now = trigger.get_next_fire_time(None, now + timedelta(minutes=1))
         seen.add(now.weekday())
     assert seen == weekdays
+
+
+def test_schedule_base_is_the_interval_or_the_cron_gap() -> None:
+    at = datetime(2024, 1, 1, 8, 2, tzinfo=UTC)
+    assert PollSchedule(interval=42).base(at) == 42
+    assert PollSchedule(cron="*/5 * * * *").base(at) == 300
+    assert PollSchedule(cron="0 9 * * *").base(at) == 86400
+
+
+def test_next_run_after_backs_off_but_never_before_the_schedule() -> None:
+    now = datetime(2024, 1, 1, 8, 2, tzinfo=UTC)
+    fast = PollSchedule(interval=60)
+    trigger = fast.trigger()
+    soon = now + timedelta(seconds=60)
+    # A failure: the back-off delay from now, later than the run already scheduled.
+    assert next_run_after(trigger, 60, 1, now, soon) == now + timedelta(seconds=120)
+    assert next_run_after(trigger, 60, 9, now, soon) == now + timedelta(seconds=300)
+    # The schedule's own next run is later than the back-off: it stays.
+    hourly = PollSchedule(cron="0 * * * *")
+    top = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
+    assert next_run_after(hourly.trigger(), 3600, 1, now, top) == top
+    # A success after failures: back on the regular schedule.
+    assert next_run_after(hourly.trigger(), 3600, 0, now, now + timedelta(seconds=300)) == top
