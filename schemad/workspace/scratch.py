@@ -49,6 +49,12 @@ def _check_temp_schema(temp: str, home: Collection[str]) -> None:
         )
 
 
+def check_scratch(opts: WorkspaceOptions, home: Collection[str], char_set: str, collation: str) -> None:
+    """What scratch_schema refuses before anything runs (ConfigError), for callers that may not need one."""
+    _check_temp_schema(opts.temp_schema, home)
+    check_charset_names(char_set, collation)
+
+
 async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
     q = escape_identifier(name)
     rows = await admin.query(
@@ -134,8 +140,7 @@ async def scratch_schema(
     charset names are not plain names.
     """
     opts = options or WorkspaceOptions()
-    _check_temp_schema(opts.temp_schema, home)
-    check_charset_names(char_set, collation)
+    check_scratch(opts, home, char_set, collation)
     temp = opts.temp_schema
     admin = Instance(replace(params, database=None), pool_size=4)
     session = {"foreign_key_checks": "0"}

@@ -41,7 +41,7 @@ from schemad.workspace.cache import (
 )
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit
-from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
+from schemad.workspace.scratch import WorkspaceOptions, check_scratch, scratch_schema
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,12 @@ async def exec_statements(
     opts = options or WorkspaceOptions()
     home = (schema_name,) if home is None else home
     stmts, refused = admit_all(statements, home)
+    if not stmts:
+        # Nothing for the server to build (every file is a fixed point, or refused): no temp schema,
+        # whose set-up and drop would cost more than the rest of a no-change diff.
+        check_scratch(opts, home, char_set, collation)
+        empty = Schema(name=schema_name, char_set=char_set, collation=collation)
+        return WorkspaceResult(schema=empty, failures=tuple(sorted(refused, key=lambda f: (f.file, f.line))))
     temp = opts.temp_schema
     async with scratch_schema(params, char_set=char_set, collation=collation, options=opts, home=home) as ws:
         if cache is not None and len({s.key for s in stmts}) == len(stmts):

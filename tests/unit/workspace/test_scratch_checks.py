@@ -36,3 +36,16 @@ def test_charset_names_must_be_names(char_set: str, collation: str) -> None:
 
 def test_plain_names_pass() -> None:
     check_charset_names("utf8mb4", "utf8mb4_0900_ai_ci")
+
+
+async def test_nothing_to_run_needs_no_server_and_no_temp_schema() -> None:
+    """Every file a fixed point (a no-change diff after init): the workspace is not set up at all."""
+    result = await exec_statements(
+        NOWHERE, [], schema_name="shop", char_set="utf8mb4", collation="utf8mb4_general_ci"
+    )
+    assert (result.schema.name, result.schema.char_set, result.schema.objects(), result.failures) == (
+        "shop",
+        "utf8mb4",
+        {},
+        (),
+    )
