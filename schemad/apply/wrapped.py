@@ -43,8 +43,8 @@ from schemad.apply.shellout import (
     uses_defaults_file,
     wrapper_variables,
 )
+from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
-from schemad.diff.table_diff import DiffKind
 from schemad.errors import SchemadError
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
-from schemad.diff.table_diff import DiffKind
 from schemad.model.event import Event
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
 from schemad.model.routine import Routine

@@ -23,13 +23,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.objects_diff import AnyObject, ObjectStatement, diff_object
-from schemad.diff.table_diff import DiffKind, TableDiff, diff_tables, pre_drop_alters
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.view import View
+
+if TYPE_CHECKING:
+    from schemad.diff.table_diff import TableDiff
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,43 @@ def _view_order(views: list[View]) -> list[View]:
     return ordered
 
 
+def _tables(before: Schema, after: Schema, mods: StatementModifiers) -> tuple[list[Step], list[ObjectKey]]:
+    """Table drops and alters, then creates, then the alters' new foreign keys; and what cannot be altered."""
+    steps: list[Step] = []
+    unsupported: list[ObjectKey] = []
+    if not before.tables and not after.tables:
+        return steps, unsupported
+    # The table differ and its clause types load only when there are tables to compare.
+    from schemad.diff.table_diff import diff_tables, pre_drop_alters
+
+    old_tables = {t.name: t for t in before.tables}
+    new_tables = {t.name: t for t in after.tables}
+    fk_adds: list[TableDiff] = []
+    for name in sorted(old_tables):
+        diff = diff_tables(old_tables[name], new_tables.get(name), mods)
+        if diff is None:
+            continue
+        if not diff.supported:
+            unsupported.append(ObjectKey(ObjectType.TABLE, name))
+            continue
+        if diff.kind is DiffKind.DROP:
+            # Skeema drops all but one RANGE/LIST partition first, so the big DROP is cheap.
+            for pre in pre_drop_alters(old_tables[name]) if not mods.skip_pre_drop_alters else []:
+                steps += _table_steps(pre, mods)
+        main, fks = diff.split_foreign_key_adds()
+        if main is not None:
+            steps += _table_steps(main, mods)
+        if fks is not None:
+            fk_adds.append(fks)
+    for name in sorted(set(new_tables) - set(old_tables)):
+        created = diff_tables(None, new_tables[name], mods)
+        if created is not None:
+            steps += _table_steps(created, mods)
+    for fks in fk_adds:
+        steps += _table_steps(fks, mods)
+    return steps, unsupported
+
+
 def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers) -> SchemaDiff:
     """All statements turning `before` (live; None if the schema does not exist) into `after`."""
     steps: list[Step] = []
@@ -133,33 +174,9 @@ def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers)
         for name in gone:
             steps += _object_steps(diff_object(objects_of(kind, old)[name], None, mods))
 
-    # 3-5. Tables.
-    unsupported: list[ObjectKey] = []
-    old_tables = {t.name: t for t in before.tables}
-    new_tables = {t.name: t for t in after.tables}
-    fk_adds: list[TableDiff] = []
-    for name in sorted(old_tables):
-        diff = diff_tables(old_tables[name], new_tables.get(name), mods)
-        if diff is None:
-            continue
-        if not diff.supported:
-            unsupported.append(ObjectKey(ObjectType.TABLE, name))
-            continue
-        if diff.kind is DiffKind.DROP:
-            # Skeema drops all but one RANGE/LIST partition first, so the big DROP is cheap.
-            for pre in pre_drop_alters(old_tables[name]) if not mods.skip_pre_drop_alters else []:
-                steps += _table_steps(pre, mods)
-        main, fks = diff.split_foreign_key_adds()
-        if main is not None:
-            steps += _table_steps(main, mods)
-        if fks is not None:
-            fk_adds.append(fks)
-    for name in sorted(set(new_tables) - set(old_tables)):
-        created = diff_tables(None, new_tables[name], mods)
-        if created is not None:
-            steps += _table_steps(created, mods)
-    for fks in fk_adds:
-        steps += _table_steps(fks, mods)
+    # 3-5. Tables (those the planner already found equal are not here at all).
+    table_steps, unsupported = _tables(before, after, mods)
+    steps += table_steps
 
     # 6. Routines (drops included).
     for kind in (ObjectType.PROCEDURE, ObjectType.FUNCTION):

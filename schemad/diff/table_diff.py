@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from schemad.diff.clauses import (
     AddCheck,
@@ -45,17 +44,12 @@ from schemad.diff.clauses import (
     indexes_equivalent,
     split_create_options,
 )
+from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
 from schemad.model.partition import Partitioning
 from schemad.model.table import Table, strip_auto_increment
-
-
-class DiffKind(StrEnum):
-    CREATE = "CREATE"
-    ALTER = "ALTER"
-    DROP = "DROP"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,6 +338,8 @@ class OptionFile:
             raise CannotCreateError(f"cannot write {target}: {exc.strerror or exc}") from None
         tmp_name = ""
         try:
+            import tempfile  # only writers need it (and its random/hashlib imports)
+
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
-from schemad.diff.table_diff import DiffKind
 from schemad.errors import DatabaseError
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
@@ -23,15 +24,18 @@ from schemad.introspect.filters import Filters
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
-from schemad.lint import LintOptions, Note, Severity, lint_located
+from schemad.lint.options import LintOptions, Severity
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
-from schemad.plan.verify import VerifyProblem, verify_diff
 from schemad.workspace.cache import CanonicalCache, foreign_key_parents, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
+
+if TYPE_CHECKING:
+    from schemad.lint.engine import Note
+    from schemad.plan.verify import VerifyProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,9 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         mods = opts.mods.with_changes(flavor=await inst.flavor())
         diff = diff_schemas(live, desired, mods)
         problems: list[VerifyProblem] = []
-        if opts.verify and live is not None and not ws.failures:
+        if opts.verify and live is not None and not ws.failures and any(s.is_alter_table for s in diff.steps):
+            from schemad.plan.verify import verify_diff  # loads the table differ: only for a real diff
+
             problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
         try:
             sizes = await table_sizes(
@@ -277,4 +283,6 @@ def lint_changes(
     }
     if not changed:
         return ()
+    from schemad.lint.engine import lint_located  # the rules load only when something changes
+
     return tuple(lint_located(desired, flavor, opts, logical.creates, only=changed))

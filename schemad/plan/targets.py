@@ -21,7 +21,7 @@ from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.connopts import ConnParams
-from schemad.lint import LintOptions
+from schemad.lint.options import LintOptions
 from schemad.model.flavor import MARIADB_10_11
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 from schemad.plan.planner import PlanOptions, Target

@@ -20,27 +20,27 @@ import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from schemad.apply.executor import StepStatus, execute_plan
-from schemad.apply.progress import parse_progress
-from schemad.apply.runner import LogLine
-from schemad.apply.wrapped import LeftoverReport, WrapperPlanner, WrappingExecutor
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, walk, warn_unsupported
 from schemad.cli.progress import ProgressLine
-from schemad.diff.schema_diff import Step
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
-from schemad.lint import Severity
+from schemad.lint.options import Severity
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
-from schemad.service.wrappers import wrapper_planner
 from schemad.workspace.cache import CanonicalCache
+
+if TYPE_CHECKING:
+    from schemad.apply.runner import LogLine
+    from schemad.apply.wrapped import LeftoverReport, WrapperPlanner
+    from schemad.diff.schema_diff import Step
 
 
 @dataclass(slots=True)
@@ -169,6 +169,10 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
+    # Only a run with something to do loads the wrapper and push machinery (a no-change diff
+    # of a small repo is mostly Python importing modules).
+    from schemad.service.wrappers import wrapper_planner
+
     wrappers = await wrapper_planner(target, d, steps)
     # Database-level DDL first: the schema may not exist before it runs.
     db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
@@ -185,6 +189,9 @@ async def _run_target(
             log.warning("%s", note)
     printer.print(target.address, "".join(out.output))  # push prints what it is about to run
     out.output.clear()
+    from schemad.apply.executor import StepStatus, execute_plan
+    from schemad.apply.progress import parse_progress
+    from schemad.apply.wrapped import WrappingExecutor
 
     current: list[str] = [""]
 
