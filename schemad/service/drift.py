@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
 from schemad.lint import Note
-from schemad.model.keys import ObjectType, escape_identifier
+from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
+from schemad.plan import render
 from schemad.plan.planner import same_table_text
 
 __all__ = ["TargetDiff", "compute_diff", "drift_counts", "plan_hash", "render_sql", "select"]
@@ -100,21 +101,5 @@ def drift_counts(diff: TargetDiff) -> dict[str, int]:
 
 
 def render_sql(diffs: Iterable[TargetDiff]) -> str:
-    """Skeema's diff text: `-- instance:` line, database DDL, `USE`, then the statements."""
-    parts: list[str] = []
-    for d in diffs:
-        if not d.steps:
-            continue
-        parts.append(f"-- instance: {d.address}\n")
-        db = [s for s in d.steps if s.key.type is ObjectType.DATABASE]
-        rest = [s for s in d.steps if s.key.type is not ObjectType.DATABASE]
-        parts += [_statement(s) for s in db]
-        parts.append(f"USE {escape_identifier(d.schema)};\n")
-        parts += [_statement(s) for s in rest]
-    return "".join(parts)
-
-
-def _statement(step: Step) -> str:
-    if step.compound:
-        return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
-    return f"{step.sql};\n"
+    """Skeema's diff text for these targets, as the CLI's `diff` prints it (schemad.plan.render)."""
+    return render.render_sql(render.TargetText(d.address, d.schema, d.steps) for d in diffs)

@@ -17,7 +17,10 @@ from schemad.cli.main import main
 from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
+from schemad.service.drift import render_sql
+from schemad.service.environment import RepoEnvironment
 from schemad.sqltext.splitter import StatementKind, split
+from schemad.workspace.cache import CanonicalCache
 from tests.conftest import DBServer
 from tests.helpers import load_sql
 
@@ -236,5 +239,36 @@ def test_push_converges(
         assert asyncio.run(_snapshot(server)) == live_before  # diff never changes the database
         assert main(["push", "--allow-unsafe"]) == 0
         assert main(["diff"]) == 0  # converged: nothing left to do
+    finally:
+        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_cli_diff_and_daemon_sql_are_the_same_text(
+    name: str,
+    server: DBServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One renderer: the daemon's `?format=sql` text is the CLI's `diff` output, byte for byte."""
+    before, after = SCENARIOS[name]
+    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
+    try:
+        asyncio.run(load_sql(server.params, SCHEMA, before))
+        write_repo(tmp_path, server, after)
+        monkeypatch.chdir(tmp_path)
+        assert main(["diff", "--allow-unsafe"]) == 1
+        cli = capsys.readouterr().out
+
+        async def daemon_text() -> str:
+            env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
+            try:
+                await env.evaluate()
+                return render_sql(env.diffs())
+            finally:
+                await env.close()
+
+        assert asyncio.run(daemon_text()) == cli
     finally:
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))

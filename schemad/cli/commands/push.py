@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,8 +33,8 @@ from schemad.fs.splitmemo import split_memo
 from schemad.introspect.connopts import ConnParams
 from schemad.introspect.instance import Instance
 from schemad.lint.options import Severity
-from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import Plan, Target, build_plan
+from schemad.plan.render import InstanceHeaders, target_text
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.workspace.cache import CanonicalCache
 
@@ -50,33 +51,26 @@ class Outcome:
 
 
 class Printer:
-    """STDOUT in Skeema's format: `-- instance: host:port` only when the server differs from the last one.
-
-    Targets of one server run one after another and each prints in one piece,
-    so a server's schemas follow its one header (servers running concurrently
-    each get theirs again when their output interleaves).
-    """
+    """Writes each target's text to STDOUT as it is ready, with Skeema's `-- instance:` headers."""
 
     def __init__(self) -> None:
-        self._last = ""
+        self._headers = InstanceHeaders()
 
     def print(self, address: str, text: str) -> None:
-        if not text:
-            return
-        if address != self._last:
-            text = f"-- instance: {address}\n{text}"
-            self._last = address
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        text = self._headers(address, text)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
 
-def _render(step: Step, wrappers: WrapperPlanner | None = None) -> str:
-    cmd = wrappers.command_for(step) if wrappers is not None else None
-    if cmd is not None:
-        return f"\\! {cmd.display}\n"
-    if step.compound:
-        return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
-    return f"{step.sql};\n"
+def _wrapper_display(wrappers: WrapperPlanner | None) -> Callable[[Step], str | None]:
+    """The masked command a step runs through, for the diff text (None: it runs directly)."""
+
+    def display(step: Step) -> str | None:
+        cmd = wrappers.command_for(step) if wrappers is not None else None
+        return cmd.display if cmd is not None else None
+
+    return display
 
 
 def _report_plan(plan: Plan, out: Outcome) -> bool:
@@ -174,11 +168,7 @@ async def _run_target(
     from schemad.service.wrappers import wrapper_planner
 
     wrappers = await wrapper_planner(target, d, steps)
-    # Database-level DDL first: the schema may not exist before it runs.
-    db_steps = [s for s in steps if s.key.type is ObjectType.DATABASE]
-    out.output += [_render(s, wrappers) for s in db_steps]
-    out.output.append(f"USE {escape_identifier(target.schema)};\n")
-    out.output += [_render(s, wrappers) for s in steps if s.key.type is not ObjectType.DATABASE]
+    out.output.append(target_text(target.schema, steps, _wrapper_display(wrappers)))
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         log.info("%s: diff complete", where)
