@@ -21,6 +21,7 @@ from schemad.api.auth import WHO, require
 from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.plan.planner import RefusalKind
 from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, plan_hash, render_sql, select
 from schemad.service.environment import RepoEnvironment, TargetState
@@ -283,16 +284,23 @@ async def push(request: web.Request) -> web.Response:
             raise api_error(web.HTTPUnprocessableEntity, "plan_blocked", "; ".join(blocked))
         items: list[PushItem] = []
         refused: list[str] = []
+        kinds: set[RefusalKind] = set()
         for t, diff in sel:
             if diff is None or not diff.steps:
                 continue
             problems = await env.push_checks(t.key, diff.steps, allow_unsafe)
             refused += [f"{t.target.schema}: {p}" for p in problems]
+            kinds |= {p.kind for p in problems}
             items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
         if refused:
-            unsafe = any(": unsafe: " in r for r in refused)
-            linted = any(": lint: " in r for r in refused)
-            code = "lint_errors" if linted else "unsafe_statements" if unsafe else "verify_failed"
+            unsafe = RefusalKind.UNSAFE in kinds
+            code = (
+                "lint_errors"
+                if RefusalKind.LINT in kinds
+                else "unsafe_statements"
+                if unsafe
+                else "verify_failed"
+            )
             d.metrics.record_push_refused(key, code)
             raise api_error(
                 web.HTTPUnprocessableEntity,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from schemad.diff.kinds import DiffKind
@@ -60,10 +61,30 @@ class PlanOptions:
     lint: LintOptions | None = None  # lint the objects the diff creates or alters (None: don't)
 
 
+class RefusalKind(StrEnum):
+    """Why a planned statement may not run."""
+
+    UNSAFE = "unsafe"  # it can lose data, and unsafe statements are not allowed (nor is the table small)
+    LINT = "lint"  # a lint error on the object it creates or alters
+    VERIFY = "verify"  # the generated ALTER, replayed on a copy of the live table, missed the files' table
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A typed reason a statement (or the object it changes) may not run; `str()` reads `kind: reason`."""
+
+    kind: RefusalKind
+    object: ObjectKey
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
     step: Step
-    refused: str | None = None  # why it may not run (unsafe and not allowed); None = may run
+    refused: Refusal | None = None  # why it may not run (unsafe and not allowed); None = may run
     size: int | None = None  # table size in bytes when it was needed
 
 
@@ -126,7 +147,7 @@ def plan_steps(
         if step.unsafe and not allow_unsafe:
             below = size is not None and safe_below_size and size < safe_below_size
             if not below:
-                refused = step.unsafe
+                refused = Refusal(RefusalKind.UNSAFE, step.key, step.unsafe)
         planned.append(PlannedStep(step, refused, size))
     return tuple(planned)
 

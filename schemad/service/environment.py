@@ -49,7 +49,16 @@ from schemad.lint import Severity
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
-from schemad.plan.planner import PlanOptions, Target, lint_changes, plan_steps, table_sizes, tables_to_size
+from schemad.plan.planner import (
+    PlanOptions,
+    Refusal,
+    RefusalKind,
+    Target,
+    lint_changes,
+    plan_steps,
+    table_sizes,
+    tables_to_size,
+)
 from schemad.plan.targets import DirError, discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
@@ -519,8 +528,8 @@ class RepoEnvironment:
 
     async def push_checks(
         self, key: tuple[str, str], steps: tuple[Step, ...], allow_unsafe: bool
-    ) -> list[str]:
-        """Why these steps of one target may not run now: unsafe and not allowed, or verify failures.
+    ) -> list[Refusal]:
+        """Why these steps of one target may not run now: unsafe (not allowed), lint errors, verify failures.
 
         Unsafe table DDL is allowed below the dir's safe-below-size (sizes read
         now); with the dir's `verify` (the default), the ALTER TABLEs are
@@ -529,17 +538,18 @@ class RepoEnvironment:
         t = self.targets[key]
         ds = self.dirs[t.dir_path]
         opts = ds.opts
-        problems: list[str] = []
+        problems: list[Refusal] = []
         allowed = allow_unsafe or opts.mods.allow_unsafe
         tables = tables_to_size(steps, allowed, opts.safe_below_size)
         sizes = await table_sizes(self._instance(t.target.params), t.target.schema, tables) if tables else {}
         for planned in plan_steps(steps, sizes, allowed, opts.safe_below_size):
-            if planned.refused:
-                problems.append(f"unsafe: {planned.step.sql.splitlines()[0]} ({planned.refused})")
+            if planned.refused is not None:
+                first = planned.step.sql.splitlines()[0]
+                problems.append(replace(planned.refused, reason=f"{first} ({planned.refused.reason})"))
         if t.diff is not None:
             changed = {s.key for s in steps}
             problems += [
-                f"lint: {n.rule}: {n.message}"
+                Refusal(RefusalKind.LINT, n.key, f"{n.rule}: {n.message}")
                 for n in t.diff.lint
                 if n.severity is Severity.ERROR and n.key in changed
             ]
@@ -547,7 +557,8 @@ class RepoEnvironment:
         if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):
             sd = SchemaDiff(t.target.schema, tuple(s for s in steps if s.is_alter_table))
             for p in await verify_diff(t.target.params, live, desired, sd, self._mods_for(t), opts.workspace):
-                problems.append(f"verify: {p.table}: {p.message}")
+                table = ObjectKey(ObjectType.TABLE, p.table)
+                problems.append(Refusal(RefusalKind.VERIFY, table, f"{p.table}: {p.message}"))
         return problems
 
 

@@ -115,7 +115,8 @@ def _report_plan(plan: Plan, out: Outcome) -> bool:
         out.code = max(out.code, EXIT_DIFFERENCES)
     if plan.refused:
         for s in plan.refused:
-            log.error("Desired %s is not safe: %s.\n%s", s.step.key, s.refused, s.step.sql)
+            why = s.refused.reason if s.refused is not None else ""
+            log.error("Desired %s is not safe: %s.\n%s", s.step.key, why, s.step.sql)
         log.error(
             "Skipping %s due to %d unsafe statement(s). Use --allow-unsafe or --safe-below-size.",
             where,
