@@ -39,8 +39,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from schemad.apply.shellout import WrapperCommand
 from schemad.errors import SchemadError
+from schemad.plan.shellout import WrapperCommand
 
 __all__ = [
     "DEFAULT_MAX_LINES",

@@ -35,22 +35,16 @@ from schemad.apply.clientcnf import client_option_file, ghost_misreads
 from schemad.apply.executor import DDLExecutor
 from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
 from schemad.apply.runner import LogLine, RunResult, run_managed
-from schemad.apply.shellout import (
-    DEFAULTSFILE,
-    WrapperCommand,
+from schemad.diff.schema_diff import Step
+from schemad.errors import SchemadError
+from schemad.introspect.instance import Instance
+from schemad.plan.routes import WrapperPlanner
+from schemad.plan.shellout import (
     passes_mysql_pwd,
     password_on_command_line,
     uses_defaults_file,
-    wrapper_variables,
 )
-from schemad.diff.kinds import DiffKind
-from schemad.diff.schema_diff import Step
-from schemad.errors import SchemadError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
-from schemad.model.keys import ObjectType
 
-_ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
 _GH_OST = re.compile(r"(?<![\w-])gh-ost(?![\w-])")
 # pt-online-schema-change options that ask it to keep its triggers / its copy: honoured after a stop too.
 _KEEPS_TRIGGERS = re.compile(r"(?<![\w-])--no-drop-triggers(?![\w-])")
@@ -89,114 +83,39 @@ class LeftoverReport:
         return "; ".join(parts) or f"the tool left nothing behind on {t}"
 
 
-@dataclass(frozen=True, slots=True)
-class WrapperConfig:
-    alter_wrapper: str = ""
-    ddl_wrapper: str = ""
-    alter_wrapper_min_size: int = 0
-    timeout: float | None = None  # seconds; None waits for the tool as long as it runs
-    environment: str = ""
-    dir_path: str = ""
+def wrapper_warnings(planner: WrapperPlanner, steps: Iterable[Step]) -> tuple[str, ...]:
+    """Advice about the templates these steps run through; never contains a secret.
 
-    @property
-    def active(self) -> bool:
-        return bool(self.alter_wrapper or self.ddl_wrapper)
-
-
-def _class(step: Step) -> str:
-    return "DATABASE" if step.key.type is ObjectType.DATABASE else step.key.type.sql
-
-
-class WrapperPlanner:
-    """Decides, per step, whether a wrapper runs it and builds the command."""
-
-    def __init__(self, cfg: WrapperConfig, params: ConnParams, schema: str, sizes: Mapping[str, int]) -> None:
-        self.cfg = cfg
-        self.params = params
-        self.schema = schema
-        self.sizes = sizes
-
-    def route(self, step: Step) -> tuple[str, str] | None:
-        """The option (`alter-wrapper` or `ddl-wrapper`) and template that run `step`; None: run directly."""
-        cfg = self.cfg
-        size = self.sizes.get(step.key.name, 0) if step.key.type is ObjectType.TABLE else 0
-        if step.is_alter_table and cfg.alter_wrapper and size >= cfg.alter_wrapper_min_size:
-            return "alter-wrapper", cfg.alter_wrapper
-        if cfg.ddl_wrapper:
-            return "ddl-wrapper", cfg.ddl_wrapper
-        return None
-
-    def command_for(self, step: Step, *, defaults_file: str | None = None) -> WrapperCommand | None:
-        """The command that runs `step`, or None when it runs directly.
-
-        Without `defaults_file`, a template's `{DEFAULTSFILE}` stays pending:
-        the command can be printed but not run.
-        """
-        routed = self.route(step)
-        if routed is None:
-            return None
-        option, template = routed
-        cfg = self.cfg
-        table = step.key.type is ObjectType.TABLE
-        size = self.sizes.get(step.key.name, 0) if table else 0
-        sql = step.sql
-        if option == "alter-wrapper" and cfg.alter_wrapper_min_size > 0:
-            sql = _ALGO_LOCK_RE.sub(r"\1", sql)  # the tool chooses how to copy
-        p = self.params
-        variables = wrapper_variables(
-            host=p.host,
-            port=None if p.socket else p.port,
-            socket=p.socket,
-            user=p.user,
-            password=p.password,
-            schema="" if step.key.type is ObjectType.DATABASE else self.schema,
-            environment=cfg.environment,
-            ddl=sql,
-            stmt_type=step.kind.value.upper() if step.kind is not DiffKind.ALTER else "ALTER",
-            object_class=_class(step),
-            name=step.key.name,
-            size=size,
-            connect_options=p.connect_options,
-            dir_path=cfg.dir_path or None,
-        )
-        if defaults_file is None:
-            return WrapperCommand.from_template(template, variables, pending=(DEFAULTSFILE,))
-        variables[DEFAULTSFILE] = defaults_file
-        return WrapperCommand.from_template(template, variables)
-
-    def warnings(self, steps: Iterable[Step]) -> tuple[str, ...]:
-        """Advice about the templates these steps run through; never contains a secret.
-
-        A template with `{PASSWORD}`/`{PASSWORDX}` shows the password to every
-        local user for as long as the tool runs; a gh-ost template with
-        `{DEFAULTSFILE}` cannot carry a user or password gh-ost's --conf
-        reader misreads.
-        """
-        used: dict[str, str] = {}
-        for step in steps:
-            routed = self.route(step)
-            if routed is not None:
-                used.setdefault(routed[1], routed[0])
-        notes: list[str] = []
-        for template, option in used.items():
-            if password_on_command_line(template):
-                notes.append(
-                    f"{option} puts the password on the tool's command line ({{PASSWORD}} or"
-                    " {PASSWORDX}): every local user can read it (ps, /proc/PID/cmdline) while the tool"
-                    " runs. Use {DEFAULTSFILE} instead, e.g. pt-online-schema-change"
-                    " D={SCHEMA},t={TABLE},F={DEFAULTSFILE} or gh-ost --conf={DEFAULTSFILE}"
-                )
-            if (
-                uses_defaults_file(template)
-                and _GH_OST.search(template)
-                and (ghost_misreads(self.params.user) or ghost_misreads(self.params.password))
-            ):
-                notes.append(
-                    f"{option} gives gh-ost {{DEFAULTSFILE}}, but the user or password contains a"
-                    " character gh-ost's --conf reader cannot read back (\" \\ # ; a control character,"
-                    " or ${...}); gh-ost will fail to log in"
-                )
-        return tuple(notes)
+    A template with `{PASSWORD}`/`{PASSWORDX}` shows the password to every
+    local user for as long as the tool runs; a gh-ost template with
+    `{DEFAULTSFILE}` cannot carry a user or password gh-ost's --conf
+    reader misreads.
+    """
+    used: dict[str, str] = {}
+    for step in steps:
+        routed = planner.route(step)
+        if routed is not None:
+            used.setdefault(routed[1], routed[0])
+    notes: list[str] = []
+    for template, option in used.items():
+        if password_on_command_line(template):
+            notes.append(
+                f"{option} puts the password on the tool's command line ({{PASSWORD}} or"
+                " {PASSWORDX}): every local user can read it (ps, /proc/PID/cmdline) while the tool"
+                " runs. Use {DEFAULTSFILE} instead, e.g. pt-online-schema-change"
+                " D={SCHEMA},t={TABLE},F={DEFAULTSFILE} or gh-ost --conf={DEFAULTSFILE}"
+            )
+        if (
+            uses_defaults_file(template)
+            and _GH_OST.search(template)
+            and (ghost_misreads(planner.params.user) or ghost_misreads(planner.params.password))
+        ):
+            notes.append(
+                f"{option} gives gh-ost {{DEFAULTSFILE}}, but the user or password contains a"
+                " character gh-ost's --conf reader cannot read back (\" \\ # ; a control character,"
+                " or ${...}); gh-ost will fail to log in"
+            )
+    return tuple(notes)
 
 
 class WrappingExecutor:

@@ -30,6 +30,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
+from schemad.plan.routes import DIRECT, Route, WrapperConfig, WrapperPlanner
 from schemad.workspace.cache import CanonicalCache, foreign_key_parents, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
@@ -59,6 +60,7 @@ class PlanOptions:
     verify: bool = True  # replay generated ALTER TABLEs on copies of the live tables first
     cache: CanonicalCache | None = None  # canonical-form cache for the workspace (None: run everything)
     lint: LintOptions | None = None  # lint the objects the diff creates or alters (None: don't)
+    wrappers: WrapperConfig | None = None  # alter-wrapper / ddl-wrapper (None: every statement runs directly)
 
 
 class RefusalKind(StrEnum):
@@ -86,6 +88,7 @@ class PlannedStep:
     step: Step
     refused: Refusal | None = None  # why it may not run (unsafe and not allowed); None = may run
     size: int | None = None  # table size in bytes when it was needed
+    route: Route = DIRECT  # how it runs: directly, or through the alter-wrapper / ddl-wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class Plan:
     failures: tuple[StatementFailure, ...] = ()  # files' statements the server rejected
     verify_problems: tuple[VerifyProblem, ...] = ()  # generated ALTERs that would not give the files' table
     lint: tuple[Note, ...] = ()  # lint findings on the objects the diff creates or alters, located
+    wrappers: WrapperPlanner | None = None  # builds the commands of the wrapped steps when they run
 
     @property
     def lint_errors(self) -> tuple[Note, ...]:
@@ -264,13 +268,21 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             from schemad.plan.verify import verify_diff  # loads the table differ: only for a real diff
 
             problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
+        # Table sizes, read once: safe-below-size and the wrappers' min size / {SIZE} use the same figures.
+        sized = set(tables_to_size(diff.steps, mods.allow_unsafe, opts.safe_below_size))
+        wcfg = None
+        if opts.wrappers is not None and opts.wrappers.active:
+            wcfg = replace(opts.wrappers, environment=target.environment, dir_path=target.dir_path)
+        if wcfg is not None and wcfg.needs_sizes:
+            sized |= {s.key.name for s in diff.steps if s.key.type is ObjectType.TABLE}
         try:
-            sizes = await table_sizes(
-                inst, target.schema, tables_to_size(diff.steps, mods.allow_unsafe, opts.safe_below_size)
-            )
+            sizes = await table_sizes(inst, target.schema, sorted(sized))
         except DatabaseError:
             sizes = {}
+    wrappers = WrapperPlanner(wcfg, target.params, target.schema, sizes) if wcfg is not None else None
     planned = plan_steps(diff.steps, sizes, mods.allow_unsafe, opts.safe_below_size)
+    if wrappers is not None:
+        planned = tuple(replace(p, route=wrappers.route_of(p.step)) for p in planned)
     notes = lint_changes(ws.schema, diff, mods.flavor, opts.lint, logical) if opts.lint else ()
     return Plan(
         target=target,
@@ -279,6 +291,7 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         failures=ws.failures,
         verify_problems=tuple(problems),
         lint=notes,
+        wrappers=wrappers,
     )
 
 

@@ -25,6 +25,7 @@ from schemad.lint.options import LintOptions
 from schemad.model.flavor import MARIADB_10_11
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
 from schemad.plan.planner import PlanOptions, Target
+from schemad.plan.routes import WrapperConfig
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import WorkspaceResult, exec_statements
@@ -85,6 +86,17 @@ def plan_options(d: Dir, cache: CanonicalCache | None) -> PlanOptions:
         cache=None if cfg.get_bool("no-cache") else cache,
         # Skeema: diff/push lint the objects they change; --brief skips it.
         lint=lint_options(d) if cfg.get_bool("lint") and not cfg.get_bool("brief") else None,
+        wrappers=wrapper_config(d),
+    )
+
+
+def wrapper_config(d: Dir) -> WrapperConfig:
+    """The dir's alter-wrapper / ddl-wrapper options (the planner adds the target's environment and dir)."""
+    cfg = d.config
+    return WrapperConfig(
+        alter_wrapper=cfg.get("alter-wrapper"),
+        ddl_wrapper=cfg.get("ddl-wrapper"),
+        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
     )
 
 

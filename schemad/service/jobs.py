@@ -48,7 +48,7 @@ from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
 from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
 from schemad.apply.runner import LogLine, group_members, process_running
-from schemad.apply.wrapped import LeftoverReport, WrappingExecutor
+from schemad.apply.wrapped import LeftoverReport, WrappingExecutor, wrapper_warnings
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
@@ -432,7 +432,7 @@ class JobRunner:
         if not steps:
             return True, None
         wrappers = await wrapper_planner(item.target, item.dir, item.steps)
-        for note in wrappers.warnings(steps) if wrappers is not None else ():
+        for note in wrapper_warnings(wrappers, steps) if wrappers is not None else ():
             if note not in live.warned:  # once per job, however many targets share the template
                 live.warned.add(note)
                 self._log(live, f"warning: {note}")

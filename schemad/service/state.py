@@ -19,7 +19,7 @@ records what it did in `JobRecord.orphan` and `StatementRecord.leftovers`.
 
 Never store secrets.  There is no field for a password, and every text passed
 in (job `error`, statement `error`, `log_path`) is expected to be masked
-already by the caller (`apply.shellout` masks wrapper commands and output).
+already by the caller (`plan.shellout` masks wrapper commands and output).
 """
 
 from __future__ import annotations

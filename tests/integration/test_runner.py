@@ -27,7 +27,7 @@ from schemad.apply.runner import (
     WrapperFailed,
     run_managed,
 )
-from schemad.apply.shellout import MASK, WrapperCommand, escape_value
+from schemad.plan.shellout import MASK, WrapperCommand, escape_value
 
 SECRET = "pa ss'w$rd"
 

@@ -21,7 +21,8 @@ ALLOWED = {
     "diff": {"errors", "model"},
     "lint": {"errors", "model"},
     "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext", "lint"},
-    "apply": {"errors", "model", "diff", "introspect"},
+    # apply runs what plan decided: the routes (which wrapper, which command) and shellout.
+    "apply": {"errors", "model", "diff", "introspect", "plan"},
     "embedded": {"errors", "model", "introspect", "fs", "workspace"},
     # The daemon's state, time and concurrency: everything below it, no front end.
     "service": {

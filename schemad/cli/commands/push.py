@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,7 +39,7 @@ from schemad.workspace.cache import CanonicalCache
 
 if TYPE_CHECKING:
     from schemad.apply.runner import LogLine
-    from schemad.apply.wrapped import LeftoverReport, WrapperPlanner
+    from schemad.apply.wrapped import LeftoverReport
     from schemad.diff.schema_diff import Step
 
 
@@ -61,16 +60,6 @@ class Printer:
         if text:
             sys.stdout.write(text)
             sys.stdout.flush()
-
-
-def _wrapper_display(wrappers: WrapperPlanner | None) -> Callable[[Step], str | None]:
-    """The masked command a step runs through, for the diff text (None: it runs directly)."""
-
-    def display(step: Step) -> str | None:
-        cmd = wrappers.command_for(step) if wrappers is not None else None
-        return cmd.display if cmd is not None else None
-
-    return display
 
 
 def _report_plan(plan: Plan, out: Outcome) -> bool:
@@ -164,25 +153,25 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
-    # Only a run with something to do loads the wrapper and push machinery (a no-change diff
-    # of a small repo is mostly Python importing modules).
-    from schemad.service.wrappers import wrapper_planner
-
-    wrappers = await wrapper_planner(target, d, steps)
-    out.output.append(target_text(target.schema, steps, _wrapper_display(wrappers)))
+    wrappers = plan.wrappers
+    routes = {id(p.step): p.route for p in plan.steps}  # by identity: the steps are the same objects
+    out.output.append(target_text(target.schema, steps, lambda step: routes[id(step)].command))
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         log.info("%s: diff complete", where)
         return
-    for note in wrappers.warnings(steps) if wrappers is not None else ():
+    # Only a push loads the execution machinery (a no-change diff of a small repo is mostly
+    # Python importing modules).
+    from schemad.apply.executor import StepStatus, execute_plan
+    from schemad.apply.progress import parse_progress
+    from schemad.apply.wrapped import WrappingExecutor, wrapper_warnings
+
+    for note in wrapper_warnings(wrappers, steps) if wrappers is not None else ():
         if note not in warned:  # once per push, however many targets share the template
             warned.add(note)
             log.warning("%s", note)
     printer.print(target.address, "".join(out.output))  # push prints what it is about to run
     out.output.clear()
-    from schemad.apply.executor import StepStatus, execute_plan
-    from schemad.apply.progress import parse_progress
-    from schemad.apply.wrapped import WrappingExecutor
 
     current: list[str] = [""]
 

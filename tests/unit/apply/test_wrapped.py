@@ -14,11 +14,12 @@ import pytest
 
 from schemad.apply.clientcnf import render_client_options
 from schemad.apply.runner import WrapperFailed
-from schemad.apply.wrapped import WrapperConfig, WrapperPlanner, WrappingExecutor
+from schemad.apply.wrapped import WrappingExecutor, wrapper_warnings
 from schemad.diff.schema_diff import Step
 from schemad.diff.table_diff import DiffKind
 from schemad.introspect.connopts import ConnParams
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.plan.routes import WrapperConfig, WrapperPlanner
 
 PASSWORD = "W r'a\"p#;\\=pw"
 PARAMS = ConnParams(host="127.0.0.1", port=3306, user="osc", password=PASSWORD)
@@ -206,7 +207,7 @@ def test_printed_command_shows_the_placeholder() -> None:
 def test_warnings(
     alter_wrapper: str, ddl_wrapper: str, min_size: int, steps: list[Step], expected: list[str]
 ) -> None:
-    notes = planner(alter_wrapper, ddl_wrapper, min_size=min_size).warnings(steps)
+    notes = wrapper_warnings(planner(alter_wrapper, ddl_wrapper, min_size=min_size), steps)
     assert [n for n in notes if not any(n.startswith(e) for e in expected)] == []
     assert len(notes) == len(expected)
     for note in notes:
@@ -217,5 +218,8 @@ def test_warnings(
 
 def test_gh_ost_with_a_plain_password_gets_no_warning() -> None:
     assert (
-        planner("gh-ost --conf={DEFAULTSFILE} --table={TABLE}", password="plain-pw 1").warnings([STEP]) == ()
+        wrapper_warnings(
+            planner("gh-ost --conf={DEFAULTSFILE} --table={TABLE}", password="plain-pw 1"), [STEP]
+        )
+        == ()
     )

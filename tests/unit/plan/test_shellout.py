@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemad.apply.shellout import (
+from schemad.errors import ConfigError
+from schemad.plan.shellout import (
     DEFAULTSFILE,
     MASK,
     WRAPPER_VARIABLES,
@@ -20,7 +21,6 @@ from schemad.apply.shellout import (
     uses_defaults_file,
     wrapper_variables,
 )
-from schemad.errors import ConfigError
 
 # The variables of Skeema's TestWithVariables.
 VARS = {

@@ -1,0 +1,138 @@
+"""Which statements an alter-wrapper / ddl-wrapper runs, and the command it runs them with.
+
+Skeema's rules: `alter-wrapper` takes ALTER TABLE statements of tables whose
+size is at least `alter-wrapper-min-size` (and then ALGORITHM=/LOCK= are left
+out of that DDL when the min size is above 0: the tool chooses how to copy);
+`ddl-wrapper` takes every other DDL.  The command is built with shellout
+(escaping, masking); `diff` prints its masked display as `\\! <cmd>`.
+
+Pure: sizes come from the caller, which reads them once.  Running the
+command is schemad.apply.wrapped's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schemad.diff.kinds import DiffKind
+from schemad.diff.schema_diff import Step
+from schemad.introspect.connopts import ConnParams
+from schemad.model.keys import ObjectType
+from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
+
+__all__ = ["DIRECT", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
+
+_ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
+
+
+class RouteKind(StrEnum):
+    """How a planned statement runs."""
+
+    DIRECT = "direct"  # on schemad's own connection
+    ALTER_WRAPPER = "alter-wrapper"
+    DDL_WRAPPER = "ddl-wrapper"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a statement runs, decided at plan time; `command` is the wrapper's masked display text."""
+
+    kind: RouteKind = RouteKind.DIRECT
+    command: str | None = None  # {DEFAULTSFILE} still pending: it is written just before the tool starts
+
+
+DIRECT = Route()
+
+
+@dataclass(frozen=True, slots=True)
+class WrapperConfig:
+    alter_wrapper: str = ""
+    ddl_wrapper: str = ""
+    alter_wrapper_min_size: int = 0
+    timeout: float | None = None  # seconds; None waits for the tool as long as it runs
+    environment: str = ""
+    dir_path: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.alter_wrapper or self.ddl_wrapper)
+
+    @property
+    def needs_sizes(self) -> bool:
+        """Whether routing or the commands depend on table sizes (min size, {SIZE} placeholders)."""
+        templates = (self.alter_wrapper + self.ddl_wrapper).upper()
+        return self.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates
+
+
+def _class(step: Step) -> str:
+    return "DATABASE" if step.key.type is ObjectType.DATABASE else step.key.type.sql
+
+
+class WrapperPlanner:
+    """Decides, per step, whether a wrapper runs it and builds the command."""
+
+    def __init__(self, cfg: WrapperConfig, params: ConnParams, schema: str, sizes: Mapping[str, int]) -> None:
+        self.cfg = cfg
+        self.params = params
+        self.schema = schema
+        self.sizes = sizes
+
+    def route(self, step: Step) -> tuple[str, str] | None:
+        """The option (`alter-wrapper` or `ddl-wrapper`) and template that run `step`; None: run directly."""
+        cfg = self.cfg
+        size = self.sizes.get(step.key.name, 0) if step.key.type is ObjectType.TABLE else 0
+        if step.is_alter_table and cfg.alter_wrapper and size >= cfg.alter_wrapper_min_size:
+            return "alter-wrapper", cfg.alter_wrapper
+        if cfg.ddl_wrapper:
+            return "ddl-wrapper", cfg.ddl_wrapper
+        return None
+
+    def route_of(self, step: Step) -> Route:
+        """The plan's route for `step`: direct, or the wrapper with its masked command."""
+        cmd = self.command_for(step)
+        if cmd is None:
+            return DIRECT
+        routed = self.route(step)
+        assert routed is not None  # a command means a route
+        return Route(RouteKind(routed[0]), cmd.display)
+
+    def command_for(self, step: Step, *, defaults_file: str | None = None) -> WrapperCommand | None:
+        """The command that runs `step`, or None when it runs directly.
+
+        Without `defaults_file`, a template's `{DEFAULTSFILE}` stays pending:
+        the command can be printed but not run.
+        """
+        routed = self.route(step)
+        if routed is None:
+            return None
+        option, template = routed
+        cfg = self.cfg
+        table = step.key.type is ObjectType.TABLE
+        size = self.sizes.get(step.key.name, 0) if table else 0
+        sql = step.sql
+        if option == "alter-wrapper" and cfg.alter_wrapper_min_size > 0:
+            sql = _ALGO_LOCK_RE.sub(r"\1", sql)  # the tool chooses how to copy
+        p = self.params
+        variables = wrapper_variables(
+            host=p.host,
+            port=None if p.socket else p.port,
+            socket=p.socket,
+            user=p.user,
+            password=p.password,
+            schema="" if step.key.type is ObjectType.DATABASE else self.schema,
+            environment=cfg.environment,
+            ddl=sql,
+            stmt_type=step.kind.value.upper() if step.kind is not DiffKind.ALTER else "ALTER",
+            object_class=_class(step),
+            name=step.key.name,
+            size=size,
+            connect_options=p.connect_options,
+            dir_path=cfg.dir_path or None,
+        )
+        if defaults_file is None:
+            return WrapperCommand.from_template(template, variables, pending=(DEFAULTSFILE,))
+        variables[DEFAULTSFILE] = defaults_file
+        return WrapperCommand.from_template(template, variables)
