@@ -58,6 +58,17 @@ class TargetDiff:
     steps: tuple[Step, ...]
     unsupported: tuple[str, ...] = ()  # objects that differ but cannot be altered
     lint: tuple[Note, ...] = ()  # findings on the objects the steps create or alter, located
+    # The wrapper command that runs each step (masked display), or None; () when no wrapper applies.
+    commands: tuple[str | None, ...] = ()
+
+    def command_of(self, step: Step) -> str | None:
+        """The wrapper command `step` runs through (None: directly)."""
+        if not self.commands:
+            return None
+        for s, cmd in zip(self.steps, self.commands, strict=True):
+            if s is step:
+                return cmd
+        return None
 
 
 def select(
@@ -77,6 +88,7 @@ def select(
             d = replace(
                 d,
                 steps=steps,
+                commands=tuple(d.command_of(s) for s in steps) if d.commands else (),
                 unsupported=tuple(u for u in d.unsupported if u in tables),
                 lint=tuple(n for n in d.lint if n.key.type is ObjectType.TABLE and n.key.name in tables),
             )
@@ -102,4 +114,4 @@ def drift_counts(diff: TargetDiff) -> dict[str, int]:
 
 def render_sql(diffs: Iterable[TargetDiff]) -> str:
     """Skeema's diff text for these targets, as the CLI's `diff` prints it (schemad.plan.render)."""
-    return render.render_sql(render.TargetText(d.address, d.schema, d.steps) for d in diffs)
+    return render.render_sql(render.TargetText(d.address, d.schema, d.steps, d.command_of) for d in diffs)

@@ -30,7 +30,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ from schemad.plan.planner import (
     table_sizes,
     tables_to_size,
 )
+from schemad.plan.routes import WrapperPlanner
 from schemad.plan.targets import DirError, discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
 from schemad.service.drift import TargetDiff, compute_diff
@@ -485,6 +486,19 @@ class RepoEnvironment:
         desired = self.dirs[t.dir_path].desired.get(self._charset_for(t))
         return replace(desired, name=t.target.schema, _objects={}) if desired is not None else None
 
+    def _commands(self, t: TargetState, steps: Sequence[Step]) -> tuple[str | None, ...]:
+        """The wrapper command of each step, as the CLI's diff prints it; () when no wrapper applies.
+
+        Only for templates that need no table sizes: the daemon's diff is
+        served from memory, and sizes are read when a push runs.
+        """
+        cfg = self.dirs[t.dir_path].opts.wrappers
+        if cfg is None or not cfg.active or cfg.needs_sizes or not steps:
+            return ()
+        cfg = replace(cfg, environment=t.target.environment, dir_path=t.target.dir_path)
+        planner = WrapperPlanner(cfg, t.target.params, t.target.schema, {})
+        return tuple(planner.route_of(s).command for s in steps)
+
     def _mods_for(self, t: TargetState) -> StatementModifiers:
         return self.dirs[t.dir_path].opts.mods.with_changes(flavor=t.live.flavor)
 
@@ -523,6 +537,7 @@ class RepoEnvironment:
                         steps=tuple(sd.steps),
                         unsupported=tuple(str(k) for k in sd.unsupported),
                         lint=notes,
+                        commands=self._commands(t, sd.steps),
                     )
         self.version += 1
 

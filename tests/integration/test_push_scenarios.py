@@ -272,3 +272,35 @@ def test_cli_diff_and_daemon_sql_are_the_same_text(
         assert asyncio.run(daemon_text()) == cli
     finally:
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
+
+
+def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`\\!` lines: the route is decided at plan time, and both front ends print it."""
+    before, after = SCENARIOS["mixed"]
+    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
+    try:
+        asyncio.run(load_sql(server.params, SCHEMA, before))
+        schema_dir = write_repo(tmp_path, server, after)
+        with (schema_dir / ".skeema").open("a") as f:
+            f.write(
+                "alter-wrapper=pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE}\n"
+                "ddl-wrapper=/bin/echo {TYPE} {CLASS} {NAME}\n"
+            )
+        monkeypatch.chdir(tmp_path)
+        assert main(["diff", "--allow-unsafe"]) == 1
+        cli = capsys.readouterr().out
+        assert "\\! pt-online-schema-change --execute --alter " in cli and "\\! /bin/echo " in cli
+
+        async def daemon_text() -> str:
+            env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
+            try:
+                await env.evaluate()
+                return render_sql(env.diffs())
+            finally:
+                await env.close()
+
+        assert asyncio.run(daemon_text()) == cli
+    finally:
+        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
