@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["cache_dir", "open_cache_file"]
+__all__ = ["cache_dir", "open_cache_file", "read_values", "write_values"]
 
 
 def cache_dir() -> Path:
@@ -44,3 +46,29 @@ def open_cache_file(path: Path, table: str, *, busy_timeout: float = 5.0) -> sql
         conn.close()
         raise
     return conn
+
+
+_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
+
+
+def read_values(conn: sqlite3.Connection, table: str, keys: Sequence[str]) -> dict[str, bytes]:
+    """The stored values of those `keys` that are in `table` (sqlite3.Error on failure)."""
+    out: dict[str, bytes] = {}
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        out.update(conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", chunk))
+    return out
+
+
+def write_values(conn: sqlite3.Connection, table: str, items: Iterable[tuple[str, bytes]]) -> None:
+    """Store (key, value) pairs in one transaction (sqlite3.Error on failure, nothing written)."""
+    now = time.time()
+    rows = [(k, v, now) for k, v in items]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(f"INSERT OR REPLACE INTO {table} (key, value, stored_at) VALUES (?, ?, ?)", rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -25,14 +25,13 @@ import hashlib
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import schemad
 import schemad.sqltext
-from schemad.cachefile import cache_dir, open_cache_file
+from schemad.cachefile import cache_dir, open_cache_file, read_values, write_values
 from schemad.fs.config import Config
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classify import classify_regex
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _FILE_NAME = "split.sqlite3"
 _TABLE = f"splits_v{FORMAT_VERSION}"
-_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
 
 
 @functools.cache
@@ -126,12 +124,7 @@ class SplitMemo:
         conn = self._connection()
         if conn is not None:
             try:
-                for i in range(0, len(keys), _CHUNK):
-                    chunk = keys[i : i + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    blobs.update(
-                        conn.execute(f"SELECT key, value FROM {_TABLE} WHERE key IN ({marks})", chunk)
-                    )
+                blobs = read_values(conn, _TABLE, keys)
             except sqlite3.Error as exc:
                 self._disable("read", exc)
         out = [
@@ -147,18 +140,8 @@ class SplitMemo:
         conn = self._connection()
         if conn is None or not items:
             return
-        now = time.time()
-        rows = [(_key(text), _encode(statements), now) for text, statements in items]
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    f"INSERT OR REPLACE INTO {_TABLE} (key, value, stored_at) VALUES (?, ?, ?)", rows
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            write_values(conn, _TABLE, [(_key(text), _encode(statements)) for text, statements in items])
         except sqlite3.Error as exc:
             self._disable("write", exc)
 

@@ -48,7 +48,6 @@ import pickle
 import re
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ from types import TracebackType
 import schemad
 import schemad.introspect
 import schemad.model
-from schemad.cachefile import cache_dir, open_cache_file
+from schemad.cachefile import cache_dir, open_cache_file, read_values, write_values
 from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectKey
 from schemad.model.routine import Routine
@@ -96,7 +95,6 @@ _CACHED_TYPES = (Table, View, Routine, Trigger)
 
 _FILE_NAME = "canonical.sqlite3"
 _TABLE = f"objects_v{FORMAT_VERSION}"  # a new format gets a new table in the same file
-_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
 
 
 def default_cache_path() -> Path:
@@ -356,20 +354,14 @@ class CanonicalCache:
         conn = self._connection()
         if conn is None:
             return {}
-        rows: list[tuple[str, bytes]] = []
         try:
-            for i in range(0, len(keys), _CHUNK):
-                chunk = keys[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows += conn.execute(
-                    f"SELECT key, value FROM {_TABLE} WHERE key IN ({marks})", chunk
-                ).fetchall()
+            rows = read_values(conn, _TABLE, keys)
         except sqlite3.Error as exc:
             self._disable("read", exc)
             return {}
         out: dict[str, CachedObject] = {}
         bad = 0
-        for key, blob in rows:
+        for key, blob in rows.items():
             try:
                 obj = pickle.loads(blob)
             except Exception:  # any unpickling problem: a damaged row is a miss
@@ -386,22 +378,13 @@ class CanonicalCache:
         conn = self._connection()
         if conn is None:
             return
-        now = time.time()
         try:
-            rows = [(k, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), now) for k, obj in items.items()]
+            rows = [(k, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) for k, obj in items.items()]
         except Exception as exc:  # an object that can't be pickled stays in memory only
             log.warning("canonical cache %s: cannot store (%s)", self.path, exc)
             return
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    f"INSERT OR REPLACE INTO {_TABLE} (key, value, stored_at) VALUES (?, ?, ?)", rows
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            write_values(conn, _TABLE, rows)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 # Another process held the file for longer than busy_timeout: skip this batch only.

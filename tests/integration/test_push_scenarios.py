@@ -243,6 +243,16 @@ def test_push_converges(
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
 
 
+async def daemon_text(root: Path) -> str:
+    """The daemon's `?format=sql` answer for the repo at `root` (its environment's diff, rendered)."""
+    env = RepoEnvironment("r", root, "production", CanonicalCache(root / "c.sqlite3"))
+    try:
+        await env.evaluate()
+        return render_sql(env.diffs())
+    finally:
+        await env.close()
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_cli_diff_and_daemon_sql_are_the_same_text(
     name: str,
@@ -260,16 +270,7 @@ def test_cli_diff_and_daemon_sql_are_the_same_text(
         monkeypatch.chdir(tmp_path)
         assert main(["diff", "--allow-unsafe"]) == 1
         cli = capsys.readouterr().out
-
-        async def daemon_text() -> str:
-            env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
-            try:
-                await env.evaluate()
-                return render_sql(env.diffs())
-            finally:
-                await env.close()
-
-        assert asyncio.run(daemon_text()) == cli
+        assert asyncio.run(daemon_text(tmp_path)) == cli
     finally:
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
 
@@ -292,15 +293,6 @@ def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
         assert main(["diff", "--allow-unsafe"]) == 1
         cli = capsys.readouterr().out
         assert "\\! pt-online-schema-change --execute --alter " in cli and "\\! /bin/echo " in cli
-
-        async def daemon_text() -> str:
-            env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
-            try:
-                await env.evaluate()
-                return render_sql(env.diffs())
-            finally:
-                await env.close()
-
-        assert asyncio.run(daemon_text()) == cli
+        assert asyncio.run(daemon_text(tmp_path)) == cli
     finally:
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
