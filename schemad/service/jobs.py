@@ -44,11 +44,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from schemad.apply.executor import DDLExecutor, StepStatus, execute_plan
+from schemad.apply.executor import StepStatus
 from schemad.apply.leftovers import Leftover, find_leftovers
 from schemad.apply.progress import parse_progress
+from schemad.apply.run import RunHooks, RunOptions, run_plan
 from schemad.apply.runner import LogLine, group_members, process_running
-from schemad.apply.wrapped import LeftoverReport, WrappingExecutor, wrapper_warnings
+from schemad.apply.wrapped import LeftoverReport, wrapper_warnings
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
@@ -438,65 +439,18 @@ class JobRunner:
                 self._log(live, f"warning: {note}")
                 log.warning("job %s: %s", live.record.id, note)
 
-        current = -1  # the statement running now (its index in the job)
-
-        def before(step: Step, i: int) -> None:
-            nonlocal current
-            if live.cancel.is_set() or self._draining:
-                raise JobCancelled("cancelled before this statement started")
-            current = i
-            self._set_statement(live, i, status="pending", started_at=self.clock())
-            self._log(live, f"{t.address} {t.schema}: running: {step.sql.splitlines()[0]}")
-
-        def after(i: int, err: str | None) -> None:
-            self._set_statement(
-                live, i, status="failed" if err else "done", error=err, finished_at=self.clock()
-            )
-            self._log(live, f"{t.address} {t.schema}: {'failed: ' + err if err else 'done'}")
-
-        def on_line(line: LogLine) -> None:
-            self._log(live, f"{t.address} {t.schema}: {line.stream}: {line.text}")
-            p = parse_progress(line.text)
-            if p is not None and p.percent is not None:
-                live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
-
-        def on_start(pgid: int) -> None:
-            self.metrics.wrapper_started()
-            self._save(live, wrapper_pid=pgid)
-
-        def on_end() -> None:
-            self.metrics.wrapper_finished()
-            live.progress = None
-
-        def on_leftovers(report: LeftoverReport) -> None:
-            changes: dict[str, object] = {"dropped": report.dropped}
-            if report.remaining is not None:
-                changes["leftovers"] = report.remaining
-            self._set_statement(live, current, **changes)
-            self._log(live, f"{t.address} {t.schema}: {report.describe()}")
-
-        def wrap(inner: DDLExecutor) -> DDLExecutor:
-            run: DDLExecutor = inner
-            if wrappers is not None:
-                run = WrappingExecutor(
-                    inner,
-                    wrappers,
-                    on_line,
-                    cancel=live.cancel,
-                    on_start=on_start,
-                    on_end=on_end,
-                    env={JOB_ENV: live.record.id},  # MYSQL_PWD is left out unless the template reads it
-                    on_leftovers=on_leftovers,
-                )
-            return _Recording(run, before, after, offset)
-
-        record = await execute_plan(
+        record = await run_plan(
             t.params,
             t.schema,
             steps,
-            foreign_key_checks=cfg.get_bool("foreign-key-checks"),
-            lock_timeout=cfg.get_int("push-lock-timeout"),
-            wrap=wrap,
+            wrappers,
+            _JobHooks(self, live, t, offset),
+            RunOptions(
+                foreign_key_checks=cfg.get_bool("foreign-key-checks"),
+                lock_timeout=cfg.get_int("push-lock-timeout"),
+                cancel=live.cancel,
+                env={JOB_ENV: live.record.id},  # MYSQL_PWD is left out unless the template reads it
+            ),
         )
         if live.record.wrapper_pid is not None:
             self._save(live, wrapper_pid=None)
@@ -537,30 +491,49 @@ class JobRunner:
         sys.stdout.flush()
 
 
-class _Recording:
-    """Wraps the executor: records each statement's start and end, refuses to start after a cancel.
+class _JobHooks(RunHooks):
+    """A run's events written to the job: statement records, the log, the wrapper's group, progress.
 
-    Statements are numbered from `first`, their index in the job's record.
+    Statements are numbered from `offset`, their index in the job's record.
     """
 
-    def __init__(
-        self,
-        inner: DDLExecutor,
-        before: Callable[[Step, int], None],
-        after: Callable[[int, str | None], None],
-        first: int,
-    ) -> None:
-        self.inner, self.before, self.after, self.next = inner, before, after, first
+    def __init__(self, runner: JobRunner, live: _Live, target: Target, offset: int) -> None:
+        self.runner, self.live, self.offset = runner, live, offset
+        self.where = f"{target.address} {target.schema}"
 
-    async def execute(self, step: Step) -> None:
-        i, self.next = self.next, self.next + 1
-        self.before(step, i)
-        try:
-            await self.inner.execute(step)
-        except SchemadError as exc:
-            self.after(i, str(exc))
-            raise
-        self.after(i, None)
+    def step_started(self, index: int, total: int, step: Step) -> None:
+        r, live = self.runner, self.live
+        if live.cancel.is_set() or r._draining:
+            raise JobCancelled("cancelled before this statement started")
+        r._set_statement(live, self.offset + index, status="pending", started_at=r.clock())
+        r._log(live, f"{self.where}: running: {step.sql.splitlines()[0]}")
+
+    def step_ended(self, index: int, error: str | None) -> None:
+        r = self.runner
+        status = "failed" if error else "done"
+        r._set_statement(self.live, self.offset + index, status=status, error=error, finished_at=r.clock())
+        r._log(self.live, f"{self.where}: {'failed: ' + error if error else 'done'}")
+
+    def output(self, line: LogLine) -> None:
+        self.runner._log(self.live, f"{self.where}: {line.stream}: {line.text}")
+        p = parse_progress(line.text)
+        if p is not None and p.percent is not None:
+            self.live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
+
+    def wrapper_started(self, pgid: int) -> None:
+        self.runner.metrics.wrapper_started()
+        self.runner._save(self.live, wrapper_pid=pgid)
+
+    def wrapper_ended(self) -> None:
+        self.runner.metrics.wrapper_finished()
+        self.live.progress = None
+
+    def leftovers(self, index: int, report: LeftoverReport) -> None:
+        changes: dict[str, object] = {"dropped": report.dropped}
+        if report.remaining is not None:
+            changes["leftovers"] = report.remaining
+        self.runner._set_statement(self.live, self.offset + index, **changes)
+        self.runner._log(self.live, f"{self.where}: {report.describe()}")
 
 
 def _append(path: Path, line: str) -> None:

@@ -20,7 +20,6 @@ import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, walk, warn_unsupported
@@ -36,11 +35,6 @@ from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.render import InstanceHeaders, target_text
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.workspace.cache import CanonicalCache
-
-if TYPE_CHECKING:
-    from schemad.apply.runner import LogLine
-    from schemad.apply.wrapped import LeftoverReport
-    from schemad.diff.schema_diff import Step
 
 
 @dataclass(slots=True)
@@ -153,7 +147,6 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
-    wrappers = plan.wrappers
     routes = {id(p.step): p.route for p in plan.steps}  # by identity: the steps are the same objects
     out.output.append(target_text(target.schema, steps, lambda step: routes[id(step)].command))
     if dry_run:
@@ -162,60 +155,11 @@ async def _run_target(
         return
     # Only a push loads the execution machinery (a no-change diff of a small repo is mostly
     # Python importing modules).
-    from schemad.apply.executor import StepStatus, execute_plan
-    from schemad.apply.progress import parse_progress
-    from schemad.apply.wrapped import WrappingExecutor, wrapper_warnings
+    from schemad.cli.pushrun import push_target
 
-    for note in wrapper_warnings(wrappers, steps) if wrappers is not None else ():
-        if note not in warned:  # once per push, however many targets share the template
-            warned.add(note)
-            log.warning("%s", note)
     printer.print(target.address, "".join(out.output))  # push prints what it is about to run
     out.output.clear()
-
-    current: list[str] = [""]
-
-    def on_step(i: int, n: int, step: Step) -> None:
-        current[0] = f"{target.address} {target.schema} {step.key.name}"
-        progress.update(f"{target.address} {target.schema}: statement {i}/{n}: {step.sql.splitlines()[0]}")
-
-    def on_line(line: LogLine) -> None:
-        # Wrapper output (already masked) goes to the log; its progress to the progress line.
-        progress.clear()
-        log.info("%s: %s", current[0], line.text)
-        parsed = parse_progress(line.text)
-        if parsed is not None and parsed.percent is not None:
-            eta = f", {parsed.eta_seconds:.0f}s left" if parsed.eta_seconds is not None else ""
-            progress.update(f"{current[0]}: {parsed.tool} {parsed.percent:.0f}% copied{eta}")
-
-    def told(report: LeftoverReport) -> None:
-        progress.clear()
-        log.warning("%s %s: %s", target.address, target.schema, report.describe())
-
-    record = await execute_plan(
-        target.params,
-        target.schema,
-        steps,
-        foreign_key_checks=cfg.get_bool("foreign-key-checks"),
-        lock_timeout=cfg.get_int("push-lock-timeout") if not dry_run else 0,
-        on_step=on_step,
-        wrap=(lambda inner: WrappingExecutor(inner, wrappers, on_line, on_leftovers=told))
-        if wrappers is not None
-        else None,
-    )
-    progress.clear()
-    for r in record.results:
-        if r.status is StepStatus.FAILED:
-            log.error("%s %s: statement failed: %s\n%s", target.address, target.schema, r.error, r.sql)
-    if not record.ok:
-        done = sum(r.status is StepStatus.DONE for r in record.results)
-        log.error(
-            "%s %s: %d of %d statement(s) ran before the failure; the rest were not run",
-            target.address,
-            target.schema,
-            done,
-            len(record.results),
-        )
+    if not await push_target(plan, cfg, progress, warned):
         out.code = max(out.code, EXIT_FATAL)
     else:
         log.info("%s: push complete", where)
