@@ -10,7 +10,6 @@ call the service, shape the answer (payloads.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -21,12 +20,11 @@ from schemad.api.auth import WHO, require
 from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.plan.planner import RefusalKind
 from schemad.service.daemon import Daemon
-from schemad.service.drift import TargetDiff, plan_hash, render_sql, select
+from schemad.service.drift import TargetDiff, render_sql
 from schemad.service.environment import RepoEnvironment, TargetState
-from schemad.service.jobs import PushItem
 from schemad.service.linting import lint_text
+from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
 from schemad.service.state import JobState
 
 __all__ = ["DAEMON", "add_routes"]
@@ -141,23 +139,6 @@ def _known_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
         raise web.HTTPBadRequest(text=f"unknown field {extra[0]!r} (expected: {', '.join(sorted(allowed))})")
 
 
-def _selected(
-    env: RepoEnvironment, schemas: list[str], tables: list[str]
-) -> list[tuple[TargetState, TargetDiff | None]]:
-    """Targets (with their, possibly filtered, diffs) matching the schema filter."""
-    out: list[tuple[TargetState, TargetDiff | None]] = []
-    for t in env.ordered_targets():
-        if schemas and t.target.schema not in schemas:
-            continue
-        d = select([t.diff], tables=tables)[0] if t.diff is not None else None
-        out.append((t, d))
-    return out
-
-
-def _hash(key: str, env: RepoEnvironment, sel: list[tuple[TargetState, TargetDiff | None]]) -> str:
-    return plan_hash(env.repo, key, [d for _, d in sel if d is not None])
-
-
 # ///// environments /////
 
 
@@ -194,8 +175,8 @@ async def get_diff(request: web.Request) -> web.Response:
     cached = env.answers.get(f"diff/{fmt}")
     if cached is not None and cached[0] == cache_key:
         return _answer(*cached[1])
-    sel = _selected(env, schemas, tables)
-    h = _hash(key, env, sel)
+    sel = selected(env, schemas, tables)
+    h = environment_hash(key, env, sel)
     rt = _daemon(request).repos.get(env.repo)
     commit = rt.head if rt is not None else None
     unevaluated = _unevaluated(env, sel, schemas)
@@ -244,102 +225,45 @@ def _answer(body: bytes, content_type: str, headers: dict[str, str]) -> web.Resp
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
 
 
+#: HTTP status of each refused push (the outcome kind is the error code).
+_PUSH_REFUSED: dict[PushOutcomeKind, type[web.HTTPException]] = {
+    PushOutcomeKind.RUNNING: web.HTTPConflict,
+    PushOutcomeKind.UNREACHABLE: web.HTTPServiceUnavailable,
+    PushOutcomeKind.PLAN_CHANGED: web.HTTPConflict,
+    PushOutcomeKind.BLOCKED: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.LINT: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.UNSAFE: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.VERIFY: web.HTTPUnprocessableEntity,
+}
+
+
 async def push(request: web.Request) -> web.Response:
     key, env = _env(request)
     require(request, f"push:{env.name}")
     body = await _body(request)
     _known_fields(body, {"plan_hash", "allow_unsafe", "schemas", "tables", "dry_run"})
-    wanted = _field(body, "plan_hash", str, required=True)
-    allow_unsafe = _field(body, "allow_unsafe", bool, default=False)
-    schemas = _field(body, "schemas", list, default=[])
-    tables = _field(body, "tables", list, default=[])
-    dry_run = _field(body, "dry_run", bool, default=False)
-    d = _daemon(request)
-    if env.push_lock.locked():
-        raise api_error(web.HTTPConflict, "push_running", f"a push to {key} is running; wait for it to end")
-    await env.push_lock.acquire()
-    handed_off = False
-    try:
-        with contextlib.suppress(Exception):  # checked just below through env.stale
-            await d.poll_now(key, env)  # the plan must match the database as it is now
-        if env.stale:
-            raise api_error(
-                web.HTTPServiceUnavailable,
-                "environment_unreachable",
-                f"cannot read {key} to confirm the plan: {env.last_poll_error}",
-            )
-        sel = _selected(env, schemas, tables)
-        current = _hash(key, env, sel)
-        if current != wanted:
-            raise api_error(
-                web.HTTPConflict,
-                "plan_changed",
-                f"plan_hash {wanted} does not match the current diff ({current}): review the diff again",
-            )
-        blocked = [f"{t.target.address} {t.target.schema}: {t.error}" for t, _ in sel if t.error]
-        if not schemas:  # the whole environment: a dir whose targets are unknown may be among them
-            blocked += [e for e in env.config_errors if all(t.error != e for t, _ in sel)]
-        if blocked:
-            d.metrics.record_push_refused(key, "plan_blocked")
-            raise api_error(web.HTTPUnprocessableEntity, "plan_blocked", "; ".join(blocked))
-        items: list[PushItem] = []
-        refused: list[str] = []
-        kinds: set[RefusalKind] = set()
-        for t, diff in sel:
-            if diff is None or not diff.steps:
-                continue
-            problems = await env.push_checks(t.key, diff.steps, allow_unsafe)
-            refused += [f"{t.target.schema}: {p}" for p in problems]
-            kinds |= {p.kind for p in problems}
-            items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
-        if refused:
-            unsafe = RefusalKind.UNSAFE in kinds
-            code = (
-                "lint_errors"
-                if RefusalKind.LINT in kinds
-                else "unsafe_statements"
-                if unsafe
-                else "verify_failed"
-            )
-            d.metrics.record_push_refused(key, code)
-            raise api_error(
-                web.HTTPUnprocessableEntity,
-                code,
-                f"{len(refused)} statement(s) refused"
-                + ("; set allow_unsafe to run unsafe ones" if unsafe else "")
-                + ": "
-                + "; ".join(refused[:5]),
-            )
-        if not items:  # no job, no audit entry, no log: there is nothing to record
-            return web.json_response(
-                {
-                    "dry_run": dry_run,
-                    "plan_hash": current,
-                    "statements": 0,
-                    "message": "nothing to do: the live schemas match the repo",
-                }
-            )
-        if dry_run:
-            count = sum(len(i.steps) for i in items)
-            return web.json_response(
-                {
-                    "dry_run": True,
-                    "plan_hash": current,
-                    "statements": count,
-                    "message": f"dry run: {count} statement(s) would run; nothing was executed",
-                }
-            )
-        job = await d.jobs.submit(
-            repo=env.repo, environment=key, plan_hash=current, who=request[WHO], items=items
-        )
-        task = d.jobs.task(job.id)
-        if task is not None:
-            handed_off = True
-            task.add_done_callback(lambda _t: env.push_lock.release())
-        return web.json_response({"job": job_json(job)}, status=202)
-    finally:
-        if not handed_off:
-            env.push_lock.release()
+    req = PushRequest(
+        plan_hash=_field(body, "plan_hash", str, required=True),
+        who=request[WHO],
+        allow_unsafe=_field(body, "allow_unsafe", bool, default=False),
+        schemas=_field(body, "schemas", list, default=[]),
+        tables=_field(body, "tables", list, default=[]),
+        dry_run=_field(body, "dry_run", bool, default=False),
+    )
+    outcome = await push_environment(_daemon(request), key, env, req)
+    refused = _PUSH_REFUSED.get(outcome.kind)
+    if refused is not None:
+        raise api_error(refused, outcome.kind.value, outcome.message)
+    if outcome.kind is PushOutcomeKind.SUBMITTED and outcome.job is not None:
+        return web.json_response({"job": job_json(outcome.job)}, status=202)
+    return web.json_response(
+        {
+            "dry_run": req.dry_run,
+            "plan_hash": outcome.plan_hash,
+            "statements": outcome.statements,
+            "message": outcome.message,
+        }
+    )
 
 
 async def get_object(request: web.Request) -> web.Response:

@@ -1,0 +1,175 @@
+"""The daemon's push: a reviewed plan checked against the database as it is now, then handed to a job.
+
+`push_environment` takes the environment's push lock, polls it (the plan
+must match the live schemas now, not at the last poll), compares the
+request's `plan_hash` with the current diff's, refuses what may not run
+(targets with errors, unsafe statements, lint errors, verify failures) and
+submits the job.  It answers with a typed `PushOutcome`; the API maps each
+kind to its HTTP status.  The lock stays held while the job runs and is
+released when the job's task ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from schemad.plan.planner import Refusal, RefusalKind
+from schemad.service.drift import TargetDiff, plan_hash, select
+from schemad.service.environment import RepoEnvironment, TargetState
+from schemad.service.jobs import PushItem
+from schemad.service.state import JobRecord
+
+if TYPE_CHECKING:
+    from schemad.service.daemon import Daemon
+
+__all__ = [
+    "PushOutcome",
+    "PushOutcomeKind",
+    "PushRequest",
+    "environment_hash",
+    "push_environment",
+    "selected",
+]
+
+
+class PushOutcomeKind(StrEnum):
+    """How a push request ended; the values are the API's error codes where it is refused."""
+
+    RUNNING = "push_running"  # another push to the environment holds its lock
+    UNREACHABLE = "environment_unreachable"  # the fresh poll failed: the plan cannot be confirmed
+    PLAN_CHANGED = "plan_changed"  # the reviewed plan_hash is not the current diff's
+    BLOCKED = "plan_blocked"  # a selected target has an error (dir, workspace, never polled)
+    LINT = "lint_errors"
+    UNSAFE = "unsafe_statements"
+    VERIFY = "verify_failed"
+    NOTHING = "nothing_to_do"  # the live schemas match the repo: no job
+    DRY_RUN = "dry_run"  # everything checked, nothing run
+    SUBMITTED = "submitted"  # a job runs it
+
+
+#: The refusal kinds, most important first: the outcome names the first one present.
+_REFUSED = (
+    (RefusalKind.LINT, PushOutcomeKind.LINT),
+    (RefusalKind.UNSAFE, PushOutcomeKind.UNSAFE),
+    (RefusalKind.VERIFY, PushOutcomeKind.VERIFY),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    plan_hash: str  # the hash of the diff that was reviewed
+    who: str  # the token's name, for the job and the audit log
+    allow_unsafe: bool = False
+    schemas: Sequence[str] = ()  # only these schemas ([] = all)
+    tables: Sequence[str] = ()  # only these tables' statements
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    kind: PushOutcomeKind
+    message: str
+    plan_hash: str | None = None  # the current diff's hash, once known
+    statements: int = 0  # how many would run (dry run) or were submitted
+    job: JobRecord | None = None  # SUBMITTED: the job
+    refusals: tuple[tuple[str, Refusal], ...] = ()  # (schema, refusal) for the refused kinds
+
+
+def selected(
+    env: RepoEnvironment, schemas: Sequence[str], tables: Sequence[str]
+) -> list[tuple[TargetState, TargetDiff | None]]:
+    """Targets (with their, possibly filtered, diffs) matching the schema filter."""
+    out: list[tuple[TargetState, TargetDiff | None]] = []
+    for t in env.ordered_targets():
+        if schemas and t.target.schema not in schemas:
+            continue
+        d = select([t.diff], tables=tables)[0] if t.diff is not None else None
+        out.append((t, d))
+    return out
+
+
+def environment_hash(key: str, env: RepoEnvironment, sel: list[tuple[TargetState, TargetDiff | None]]) -> str:
+    """The plan hash of these targets' diffs, as GET .../diff serves it."""
+    return plan_hash(env.repo, key, [d for _, d in sel if d is not None])
+
+
+async def push_environment(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
+    """Check the reviewed plan against the database now and submit it; see the module docstring."""
+    if env.push_lock.locked():
+        return PushOutcome(PushOutcomeKind.RUNNING, f"a push to {key} is running; wait for it to end")
+    await env.push_lock.acquire()
+    handed_off = False
+    try:
+        outcome = await _checked(daemon, key, env, req)
+        if outcome.kind is not PushOutcomeKind.SUBMITTED or outcome.job is None:
+            return outcome
+        task = daemon.jobs.task(outcome.job.id)
+        if task is not None:
+            handed_off = True
+            task.add_done_callback(lambda _t: env.push_lock.release())
+        return outcome
+    finally:
+        if not handed_off:
+            env.push_lock.release()
+
+
+async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
+    with contextlib.suppress(Exception):  # checked just below through env.stale
+        await daemon.poll_now(key, env)  # the plan must match the database as it is now
+    if env.stale:
+        return PushOutcome(
+            PushOutcomeKind.UNREACHABLE, f"cannot read {key} to confirm the plan: {env.last_poll_error}"
+        )
+    sel = selected(env, req.schemas, req.tables)
+    current = environment_hash(key, env, sel)
+    if current != req.plan_hash:
+        return PushOutcome(
+            PushOutcomeKind.PLAN_CHANGED,
+            f"plan_hash {req.plan_hash} does not match the current diff ({current}): review the diff again",
+            current,
+        )
+    blocked = [f"{t.target.address} {t.target.schema}: {t.error}" for t, _ in sel if t.error]
+    if not req.schemas:  # the whole environment: a dir whose targets are unknown may be among them
+        blocked += [e for e in env.config_errors if all(t.error != e for t, _ in sel)]
+    if blocked:
+        daemon.metrics.record_push_refused(key, PushOutcomeKind.BLOCKED.value)
+        return PushOutcome(PushOutcomeKind.BLOCKED, "; ".join(blocked), current)
+    items: list[PushItem] = []
+    refusals: list[tuple[str, Refusal]] = []
+    for t, diff in sel:
+        if diff is None or not diff.steps:
+            continue
+        refusals += [(t.target.schema, r) for r in await env.push_checks(t.key, diff.steps, req.allow_unsafe)]
+        items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
+    if refusals:
+        kinds = {r.kind for _, r in refusals}
+        kind = next(outcome for refusal, outcome in _REFUSED if refusal in kinds)
+        daemon.metrics.record_push_refused(key, kind.value)
+        unsafe = RefusalKind.UNSAFE in kinds
+        message = (
+            f"{len(refusals)} statement(s) refused"
+            + ("; set allow_unsafe to run unsafe ones" if unsafe else "")
+            + ": "
+            + "; ".join(f"{schema}: {r}" for schema, r in refusals[:5])
+        )
+        return PushOutcome(kind, message, current, refusals=tuple(refusals))
+    count = sum(len(i.steps) for i in items)
+    if not items:  # no job, no audit entry, no log: there is nothing to record
+        return PushOutcome(PushOutcomeKind.NOTHING, "nothing to do: the live schemas match the repo", current)
+    if req.dry_run:
+        return PushOutcome(
+            PushOutcomeKind.DRY_RUN,
+            f"dry run: {count} statement(s) would run; nothing was executed",
+            current,
+            count,
+        )
+    job = await daemon.jobs.submit(
+        repo=env.repo, environment=key, plan_hash=current, who=req.who, items=items
+    )
+    return PushOutcome(
+        PushOutcomeKind.SUBMITTED, f"job {job.id} runs {count} statement(s)", current, count, job
+    )
