@@ -30,7 +30,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
-from schemad.plan.routes import DIRECT, Route, WrapperConfig, WrapperPlanner
+from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
 from schemad.workspace.cache import CanonicalCache, foreign_key_parents, trigger_table, view_references
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
@@ -262,37 +262,117 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         if texts is not None:
             live, desired = await _live_and_desired(inst, target.schema, texts, desired, fixed, opts.filters)
         mods = opts.mods.with_changes(flavor=await inst.flavor())
-        diff = diff_schemas(live, desired, mods)
+        wanted = sizes_needed(live, desired, mods, opts)
+        try:
+            sizes = await table_sizes(inst, target.schema, wanted) if wanted else {}
+        except DatabaseError:
+            sizes = {}
+        plan = plan_from_models(
+            target, live, desired, mods, opts, sizes, logical=logical, lint_schema=ws.schema
+        )
         problems: list[VerifyProblem] = []
+        diff = plan.diff
         if opts.verify and live is not None and not ws.failures and any(s.is_alter_table for s in diff.steps):
             from schemad.plan.verify import verify_diff  # loads the table differ: only for a real diff
 
             problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
-        # Table sizes, read once: safe-below-size and the wrappers' min size / {SIZE} use the same figures.
-        sized = set(tables_to_size(diff.steps, mods.allow_unsafe, opts.safe_below_size))
-        wcfg = None
-        if opts.wrappers is not None and opts.wrappers.active:
-            wcfg = replace(opts.wrappers, environment=target.environment, dir_path=target.dir_path)
-        if wcfg is not None and wcfg.needs_sizes:
-            sized |= {s.key.name for s in diff.steps if s.key.type is ObjectType.TABLE}
-        try:
-            sizes = await table_sizes(inst, target.schema, sorted(sized))
-        except DatabaseError:
-            sizes = {}
-    wrappers = WrapperPlanner(wcfg, target.params, target.schema, sizes) if wcfg is not None else None
-    planned = plan_steps(diff.steps, sizes, mods.allow_unsafe, opts.safe_below_size)
-    if wrappers is not None:
-        planned = tuple(replace(p, route=wrappers.route_of(p.step)) for p in planned)
-    notes = lint_changes(ws.schema, diff, mods.flavor, opts.lint, logical) if opts.lint else ()
-    return Plan(
-        target=target,
-        diff=diff,
-        steps=planned,
-        failures=ws.failures,
-        verify_problems=tuple(problems),
-        lint=notes,
-        wrappers=wrappers,
+    return replace(plan, failures=ws.failures, verify_problems=tuple(problems))
+
+
+def _wrapper_config(target: Target, opts: PlanOptions) -> WrapperConfig | None:
+    """The dir's wrapper options for this target, or None when no wrapper is set."""
+    if opts.wrappers is None or not opts.wrappers.active:
+        return None
+    return replace(opts.wrappers, environment=target.environment, dir_path=target.dir_path)
+
+
+def _differing_tables(live: Schema | None, desired: Schema) -> list[str]:
+    """Live tables that the desired schema changes or drops (by canonical text, else by model)."""
+    if live is None:
+        return []
+    wanted = {t.name: t for t in desired.tables}
+    out = []
+    for t in live.tables:
+        d = wanted.get(t.name)
+        if d is None:
+            out.append(t.name)
+        elif t.show_create and d.show_create:
+            if not same_table_text(t.show_create, d.show_create):
+                out.append(t.name)
+        elif t != d:
+            out.append(t.name)
+    return sorted(out)
+
+
+def sizes_needed(
+    live: Schema | None, desired: Schema, mods: StatementModifiers, opts: PlanOptions
+) -> list[str]:
+    """The tables whose size the plan needs: safe-below-size, and wrappers that route or print by size.
+
+    Those the desired schema changes or drops; [] when no option depends on sizes.
+    """
+    wcfg = opts.wrappers
+    by_safety = bool(opts.safe_below_size) and not mods.allow_unsafe
+    by_wrapper = wcfg is not None and wcfg.active and wcfg.needs_sizes
+    return _differing_tables(live, desired) if by_safety or by_wrapper else []
+
+
+def _without_equal_tables(live: Schema | None, desired: Schema) -> tuple[Schema | None, Schema]:
+    """Both sides without the tables whose canonical text is already identical: they have no diff."""
+    if live is None:
+        return live, desired
+    live_tables = {t.name: t for t in live.tables}
+    same = {
+        t.name
+        for t in desired.tables
+        if (lt := live_tables.get(t.name)) is not None
+        and lt.show_create
+        and t.show_create
+        and same_table_text(lt.show_create, t.show_create)
+    }
+    if not same:
+        return live, desired
+    return (
+        replace(live, tables=tuple(t for t in live.tables if t.name not in same), _objects={}),
+        replace(desired, tables=tuple(t for t in desired.tables if t.name not in same), _objects={}),
     )
+
+
+def plan_from_models(
+    target: Target,
+    live: Schema | None,
+    desired: Schema,
+    mods: StatementModifiers,
+    opts: PlanOptions,
+    sizes: Mapping[str, int] | None,
+    *,
+    logical: LogicalSchema | None = None,
+    lint_schema: Schema | None = None,
+) -> Plan:
+    """The plan that turns `live` (None: the schema does not exist) into `desired`.  No I/O.
+
+    `mods` carries the server's flavor.  `sizes` holds the sizes of the
+    tables `sizes_needed` names; None when they are not known: steps whose
+    safety or route depends on them are then judged without them (safe-below-size
+    does not apply) and a size-dependent route is PENDING.  Lint runs over
+    `lint_schema` (default `desired`) when the options ask for it and the
+    files (`logical`, for file:line) are given.  The shell around it adds
+    the workspace failures and the verify problems.
+    """
+    diff = diff_schemas(*_without_equal_tables(live, desired), mods)
+    known = sizes if sizes is not None else {}
+    planned = plan_steps(diff.steps, known, mods.allow_unsafe, opts.safe_below_size)
+    wcfg = _wrapper_config(target, opts)
+    wrappers = None
+    if wcfg is not None and (sizes is not None or not wcfg.needs_sizes):
+        wrappers = WrapperPlanner(wcfg, target.params, target.schema, known)
+        planned = tuple(replace(p, route=wrappers.route_of(p.step)) for p in planned)
+    elif wcfg is not None:
+        planned = tuple(replace(p, route=PENDING) for p in planned)
+    notes: tuple[Note, ...] = ()
+    if opts.lint is not None and logical is not None:
+        notes = lint_changes(lint_schema or desired, diff, mods.flavor, opts.lint, logical)
+    return Plan(target=target, diff=diff, steps=planned, lint=notes, wrappers=wrappers)
 
 
 def _lint_needs(logical: LogicalSchema, fixed: set[ObjectKey], schema: str) -> set[ObjectKey]:

@@ -23,7 +23,7 @@ from schemad.introspect.connopts import ConnParams
 from schemad.model.keys import ObjectType
 from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
 
-__all__ = ["DIRECT", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
+__all__ = ["DIRECT", "PENDING", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
 
 _ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
 
@@ -34,6 +34,7 @@ class RouteKind(StrEnum):
     DIRECT = "direct"  # on schemad's own connection
     ALTER_WRAPPER = "alter-wrapper"
     DDL_WRAPPER = "ddl-wrapper"
+    PENDING = "pending"  # decided when the push reads the table sizes the wrapper options depend on
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Route:
 
 
 DIRECT = Route()
+PENDING = Route(RouteKind.PENDING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,37 +15,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from schemad.diff.modifiers import StatementModifiers
-from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
+from schemad.diff.schema_diff import Step
 from schemad.lint import Note
 from schemad.model.keys import ObjectType
-from schemad.model.schema import Schema
 from schemad.plan import render
-from schemad.plan.planner import same_table_text
 
-__all__ = ["TargetDiff", "compute_diff", "drift_counts", "plan_hash", "render_sql", "select"]
-
-
-def compute_diff(live: Schema | None, desired: Schema, mods: StatementModifiers) -> SchemaDiff:
-    """diff_schemas, skipping the tables whose canonical text is already identical on both sides."""
-    if live is None:
-        return diff_schemas(None, desired, mods)
-    live_tables = {t.name: t for t in live.tables}
-    same = {
-        t.name
-        for t in desired.tables
-        if (lt := live_tables.get(t.name)) is not None
-        and lt.show_create
-        and t.show_create
-        and same_table_text(lt.show_create, t.show_create)
-    }
-    if not same:
-        return diff_schemas(live, desired, mods)
-    return diff_schemas(
-        replace(live, tables=tuple(t for t in live.tables if t.name not in same), _objects={}),
-        replace(desired, tables=tuple(t for t in desired.tables if t.name not in same), _objects={}),
-        mods,
-    )
+__all__ = ["TargetDiff", "drift_counts", "plan_hash", "render_sql", "select"]
 
 
 @dataclass(frozen=True, slots=True)

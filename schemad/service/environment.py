@@ -30,7 +30,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -54,15 +54,14 @@ from schemad.plan.planner import (
     Refusal,
     RefusalKind,
     Target,
-    lint_changes,
+    plan_from_models,
     plan_steps,
     table_sizes,
     tables_to_size,
 )
-from schemad.plan.routes import WrapperPlanner
 from schemad.plan.targets import DirError, discover_targets, ignore_patterns, plan_options
 from schemad.plan.verify import verify_diff
-from schemad.service.drift import TargetDiff, compute_diff
+from schemad.service.drift import TargetDiff
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.tempschema import StatementFailure, exec_statements
@@ -486,19 +485,6 @@ class RepoEnvironment:
         desired = self.dirs[t.dir_path].desired.get(self._charset_for(t))
         return replace(desired, name=t.target.schema, _objects={}) if desired is not None else None
 
-    def _commands(self, t: TargetState, steps: Sequence[Step]) -> tuple[str | None, ...]:
-        """The wrapper command of each step, as the CLI's diff prints it; () when no wrapper applies.
-
-        Only for templates that need no table sizes: the daemon's diff is
-        served from memory, and sizes are read when a push runs.
-        """
-        cfg = self.dirs[t.dir_path].opts.wrappers
-        if cfg is None or not cfg.active or cfg.needs_sizes or not steps:
-            return ()
-        cfg = replace(cfg, environment=t.target.environment, dir_path=t.target.dir_path)
-        planner = WrapperPlanner(cfg, t.target.params, t.target.schema, {})
-        return tuple(planner.route_of(s).command for s in steps)
-
     def _mods_for(self, t: TargetState) -> StatementModifiers:
         return self.dirs[t.dir_path].opts.mods.with_changes(flavor=t.live.flavor)
 
@@ -522,22 +508,20 @@ class RepoEnvironment:
                 if desired is None:
                     t.error = "the workspace has not run for this schema yet"
                 else:
-                    mods = self._mods_for(t)
-                    sd = compute_diff(t.live.schema if t.live.exists else None, desired, mods)
-                    lint = ds.opts.lint
-                    notes = (
-                        lint_changes(desired, sd, mods.flavor, lint, ds.logical)
-                        if lint and ds.logical
-                        else ()
+                    live = t.live.schema if t.live.exists else None
+                    # Sizes are read when a push runs: until then, size-dependent routes are pending.
+                    plan = plan_from_models(
+                        t.target, live, desired, self._mods_for(t), ds.opts, None, logical=ds.logical
                     )
+                    commands = tuple(p.route.command for p in plan.steps)
                     t.diff = TargetDiff(
                         address=t.target.address,
                         schema=t.target.schema,
                         dir=rel,
-                        steps=tuple(sd.steps),
-                        unsupported=tuple(str(k) for k in sd.unsupported),
-                        lint=notes,
-                        commands=self._commands(t, sd.steps),
+                        steps=tuple(plan.diff.steps),
+                        unsupported=tuple(str(k) for k in plan.diff.unsupported),
+                        lint=plan.lint,
+                        commands=commands if any(c is not None for c in commands) else (),
                     )
         self.version += 1
 

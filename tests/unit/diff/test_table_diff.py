@@ -18,9 +18,9 @@ from schemad.diff.clauses import (
     ModifyColumn,
     charset_max_bytes,
 )
+from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.diff.table_diff import (
-    DiffKind,
     TableDiff,
     _longest_increasing_subsequence,
     diff_tables,

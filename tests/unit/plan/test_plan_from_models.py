@@ -1,0 +1,84 @@
+"""plan_from_models: the plan from two models, with refusals and routes; no server."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemad.diff.kinds import DiffKind
+from schemad.diff.modifiers import StatementModifiers
+from schemad.introspect.connopts import ConnParams
+from schemad.model.flavor import MARIADB_10_11
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.schema import Schema
+from schemad.model.table import Table
+from schemad.plan.planner import PlanOptions, RefusalKind, Target, plan_from_models, sizes_needed
+from schemad.plan.routes import RouteKind, WrapperConfig
+from tests.unit.diff.test_table_diff import ID, PK, col
+
+MODS = StatementModifiers(MARIADB_10_11)
+TARGET = Target("production", "db1:3306", ConnParams(host="db1", port=3306, user="u"), "shop", "/repo/shop")
+ALTER = "pt-online-schema-change --alter {CLAUSES} D={SCHEMA},t={TABLE}"
+
+
+def table(name: str, *columns: object) -> Table:
+    return Table(name, (ID, *columns), primary_key=PK)  # type: ignore[arg-type]
+
+
+def schema(*tables: Table) -> Schema:
+    return Schema("shop", "utf8mb4", "utf8mb4_general_ci", tables=tables)
+
+
+LIVE = schema(table("a", col("x")), table("b", col("y")), table("gone"))
+DESIRED = schema(table("a", col("x"), col("z")), table("b", col("y")), table("new"))
+
+
+def plan(opts: PlanOptions, sizes: dict[str, int] | None = None, mods: StatementModifiers = MODS):  # type: ignore[no-untyped-def]
+    return plan_from_models(TARGET, LIVE, DESIRED, mods, opts, {} if sizes is None else sizes)
+
+
+def test_statements_in_skeema_order_with_the_unsafe_drop_refused() -> None:
+    p = plan(PlanOptions(mods=MODS))
+    assert [(s.step.key.name, s.step.kind) for s in p.steps] == [
+        ("a", DiffKind.ALTER),
+        ("gone", DiffKind.DROP),
+        ("new", DiffKind.CREATE),
+    ]
+    refused = [(s.step.key.name, s.refused.kind) for s in p.steps if s.refused is not None]
+    assert refused == [("gone", RefusalKind.UNSAFE)]
+    assert p.blocked and all(s.route.kind is RouteKind.DIRECT for s in p.steps)
+
+
+def test_allow_unsafe_and_safe_below_size() -> None:
+    allowed = replace(MODS, allow_unsafe=True)
+    assert not plan(PlanOptions(mods=allowed), mods=allowed).refused
+    small = PlanOptions(mods=MODS, safe_below_size=1000)
+    assert not plan(small, {"gone": 10}).refused
+    assert [s.step.key.name for s in plan(small, {"gone": 5000}).refused] == ["gone"]
+
+
+def test_routes_are_decided_at_plan_time() -> None:
+    opts = PlanOptions(mods=MODS, wrappers=WrapperConfig(alter_wrapper=ALTER))
+    routes = {s.step.key.name: s.route for s in plan(opts).steps}
+    assert routes["a"].kind is RouteKind.ALTER_WRAPPER
+    assert routes["a"].command is not None and "D=shop,t=a" in routes["a"].command
+    assert routes["new"].kind is RouteKind.DIRECT and routes["new"].command is None
+
+
+def test_size_dependent_routes_wait_for_the_sizes() -> None:
+    opts = PlanOptions(mods=MODS, wrappers=WrapperConfig(alter_wrapper=ALTER, alter_wrapper_min_size=1 << 20))
+    assert sizes_needed(LIVE, DESIRED, MODS, opts) == ["a", "gone"]  # what the desired side changes or drops
+    unknown = plan_from_models(TARGET, LIVE, DESIRED, MODS, opts, None)
+    assert {s.route.kind for s in unknown.steps} == {RouteKind.PENDING} and unknown.wrappers is None
+    small = {s.step.key.name: s.route.kind for s in plan(opts, {"a": 100}).steps}
+    big = {s.step.key.name: s.route.kind for s in plan(opts, {"a": 2 << 20}).steps}
+    assert (small["a"], big["a"]) == (RouteKind.DIRECT, RouteKind.ALTER_WRAPPER)
+
+
+def test_no_sizes_are_needed_without_options_that_use_them() -> None:
+    assert sizes_needed(LIVE, DESIRED, MODS, PlanOptions(mods=MODS)) == []
+
+
+def test_a_missing_schema_is_created_first() -> None:
+    p = plan_from_models(TARGET, None, DESIRED, MODS, PlanOptions(mods=MODS), {})
+    assert p.steps[0].step.key == ObjectKey(ObjectType.DATABASE, "shop")
+    assert p.steps[0].step.kind is DiffKind.CREATE
