@@ -49,8 +49,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import daemon_bench  # noqa: E402
+from schemad.connection.params import ConnParams  # noqa: E402
 from schemad.embedded import EmbeddedServer  # noqa: E402
-from schemad.introspect.connopts import ConnParams  # noqa: E402
 from tests.helpers import load_sql  # noqa: E402
 
 logging.getLogger("asyncmy").setLevel(logging.ERROR)  # "Can't drop database" notes

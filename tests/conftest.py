@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.embedded import EmbeddedServer
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from tests.workspace_log import workspace_violations
 
 

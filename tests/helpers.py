@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.model.keys import escape_identifier
 from schemad.sqltext.splitter import StatementKind, split
 

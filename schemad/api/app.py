@@ -168,9 +168,9 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
     if not config.embedded:
         yield
         return
+    from schemad.connection.params import ConnParams
     from schemad.embedded import EmbeddedServer
     from schemad.embedded.seed import make_demo_drift, seed_repo
-    from schemad.introspect.connopts import ConnParams
 
     srv = EmbeddedServer()
     await asyncio.to_thread(srv.start)

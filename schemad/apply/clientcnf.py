@@ -45,8 +45,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
-from schemad.introspect.connopts import ConnParams
 
 __all__ = ["FILE_NAME", "client_option_file", "ghost_misreads", "option_value", "render_client_options"]
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from schemad.connection.instance import Instance, Session
+from schemad.connection.params import ConnParams
 from schemad.diff.schema_diff import Step
 from schemad.errors import DatabaseError, SchemadError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance, Session
 from schemad.model.keys import ObjectType, escape_identifier
 
 

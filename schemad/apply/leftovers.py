@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from schemad.apply.progress import Tool
+from schemad.connection.instance import Instance
 from schemad.errors import DatabaseError
-from schemad.introspect.instance import Instance
 
 __all__ = ["Leftover", "LeftoverKind", "drop_scaffolding", "find_leftovers", "leftover_names", "scaffolding"]
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from schemad.apply.executor import DDLExecutor, PushRecord, execute_plan
 from schemad.apply.runner import LogLine
 from schemad.apply.wrapped import LeftoverReport, WrappingExecutor
+from schemad.connection.params import ConnParams
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
-from schemad.introspect.connopts import ConnParams
 from schemad.plan.routes import WrapperPlanner
 
 __all__ = ["RunHooks", "RunOptions", "run_plan"]

@@ -35,9 +35,9 @@ from schemad.apply.clientcnf import client_option_file, ghost_misreads
 from schemad.apply.executor import DDLExecutor
 from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
 from schemad.apply.runner import LogLine, RunResult, run_managed
+from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
-from schemad.introspect.instance import Instance
 from schemad.plan.routes import WrapperPlanner
 from schemad.plan.shellout import (
     passes_mysql_pwd,

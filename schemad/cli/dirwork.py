@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemad.cli.common import log, warn_unsupported
+from schemad.connection.instance import Instance
 from schemad.errors import ConfigError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
-from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
 from schemad.plan.targets import conn_params, ignore_patterns, run_dir_workspace
 from schemad.workspace.cache import CanonicalCache

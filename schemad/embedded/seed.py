@@ -12,11 +12,11 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.fs.config import ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
 from schemad.workspace.scratch import check_charset_names
 from schemad.workspace.tempschema import StatementFailure, admit_all, run_creates

@@ -95,7 +95,7 @@ import asyncio
 import hashlib
 from collections.abc import Mapping
 
-from schemad.introspect.instance import Instance, Row
+from schemad.connection.instance import Instance, Row
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 
+from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
 from schemad.introspect.filters import Filters
-from schemad.introspect.instance import Instance
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema

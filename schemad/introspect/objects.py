@@ -38,9 +38,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from schemad.connection.instance import Instance, Row, Session
 from schemad.errors import UnsupportedError
 from schemad.introspect import queries_objects as q
-from schemad.introspect.instance import Instance, Row, Session
 from schemad.model.definer import Security, normalize_definer
 from schemad.model.event import Event, EventStatus, OnCompletion
 from schemad.model.flavor import Flavor

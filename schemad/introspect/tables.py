@@ -17,8 +17,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
+from schemad.connection.instance import Instance, Row
 from schemad.introspect import queries as q
-from schemad.introspect.instance import Instance, Row
 from schemad.model.column import Column, Generated
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
 from schemad.introspect import queries_objects as qo
 from schemad.introspect.filters import Filters
-from schemad.introspect.instance import Instance
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 

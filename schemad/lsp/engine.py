@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from schemad.connection.instance import Instance
 from schemad.errors import ConfigError, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, wrap_new
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.instance import Instance
 from schemad.lint import Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectType

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step, diff_schemas
 from schemad.errors import DatabaseError
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.connopts import ConnParams
 from schemad.introspect.filters import Filters
-from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.texts import SchemaTexts, load_texts
 from schemad.lint.options import LintOptions, Severity
@@ -31,7 +31,8 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
-from schemad.workspace.cache import CanonicalCache, foreign_key_parents, trigger_table, view_references
+from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
+from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import StatementFailure, exec_statements
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
-from schemad.introspect.connopts import ConnParams
 from schemad.model.keys import ObjectType
 from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
 

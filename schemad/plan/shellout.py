@@ -47,8 +47,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from schemad.connection.params import DRIVER_PARAMS, parse_connect_options
 from schemad.errors import ConfigError
-from schemad.introspect.connopts import DRIVER_PARAMS, parse_connect_options
 
 __all__ = [
     "DEFAULTSFILE",

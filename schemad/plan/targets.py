@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.connopts import ConnParams
 from schemad.lint.options import LintOptions
 from schemad.model.flavor import MARIADB_10_11
 from schemad.plan.dirconfig import conn_params, filters, ignore_patterns

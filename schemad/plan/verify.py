@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff
 from schemad.diff.table_diff import diff_tables
 from schemad.errors import SchemadError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
 from schemad.model.table import Table

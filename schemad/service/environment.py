@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from schemad.config import WorkspaceConfig
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import OptionFileError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema, read_sql
-from schemad.introspect.connopts import ConnParams
 from schemad.introspect.fingerprint import changed, fingerprints
-from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.lint import Severity
 from schemad.model.flavor import Flavor

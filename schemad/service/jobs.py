@@ -50,10 +50,10 @@ from schemad.apply.progress import parse_progress
 from schemad.apply.run import RunHooks, RunOptions, run_plan
 from schemad.apply.runner import LogLine, group_members, process_running
 from schemad.apply.wrapped import LeftoverReport, wrapper_warnings
+from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
-from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import Target
 from schemad.service.metrics import Metrics

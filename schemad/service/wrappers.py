@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.fs.dir import Dir
-from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import Target, table_sizes
 from schemad.plan.routes import WrapperConfig, WrapperPlanner

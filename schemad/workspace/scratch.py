@@ -15,9 +15,9 @@ import re
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, replace
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, DatabaseError, SchemadError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.model.keys import escape_identifier
 
 

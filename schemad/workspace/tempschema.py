@@ -17,9 +17,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.errors import DatabaseError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
@@ -30,15 +30,8 @@ from schemad.model.schema import Schema
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
-from schemad.workspace.cache import (
-    CachedObject,
-    CanonicalCache,
-    KeyContext,
-    foreign_key_parents,
-    server_fingerprint,
-    trigger_table,
-    view_references,
-)
+from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
+from schemad.workspace.cache import CachedObject, CanonicalCache, KeyContext, server_fingerprint
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit
 from schemad.workspace.scratch import WorkspaceOptions, check_scratch, scratch_schema

@@ -28,10 +28,10 @@ from typing import Any
 
 import pytest
 
+from schemad.connection.instance import Instance, Session
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.table_diff import TableDiff, diff_tables, pre_drop_alters
 from schemad.errors import DatabaseError
-from schemad.introspect.instance import Instance, Session
 from schemad.introspect.tables import load_tables
 from schemad.model.flavor import Flavor
 from schemad.model.keys import escape_identifier

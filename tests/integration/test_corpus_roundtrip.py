@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectType
 from tests.conftest import DBServer

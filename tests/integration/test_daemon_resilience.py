@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from schemad.apply.runner import _group_alive
+from schemad.connection.params import ConnParams
 from schemad.embedded import EmbeddedServer
-from schemad.introspect.connopts import ConnParams
 from tests.conftest import DBServer
 from tests.daemon_proc import (
     ADMIN_TOKEN,
@@ -135,7 +135,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
 def _temp_schemas(server: DBServer) -> list[str]:
     import asyncio
 
-    from schemad.introspect.instance import Instance
+    from schemad.connection.instance import Instance
 
     async def names() -> list[str]:
         async with Instance(server.params) as inst:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemad.config import WorkspaceConfig
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.cache import CanonicalCache
 from tests.conftest import DBServer

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from schemad.connection.instance import Instance
 from schemad.introspect.fingerprint import changed, fingerprints
-from schemad.introspect.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectKey, ObjectType
 from tests.conftest import DBServer

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schemad.cli.main import main
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.sqltext.classify import classify
 from tests.conftest import DBServer
 from tests.helpers import load_sql

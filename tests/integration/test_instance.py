@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.errors import ConnectError, DatabaseError
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.model.flavor import Vendor
 from tests.conftest import DBServer
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from schemad.introspect.instance import Instance, Row
+from schemad.connection.instance import Instance, Row
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.model.definer import Security, format_definer
 from schemad.model.event import Event, EventStatus, OnCompletion

@@ -27,7 +27,7 @@ import pytest
 from schemad.apply.leftovers import Leftover, LeftoverKind, drop_scaffolding, find_leftovers
 from schemad.apply.progress import Progress, Tool, parse_progress
 from schemad.apply.runner import LogLine, WrapperFailed, run_managed
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.plan.shellout import MASK, WrapperCommand, escape_value, wrapper_variables
 from tests.conftest import DBServer
 

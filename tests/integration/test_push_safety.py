@@ -12,7 +12,7 @@ import pytest
 
 from schemad.apply.executor import push_lock_name
 from schemad.cli.main import main
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from tests.conftest import DBServer
 from tests.helpers import load_sql

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from schemad.cli.main import main
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
 from schemad.service.drift import render_sql

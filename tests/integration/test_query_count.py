@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from tests.conftest import DBServer
 from tests.helpers import load_sql

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from schemad.connection.instance import Instance
 from schemad.embedded.server import find_server_binaries
 from schemad.errors import DatabaseError, SchemadError
-from schemad.introspect.instance import Instance
 from schemad.lint.rules.reserved_words import reserved_words
 from schemad.model.flavor import MARIADB_10_11, Flavor, Vendor
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from schemad.connection.instance import Instance
 from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.diff.table_diff import diff_tables
-from schemad.introspect.instance import Instance
 from schemad.introspect.tables import load_tables
 from schemad.model.flavor import Flavor
 from schemad.model.keys import escape_identifier

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.sqltext.classify import StatementKind, classify

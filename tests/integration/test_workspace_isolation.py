@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from schemad.cli.main import main
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from schemad.model.keys import escape_identifier as q
 from tests.conftest import DBServer
 from tests.daemon_proc import (

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from schemad.cli.main import main
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from tests.conftest import DBServer
 from tests.helpers import load_sql
 

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from schemad.apply.runner import _group_alive
-from schemad.introspect.instance import Instance
+from schemad.connection.instance import Instance
 from tests.conftest import DBServer
 from tests.daemon_proc import DaemonRepo, RunningDaemon, assert_no_password, ensure_db_user, sql
 from tests.integration.test_daemon_resilience import wrapper_pgid

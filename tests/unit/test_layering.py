@@ -14,20 +14,23 @@ PACKAGE = Path(__file__).parents[2] / "schemad"
 ALLOWED = {
     "model": {"errors"},
     "sqltext": {"errors", "model"},
-    "introspect": {"errors", "model"},
+    # The connection to a server (ConnParams, Instance): below every layer that talks to one.
+    "connection": {"errors", "model"},
+    "introspect": {"errors", "model", "connection"},
     # `cachefile` (where caches live, how a cache file opens) imports nothing of schemad.
     "fs": {"errors", "model", "sqltext", "cachefile"},
-    "workspace": {"errors", "model", "introspect", "sqltext", "cachefile"},
+    "workspace": {"errors", "model", "connection", "introspect", "sqltext", "cachefile"},
     "diff": {"errors", "model"},
     "lint": {"errors", "model"},
-    "plan": {"errors", "model", "diff", "fs", "introspect", "workspace", "sqltext", "lint"},
+    "plan": {"errors", "model", "diff", "fs", "connection", "introspect", "workspace", "sqltext", "lint"},
     # apply runs what plan decided: the routes (which wrapper, which command) and shellout.
-    "apply": {"errors", "model", "diff", "introspect", "plan"},
-    "embedded": {"errors", "model", "introspect", "fs", "workspace"},
+    "apply": {"errors", "model", "diff", "connection", "introspect", "plan"},
+    "embedded": {"errors", "model", "connection", "introspect", "fs", "workspace"},
     # The daemon's state, time and concurrency: everything below it, no front end.
     "service": {
         "errors",
         "model",
+        "connection",
         "introspect",
         "fs",
         "workspace",
@@ -41,6 +44,7 @@ ALLOWED = {
     "api": {
         "errors",
         "model",
+        "connection",
         "introspect",
         "fs",
         "workspace",
@@ -53,11 +57,12 @@ ALLOWED = {
         "lint",
     },
     # The language server: runs files like lint/format do, or asks the daemon over HTTP.
-    "lsp": {"errors", "model", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
+    "lsp": {"errors", "model", "connection", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
     "cli": {
         "errors",
         "lsp",
         "model",
+        "connection",
         "introspect",
         "fs",
         "workspace",

@@ -12,11 +12,11 @@ from pathlib import Path
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.init import set_connection
 from schemad.cli.common import conn_params, cwd, environment, log, sources
+from schemad.connection.instance import Instance
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.config import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.optionfile import OptionFile
-from schemad.introspect.instance import Instance
 
 
 def run(args: ParsedArgs) -> int:

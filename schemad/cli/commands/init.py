@@ -24,14 +24,14 @@ from schemad.cli.common import (
     log_files,
     sources,
 )
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.errors import CannotCreateError, ConfigError
 from schemad.fs.config import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.dumper import DumpOptions, dump_objects
 from schemad.fs.optionfile import OptionFile
 from schemad.fs.splitmemo import split_memo
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.introspect.texts import load_texts
 
 # Connectivity options copied into the host dir's .skeema when given on the command line.

@@ -25,12 +25,12 @@ from schemad.cli.common import (
     log_files,
     walk,
 )
+from schemad.connection.instance import Instance
 from schemad.errors import EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.fs.optionfile import OptionFile
 from schemad.fs.splitmemo import split_memo
-from schemad.introspect.instance import Instance
 from schemad.introspect.texts import SchemaTexts, load_texts
 
 

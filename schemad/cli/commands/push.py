@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, walk, warn_unsupported
 from schemad.cli.progress import ProgressLine
+from schemad.connection.instance import Instance
+from schemad.connection.params import ConnParams
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
-from schemad.introspect.connopts import ConnParams
-from schemad.introspect.instance import Instance
 from schemad.lint.options import Severity
 from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.render import InstanceHeaders, target_text

@@ -18,8 +18,8 @@ from schemad.apply.clientcnf import (
     option_value,
     render_client_options,
 )
+from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
-from schemad.introspect.connopts import ConnParams
 
 # Each is a password the option file must carry exactly.
 HARD_VALUES = [

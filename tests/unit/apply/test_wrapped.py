@@ -15,9 +15,9 @@ import pytest
 from schemad.apply.clientcnf import render_client_options
 from schemad.apply.runner import WrapperFailed
 from schemad.apply.wrapped import WrappingExecutor, wrapper_warnings
+from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
-from schemad.introspect.connopts import ConnParams
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.plan.routes import WrapperConfig, WrapperPlanner
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
-from schemad.introspect.connopts import ConnParams
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema

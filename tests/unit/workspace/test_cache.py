@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from schemad.connection.params import ConnParams
 from schemad.fs.logical import LogicalSchema
-from schemad.introspect.connopts import ConnParams
 from schemad.model.column import Column
 from schemad.model.definer import Security
 from schemad.model.index import Index, IndexKind, IndexPart
@@ -23,6 +23,7 @@ from schemad.model.routine import Routine, RoutineType
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger, TriggerEvent, TriggerTiming
 from schemad.model.view import CheckOption, View, ViewAlgorithm
+from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
 from schemad.workspace import cache as cache_mod
 from schemad.workspace.cache import (
     FINGERPRINT_SQL,
@@ -32,10 +33,7 @@ from schemad.workspace.cache import (
     KeyContext,
     default_cache_path,
     fingerprint_from_row,
-    foreign_key_parents,
     server_fingerprint,
-    trigger_table,
-    view_references,
 )
 from schemad.workspace.tempschema import _Graph
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from schemad.connection.params import parse_connect_options
 from schemad.errors import ConfigError
-from schemad.introspect.connopts import parse_connect_options
 
 
 def test_ordinary_options_parse() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
-from schemad.introspect.connopts import ConnParams
 from schemad.workspace.scratch import WorkspaceOptions, check_charset_names
 from schemad.workspace.tempschema import exec_statements
 

@@ -21,8 +21,8 @@ from asyncmy.constants import CLIENT
 from asyncmy.cursors import DictCursor
 from asyncmy.errors import Error as DriverError
 
+from schemad.connection.params import ConnParams
 from schemad.errors import ConnectError, DatabaseError
-from schemad.introspect.connopts import ConnParams
 from schemad.model.flavor import Flavor
 
 Row = dict[str, Any]
