@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from schemad.apply.leftovers import Leftover
-from schemad.diff.schema_diff import Step
 from schemad.lint import Note
+from schemad.plan.planner import PlannedStep
 from schemad.service.drift import TargetDiff
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.poller import PollState
@@ -25,7 +25,8 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def step_json(step: Step) -> dict[str, Any]:
+def step_json(planned: PlannedStep) -> dict[str, Any]:
+    step, risk = planned.step, planned.risk
     return {
         "sql": step.sql,
         "object": {"type": step.key.type.value, "name": step.key.name},
@@ -33,6 +34,16 @@ def step_json(step: Step) -> dict[str, Any]:
         "unsafe": step.unsafe is not None,
         "reason": step.unsafe,
         "compound": step.compound,
+        "route": {"kind": str(planned.route.kind), "command": planned.route.command},
+        "risk": None
+        if risk is None
+        else {
+            "algorithm": risk.algorithm.name,
+            "lock": risk.lock.name,
+            "clause": risk.clause,
+            "rule": risk.rule.id,
+            "why": risk.rule.condition,
+        },
     }
 
 
@@ -46,7 +57,7 @@ def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -
         "snapshot_at": iso(t.live.snapshot_at),
         "error": t.error,
         "poll_error": t.live.error,
-        "statements": [step_json(s) for s in diff.steps] if diff is not None else [],
+        "statements": [step_json(p) for p in diff.planned] if diff is not None else [],
         "unsupported": list(diff.unsupported) if diff is not None else [],
         "lint": [_finding(n, env) for n in diff.lint] if diff is not None else [],
     }

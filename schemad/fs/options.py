@@ -688,6 +688,12 @@ def _definitions() -> list[OptionDef]:
             description="allow statements that can lose data on tables smaller than this (bytes, or K/M/G)",
             **safety,
         ),
+        # schemad addition: how each ALTER TABLE will run (algorithm, lock, rule), as SQL comments.
+        b(
+            "verbose",
+            description="say before each ALTER TABLE how the server will run it (INSTANT, INPLACE, COPY)",
+            **safety,
+        ),
         # schemad addition: a push holds a per-schema lock; a second push waits this long.
         i(
             "push-lock-timeout",

@@ -38,6 +38,7 @@ from schemad.workspace.tempschema import StatementFailure, exec_statements
 
 if TYPE_CHECKING:
     from schemad.lint.engine import Note
+    from schemad.plan.risk import Prediction
     from schemad.plan.verify import VerifyProblem
 
 
@@ -90,6 +91,7 @@ class PlannedStep:
     refused: Refusal | None = None  # why it may not run (unsafe and not allowed); None = may run
     size: int | None = None  # table size in bytes when it was needed
     route: Route = DIRECT  # how it runs: directly, or through the alter-wrapper / ddl-wrapper
+    risk: Prediction | None = None  # an ALTER TABLE's algorithm and lock on the server, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,10 +372,32 @@ def plan_from_models(
         planned = tuple(replace(p, route=wrappers.route_of(p.step)) for p in planned)
     elif wcfg is not None:
         planned = tuple(replace(p, route=PENDING) for p in planned)
+    planned = _with_risk(planned, mods)
     notes: tuple[Note, ...] = ()
     if opts.lint is not None and logical is not None:
         notes = lint_changes(lint_schema or desired, diff, mods.flavor, opts.lint, logical)
     return Plan(target=target, diff=diff, steps=planned, lint=notes, wrappers=wrappers)
+
+
+def _with_risk(planned: tuple[PlannedStep, ...], mods: StatementModifiers) -> tuple[PlannedStep, ...]:
+    """Each ALTER TABLE step with its predicted algorithm and lock (schemad.plan.risk)."""
+    diffs = {id(p.step.table_diff): p.step.table_diff for p in planned if p.step.is_alter_table}
+    if not diffs:
+        return planned
+    from schemad.plan.risk import predict_alter  # the rules load only when a table is altered
+
+    # A table's statements come from one TableDiff, in the order predict_alter follows.
+    queues = {}
+    for key, tdiff in diffs.items():
+        assert tdiff is not None
+        queues[key] = list(predict_alter(tdiff, mods))
+    out = []
+    for p in planned:
+        queue = queues.get(id(p.step.table_diff)) if p.step.is_alter_table else None
+        if queue and queue[0].statement == p.step.sql:
+            p = replace(p, risk=queue.pop(0))
+        out.append(p)
+    return tuple(out)
 
 
 def _lint_needs(logical: LogicalSchema, fixed: set[ObjectKey], schema: str) -> set[ObjectKey]:

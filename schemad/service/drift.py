@@ -19,30 +19,31 @@ from schemad.diff.schema_diff import Step
 from schemad.lint import Note
 from schemad.model.keys import ObjectType
 from schemad.plan import render
+from schemad.plan.planner import PlannedStep
 
 __all__ = ["TargetDiff", "drift_counts", "plan_hash", "render_sql", "select"]
 
 
 @dataclass(frozen=True, slots=True)
 class TargetDiff:
-    """The statements for one server x schema, as served (possibly filtered)."""
+    """The planned statements for one server x schema, as served (possibly filtered)."""
 
     address: str
     schema: str
     dir: str  # repo-relative path of the schema dir
-    steps: tuple[Step, ...]
+    planned: tuple[PlannedStep, ...]  # each statement with its route and risk (refusals: at push time)
     unsupported: tuple[str, ...] = ()  # objects that differ but cannot be altered
     lint: tuple[Note, ...] = ()  # findings on the objects the steps create or alter, located
-    # The wrapper command that runs each step (masked display), or None; () when no wrapper applies.
-    commands: tuple[str | None, ...] = ()
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(p.step for p in self.planned)
 
     def command_of(self, step: Step) -> str | None:
-        """The wrapper command `step` runs through (None: directly)."""
-        if not self.commands:
-            return None
-        for s, cmd in zip(self.steps, self.commands, strict=True):
-            if s is step:
-                return cmd
+        """The wrapper command `step` runs through (None: directly, or not decided until a push)."""
+        for p in self.planned:
+            if p.step is step:
+                return p.route.command
         return None
 
 
@@ -59,11 +60,11 @@ def select(
         if schemas and d.schema not in schemas:
             continue
         if tables:
-            steps = tuple(s for s in d.steps if s.key.type is ObjectType.TABLE and s.key.name in tables)
             d = replace(
                 d,
-                steps=steps,
-                commands=tuple(d.command_of(s) for s in steps) if d.commands else (),
+                planned=tuple(
+                    p for p in d.planned if p.step.key.type is ObjectType.TABLE and p.step.key.name in tables
+                ),
                 unsupported=tuple(u for u in d.unsupported if u in tables),
                 lint=tuple(n for n in d.lint if n.key.type is ObjectType.TABLE and n.key.name in tables),
             )

@@ -513,15 +513,13 @@ class RepoEnvironment:
                     plan = plan_from_models(
                         t.target, live, desired, self._mods_for(t), ds.opts, None, logical=ds.logical
                     )
-                    commands = tuple(p.route.command for p in plan.steps)
                     t.diff = TargetDiff(
                         address=t.target.address,
                         schema=t.target.schema,
                         dir=rel,
-                        steps=tuple(plan.diff.steps),
+                        planned=plan.steps,
                         unsupported=tuple(str(k) for k in plan.diff.unsupported),
                         lint=plan.lint,
-                        commands=commands if any(c is not None for c in commands) else (),
                     )
         self.version += 1
 

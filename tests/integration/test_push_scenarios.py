@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from schemad.api.payloads import step_json
 from schemad.cli.main import main
 from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
@@ -294,5 +295,47 @@ def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
         cli = capsys.readouterr().out
         assert "\\! pt-online-schema-change --execute --alter " in cli and "\\! /bin/echo " in cli
         assert asyncio.run(daemon_text(tmp_path)) == cli
+    finally:
+        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
+
+
+def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Risk at plan time: `diff --verbose` comments each ALTER TABLE; the daemon serves the same."""
+    before, after = SCENARIOS["add column"]  # an instant ADD COLUMN at the end on MariaDB 10.11
+    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
+    try:
+        asyncio.run(load_sql(server.params, SCHEMA, before))
+        write_repo(tmp_path, server, after.replace("qty int", "qty bigint"))
+        monkeypatch.chdir(tmp_path)
+        assert main(["diff", "--verbose"]) == 1
+        verbose = capsys.readouterr().out
+        assert main(["diff"]) == 1
+        plain = capsys.readouterr().out
+        comments = [
+            line for line in verbose.splitlines() if line.startswith("-- ") and "instance:" not in line
+        ]
+        # Adding a column is instant, changing int to bigint copies: the statement costs the most expensive.
+        assert len(comments) == 1 and comments[0].startswith("-- COPY, LOCK=SHARED: "), verbose
+        assert "[mariadb." in comments[0]
+        assert [line for line in verbose.splitlines() if not line.startswith("-- ")] == [
+            line for line in plain.splitlines() if not line.startswith("-- ")
+        ]
+
+        async def served() -> list[dict[str, object]]:
+            env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
+            try:
+                await env.evaluate()
+                (t,) = env.ordered_targets()
+                return [step_json(p) for p in t.diff.planned] if t.diff is not None else []
+            finally:
+                await env.close()
+
+        (statement,) = asyncio.run(served())
+        risk = statement["risk"]
+        assert isinstance(risk, dict) and (risk["algorithm"], risk["lock"]) == ("COPY", "SHARED")
+        assert f"[{risk['rule']}]" in comments[0]
+        assert statement["route"] == {"kind": "direct", "command": None}
     finally:
         asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
