@@ -9,6 +9,8 @@ is exercised; safety itself is tested separately.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -217,6 +219,21 @@ async def _snapshot(server: DBServer) -> dict[str, str]:
     return {str(k): o.create_statement(flavor) for k, o in schema.objects().items()}
 
 
+@contextlib.contextmanager
+def scenario(
+    server: DBServer, root: Path, monkeypatch: pytest.MonkeyPatch, before: str, after: str
+) -> Iterator[Path]:
+    """The live schema loaded with `before`, a repo at `root` (the cwd) holding `after`; its schema dir."""
+    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
+    try:
+        asyncio.run(load_sql(server.params, SCHEMA, before))
+        schema_dir = write_repo(root, server, after)
+        monkeypatch.chdir(root)
+        yield schema_dir
+    finally:
+        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_push_converges(
     name: str,
@@ -226,11 +243,7 @@ def test_push_converges(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     before, after = SCENARIOS[name]
-    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
-    try:
-        asyncio.run(load_sql(server.params, SCHEMA, before))
-        write_repo(tmp_path, server, after)
-        monkeypatch.chdir(tmp_path)
+    with scenario(server, tmp_path, monkeypatch, before, after):
         live_before = asyncio.run(_snapshot(server))
         assert main(["diff", "--allow-unsafe", "--no-cache"]) == 1  # there is something to do
         plain = capsys.readouterr().out
@@ -240,8 +253,6 @@ def test_push_converges(
         assert asyncio.run(_snapshot(server)) == live_before  # diff never changes the database
         assert main(["push", "--allow-unsafe"]) == 0
         assert main(["diff"]) == 0  # converged: nothing left to do
-    finally:
-        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
 
 
 async def daemon_text(root: Path) -> str:
@@ -264,16 +275,10 @@ def test_cli_diff_and_daemon_sql_are_the_same_text(
 ) -> None:
     """One renderer: the daemon's `?format=sql` text is the CLI's `diff` output, byte for byte."""
     before, after = SCENARIOS[name]
-    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
-    try:
-        asyncio.run(load_sql(server.params, SCHEMA, before))
-        write_repo(tmp_path, server, after)
-        monkeypatch.chdir(tmp_path)
+    with scenario(server, tmp_path, monkeypatch, before, after):
         assert main(["diff", "--allow-unsafe"]) == 1
         cli = capsys.readouterr().out
         assert asyncio.run(daemon_text(tmp_path)) == cli
-    finally:
-        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
 
 
 def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
@@ -281,22 +286,16 @@ def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
 ) -> None:
     """`\\!` lines: the route is decided at plan time, and both front ends print it."""
     before, after = SCENARIOS["mixed"]
-    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
-    try:
-        asyncio.run(load_sql(server.params, SCHEMA, before))
-        schema_dir = write_repo(tmp_path, server, after)
+    with scenario(server, tmp_path, monkeypatch, before, after) as schema_dir:
         with (schema_dir / ".skeema").open("a") as f:
             f.write(
                 "alter-wrapper=pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE}\n"
                 "ddl-wrapper=/bin/echo {TYPE} {CLASS} {NAME}\n"
             )
-        monkeypatch.chdir(tmp_path)
         assert main(["diff", "--allow-unsafe"]) == 1
         cli = capsys.readouterr().out
         assert "\\! pt-online-schema-change --execute --alter " in cli and "\\! /bin/echo " in cli
         assert asyncio.run(daemon_text(tmp_path)) == cli
-    finally:
-        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
 
 
 def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
@@ -304,11 +303,7 @@ def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
 ) -> None:
     """Risk at plan time: `diff --verbose` comments each ALTER TABLE; the daemon serves the same."""
     before, after = SCENARIOS["add column"]  # an instant ADD COLUMN at the end on MariaDB 10.11
-    asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}; CREATE DATABASE {SCHEMA}"))
-    try:
-        asyncio.run(load_sql(server.params, SCHEMA, before))
-        write_repo(tmp_path, server, after.replace("qty int", "qty bigint"))
-        monkeypatch.chdir(tmp_path)
+    with scenario(server, tmp_path, monkeypatch, before, after.replace("qty int", "qty bigint")):
         assert main(["diff", "--verbose"]) == 1
         verbose = capsys.readouterr().out
         assert main(["diff"]) == 1
@@ -337,5 +332,3 @@ def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
         assert isinstance(risk, dict) and (risk["algorithm"], risk["lock"]) == ("COPY", "SHARED")
         assert f"[{risk['rule']}]" in comments[0]
         assert statement["route"] == {"kind": "direct", "command": None}
-    finally:
-        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {SCHEMA}"))
