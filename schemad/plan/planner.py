@@ -10,6 +10,8 @@ schemad.apply's job.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -105,6 +107,11 @@ class Plan:
     wrappers: WrapperPlanner | None = None  # builds the commands of the wrapped steps when they run
 
     @property
+    def plan_hash(self) -> str:
+        """Names exactly this target's statements, in order (the daemon's reviewed-plan check)."""
+        return statements_hash(self.target.address, self.target.schema, [p.step.sql for p in self.steps])
+
+    @property
     def lint_errors(self) -> tuple[Note, ...]:
         return tuple(n for n in self.lint if n.severity is Severity.ERROR)
 
@@ -116,6 +123,12 @@ class Plan:
     def blocked(self) -> bool:
         """The target must be skipped: workspace errors, verify failures, refused statements, lint errors."""
         return bool(self.failures or self.verify_problems or self.refused or self.lint_errors)
+
+
+def statements_hash(address: str, schema: str, statements: Sequence[str]) -> str:
+    """SHA-256 over a target's address, schema and statements in order."""
+    doc = json.dumps([address, schema, list(statements)], separators=(",", ":"))
+    return hashlib.sha256(doc.encode()).hexdigest()
 
 
 async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:

@@ -149,6 +149,8 @@ async def _run_target(
         return
     planned = {id(p.step): p for p in plan.steps}  # by identity: the steps are the same objects
     verbose = cfg.get_bool("verbose")
+    if verbose:
+        out.output.append(f"-- plan_hash: {plan.plan_hash}\n")
     out.output.append(
         target_text(
             target.schema,

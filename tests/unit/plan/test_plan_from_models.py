@@ -82,3 +82,14 @@ def test_a_missing_schema_is_created_first() -> None:
     p = plan_from_models(TARGET, None, DESIRED, MODS, PlanOptions(mods=MODS), {})
     assert p.steps[0].step.key == ObjectKey(ObjectType.DATABASE, "shop")
     assert p.steps[0].step.kind is DiffKind.CREATE
+
+
+def test_the_plan_hash_names_the_statements() -> None:
+    opts = PlanOptions(mods=MODS)
+    a, b = plan(opts), plan(opts)
+    assert a.plan_hash == b.plan_hash and len(a.plan_hash) == 64
+    other = plan_from_models(TARGET, LIVE, LIVE, MODS, opts, {})
+    assert other.steps == () and other.plan_hash != a.plan_hash
+    elsewhere = plan_from_models(replace(TARGET, schema="shop2"), LIVE, DESIRED, MODS, opts, {})
+    assert [s.step.sql for s in elsewhere.steps] == [s.step.sql for s in a.steps]
+    assert elsewhere.plan_hash != a.plan_hash  # the same statements for another schema are another plan
