@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from aiohttp import web
 
 from schemad.api.auth import SCOPES, auth_middleware, require
-from schemad.api.routes import DAEMON, add_routes
+from schemad.api.routes import ANSWERS, DAEMON, add_routes
 from schemad.config import EXAMPLE_REPO, DaemonConfig
 from schemad.errors import (
     ConfigError,
@@ -32,6 +32,7 @@ from schemad.errors import (
     SchemadError,
     SQLFileError,
 )
+from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
 from schemad.service.state import SqliteStateStore, StateStore
@@ -324,5 +325,6 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.router.add_get("/v1/repos", repos)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.yaml", openapi)
+    app[ANSWERS] = AnswerCache()
     add_routes(app)
     return app

@@ -20,6 +20,7 @@ from schemad.api.auth import WHO, require
 from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.service.answers import Answer, AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, render_sql
 from schemad.service.environment import RepoEnvironment, TargetState
@@ -27,9 +28,10 @@ from schemad.service.linting import lint_text
 from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
 from schemad.service.state import JobState
 
-__all__ = ["DAEMON", "add_routes"]
+__all__ = ["ANSWERS", "DAEMON", "add_routes"]
 
 DAEMON = web.AppKey("daemon", Daemon)
+ANSWERS = web.AppKey("answers", AnswerCache)  # the rendered diffs, per environment state
 
 MAX_SQL_BYTES = 1 << 20  # POST /v1/lint
 
@@ -170,30 +172,26 @@ async def get_diff(request: web.Request) -> web.Response:
     if _bool_param(request, "refresh"):
         # Joins a running poll; too soon after the last refresh: 429 (RateLimitError).
         await _daemon(request).refresh(key, env)
-    # An unchanged poll moves only the snapshot time: that too is part of the answer.
-    cache_key = (env.version, env.snapshot_at, tuple(schemas), tuple(tables))
-    cached = env.answers.get(f"diff/{fmt}")
-    if cached is not None and cached[0] == cache_key:
-        return _answer(*cached[1])
-    sel = selected(env, schemas, tables)
-    h = environment_hash(key, env, sel)
-    rt = _daemon(request).repos.get(env.repo)
-    commit = rt.head if rt is not None else None
-    unevaluated = _unevaluated(env, sel, schemas)
-    headers = {
-        "X-Schemad-Plan-Hash": h,
-        "X-Schemad-Stale": "true" if env.stale else "false",
-        "X-Schemad-Unevaluated": str(len(unevaluated)),
-    }
-    if fmt == "sql":
-        body = (_unevaluated_sql(unevaluated) + render_sql([d for _, d in sel if d is not None])).encode()
-        parts = (body, "text/plain", headers)
-    else:
-        body = json.dumps(diff_json(key, env, sel, h, commit)).encode()
-        parts = (body, "application/json", headers)
-    if not schemas and not tables:
-        env.answers[f"diff/{fmt}"] = (cache_key, parts)
-    return _answer(*parts)
+
+    def render() -> Answer:
+        sel = selected(env, schemas, tables)
+        h = environment_hash(key, env, sel)
+        rt = _daemon(request).repos.get(env.repo)
+        commit = rt.head if rt is not None else None
+        unevaluated = _unevaluated(env, sel, schemas)
+        headers = {
+            "X-Schemad-Plan-Hash": h,
+            "X-Schemad-Stale": "true" if env.stale else "false",
+            "X-Schemad-Unevaluated": str(len(unevaluated)),
+        }
+        if fmt == "sql":
+            text = _unevaluated_sql(unevaluated) + render_sql([d for _, d in sel if d is not None])
+            return Answer(text.encode(), "text/plain", headers)
+        return Answer(json.dumps(diff_json(key, env, sel, h, commit)).encode(), "application/json", headers)
+
+    # Only the whole environment's answer is kept (a filtered one is rendered each time).
+    answer = render() if schemas or tables else request.app[ANSWERS].answer(env, f"diff/{fmt}", render)
+    return _response(answer)
 
 
 def _unevaluated(
@@ -221,8 +219,10 @@ def _unevaluated_sql(unevaluated: list[str]) -> str:
     )
 
 
-def _answer(body: bytes, content_type: str, headers: dict[str, str]) -> web.Response:
-    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+def _response(answer: Answer) -> web.Response:
+    return web.Response(
+        body=answer.body, content_type=answer.content_type, charset="utf-8", headers=answer.headers
+    )
 
 
 #: HTTP status of each refused push (the outcome kind is the error code).

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from schemad.config import WorkspaceConfig
 from schemad.connection.instance import Instance
@@ -160,7 +159,6 @@ class RepoEnvironment:
         self._lock = asyncio.Lock()
         self._instances: dict[str, Instance] = {}
         self._discovered = False
-        self.answers: dict[str, Any] = {}  # the API's rendered answers, keyed by what they depend on
 
     # ///// reads (no I/O) /////
 
