@@ -422,7 +422,7 @@ async def _poll_unchanged(repo: Path, env_name: str, cache_path: Path) -> dict[s
 
         def counts() -> Counter[str]:
             total = Counter[str]()
-            for inst in env._instances.values():
+            for inst in env.instances:
                 total.update(inst.query_counts)
             return total
 

@@ -1,14 +1,14 @@
-"""One repo x environment in the daemon: the desired side per dir, the live side per target, the diffs.
+"""One repo x environment in the daemon: which dirs and targets it has, and the diff of their two sides.
 
-`RepoEnvironment` keeps, in memory:
+`RepoEnvironment` composes, in memory:
 
-* per schema dir, the files' statements (re-split only when a file changed)
-  and the schema the workspace made of them, per charset/collation in use,
-  through the shared canonical cache: after a save only the changed
-  statement runs in the workspace;
-* per target (server x schema), the live schema, the per-object fingerprints
-  it was read with, and when;
-* per target, the diff of the two, recomputed whenever either side changes.
+* per schema dir, the desired side (`desired.DirState`): the files'
+  statements and the schemas the workspace made of them, per charset in use;
+* per target (server x schema), the live side (`live.LiveState`): the live
+  schema as of the last poll, read through one pooled connection per server;
+* per target, the diff of the two (`drift.TargetDiff`, from
+  `plan_from_models`), recomputed whenever either side changes; `version`
+  moves whenever a served diff may have changed.
 
 Reads (`diffs`, `ordered_targets`) never wait on a server.  `poll()` costs the six
 fingerprint queries per target when nothing changed and re-introspects only
@@ -26,8 +26,6 @@ environment's (`config_errors`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -35,21 +33,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemad.config import WorkspaceConfig
-from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import OptionFileError, SchemadError
-from schemad.fs.dir import Dir
-from schemad.fs.logical import LogicalSchema, read_sql
-from schemad.introspect.fingerprint import changed, fingerprints
-from schemad.introspect.introspector import introspect_schema
 from schemad.lint import Severity
-from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.planner import (
-    PlanOptions,
     Refusal,
     RefusalKind,
     Target,
@@ -58,62 +49,16 @@ from schemad.plan.planner import (
     table_sizes,
     tables_to_size,
 )
-from schemad.plan.targets import DirError, discover_targets, ignore_patterns, plan_options
+from schemad.plan.targets import DirError, discover_targets
 from schemad.plan.verify import verify_diff
+from schemad.service.desired import DirState, build_dir, dir_options
 from schemad.service.drift import TargetDiff
-from schemad.sqltext.splitter import Statement
+from schemad.service.live import InstancePool, LiveState, poll_target
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import StatementFailure, exec_statements
 
-__all__ = ["DirState", "LiveState", "RepoEnvironment", "TargetState"]
+__all__ = ["RepoEnvironment", "TargetState"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _ParsedFile:
-    stamp: tuple[int, int]  # (mtime_ns, size) when read
-    statements: list[Statement]
-    sha256: str
-
-
-@dataclass(slots=True)
-class DirState:
-    """The desired side of one schema dir."""
-
-    dir: Dir
-    opts: PlanOptions
-    parsed: dict[Path, _ParsedFile] = field(default_factory=dict)
-    logical: LogicalSchema | None = None
-    file_error: str | None = None  # "file:line: message" when a file can't be read or split
-    config_error: str | None = None  # .skeema unreadable/unresolved: options and targets are the last known
-    desired: dict[tuple[str, str], Schema] = field(default_factory=dict)  # by (charset, collation)
-    failures: tuple[StatementFailure, ...] = ()  # statements the workspace server rejected
-    files_hash: str = ""  # SHA-256 over the dir's *.sql names and contents
-    pending: set[Path] | None = None  # files a watcher batch named since the last read
-
-    @property
-    def error(self) -> str | None:
-        if self.config_error:
-            return self.config_error
-        if self.file_error:
-            return self.file_error
-        if self.failures:
-            return "; ".join(str(f) for f in self.failures)
-        return None
-
-
-@dataclass(slots=True)
-class LiveState:
-    """The live side of one target, as of the last successful poll."""
-
-    schema: Schema | None = None  # None: the schema does not exist (or never polled)
-    exists: bool = False
-    fingerprints: dict[ObjectKey, str] = field(default_factory=dict)
-    snapshot_at: float | None = None  # when `schema` was last confirmed current
-    flavor: Flavor | None = None
-    server_charset: tuple[str, str] = ("", "")  # character_set_server, collation_server
-    error: str | None = None  # the last poll's error for this target; None after a success
 
 
 @dataclass(slots=True)
@@ -157,7 +102,7 @@ class RepoEnvironment:
         self.evaluated_at: float | None = None  # when the first evaluation (or a reload) finished
         self.push_lock = asyncio.Lock()  # one push per environment at a time
         self._lock = asyncio.Lock()
-        self._instances: dict[str, Instance] = {}
+        self.instances = InstancePool()  # the live side's connections, one per server
         self._discovered = False
 
     # ///// reads (no I/O) /////
@@ -242,15 +187,13 @@ class RepoEnvironment:
             self._diff([k for k, t in self.targets.items() if t.dir_path in wanted])
 
     async def close(self) -> None:
-        for inst in self._instances.values():
-            await inst.close()
-        self._instances.clear()
+        await self.instances.close()
 
     # ///// discovery /////
 
     async def _discover(self) -> None:
         async def server_schemas(params: ConnParams) -> list[str]:
-            return await self._instance(params).schema_names()
+            return await self.instances.get(params).schema_names()
 
         found, errors = await discover_targets(self.root, self.name, server_schemas)
         self.config_errors = [_dir_error(e) for e in errors]
@@ -262,7 +205,7 @@ class RepoEnvironment:
         for target, d in found:
             old_dir = self.dirs.get(d.path)
             if d.path not in dirs:
-                ds = DirState(d, self._options(d))
+                ds = DirState(d, dir_options(d, self.cache, self.workspace))
                 if old_dir is not None:
                     ds.parsed = old_dir.parsed  # keep parsed files; options may have changed
                 dirs[d.path] = ds
@@ -286,31 +229,6 @@ class RepoEnvironment:
         self._discovered = True
         self.version += 1
 
-    def _options(self, d: Dir) -> PlanOptions:
-        opts = plan_options(d, self.cache)
-        ws, cfg = self.workspace, d.config
-        if ws is None:
-            return opts
-        workspace = replace(
-            opts.workspace,
-            temp_schema=opts.workspace.temp_schema if cfg.is_set("temp-schema") else ws.temp_schema,
-            concurrency=opts.workspace.concurrency if cfg.is_set("temp-schema-threads") else ws.threads,
-        )
-        return replace(opts, workspace=workspace)
-
-    def _instance(self, params: ConnParams) -> Instance:
-        inst = self._instances.get(params.address)
-        if inst is None or inst.params != params:
-            inst = Instance(params, pool_size=6, connect_timeout=5.0)
-            self._instances[params.address] = inst
-        return inst
-
-    async def _drop_instance(self, params: ConnParams) -> None:
-        inst = self._instances.pop(params.address, None)
-        if inst is not None:
-            with contextlib.suppress(Exception):
-                await inst.close()
-
     # ///// the live side /////
 
     async def _poll_all(self, *, raise_errors: bool) -> list[tuple[str, str]]:
@@ -327,7 +245,7 @@ class RepoEnvironment:
                     raise r
                 t.live.error = str(r) if isinstance(r, SchemadError) else f"{type(r).__name__}: {r}"
                 errors.append(f"{t.target.address} {t.target.schema}: {t.live.error}")
-                await self._drop_instance(t.target.params)
+                await self.instances.drop(t.target.params)
             else:
                 t.live.error = None
                 if r:
@@ -343,35 +261,8 @@ class RepoEnvironment:
 
     async def _poll_one(self, t: TargetState) -> bool:
         """Refresh one target's live side; True if it changed."""
-        inst = self._instance(t.target.params)
-        schema = t.target.schema
-        opts = self.dirs[t.dir_path].opts
-        fp = await fingerprints(inst, schema)
-        live = t.live
-        now = self.clock()
-        if live.flavor is None:
-            live.flavor = await inst.flavor()
-            v = await inst.variables()
-            live.server_charset = (v["character_set_server"], v["collation_server"])
-        exists = ObjectKey(ObjectType.DATABASE, schema) in fp
-        if not exists:
-            was = live.exists or live.snapshot_at is None
-            live.schema, live.exists, live.fingerprints, live.snapshot_at = None, False, fp, now
-            return was
-        if live.schema is None:
-            live.schema = await introspect_schema(inst, schema, opts.filters)
-        else:
-            moved = changed(live.fingerprints, fp)
-            if not moved:
-                live.snapshot_at = now
-                return False
-            tables = {k.name for k in moved if k.type is ObjectType.TABLE}
-            part = await introspect_schema(inst, schema, opts.filters, only_tables=tables)
-            kept = [tb for tb in live.schema.tables if tb.name not in tables]
-            merged = sorted([*kept, *part.tables], key=lambda tb: tb.name)
-            live.schema = replace(part, tables=tuple(merged), _objects={})
-        live.exists, live.fingerprints, live.snapshot_at = True, fp, now
-        return True
+        inst, filters = self.instances.get(t.target.params), self.dirs[t.dir_path].opts.filters
+        return await poll_target(t.live, inst, t.target.schema, filters, self.clock)
 
     # ///// the desired side /////
 
@@ -388,100 +279,20 @@ class RepoEnvironment:
         await asyncio.gather(*(self._build_dir(d, only_missing=only_missing) for d in dirs))
 
     async def _build_dir(self, ds: DirState, *, only_missing: bool = False) -> None:
+        """The dir's desired side, run on the server of its first target, in each charset its targets use."""
         targets = [t for t in self.targets.values() if t.dir_path == ds.dir.path]
         if not targets or ds.config_error:
             return
-        if not only_missing or ds.logical is None:
-            self._parse(ds)
-            ds.desired = {}
-        if ds.logical is None:
-            return
         first = targets[0]
-        if first.live.flavor is None:
-            return  # the server was never reached: no workspace either
-        wanted = {self._charset_for(t) for t in targets if t.live.flavor is not None}
-        failures: list[StatementFailure] = list(ds.failures) if only_missing else []
-        for cs, co in sorted(wanted - set(ds.desired)):
-            try:
-                ws = await exec_statements(
-                    first.target.params,
-                    ds.logical.creates.values(),
-                    schema_name=first.target.schema,
-                    char_set=cs,
-                    collation=co or await self._default_collation(first.target.params, cs),
-                    options=ds.opts.workspace,
-                    cache=ds.opts.cache,
-                )
-            except SchemadError as exc:
-                ds.file_error = f"workspace on {first.target.address}: {exc}"
-                return
-            ds.desired[(cs, co)] = ws.schema
-            failures += [f for f in ws.failures if f not in failures]
-        ds.failures = tuple(failures)
-
-    async def _default_collation(self, params: ConnParams, charset: str) -> str:
-        rows = await self._instance(params).query(
-            "SELECT default_collate_name AS c FROM information_schema.character_sets"
-            " WHERE character_set_name = %s",
-            (charset,),
-        )
-        return str(rows[0]["c"]) if rows else ""
-
-    def _listing(self, ds: DirState) -> tuple[list[Path], set[Path] | None]:
-        """The dir's *.sql files and those to read again (None: compare every file's stamp).
-
-        After a watcher batch (`ds.pending`) only the files it named are looked
-        at: the others are known and unchanged, so a save in a dir of 1,000 files
-        costs one read, not 1,000 stats.  Otherwise (first read, a previous error,
-        symlinks involved) the dir is listed and every file's stamp compared.
-        """
-        pending, ds.pending = ds.pending, None
-        if pending is not None and ds.logical is not None and not any(p.is_symlink() for p in pending):
-            mine = {p for p in pending if p.parent == ds.dir.path and p.name.endswith(".sql")}
-            present = {p for p in mine if p.is_file()}
-            files = (set(ds.parsed) - mine) | present
-            return sorted(files, key=lambda p: p.name), present
-        return ds.dir.sql_files(), None
-
-    def _parse(self, ds: DirState) -> None:
-        """(Re)build the dir's LogicalSchema, re-splitting only files that changed."""
-        ignore = ignore_patterns(ds.dir.config)
-        logical = LogicalSchema()
-        parsed: dict[Path, _ParsedFile] = {}
-        digest = hashlib.sha256()
-        try:
-            files, reread = self._listing(ds)
-            for path in files:
-                pf = ds.parsed.get(path)
-                if pf is not None and reread is not None and path not in reread:
-                    stamp = pf.stamp  # the watcher named what changed, and this was not it
-                else:
-                    st = path.stat()
-                    stamp = (st.st_mtime_ns, st.st_size)
-                if pf is None or pf.stamp != stamp or (reread is not None and path in reread):
-                    text = read_sql(path)
-                    one = LogicalSchema.from_texts({str(path): text})
-                    pf = _ParsedFile(stamp, one.files[str(path)], hashlib.sha256(text.encode()).hexdigest())
-                parsed[path] = pf
-                digest.update(f"{path.name}\0{pf.sha256}\n".encode())
-                logical.files[str(path)] = pf.statements
-                for stmt in pf.statements:
-                    logical.add_statement(stmt, ignore=ignore)
-        except (SchemadError, OSError) as exc:
-            ds.file_error = str(exc) if isinstance(exc, SchemadError) else f"{exc.filename}: {exc.strerror}"
-            ds.logical = None
-            ds.parsed = parsed
-            log.error("repo %s: %s", self.repo, ds.file_error)
-            return
-        ds.parsed, ds.logical, ds.file_error = parsed, logical, None
-        ds.files_hash = digest.hexdigest()
+        server = first.target if first.live.flavor is not None else None  # never reached: no workspace
+        charsets = {self._charset_for(t) for t in targets if t.live.flavor is not None}
+        await build_dir(ds, self.repo, server, charsets, self.instances.get, only_missing=only_missing)
 
     # ///// diffs /////
 
     def desired_for(self, t: TargetState) -> Schema | None:
         """The dir's workspace schema for this target's charset, under the target's schema name."""
-        desired = self.dirs[t.dir_path].desired.get(self._charset_for(t))
-        return replace(desired, name=t.target.schema, _objects={}) if desired is not None else None
+        return self.dirs[t.dir_path].schema(self._charset_for(t), t.target.schema)
 
     def _mods_for(self, t: TargetState) -> StatementModifiers:
         return self.dirs[t.dir_path].opts.mods.with_changes(flavor=t.live.flavor)
@@ -536,7 +347,9 @@ class RepoEnvironment:
         problems: list[Refusal] = []
         allowed = allow_unsafe or opts.mods.allow_unsafe
         tables = tables_to_size(steps, allowed, opts.safe_below_size)
-        sizes = await table_sizes(self._instance(t.target.params), t.target.schema, tables) if tables else {}
+        sizes = (
+            await table_sizes(self.instances.get(t.target.params), t.target.schema, tables) if tables else {}
+        )
         for planned in plan_steps(steps, sizes, allowed, opts.safe_below_size):
             if planned.refused is not None:
                 first = planned.step.sql.splitlines()[0]

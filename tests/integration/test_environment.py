@@ -35,7 +35,7 @@ async def load(server: DBServer, schema: str, n: int) -> None:
 
 
 def queries(env: RepoEnvironment) -> int:
-    return sum(sum(i.query_counts.values()) for i in env._instances.values())
+    return sum(sum(i.query_counts.values()) for i in env.instances)
 
 
 async def test_unchanged_poll_costs_the_same_queries_at_any_size(
