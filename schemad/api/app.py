@@ -14,16 +14,15 @@ import asyncio
 import importlib.resources
 import logging
 import math
-import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.routes import ANSWERS, DAEMON, add_routes
-from schemad.config import EXAMPLE_REPO, DaemonConfig
+from schemad.config import DaemonConfig
 from schemad.errors import (
     ConfigError,
     ConnectError,
@@ -35,6 +34,7 @@ from schemad.errors import (
 from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
+from schemad.service.reload import ConfigReloader
 from schemad.service.state import SqliteStateStore, StateStore
 from schemad.service.systemd import Notifier, watchdog_loop
 
@@ -46,11 +46,10 @@ class State:
     ready: bool = False
     embedded_socket: str | None = None
     errors: list[str] = field(default_factory=list)
-    config: DaemonConfig | None = None  # the live configuration; SIGHUP replaces it
-    reloads: int = 0  # successful reloads since start
 
 
-CONFIG = web.AppKey("config", DaemonConfig)
+CONFIG = web.AppKey("config", DaemonConfig)  # as started; the one in force is RELOADER's
+RELOADER = web.AppKey("reloader", ConfigReloader)
 STATE = web.AppKey("state", State)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", StateStore)
@@ -90,35 +89,7 @@ async def _end_log_streams(app: web.Application) -> None:
 
 def current_config(app: web.Application) -> DaemonConfig:
     """The configuration in force: the start-up one until a SIGHUP reload replaces it."""
-    return app[STATE].config or app[CONFIG]
-
-
-def reload_config(app: web.Application) -> bool:
-    """Re-read the TOML file the daemon was started with; keep the old config if the new one is bad.
-
-    In-flight requests and jobs keep the objects they already hold, so nothing
-    is dropped; new requests see the new configuration.
-    """
-    state, old = app[STATE], current_config(app)
-    if old.source is None:
-        log.info("SIGHUP: no configuration file to reload")
-        return False
-    try:
-        new = DaemonConfig.load(old.source)
-    except SchemadError as exc:
-        log.error("SIGHUP: configuration not reloaded, keeping the running one: %s", exc)
-        return False
-    # What the command line set at start (listen address, embedded server, state dir) stays.
-    state.config = replace(
-        new,
-        listen_host=old.listen_host,
-        listen_port=old.listen_port,
-        embedded=old.embedded,
-        state_dir=old.state_dir,
-    )
-    state.reloads += 1
-    log.info("SIGHUP: configuration reloaded from %s", old.source)
-    return True
+    return app[RELOADER].config
 
 
 async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
@@ -126,14 +97,7 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     notifier = Notifier.from_environ()
 
     async def reload() -> None:
-        notifier.reloading()
-        try:
-            if reload_config(app) and DAEMON in app:
-                await app[DAEMON].reload(current_config(app))
-        except Exception:
-            log.exception("SIGHUP: reload failed; the daemon keeps running")
-        finally:
-            notifier.ready()
+        await app[RELOADER].reload(app.get(DAEMON), notifier)
 
     tasks: set[asyncio.Task[None]] = set()
 
@@ -164,34 +128,17 @@ async def _systemd(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
-    """Start the throwaway server and seed the repos into it (only with --embedded)."""
+    """The throwaway server with the repos' schemas in it (only with --embedded)."""
     config, state = app[CONFIG], app[STATE]
     if not config.embedded:
         yield
         return
-    from schemad.connection.params import ConnParams
-    from schemad.embedded import EmbeddedServer
-    from schemad.embedded.seed import make_demo_drift, seed_repo
+    from schemad.service.demo import embedded_demo
 
-    srv = EmbeddedServer()
-    await asyncio.to_thread(srv.start)
-    os.environ["SCHEMAD_EMBEDDED_SOCKET"] = srv.socket  # the example repo's .skeema reads it
-    state.embedded_socket = srv.socket
-    log.info("embedded MariaDB ready on %s (port %d)", srv.socket, srv.port)
-    try:
-        for repo in config.repos:
-            try:
-                failures = await seed_repo(
-                    ConnParams(host="localhost", socket=srv.socket), repo.path, "embedded"
-                )
-                state.errors += [str(f) for f in failures]
-            except SchemadError as exc:
-                state.errors.append(f"{repo.name}: {exc}")
-        if config.repos and config.repos[0].path == EXAMPLE_REPO:
-            await make_demo_drift(ConnParams(host="localhost", socket=srv.socket))
+    async with embedded_demo(config) as demo:
+        state.embedded_socket = demo.socket
+        state.errors += demo.errors
         yield
-    finally:
-        await asyncio.to_thread(srv.stop)
 
 
 def _environments(repo_path: str) -> list[str]:
@@ -312,6 +259,7 @@ async def json_errors(
 def create_app(config: DaemonConfig) -> web.Application:
     app = web.Application(middlewares=[json_errors, auth_middleware(current_config)])
     app[CONFIG] = config
+    app[RELOADER] = ConfigReloader(config)
     app[STATE] = State()
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_state_store)

@@ -27,6 +27,7 @@ ALLOWED = {
     "apply": {"errors", "model", "diff", "connection", "introspect", "plan"},
     "embedded": {"errors", "model", "connection", "introspect", "fs", "workspace"},
     # The daemon's state, time and concurrency: everything below it, no front end.
+    # `embedded`: the throwaway server of `serve --embedded`, started and seeded as one of its services.
     "service": {
         "errors",
         "model",
@@ -34,6 +35,7 @@ ALLOWED = {
         "introspect",
         "fs",
         "workspace",
+        "embedded",
         "diff",
         "plan",
         "apply",
