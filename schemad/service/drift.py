@@ -19,7 +19,7 @@ from schemad.diff.schema_diff import Step
 from schemad.lint import Note
 from schemad.model.keys import ObjectType
 from schemad.plan import render
-from schemad.plan.planner import PlannedStep
+from schemad.plan.planner import PlannedStep, statements_hash
 
 __all__ = ["TargetDiff", "drift_counts", "plan_hash", "render_sql", "select"]
 
@@ -38,6 +38,11 @@ class TargetDiff:
     @property
     def steps(self) -> tuple[Step, ...]:
         return tuple(p.step for p in self.planned)
+
+    @property
+    def plan_hash(self) -> str:
+        """The target's plan hash, as the CLI's `diff --verbose` prints it (Plan.plan_hash)."""
+        return statements_hash(self.address, self.schema, [p.step.sql for p in self.planned])
 
     def command_of(self, step: Step) -> str | None:
         """The wrapper command `step` runs through (None: directly, or not decided until a push)."""
@@ -73,11 +78,11 @@ def select(
 
 
 def plan_hash(repo: str, environment: str, diffs: Iterable[TargetDiff]) -> str:
-    """SHA-256 of the statements, per target in order; the same statements give the same hash."""
+    """SHA-256 naming the targets' plans (their plan hashes); the same statements give the same hash."""
     doc = {
         "repo": repo,
         "environment": environment,
-        "targets": sorted([d.address, d.schema, [s.sql for s in d.steps]] for d in diffs if d.steps),
+        "targets": sorted([d.address, d.schema, d.plan_hash] for d in diffs if d.steps),
     }
     return hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()
 

@@ -308,9 +308,10 @@ def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
         verbose = capsys.readouterr().out
         assert main(["diff"]) == 1
         plain = capsys.readouterr().out
-        comments = [
-            line for line in verbose.splitlines() if line.startswith("-- ") and "instance:" not in line
-        ]
+        said = [ln for ln in verbose.splitlines() if ln.startswith("-- ") and "instance:" not in ln]
+        assert said[0].startswith("-- plan_hash: ")
+        cli_hash = said[0].removeprefix("-- plan_hash: ")
+        comments = said[1:]
         # Adding a column is instant, changing int to bigint copies: the statement costs the most expensive.
         assert len(comments) == 1 and comments[0].startswith("-- COPY, LOCK=SHARED: "), verbose
         assert "[mariadb." in comments[0]
@@ -318,16 +319,18 @@ def test_verbose_diff_says_how_each_alter_runs_and_the_daemon_json_agrees(
             line for line in plain.splitlines() if not line.startswith("-- ")
         ]
 
-        async def served() -> list[dict[str, object]]:
+        async def served() -> tuple[str, list[dict[str, object]]]:
             env = RepoEnvironment("r", tmp_path, "production", CanonicalCache(tmp_path / "c.sqlite3"))
             try:
                 await env.evaluate()
                 (t,) = env.ordered_targets()
-                return [step_json(p) for p in t.diff.planned] if t.diff is not None else []
+                assert t.diff is not None
+                return t.diff.plan_hash, [step_json(p) for p in t.diff.planned]
             finally:
                 await env.close()
 
-        (statement,) = asyncio.run(served())
+        daemon_hash, (statement,) = asyncio.run(served())
+        assert daemon_hash == cli_hash  # one plan: the same statements for the same target
         risk = statement["risk"]
         assert isinstance(risk, dict) and (risk["algorithm"], risk["lock"]) == ("COPY", "SHARED")
         assert f"[{risk['rule']}]" in comments[0]
