@@ -175,7 +175,9 @@ def canonical_table_split(file: str, text: str, key: ObjectKey) -> list[Statemen
     """
     if key.type is not ObjectType.TABLE or not text.startswith("CREATE TABLE ") or not text.endswith(";\n"):
         return None
-    c = classify_regex(text[:-2])
+    # The name comes before the first `(` (a name holding one just fails the check below).
+    paren = text.find("(")
+    c = classify_regex(text[: paren + 1] if paren > 0 else text[:-2])
     if c.kind is not StatementKind.CREATE or c.key != key or c.schema is not None or c.name_span is None:
         return None
     return [Statement(file, 1, 1, text, ";", StatementKind.CREATE, key, None, None, c.name_span)]
