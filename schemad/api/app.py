@@ -34,6 +34,7 @@ from schemad.errors import (
 from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
+from schemad.service.objects import repo_environments
 from schemad.service.reload import ConfigReloader
 from schemad.service.state import SqliteStateStore, StateStore
 from schemad.service.systemd import Notifier, watchdog_loop
@@ -141,20 +142,6 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _environments(repo_path: str) -> list[str]:
-    from pathlib import Path
-
-    from schemad.fs.optionfile import OptionFile
-
-    envs: set[str] = set()
-    for f in sorted(Path(repo_path).rglob(".skeema")):
-        try:
-            envs.update(OptionFile.read(f).sections())
-        except SchemadError:
-            continue
-    return sorted(envs)
-
-
 # The text exposition format `generate_latest` writes (Prometheus text format 0.0.4), with its
 # version parameter, as prometheus_client's own handler labels it.  Not CONTENT_TYPE_LATEST: from
 # prometheus_client 0.22 on that says version=1.0.0, which the client serves only when a scraper
@@ -199,7 +186,7 @@ async def repos(request: web.Request) -> web.Response:
         {
             "name": r.name,
             "path": str(r.path) if any(f"push:{e}" in scopes for e in r.environments) else None,
-            "environments": _environments(str(r.path)),
+            "environments": repo_environments(r.path),
         }
         for r in config.repos
     ]

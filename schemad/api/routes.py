@@ -18,13 +18,12 @@ from aiohttp import web
 
 from schemad.api.auth import WHO, require
 from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
-from schemad.model.flavor import MARIADB_10_11
-from schemad.model.keys import ObjectKey, ObjectType
 from schemad.service.answers import Answer, AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, render_sql
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.linting import lint_text
+from schemad.service.objects import UnknownSchema, object_sides
 from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
 from schemad.service.state import JobState
 
@@ -272,49 +271,29 @@ async def get_object(request: web.Request) -> web.Response:
     schema, name = request.match_info["schema"], request.match_info["name"]
     kind = request.query.get("type", "table")
     try:
-        otype = ObjectType(kind)
+        sides = object_sides(env, schema, kind, name)
     except ValueError:
         raise web.HTTPBadRequest(text=f"query parameter type: unknown object type {kind!r}") from None
-    okey = ObjectKey(otype, name)
-    target = next((t for t in env.ordered_targets() if t.target.schema == schema), None)
-    if target is None:
-        raise web.HTTPNotFound(text=f"no schema {schema!r} in environment {key}")
-    ds = env.dirs[target.dir_path]
-    repo_side: dict[str, Any] | None = None
-    if ds.logical is not None and (stmt := ds.logical.creates.get(okey)) is not None:
-        desired = env.desired_for(target)
-        obj = desired.objects().get(okey) if desired is not None else None
-        canonical = _create_text(obj, target) if obj is not None else None
-        repo_side = {"file": stmt.file, "line": stmt.line, "text": stmt.body, "canonical": canonical}
-    live_side: dict[str, Any] | None = None
-    live = target.live.schema
-    if live is not None and (obj := live.objects().get(okey)) is not None:
-        live_side = {"canonical": _create_text(obj, target), "snapshot_at": iso(target.live.snapshot_at)}
-    if repo_side is None and live_side is None:
+    except UnknownSchema:
+        raise web.HTTPNotFound(text=f"no schema {schema!r} in environment {key}") from None
+    if sides is None:
         raise web.HTTPNotFound(text=f"no {kind} {name!r} in schema {schema!r} of {key}, in the repo or live")
-    # As the diff says (it ignores what the diff ignores, e.g. the AUTO_INCREMENT counter).
-    if target.diff is not None:
-        differs = any(s.key == okey for s in target.diff.steps)
-    else:
-        differs = (repo_side or {}).get("canonical") != (live_side or {}).get("canonical")
+    repo, live = sides.repo, sides.live
     return web.json_response(
         {
             "environment": key,
             "schema": schema,
-            "type": otype.value,
+            "type": sides.key.type.value,
             "name": name,
-            "repo": repo_side,
-            "live": live_side,
-            "differs": differs,
+            "repo": None
+            if repo is None
+            else {"file": repo.file, "line": repo.line, "text": repo.text, "canonical": repo.canonical},
+            "live": None
+            if live is None
+            else {"canonical": live.canonical, "snapshot_at": iso(live.snapshot_at)},
+            "differs": sides.differs,
         }
     )
-
-
-def _create_text(obj: Any, target: TargetState) -> str:
-    show = getattr(obj, "show_create", "")
-    if show:
-        return str(show)
-    return str(obj.create_statement(target.live.flavor or MARIADB_10_11))
 
 
 # ///// jobs and audit /////
