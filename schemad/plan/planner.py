@@ -295,11 +295,11 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
     return replace(plan, failures=ws.failures, verify_problems=tuple(problems))
 
 
-def _wrapper_config(target: Target, opts: PlanOptions) -> WrapperConfig | None:
-    """The dir's wrapper options for this target, or None when no wrapper is set."""
-    if opts.wrappers is None or not opts.wrappers.active:
+def target_wrapper_config(target: Target, wrappers: WrapperConfig | None) -> WrapperConfig | None:
+    """A dir's wrapper options for this target (its environment and dir), or None when no wrapper is set."""
+    if wrappers is None or not wrappers.active:
         return None
-    return replace(opts.wrappers, environment=target.environment, dir_path=target.dir_path)
+    return replace(wrappers, environment=target.environment, dir_path=target.dir_path)
 
 
 def _differing_tables(live: Schema | None, desired: Schema) -> list[str]:
@@ -378,7 +378,7 @@ def plan_from_models(
     diff = diff_schemas(*_without_equal_tables(live, desired), mods)
     known = sizes if sizes is not None else {}
     planned = plan_steps(diff.steps, known, mods.allow_unsafe, opts.safe_below_size)
-    wcfg = _wrapper_config(target, opts)
+    wcfg = target_wrapper_config(target, opts.wrappers)
     wrappers = None
     if wcfg is not None and (sizes is not None or not wcfg.needs_sizes):
         wrappers = WrapperPlanner(wcfg, target.params, target.schema, known)

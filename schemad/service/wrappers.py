@@ -1,7 +1,8 @@
-"""The alter-wrapper / ddl-wrapper a target's push runs through, for the CLI and the daemon alike.
+"""The alter-wrapper / ddl-wrapper a daemon push runs its statements through, with sizes read now.
 
-Kept out of `service.jobs` so that the one-shot CLI does not load the
-daemon's job machinery (and prometheus-client) to push.
+The daemon's diff is planned without table sizes (size-dependent routes are
+`pending`); when a job runs, this reads the sizes the dir's wrapper options
+need and builds the same WrapperPlanner the CLI's plan carries.
 """
 
 from __future__ import annotations
@@ -12,30 +13,20 @@ from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectType
-from schemad.plan.planner import Target, table_sizes
-from schemad.plan.routes import WrapperConfig, WrapperPlanner
+from schemad.plan.planner import Target, table_sizes, target_wrapper_config
+from schemad.plan.routes import WrapperPlanner
+from schemad.plan.targets import wrapper_config
 
 __all__ = ["wrapper_planner"]
 
 
 async def wrapper_planner(target: Target, d: Dir, steps: Sequence[Step]) -> WrapperPlanner | None:
-    """The dir's alter-wrapper / ddl-wrapper for these steps (None when neither is set).
-
-    Table sizes are read only when a size option or placeholder needs them.
-    """
-    cfg = d.config
-    wcfg = WrapperConfig(
-        alter_wrapper=cfg.get("alter-wrapper"),
-        ddl_wrapper=cfg.get("ddl-wrapper"),
-        alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
-        environment=target.environment,
-        dir_path=target.dir_path,
-    )
-    if not wcfg.active:
+    """The dir's alter-wrapper / ddl-wrapper for these steps (None when neither is set)."""
+    wcfg = target_wrapper_config(target, wrapper_config(d))
+    if wcfg is None:
         return None
     sizes: dict[str, int] = {}
-    templates = (wcfg.alter_wrapper + wcfg.ddl_wrapper).upper()
-    if wcfg.alter_wrapper_min_size > 0 or "{SIZE}" in templates or "{SIZEX}" in templates:
+    if wcfg.needs_sizes:
         tables = sorted({s.key.name for s in steps if s.key.type is ObjectType.TABLE})
         async with Instance(target.params) as inst:
             sizes = await table_sizes(inst, target.schema, tables)
