@@ -142,17 +142,10 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-# The text exposition format `generate_latest` writes (Prometheus text format 0.0.4), with its
-# version parameter, as prometheus_client's own handler labels it.  Not CONTENT_TYPE_LATEST: from
-# prometheus_client 0.22 on that says version=1.0.0, which the client serves only when a scraper
-# asks for it by Accept and with an escaping= parameter.
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
 async def metrics(request: web.Request) -> web.Response:
-    body, _ = request.app[METRICS].render()
+    body, content_type = request.app[METRICS].render()
     # The header as a whole: aiohttp's content_type= would keep only the media type and charset.
-    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 # The API's description, shipped as package data (schemad/api/openapi.yaml).

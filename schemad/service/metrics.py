@@ -43,7 +43,6 @@ from importlib import metadata
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -52,6 +51,12 @@ from prometheus_client import (
 )
 
 from schemad.model.keys import ObjectType
+
+# The text exposition format `generate_latest` writes (Prometheus text format 0.0.4), with its
+# version parameter, as prometheus_client's own handler labels it.  Not CONTENT_TYPE_LATEST: from
+# prometheus_client 0.22 on that says version=1.0.0, which the client serves only when a scraper
+# asks for it by Accept and with an escaping= parameter.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Histogram buckets for one poll (introspect + diff of one environment): 5 ms to 60 s.
 POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -354,4 +359,4 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The text exposition of every series, and its HTTP Content-Type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), METRICS_CONTENT_TYPE

@@ -63,7 +63,7 @@ async def _lint_dir(
             log.error("%s", failure)
         message = f"{failure.key}: {failure.message}"
         out.annotations.append(
-            Annotation(failure.file, failure.line, None, SQL_ERROR, Severity.ERROR, message)
+            Annotation(failure.file, failure.line, failure.column, SQL_ERROR, Severity.ERROR, message)
         )
         code = EXIT_FATAL
     for note in lint_located(result.schema, flavor, lint_options(d), logical.creates):
