@@ -23,11 +23,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
 
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.classification import (
+    CREATE_TYPES,
+    STORED_PROGRAM_TYPES,
+    Classification,
+    StatementKind,
+)
 
 __all__ = [
     "MASKED_IDENT",
@@ -44,42 +47,6 @@ __all__ = [
 ]
 
 
-class StatementKind(StrEnum):
-    """What a statement of a *.sql file is; the object type of a CREATE lives in its key."""
-
-    CREATE = "create"  #: CREATE TABLE/VIEW/PROCEDURE/FUNCTION/TRIGGER/EVENT with a parsed name
-    USE = "use"  #: USE db (client command; ends at a newline or the delimiter)
-    DELIMITER = "delimiter"  #: DELIMITER xx (client command; ends at a newline)
-    NOOP = "noop"  #: only whitespace and/or comments, or a stray delimiter
-    UNKNOWN = "unknown"  #: anything else; the caller warns "Unable to parse statement"
-
-
-STORED_PROGRAM_TYPES = frozenset(
-    {ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT}
-)
-
-_CREATE_TYPES = {
-    "TABLE": ObjectType.TABLE,
-    "VIEW": ObjectType.VIEW,
-    "PROCEDURE": ObjectType.PROCEDURE,
-    "FUNCTION": ObjectType.FUNCTION,
-    "TRIGGER": ObjectType.TRIGGER,
-    "EVENT": ObjectType.EVENT,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """The result of :func:`classify`."""
-
-    kind: StatementKind
-    key: ObjectKey | None = None  # only for CREATE
-    schema: str | None = None  # CREATE's schema qualifier, or USE's target
-    name_span: tuple[int, int] | None = None  # [start, end) of the `[schema.]name` clause in the text
-    via: Literal["sqlglot", "regex"] = "sqlglot"  # which path produced it (the regex is the fallback)
-
-
-_UNKNOWN = Classification(StatementKind.UNKNOWN)
 _UNKNOWN_RE = Classification(StatementKind.UNKNOWN, via="regex")
 
 # ---------------------------------------------------------------------------------------------------
@@ -256,7 +223,7 @@ def classify_regex(text: str) -> Classification:
         return Classification(StatementKind.USE, schema=_unquote(m["db"]), via="regex")
     if re.match(r"\s*\.", head[m.end() :]):
         return _UNKNOWN_RE  # db.t.x
-    otype = _CREATE_TYPES[m["type"].upper()]
+    otype = CREATE_TYPES[m["type"].upper()]
     schema, name = (m["n1"], m["n2"]) if m["n2"] is not None else (None, m["n1"])
     start, end = m.start("n1"), m.end("n2") if m["n2"] is not None else m.end("n1")
     return Classification(

@@ -15,7 +15,7 @@ from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import TokenError
 
 from schemad.model.keys import ObjectKey
-from schemad.sqltext.classify import _CREATE_TYPES, _UNKNOWN, Classification, StatementKind
+from schemad.sqltext.classification import CREATE_TYPES, UNKNOWN, Classification, StatementKind
 
 __all__ = ["NeedMore", "Untokenizable", "parse_head"]
 
@@ -117,13 +117,13 @@ def _use(c: _Cursor) -> Classification:
     """USE is a client command: its argument may be quoted any way, or a bare run like `my-db`."""
     t = c.get(1)
     if t is None:
-        return _UNKNOWN
+        return UNKNOWN
     if t.token_type in _QUOTED:
         return Classification(StatementKind.USE, schema=t.text)
     m = _USE_ARG.match(c.src, t.start)
     if m is not None and c.truncated and m.end() >= len(c.src):
         raise NeedMore
-    return Classification(StatementKind.USE, schema=m[0]) if m else _UNKNOWN
+    return Classification(StatementKind.USE, schema=m[0]) if m else UNKNOWN
 
 
 def _parse(c: _Cursor) -> Classification:
@@ -131,7 +131,7 @@ def _parse(c: _Cursor) -> Classification:
     if first == "USE":
         return _use(c)
     if first != "CREATE":
-        return _UNKNOWN
+        return UNKNOWN
     i = 1
     if c.word(i) == "OR" and c.word(i + 1) == "REPLACE":
         i += 2
@@ -143,7 +143,7 @@ def _parse(c: _Cursor) -> Classification:
                 i += 1
             j = _skip_definer(c, i)
             if j is None:
-                return _UNKNOWN
+                return UNKNOWN
             i = j
         elif w == "ALGORITHM":
             i += 3 if c.is_text(i + 1, "=") else 2
@@ -155,22 +155,22 @@ def _parse(c: _Cursor) -> Classification:
             i += 1
         else:
             break
-    otype = _CREATE_TYPES.get(c.word(i) or "")
+    otype = CREATE_TYPES.get(c.word(i) or "")
     if otype is None:
-        return _UNKNOWN
+        return UNKNOWN
     i += 1
     if c.word(i) == "IF" and c.word(i + 1) == "NOT" and c.word(i + 2) == "EXISTS":
         i += 3
     name = c.name(i)
     if name is None:
-        return _UNKNOWN
+        return UNKNOWN
     start = c.tokens[i].start
     end = c.tokens[i].end + 1
     schema = None
     if c.is_text(i + 1, "."):
         qualified = c.name(i + 2)
         if qualified is None or c.is_text(i + 3, "."):
-            return _UNKNOWN  # not an identifier, or db.t.x
+            return UNKNOWN  # not an identifier, or db.t.x
         schema, name = name, qualified
         end = c.tokens[i + 2].end + 1
     # (Looking at token i+1 above also made sure, on a truncated head, that the name is complete.)
