@@ -44,13 +44,6 @@ class TargetDiff:
         """The target's plan hash, as the CLI's `diff --verbose` prints it (Plan.plan_hash)."""
         return statements_hash(self.address, self.schema, [p.step.sql for p in self.planned])
 
-    def command_of(self, step: Step) -> str | None:
-        """The wrapper command `step` runs through (None: directly, or not decided until a push)."""
-        for p in self.planned:
-            if p.step is step:
-                return p.route.command
-        return None
-
 
 def select(
     diffs: Iterable[TargetDiff], *, schemas: Sequence[str] = (), tables: Sequence[str] = ()
@@ -95,4 +88,9 @@ def drift_counts(diff: TargetDiff) -> dict[str, int]:
 
 def render_sql(diffs: Iterable[TargetDiff]) -> str:
     """Skeema's diff text for these targets, as the CLI's `diff` prints it (schemad.plan.render)."""
-    return render.render_sql(render.TargetText(d.address, d.schema, d.steps, d.command_of) for d in diffs)
+
+    def text(d: TargetDiff) -> render.TargetText:
+        commands = {id(p.step): p.route.command for p in d.planned}  # the steps are the planned ones
+        return render.TargetText(d.address, d.schema, d.steps, lambda step: commands.get(id(step)))
+
+    return render.render_sql(text(d) for d in diffs)
