@@ -3,7 +3,7 @@
 `JobRunner.submit` is called with the environment's push lock held and the
 plan already checked against the reviewed `plan_hash`.  It writes the job
 record and the audit entry (both committed before any DDL runs) and starts
-one task that runs the targets in order through `execute_plan` (the
+one task that runs the targets in order through `apply.run_plan` (the
 server-side push lock of each schema, wrappers as managed subprocesses).
 Every statement's start and end is written to the store as it happens, so a
 crash leaves a record saying exactly which statements ran; the tool's process
