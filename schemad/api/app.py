@@ -22,7 +22,7 @@ from aiohttp import web
 
 from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.routes import ANSWERS, DAEMON, add_routes
-from schemad.config import DaemonConfig
+from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
     ConfigError,
     ConnectError,

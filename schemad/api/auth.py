@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from schemad.config import DaemonConfig
+from schemad.daemon_config import DaemonConfig
 
 __all__ = ["OPEN_PATHS", "SCOPES", "WHO", "auth_middleware", "require"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemad.errors import ConfigError
-from schemad.fs.options import OptionDef, OptionRegistry, OptionType, normalize_token
+from schemad.fs.registry import OptionDef, OptionRegistry, OptionType, normalize_token
 
 
 @dataclass(slots=True)

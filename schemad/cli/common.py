@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemad.errors import ConfigError, SchemadError
-from schemad.fs.config import Config, ConfigSources
+from schemad.fs.cascade import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectKey
-from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
+from schemad.plan.dir_options import conn_params, filters, ignore_patterns
 
 if TYPE_CHECKING:  # only annotations here: init needs neither the file reader nor the writer's imports
     from schemad.fs.dumper import DumpResult

@@ -1,6 +1,6 @@
 """`schemad <command> --help` / `schemad help <command>`: a command's description and its options.
 
-The options come from the registry (`schemad.fs.options.SKEEMA_OPTIONS`):
+The options come from the registry (`schemad.fs.registry.SKEEMA_OPTIONS`):
 which commands take them, their group, short flag, default and description,
 so help can't drift from what the parser accepts.  They are grouped as
 Skeema's --help groups them: the command's own options first, then the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
-from schemad.fs.options import SKEEMA_OPTIONS, HelpEntry, OptionRegistry, OptionType
+from schemad.fs.registry import SKEEMA_OPTIONS, HelpEntry, OptionRegistry, OptionType
 
 __all__ = ["DESCRIPTIONS", "command_help"]
 

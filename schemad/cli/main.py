@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         from schemad.cli.args import parse_args
-        from schemad.fs.options import SKEEMA_OPTIONS
+        from schemad.fs.registry import SKEEMA_OPTIONS
 
         parsed = parse_args(command, args[1:], SKEEMA_OPTIONS)
         if parsed.help:

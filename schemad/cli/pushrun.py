@@ -14,7 +14,7 @@ from schemad.apply.wrapped import LeftoverReport, wrapper_warnings
 from schemad.cli.common import log
 from schemad.cli.progress import ProgressLine
 from schemad.diff.schema_diff import Step
-from schemad.fs.config import Config
+from schemad.fs.cascade import Config
 from schemad.plan.planner import Plan
 
 __all__ = ["push_target"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
-from schemad.fs.config import ConfigSources
+from schemad.fs.cascade import ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.model.keys import escape_identifier

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.errors import ConfigError
-from schemad.fs.config import Config, ConfigSources, read_dir_option_file, split_list
+from schemad.fs.cascade import Config, ConfigSources, read_dir_option_file, split_list
 from schemad.fs.optionfile import OptionFile
-from schemad.fs.options import SYSTEM_SCHEMAS, parse_int, parse_regex
+from schemad.fs.registry import SYSTEM_SCHEMAS, parse_int, parse_regex
 
 __all__ = ["Dir", "HostPort"]
 

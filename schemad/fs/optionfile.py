@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemad.errors import CannotCreateError, ConfigError, OptionFileError
-from schemad.fs.options import SKEEMA_OPTIONS, OptionRegistry, OptionType, normalize_token, parse_bool
+from schemad.fs.registry import SKEEMA_OPTIONS, OptionRegistry, OptionType, normalize_token, parse_bool
 
 __all__ = ["QUOTES", "OptionFile", "OptionValue", "unquote"]
 

@@ -32,7 +32,7 @@ from typing import Any
 import schemad
 import schemad.sqltext
 from schemad.cachefile import cache_dir, open_cache_file, read_values, write_values
-from schemad.fs.config import Config
+from schemad.fs.cascade import Config
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classify import classify_regex
 from schemad.sqltext.splitter import Statement, StatementKind, split

@@ -18,12 +18,12 @@ from pathlib import Path
 from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.errors import ConfigError, SchemadError
-from schemad.fs.config import Config, ConfigSources
+from schemad.fs.cascade import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.lint.options import LintOptions
 from schemad.model.flavor import MARIADB_10_11
-from schemad.plan.dirconfig import conn_params, filters, ignore_patterns
+from schemad.plan.dir_options import conn_params, filters, ignore_patterns
 from schemad.plan.planner import PlanOptions, Target
 from schemad.plan.routes import WrapperConfig
 from schemad.workspace.cache import CanonicalCache

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemad.config import DaemonConfig, RepoConfig
+from schemad.daemon_config import DaemonConfig, RepoConfig
 from schemad.errors import SchemadError
 from schemad.plan.planner import Target
 from schemad.service.drift import drift_counts

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from schemad.config import EXAMPLE_REPO, DaemonConfig
 from schemad.connection.params import ConnParams
+from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig
 from schemad.embedded import EmbeddedServer
 from schemad.embedded.seed import make_demo_drift, seed_repo
 from schemad.errors import SchemadError

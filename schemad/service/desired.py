@@ -20,9 +20,9 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from schemad.config import WorkspaceConfig
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
+from schemad.daemon_config import WorkspaceConfig
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema, read_sql

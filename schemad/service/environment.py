@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from schemad.config import WorkspaceConfig
 from schemad.connection.params import ConnParams
+from schemad.daemon_config import WorkspaceConfig
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import OptionFileError, SchemadError

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.apply.runner import RunResult, WrapperFailed, run_managed
-from schemad.config import FetchConfig
+from schemad.daemon_config import FetchConfig
 from schemad.plan.shellout import WrapperCommand
 
 __all__ = ["FetchResult", "RepoFetcher", "fetch_and_fast_forward", "mask_url_credentials"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from schemad.config import DaemonConfig
+from schemad.daemon_config import DaemonConfig
 from schemad.errors import SchemadError
 from schemad.service.daemon import Daemon
 from schemad.service.systemd import Notifier

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from schemad.api.app import STORE, create_app
-from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig
+from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig, RepoConfig
 from schemad.service.state import JobRecord, JobState, SqliteStateStore, StatementRecord
 
 

@@ -14,7 +14,7 @@ import yaml
 from schemad.cli.args import parse_args
 from schemad.cli.main import _COMMANDS, main
 from schemad.fs.optionfile import OptionFile
-from schemad.fs.options import SKEEMA_OPTIONS
+from schemad.fs.registry import SKEEMA_OPTIONS
 from tests.conftest import DBServer
 
 SARIF_SCHEMA = json.loads((Path(__file__).parents[1] / "testdata" / "sarif-2.1.0-subset.json").read_text())

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from schemad.cli.args import parse_args
-from schemad.fs.options import SKEEMA_OPTIONS, OptionType
+from schemad.fs.registry import SKEEMA_OPTIONS, OptionType
 from tests.conftest import DBServer
 from tests.helpers import load_sql
 

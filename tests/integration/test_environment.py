@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemad.config import WorkspaceConfig
 from schemad.connection.instance import Instance
+from schemad.daemon_config import WorkspaceConfig
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.cache import CanonicalCache
 from tests.conftest import DBServer

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from schemad.cli.main import main
-from schemad.config import EXAMPLE_REPO
+from schemad.daemon_config import EXAMPLE_REPO
 from schemad.embedded.seed import seed_repo
 from tests.conftest import DBServer
 from tests.helpers import load_sql

@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemad.api.app import create_app
-from schemad.config import DaemonConfig
+from schemad.daemon_config import DaemonConfig
 
 
 async def test_metrics_content_type_keeps_the_format_version(aiohttp_client: Any, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from schemad.api.app import OPENAPI, create_app
-from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig
+from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig, RepoConfig
 
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")

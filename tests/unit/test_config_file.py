@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from schemad.config import (
+from schemad.daemon_config import (
     DEFAULT_STATE_DIR,
     EXAMPLE_REPO,
     DaemonConfig,

@@ -40,12 +40,12 @@ ALLOWED = {
         "plan",
         "apply",
         "sqltext",
-        "config",
+        "daemon_config",
         "lint",
     },
     # The HTTP front end works only through the service; plan, apply and lint only name the types of
     # what the service hands it (a PlannedStep, a Leftover, a lint Note) for its JSON.
-    "api": {"errors", "config", "service", "plan", "apply", "lint"},
+    "api": {"errors", "daemon_config", "service", "plan", "apply", "lint"},
     # The language server: runs files like lint/format do, or asks the daemon over HTTP.
     "lsp": {"errors", "model", "connection", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
     "cli": {
@@ -57,7 +57,7 @@ ALLOWED = {
         "fs",
         "workspace",
         "embedded",
-        "config",
+        "daemon_config",
         "api",
         "sqltext",
         "diff",

@@ -14,7 +14,7 @@ from schemad.cli.commands.init import set_connection
 from schemad.cli.common import conn_params, cwd, environment, log, sources
 from schemad.connection.instance import Instance
 from schemad.errors import ConfigError, SchemadError
-from schemad.fs.config import Config
+from schemad.fs.cascade import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.optionfile import OptionFile
 

@@ -27,7 +27,7 @@ from schemad.cli.common import (
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import CannotCreateError, ConfigError
-from schemad.fs.config import Config
+from schemad.fs.cascade import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.fs.dumper import DumpOptions, dump_objects
 from schemad.fs.optionfile import OptionFile

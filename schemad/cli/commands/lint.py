@@ -29,7 +29,7 @@ from schemad.cli.common import VERSION, dir_error, environment, log, walk
 from schemad.cli.dirwork import run_dir
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
-from schemad.fs.options import SKEEMA_OPTIONS
+from schemad.fs.registry import SKEEMA_OPTIONS
 from schemad.lint import Severity, lint_located
 from schemad.lint.report import SQL_ERROR, UNPARSED, Annotation, OutputFormat, render, text_line
 from schemad.plan.targets import lint_options

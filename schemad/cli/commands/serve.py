@@ -20,7 +20,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from schemad.config import ListenAddress
+from schemad.daemon_config import ListenAddress
 from schemad.errors import ConfigError
 
 EMBEDDED_LISTEN = "127.0.0.1:8080"
@@ -31,7 +31,7 @@ def run_serve(argv: list[str]) -> int:
 
     from schemad.api.app import create_app
     from schemad.api.server import run
-    from schemad.config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
+    from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
     from schemad.service.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="schemad serve", description=__doc__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemad.cli.args import parse_args
-from schemad.fs.options import SKEEMA_OPTIONS
+from schemad.fs.registry import SKEEMA_OPTIONS
 
 
 @pytest.mark.parametrize(

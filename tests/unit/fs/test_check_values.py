@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemad.errors import ConfigError
-from schemad.fs.config import Config, ConfigSources
+from schemad.fs.cascade import Config, ConfigSources
 
 
 def load(tmp_path: Path, text: str, cli: dict[str, str | None] | None = None, **environ: str) -> Config:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from schemad.errors import ConfigError, OptionFileError
-from schemad.fs.config import Config, ConfigSources, LayerKind, split_list
+from schemad.fs.cascade import Config, ConfigSources, LayerKind, split_list
 from schemad.fs.optionfile import OptionFile
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemad.errors import ConfigError
-from schemad.fs.config import ConfigSources
+from schemad.fs.cascade import ConfigSources
 from schemad.fs.dir import Dir, HostPort
 
 

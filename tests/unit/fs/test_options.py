@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemad.errors import ConfigError
-from schemad.fs.options import (
+from schemad.fs.registry import (
     ALL_COMMANDS,
     SKEEMA_OPTIONS,
     NormalizedToken,

@@ -156,7 +156,7 @@ def test_github_commands_exact() -> None:
 
 
 def test_output_format_values_are_the_option_choices() -> None:
-    from schemad.fs.options import SKEEMA_OPTIONS
+    from schemad.fs.registry import SKEEMA_OPTIONS
 
     opt = SKEEMA_OPTIONS["output"]
     assert opt.default == "text" and opt.commands == frozenset({"lint"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from schemad.config import FetchConfig
+from schemad.daemon_config import FetchConfig
 from schemad.service.gitfetch import RepoFetcher, fetch_and_fast_forward, mask_url_credentials
 
 DEADLINE = 10.0  # generous bound for "eventually"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemad.config import DaemonConfig
+from schemad.daemon_config import DaemonConfig
 from schemad.service.reload import ConfigReloader
 
 

@@ -36,7 +36,7 @@ from types import MappingProxyType
 
 from schemad.errors import ConfigError, OptionFileError
 from schemad.fs.optionfile import QUOTES, OptionFile, OptionValue, unquote
-from schemad.fs.options import (
+from schemad.fs.registry import (
     SKEEMA_OPTIONS,
     OptionRegistry,
     OptionType,

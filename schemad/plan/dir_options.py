@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from schemad.connection.params import ConnParams, parse_connect_options
-from schemad.fs.config import Config
+from schemad.fs.cascade import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.filters import Filters
 from schemad.model.keys import ObjectType
