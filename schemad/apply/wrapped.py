@@ -12,7 +12,7 @@ the template lets them: `{DEFAULTSFILE}` is a temporary option file written
 just before the tool starts and removed when it ends (however it ends), and
 `MYSQL_PWD` is not inherited unless the template reads `$MYSQL_PWD` itself.
 A template that puts `{PASSWORD}`/`{PASSWORDX}` on the command line still
-works; `WrapperPlanner.warnings` says so, and callers log it once per push.
+works; `wrapper_warnings` says so, and callers log it once per push.
 
 An ALTER TABLE that runs through a tool and does not succeed is followed by
 a look at what the tool left on the table (`apply.leftovers`).  When schemad
@@ -59,7 +59,6 @@ class LeftoverReport:
     """What a tool that did not succeed left on its table, and what schemad dropped of it."""
 
     table: str
-    stopped: bool  # schemad stopped the tool (cancel, timeout, shutdown)
     dropped: tuple[Leftover, ...]  # removed by schemad after the stop
     remaining: tuple[Leftover, ...] | None  # still there; None: the server could not be asked
     error: str | None = None  # why the server could not be asked
@@ -192,7 +191,7 @@ class WrappingExecutor:
         try:
             async with Instance(self.planner.params, pool_size=1) as inst:
                 if not stopped or before is None:  # not ours to clean, or unknown what was there before
-                    return LeftoverReport(table, stopped, (), await find_leftovers(inst, schema, table))
+                    return LeftoverReport(table, (), await find_leftovers(inst, schema, table))
                 dropped, remaining = await drop_scaffolding(
                     inst,
                     schema,
@@ -201,6 +200,6 @@ class WrappingExecutor:
                     keep_triggers=bool(_KEEPS_TRIGGERS.search(template)),
                     keep_tables=bool(_KEEPS_NEW_TABLE.search(template)),
                 )
-                return LeftoverReport(table, stopped, dropped, remaining)
+                return LeftoverReport(table, dropped, remaining)
         except SchemadError as exc:
-            return LeftoverReport(table, stopped, (), None, str(exc))
+            return LeftoverReport(table, (), None, str(exc))

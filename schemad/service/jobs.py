@@ -304,7 +304,7 @@ class JobRunner:
                 except SchemadError as exc:
                     notes.append(f"{where}: {exc}")
                     continue
-                notes.append(f"{st.target}: {LeftoverReport(st.table, False, (), found[i]).describe()}")
+                notes.append(f"{st.target}: {LeftoverReport(st.table, (), found[i]).describe()}")
             current = await asyncio.to_thread(self.store.get_job, job.id)
             if current is not None and found:
                 statements = tuple(
