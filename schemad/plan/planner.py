@@ -303,21 +303,13 @@ def target_wrapper_config(target: Target, wrappers: WrapperConfig | None) -> Wra
 
 
 def _differing_tables(live: Schema | None, desired: Schema) -> list[str]:
-    """Live tables that the desired schema changes or drops (by canonical text, else by model)."""
+    """Live tables that the desired schema changes or drops."""
     if live is None:
         return []
+    rest, _ = _without_equal_tables(live, desired)
+    assert rest is not None
     wanted = {t.name: t for t in desired.tables}
-    out = []
-    for t in live.tables:
-        d = wanted.get(t.name)
-        if d is None:
-            out.append(t.name)
-        elif t.show_create and d.show_create:
-            if not same_table_text(t.show_create, d.show_create):
-                out.append(t.name)
-        elif t != d:
-            out.append(t.name)
-    return sorted(out)
+    return sorted(t.name for t in rest.tables if wanted.get(t.name) != t)
 
 
 def sizes_needed(
