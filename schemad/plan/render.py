@@ -15,12 +15,12 @@ planned).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from schemad.diff.schema_diff import Step
 from schemad.model.keys import ObjectType, escape_identifier
+from schemad.plan.planner import PlannedStep
 
 if TYPE_CHECKING:
     from schemad.plan.risk import Prediction
@@ -35,49 +35,34 @@ __all__ = [
     "target_text",
 ]
 
-#: The display text of the wrapper command that runs a step, or None when it runs directly.
-WrapperDisplay = Callable[[Step], "str | None"]
-#: Lines said about a step (printed as `-- ` comments before it, so the text still runs).
-StepNotes = Callable[[Step], "Sequence[str]"]
-
-
-def _direct(step: Step) -> str | None:
-    return None
-
-
-def _silent(step: Step) -> Sequence[str]:
-    return ()
-
 
 def comment_lines(lines: Sequence[str]) -> str:
     """`-- ` comment lines (a newline inside a line starts another comment line)."""
     return "".join("-- " + line.replace("\n", "\n-- ") + "\n" for line in lines)
 
 
-def statement_text(step: Step, wrapper: str | None = None) -> str:
-    """One statement as printed: `\\! <wrapper>`, a DELIMITER block, or `<sql>;` (newline-terminated)."""
-    if wrapper is not None:
-        return f"\\! {wrapper}\n"
-    if step.compound:
-        return f"DELIMITER //\n{step.sql}//\nDELIMITER ;\n"
-    return f"{step.sql};\n"
+def statement_text(p: PlannedStep) -> str:
+    """One statement as printed: `\\! <wrapper command>`, a DELIMITER block, or `<sql>;`, with its newline."""
+    if p.route.command is not None:
+        return f"\\! {p.route.command}\n"
+    if p.step.compound:
+        return f"DELIMITER //\n{p.step.sql}//\nDELIMITER ;\n"
+    return f"{p.step.sql};\n"
 
 
-def target_text(
-    schema: str, steps: Sequence[Step], wrapper: WrapperDisplay = _direct, notes: StepNotes = _silent
-) -> str:
+def target_text(schema: str, planned: Sequence[PlannedStep], *, verbose: bool = False) -> str:
     """One target's statements: database DDL, `USE`, the rest ("" when there are none).
 
-    `notes` gives comment lines to print before a statement (`diff --verbose`).
+    `verbose` (`diff --verbose`) puts how the server will run each ALTER TABLE before it, as comments.
     """
-    if not steps:
+    if not planned:
         return ""
 
-    def text(s: Step) -> str:
-        return comment_lines(notes(s)) + statement_text(s, wrapper(s))
+    def text(p: PlannedStep) -> str:
+        return (comment_lines(risk_lines(p.risk)) if verbose else "") + statement_text(p)
 
-    db = [text(s) for s in steps if s.key.type is ObjectType.DATABASE]
-    rest = [text(s) for s in steps if s.key.type is not ObjectType.DATABASE]
+    db = [text(p) for p in planned if p.step.key.type is ObjectType.DATABASE]
+    rest = [text(p) for p in planned if p.step.key.type is not ObjectType.DATABASE]
     return "".join([*db, f"USE {escape_identifier(schema)};\n", *rest])
 
 
@@ -102,14 +87,13 @@ class TargetText:
 
     address: str
     schema: str
-    steps: Sequence[Step]
-    wrapper: WrapperDisplay = _direct
+    planned: Sequence[PlannedStep]
 
 
 def render_sql(targets: Iterable[TargetText]) -> str:
     """Skeema's diff text for targets in order (targets without statements print nothing)."""
     headers = InstanceHeaders()
-    return "".join(headers(t.address, target_text(t.schema, t.steps, t.wrapper)) for t in targets)
+    return "".join(headers(t.address, target_text(t.schema, t.planned)) for t in targets)
 
 
 def risk_lines(risk: Prediction | None) -> list[str]:

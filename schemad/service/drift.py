@@ -88,9 +88,4 @@ def drift_counts(diff: TargetDiff) -> dict[str, int]:
 
 def render_sql(diffs: Iterable[TargetDiff]) -> str:
     """Skeema's diff text for these targets, as the CLI's `diff` prints it (schemad.plan.render)."""
-
-    def text(d: TargetDiff) -> render.TargetText:
-        commands = {id(p.step): p.route.command for p in d.planned}  # the steps are the planned ones
-        return render.TargetText(d.address, d.schema, d.steps, lambda step: commands.get(id(step)))
-
-    return render.render_sql(text(d) for d in diffs)
+    return render.render_sql(render.TargetText(d.address, d.schema, d.planned) for d in diffs)

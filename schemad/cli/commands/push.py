@@ -32,7 +32,7 @@ from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
 from schemad.lint.options import Severity
 from schemad.plan.planner import Plan, Target, build_plan
-from schemad.plan.render import InstanceHeaders, risk_lines, target_text
+from schemad.plan.render import InstanceHeaders, target_text
 from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
 from schemad.workspace.cache import CanonicalCache
 
@@ -147,18 +147,10 @@ async def _run_target(
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
         return
-    planned = {id(p.step): p for p in plan.steps}  # by identity: the steps are the same objects
     verbose = cfg.get_bool("verbose")
     if verbose:
         out.output.append(f"-- plan_hash: {plan.plan_hash}\n")
-    out.output.append(
-        target_text(
-            target.schema,
-            steps,
-            lambda step: planned[id(step)].route.command,
-            lambda step: risk_lines(planned[id(step)].risk) if verbose else (),
-        )
-    )
+    out.output.append(target_text(target.schema, plan.steps, verbose=verbose))
     if dry_run:
         out.code = max(out.code, EXIT_DIFFERENCES)
         log.info("%s: diff complete", where)
