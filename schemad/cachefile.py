@@ -8,13 +8,14 @@ daemon can share it; callers treat every error as "no cache".
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["cache_dir", "open_cache_file", "read_values", "write_values"]
+__all__ = ["cache_dir", "open_cache_file", "read_values", "sources_digest", "write_values"]
 
 
 def cache_dir() -> Path:
@@ -25,6 +26,15 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "schemad"
+
+
+def sources_digest(files: Iterable[Path]) -> str:
+    """SHA-256 over files' names and contents, in order: keys a cache by the code that filled it."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def open_cache_file(path: Path, table: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:

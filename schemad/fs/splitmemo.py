@@ -31,7 +31,7 @@ from typing import Any
 
 import schemad
 import schemad.sqltext
-from schemad.cachefile import cache_dir, open_cache_file, read_values, write_values
+from schemad.cachefile import cache_dir, open_cache_file, read_values, sources_digest, write_values
 from schemad.fs.cascade import Config
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classify import classify_regex
@@ -49,13 +49,9 @@ _TABLE = f"splits_v{FORMAT_VERSION}"
 @functools.cache
 def _code_digest() -> str:
     """schemad's version and the sources that decide a split: the splitter, classifier, keys."""
-    h = hashlib.sha256(schemad.__version__.encode())
     files = sorted(Path(schemad.sqltext.__file__ or "").parent.glob("*.py"))
     keys = Path(schemad.__file__ or "").parent / "model" / "keys.py"
-    for p in [*files, keys]:
-        h.update(p.name.encode() + b"\0")
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    return f"{schemad.__version__}+{sources_digest([*files, keys])}"
 
 
 def _key(text: str) -> str:

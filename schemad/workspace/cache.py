@@ -54,7 +54,7 @@ from types import TracebackType
 import schemad
 import schemad.introspect
 import schemad.model
-from schemad.cachefile import cache_dir, open_cache_file, read_values, write_values
+from schemad.cachefile import cache_dir, open_cache_file, read_values, sources_digest, write_values
 from schemad.connection.instance import Instance
 from schemad.model.keys import ObjectKey
 from schemad.model.routine import Routine
@@ -98,15 +98,13 @@ def default_cache_path() -> Path:
 @functools.cache
 def code_version() -> str:
     """schemad's version plus a digest of the model and introspection sources (computed once)."""
-    version = schemad.__version__
-    h = hashlib.sha256()
-    for pkg in (schemad.model, schemad.introspect):
-        if pkg.__file__ is None:
-            continue
-        for p in sorted(Path(pkg.__file__).parent.glob("*.py")):
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return f"{version}+{h.hexdigest()[:16]}"
+    files = [
+        p
+        for pkg in (schemad.model, schemad.introspect)
+        if pkg.__file__ is not None
+        for p in sorted(Path(pkg.__file__).parent.glob("*.py"))
+    ]
+    return f"{schemad.__version__}+{sources_digest(files)[:16]}"
 
 
 # ///// keys /////////////////////////////////////////////////////////////////////////////////////
