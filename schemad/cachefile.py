@@ -8,14 +8,18 @@ daemon can share it; callers treat every error as "no cache".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["cache_dir", "open_cache_file", "read_values", "sources_digest", "write_values"]
+log = logging.getLogger(__name__)
+
+__all__ = ["CacheFile", "cache_dir", "open_cache_file", "sources_digest"]
 
 
 def cache_dir() -> Path:
@@ -61,24 +65,87 @@ def open_cache_file(path: Path, table: str, *, busy_timeout: float = 5.0) -> sql
 _CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's variable limit
 
 
-def read_values(conn: sqlite3.Connection, table: str, keys: Sequence[str]) -> dict[str, bytes]:
-    """The stored values of those `keys` that are in `table` (sqlite3.Error on failure)."""
-    out: dict[str, bytes] = {}
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        out.update(conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", chunk))
-    return out
+class CacheFile:
+    """One cache's key/value table in one SQLite file, never fatal.
 
+    Opened on first use.  An error reading, writing or opening it is logged
+    once as a warning naming `label` and the file; the file is then left
+    alone for the rest of the run (reads find nothing, writes are dropped).
+    A write that finds the file busy for longer than `busy_timeout` (another
+    process's transaction) only skips that batch.  Not thread-safe: callers
+    that share one across threads hold their own lock.
+    """
 
-def write_values(conn: sqlite3.Connection, table: str, items: Iterable[tuple[str, bytes]]) -> None:
-    """Store (key, value) pairs in one transaction (sqlite3.Error on failure, nothing written)."""
-    now = time.time()
-    rows = [(k, v, now) for k, v in items]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(f"INSERT OR REPLACE INTO {table} (key, value, stored_at) VALUES (?, ?, ?)", rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    def __init__(self, path: Path, table: str, label: str, *, busy_timeout: float = 5.0) -> None:
+        self.path, self.table, self.label, self.busy_timeout = path, table, label, busy_timeout
+        self.ok = True  # False once an error switched the file off
+        self._conn: sqlite3.Connection | None = None
+
+    def read(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored values of those `keys` that are in the file."""
+        conn = self._connection()
+        if conn is None or not keys:
+            return {}
+        out: dict[str, bytes] = {}
+        try:
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                out.update(conn.execute(f"SELECT key, value FROM {self.table} WHERE key IN ({marks})", chunk))
+        except sqlite3.Error as exc:
+            self._disable("read", exc)
+            return {}
+        return out
+
+    def write(self, items: Iterable[tuple[str, bytes]]) -> bool:
+        """Store (key, value) pairs in one transaction; False when nothing was written."""
+        rows = [(k, v, time.time()) for k, v in items]
+        conn = self._connection()
+        if conn is None or not rows:
+            return False
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO {self.table} (key, value, stored_at) VALUES (?, ?, ?)", rows
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                # Another process held the file for longer than busy_timeout: skip this batch only.
+                log.warning("%s %s: not written, file busy (%s)", self.label, self.path, exc)
+            else:
+                self._disable("write", exc)
+            return False
+        except sqlite3.Error as exc:
+            self._disable("write", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and self.ok:
+            try:
+                self._conn = open_cache_file(self.path, self.table, busy_timeout=self.busy_timeout)
+            except (sqlite3.Error, OSError) as exc:
+                self._disable("open", exc)
+        return self._conn
+
+    def _disable(self, action: str, exc: BaseException) -> None:
+        log.warning(
+            "%s %s: cannot %s (%s); continuing without it (delete the file to reset it)",
+            self.label,
+            self.path,
+            action,
+            exc,
+        )
+        self.ok = False
+        self.close()

@@ -19,27 +19,22 @@ with one warning.  It stores nothing for a file that does not split
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
-import logging
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import schemad
 import schemad.sqltext
-from schemad.cachefile import cache_dir, open_cache_file, read_values, sources_digest, write_values
+from schemad.cachefile import CacheFile, cache_dir, sources_digest
 from schemad.fs.cascade import Config
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classify import classify_regex
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
 __all__ = ["SplitMemo", "canonical_table_split", "shared_memo", "split_files", "split_memo"]
-
-log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 _FILE_NAME = "split.sqlite3"
@@ -105,8 +100,7 @@ class SplitMemo:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else cache_dir() / _FILE_NAME
-        self._conn: sqlite3.Connection | None = None
-        self._ok = True
+        self._file = CacheFile(self.path, _TABLE, "split memo")
         self.hits = 0
         self.misses = 0
 
@@ -116,13 +110,7 @@ class SplitMemo:
     def lookup(self, pairs: Sequence[tuple[str, str]]) -> list[list[Statement] | None]:
         """For each (file, text): its statements as remembered, or None (not known)."""
         keys = [_key(text) for _, text in pairs]
-        blobs: dict[str, bytes] = {}
-        conn = self._connection()
-        if conn is not None:
-            try:
-                blobs = read_values(conn, _TABLE, keys)
-            except sqlite3.Error as exc:
-                self._disable("read", exc)
+        blobs = self._file.read(keys)
         out = [
             None if (blob := blobs.get(k)) is None else _decode(blob, file, text)
             for k, (file, text) in zip(keys, pairs, strict=True)
@@ -133,32 +121,11 @@ class SplitMemo:
 
     def store(self, items: Sequence[tuple[str, Sequence[Statement]]]) -> None:
         """Remember (text, its statements) pairs."""
-        conn = self._connection()
-        if conn is None or not items:
-            return
-        try:
-            write_values(conn, _TABLE, [(_key(text), _encode(statements)) for text, statements in items])
-        except sqlite3.Error as exc:
-            self._disable("write", exc)
+        if items and self._file.ok:
+            self._file.write([(_key(text), _encode(statements)) for text, statements in items])
 
     def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._conn is None and self._ok:
-            try:
-                self._conn = open_cache_file(self.path, _TABLE)
-            except (sqlite3.Error, OSError) as exc:
-                self._disable("open", exc)
-        return self._conn
-
-    def _disable(self, action: str, exc: BaseException) -> None:
-        log.warning("split memo %s: cannot %s (%s); continuing without it", self.path, action, exc)
-        self._ok = False
-        self.close()
+        self._file.close()
 
 
 def canonical_table_split(file: str, text: str, key: ObjectKey) -> list[Statement] | None:

@@ -36,14 +36,12 @@ created with mode 0700).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import logging
 import os
 import pickle
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,7 +52,7 @@ from types import TracebackType
 import schemad
 import schemad.introspect
 import schemad.model
-from schemad.cachefile import cache_dir, open_cache_file, read_values, sources_digest, write_values
+from schemad.cachefile import CacheFile, cache_dir, sources_digest
 from schemad.connection.instance import Instance
 from schemad.model.keys import ObjectKey
 from schemad.model.routine import Routine
@@ -247,8 +245,7 @@ class CanonicalCache:
         self.stats = CacheStats()
         self._memory: OrderedDict[str, CachedObject] = OrderedDict()
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._disk_ok = True
+        self._disk = CacheFile(self.path, _TABLE, "canonical cache", busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
         return f"CanonicalCache({str(self.path)!r})"
@@ -294,9 +291,14 @@ class CanonicalCache:
         with self._lock:
             self._memory.clear()
 
+    @property
+    def disk_ok(self) -> bool:
+        """False once a disk error switched the file off for this run (memory only)."""
+        return self._disk.ok
+
     def close(self) -> None:
         with self._lock:
-            self._close_connection()
+            self._disk.close()
 
     def __enter__(self) -> CanonicalCache:
         return self
@@ -314,42 +316,8 @@ class CanonicalCache:
         while len(self._memory) > self.memory_limit:
             self._memory.popitem(last=False)
 
-    def _disable(self, action: str, exc: BaseException) -> None:
-        log.warning(
-            "canonical cache %s: cannot %s (%s); continuing without it (delete the file to reset it)",
-            self.path,
-            action,
-            exc,
-        )
-        self._disk_ok = False
-        self._close_connection()
-
-    def _close_connection(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._conn is not None or not self._disk_ok:
-            return self._conn
-        try:
-            conn = open_cache_file(self.path, _TABLE, busy_timeout=self.busy_timeout)
-        except (sqlite3.Error, OSError) as exc:
-            self._disable("open", exc)
-            return None
-        self._conn = conn
-        return conn
-
     def _read(self, keys: list[str]) -> dict[str, CachedObject]:
-        conn = self._connection()
-        if conn is None:
-            return {}
-        try:
-            rows = read_values(conn, _TABLE, keys)
-        except sqlite3.Error as exc:
-            self._disable("read", exc)
-            return {}
+        rows = self._disk.read(keys)
         out: dict[str, CachedObject] = {}
         bad = 0
         for key, blob in rows.items():
@@ -366,24 +334,12 @@ class CanonicalCache:
         return out
 
     def _write(self, items: Mapping[str, CachedObject]) -> None:
-        conn = self._connection()
-        if conn is None:
+        if not self._disk.ok:
             return
         try:
             rows = [(k, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) for k, obj in items.items()]
         except Exception as exc:  # an object that can't be pickled stays in memory only
             log.warning("canonical cache %s: cannot store (%s)", self.path, exc)
             return
-        try:
-            write_values(conn, _TABLE, rows)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                # Another process held the file for longer than busy_timeout: skip this batch only.
-                log.warning("canonical cache %s: not written, file busy (%s)", self.path, exc)
-                return
-            self._disable("write", exc)
-            return
-        except sqlite3.Error as exc:
-            self._disable("write", exc)
-            return
-        self.stats.writes += len(rows)
+        if self._disk.write(rows):
+            self.stats.writes += len(rows)

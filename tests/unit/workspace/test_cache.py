@@ -282,7 +282,7 @@ def _writer(args: tuple[str, int, int]) -> tuple[int, int]:
         c.put_many({f"w{worker}-{i}": table(f"t{worker}_{i}") for i in range(batch, batch + 10)})
         c.get_many([f"w{(worker + 1) % 4}-{batch}"])  # read what the others write, meanwhile
     c.close()
-    return c.stats.writes, int(c._disk_ok)
+    return c.stats.writes, int(c.disk_ok)
 
 
 def test_concurrent_writer_processes(tmp_path: Path) -> None:
