@@ -53,6 +53,15 @@ from schemad.model.table import Table, strip_auto_increment
 
 
 @dataclass(frozen=True, slots=True)
+class AlterPart:
+    """One ALTER TABLE statement of a TableDiff, with the clauses it carries and how they were rendered."""
+
+    statement: str
+    clauses: tuple[AlterClause, ...]
+    mods: StatementModifiers  # what the clauses were rendered with (strict index order without a PK)
+
+
+@dataclass(frozen=True, slots=True)
 class TableDiff:
     """One table's difference; for ALTER, the clauses in the order they are emitted."""
 
@@ -88,12 +97,23 @@ class TableDiff:
         if self.kind is DiffKind.DROP:
             assert self.before is not None
             return ["DROP TABLE " + escape_identifier(self.before.name)]
-        if not self.supported:
+        return [p.statement for p in self.alter_parts(mods)]
+
+    def alter_parts(self, mods: StatementModifiers) -> list[AlterPart]:
+        """An ALTER's statements (as `statements` gives them, in order), each with its clauses.
+
+        [] for CREATE, DROP, or an unsupported diff.  What a caller that judges
+        each statement by its clauses (schemad.plan.risk) reads.
+        """
+        if self.kind is not DiffKind.ALTER or not self.supported:
             return []
-        out: list[str] = []
+        out: list[AlterPart] = []
         for part in self.split_foreign_key_adds():
-            if part is not None:
-                out += [s for sub in part.split_conflicts() if (s := sub._alter_statement(mods))]
+            if part is None:
+                continue
+            for sub in part.split_conflicts():
+                if statement := sub._alter_statement(mods):
+                    out.append(AlterPart(statement, sub.clauses, sub._effective_mods(mods)))
         return out
 
     def unsafe_reasons(self, mods: StatementModifiers) -> list[str]:

@@ -1100,27 +1100,20 @@ def predict_alter(
     live, flavor = diff.before, mods.flavor
     out: list[Prediction] = []
     fulltext_added = False  # an earlier statement of this diff added a FULLTEXT index
-    for part in diff.split_foreign_key_adds():
-        if part is None:
-            continue
-        for sub in part.split_conflicts():
-            # TableDiff's own rendering, so that predictions pair with statements() one to one.
-            statement = sub._alter_statement(mods)
-            if not statement:
-                continue
-            eff = sub._effective_mods(mods)
-            ops = tuple(op for clause in sub.clauses for op in _ops(clause, eff))
-            facts = _facts(live, diff.after, flavor, foreign_key_checks, ops, fulltext_added)
-            prediction = _predict(statement, facts)
-            if mods.alter_algorithm or mods.alter_lock:
-                prediction = replace(
-                    prediction, forced=check_forced(prediction, flavor, mods.alter_algorithm, mods.alter_lock)
-                )
-            out.append(prediction)
-            fulltext_added = fulltext_added or any(
-                op.kind is K.ADD_INDEX and op.index is not None and op.index.kind is IndexKind.FULLTEXT
-                for op in ops
+    # TableDiff's own parts, so that predictions pair with statements() one to one.
+    for part in diff.alter_parts(mods):
+        ops = tuple(op for clause in part.clauses for op in _ops(clause, part.mods))
+        facts = _facts(live, diff.after, flavor, foreign_key_checks, ops, fulltext_added)
+        prediction = _predict(part.statement, facts)
+        if mods.alter_algorithm or mods.alter_lock:
+            prediction = replace(
+                prediction, forced=check_forced(prediction, flavor, mods.alter_algorithm, mods.alter_lock)
             )
+        out.append(prediction)
+        fulltext_added = fulltext_added or any(
+            op.kind is K.ADD_INDEX and op.index is not None and op.index.kind is IndexKind.FULLTEXT
+            for op in ops
+        )
     return out
 
 

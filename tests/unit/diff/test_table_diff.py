@@ -349,6 +349,36 @@ def test_split_foreign_key_adds() -> None:
     assert no_add is not None and no_add.split_foreign_key_adds() == (no_add, None)
 
 
+def test_alter_parts_are_the_statements_with_their_clauses() -> None:
+    before = table(A, foreign_keys=(FK,))
+    after = table(
+        A,
+        B,
+        col("x", "text"),
+        col("y", "text"),
+        secondary_indexes=(key("fx", "x", kind=IndexKind.FULLTEXT), key("fy", "y", kind=IndexKind.FULLTEXT)),
+        foreign_keys=(replace(FK, on_delete="CASCADE"),),
+    )
+    diff = diff_tables(before, after, MODS)
+    assert diff is not None
+    parts = diff.alter_parts(MODS)
+    assert [p.statement for p in parts] == diff.statements(MODS) and len(parts) == 3
+    assert not any(isinstance(c, AddForeignKey) for p in parts[:2] for c in p.clauses)
+    assert all(isinstance(c, AddForeignKey) for c in parts[2].clauses)  # FK adds run last
+    assert all(p.mods == MODS for p in parts)
+    create = diff_tables(None, after, MODS)
+    assert create is not None and create.alter_parts(MODS) == []
+
+
+def test_alter_parts_carry_strict_index_order_on_a_table_without_a_pk() -> None:
+    u = key("u", "id", kind=IndexKind.UNIQUE)
+    before = table(A, primary_key=None, secondary_indexes=(u,))
+    diff = diff_tables(before, table(A, B, primary_key=None, secondary_indexes=(u,)), MODS)
+    assert diff is not None
+    (part,) = diff.alter_parts(MODS)
+    assert part.mods.index_order_counts and not MODS.index_order_counts
+
+
 C1, C2 = Check("c1", "`a` > 0"), Check("c2", "`a` < 9")
 
 
