@@ -72,6 +72,7 @@ from schemad.service.wrappers import wrapper_planner
 __all__ = [
     "JobCancelled",
     "JobRunner",
+    "LiveJob",
     "PushItem",
     "TargetOf",
     "leftovers_on",
@@ -98,8 +99,11 @@ class PushItem:
 
 
 @dataclass(slots=True)
-class _Live:
-    """What only the running job knows: its cancel switch, progress, and log followers."""
+class LiveJob:
+    """What only the running job knows: its cancel switch, progress, and log followers.
+
+    Held by the runner; the job's hooks record through its methods and set `progress` themselves.
+    """
 
     record: JobRecord
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
@@ -138,7 +142,7 @@ class JobRunner:
         self.audit_stdout = audit_stdout
         self.on_finished = on_finished  # gets the environment key, e.g. to re-poll it
         self.clock = clock
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, LiveJob] = {}
         self._draining = False
         self._closing = False
 
@@ -228,7 +232,7 @@ class JobRunner:
             )
         )
         self._emit_audit(audit_id, now, who, environment, plan_hash, statements, AUDIT_RUNNING, job_id)
-        live = _Live(record)
+        live = LiveJob(record)
         self._live[job_id] = live
         live.task = asyncio.get_running_loop().create_task(
             self._run(live, items, audit_id), name=f"push {job_id}"
@@ -342,9 +346,43 @@ class JobRunner:
         if late:
             await asyncio.gather(*late, return_exceptions=True)
 
+    # ///// what a running job's hooks record /////
+
+    def stopping(self, live: LiveJob) -> bool:
+        """The job must start no further statement: it was cancelled, or the daemon is stopping."""
+        return live.cancel.is_set() or self._draining
+
+    def update_statement(self, live: LiveJob, index: int, **changes: object) -> None:
+        """Change statement `index` of the job's record (its status, times, leftovers) and write it."""
+        stmts = list(live.record.statements)
+        stmts[index] = replace(stmts[index], **changes)  # type: ignore[arg-type]
+        self._save(live, statements=tuple(stmts))
+
+    def log_line(self, live: LiveJob, text: str) -> None:
+        """Append a time-stamped line to the job's log file and hand it to the log's followers."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        line = f"{stamp} {text}"
+        if live.record.log_path:
+            _append(Path(live.record.log_path), line)
+        live.lines.append(line)
+        live.total += 1
+        if len(live.lines) > _MAX_LIVE_LINES:
+            del live.lines[: len(live.lines) - _MAX_LIVE_LINES]
+        live.wake()
+
+    def wrapper_started(self, live: LiveJob, pgid: int) -> None:
+        """A wrapper tool started as process group `pgid`: counted, and recorded so a restart can stop it."""
+        self.metrics.wrapper_started()
+        self._save(live, wrapper_pid=pgid)
+
+    def wrapper_ended(self, live: LiveJob) -> None:
+        """The wrapper tool ended, however: no longer counted, its progress gone."""
+        self.metrics.wrapper_finished()
+        live.progress = None
+
     # ///// the job /////
 
-    def _save(self, live: _Live, **changes: object) -> None:
+    def _save(self, live: LiveJob, **changes: object) -> None:
         """Replace the record and write it through at once (SQLite, a few ms): nothing reorders writes."""
         live.record = replace(live.record, updated_at=self.clock(), **changes)  # type: ignore[arg-type]
         self.store.update_job(live.record)
@@ -356,23 +394,12 @@ class JobRunner:
             with contextlib.suppress(OSError):
                 _append(Path(job.log_path), f"{stamp} {text}")
 
-    def _log(self, live: _Live, text: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
-        line = f"{stamp} {text}"
-        if live.record.log_path:
-            _append(Path(live.record.log_path), line)
-        live.lines.append(line)
-        live.total += 1
-        if len(live.lines) > _MAX_LIVE_LINES:
-            del live.lines[: len(live.lines) - _MAX_LIVE_LINES]
-        live.wake()
-
-    async def _run(self, live: _Live, items: list[PushItem], audit_id: int) -> None:
+    async def _run(self, live: LiveJob, items: list[PushItem], audit_id: int) -> None:
         state = JobState.SUCCEEDED
         error: str | None = None
         try:
             self._save(live, state=JobState.RUNNING)
-            self._log(live, f"job {live.record.id}: {len(live.record.statements)} statement(s)")
+            self.log_line(live, f"job {live.record.id}: {len(live.record.statements)} statement(s)")
             offset = 0
             for item in items:
                 ok, error = await self._run_item(live, item, offset)
@@ -398,7 +425,7 @@ class JobRunner:
 
     def _finish(
         self,
-        live: _Live,
+        live: LiveJob,
         state: JobState,
         error: str | None,
         statements: tuple[StatementRecord, ...],
@@ -421,13 +448,13 @@ class JobRunner:
         if state is not JobState.INTERRUPTED:
             self.metrics.record_push(r.environment, str(state))
         done = sum(s.status == "done" for s in statements)
-        self._log(live, f"job {r.id}: {state} after {done} of {len(statements)} statement(s)")
+        self.log_line(live, f"job {r.id}: {state} after {done} of {len(statements)} statement(s)")
         live.done = True
         live.wake()
         if self.on_finished is not None:
             self.on_finished(r.environment)
 
-    async def _run_item(self, live: _Live, item: PushItem, offset: int) -> tuple[bool, str | None]:
+    async def _run_item(self, live: LiveJob, item: PushItem, offset: int) -> tuple[bool, str | None]:
         t, cfg = item.target, item.dir.config
         steps = list(item.steps)
         if not steps:
@@ -436,7 +463,7 @@ class JobRunner:
         for note in wrapper_warnings(wrappers, steps) if wrappers is not None else ():
             if note not in live.warned:  # once per job, however many targets share the template
                 live.warned.add(note)
-                self._log(live, f"warning: {note}")
+                self.log_line(live, f"warning: {note}")
                 log.warning("job %s: %s", live.record.id, note)
 
         record = await run_plan(
@@ -458,11 +485,6 @@ class JobRunner:
         if not failed:
             return True, None
         return False, failed[0].error
-
-    def _set_statement(self, live: _Live, i: int, **changes: object) -> None:
-        stmts = list(live.record.statements)
-        stmts[i] = replace(stmts[i], **changes)  # type: ignore[arg-type]
-        self._save(live, statements=tuple(stmts))
 
     def _emit_audit(
         self,
@@ -492,48 +514,46 @@ class JobRunner:
 
 
 class _JobHooks(RunHooks):
-    """A run's events written to the job: statement records, the log, the wrapper's group, progress.
+    """A run's events written to the job through the runner: statement records, the log, progress.
 
     Statements are numbered from `offset`, their index in the job's record.
     """
 
-    def __init__(self, runner: JobRunner, live: _Live, target: Target, offset: int) -> None:
+    def __init__(self, runner: JobRunner, live: LiveJob, target: Target, offset: int) -> None:
         self.runner, self.live, self.offset = runner, live, offset
         self.where = f"{target.address} {target.schema}"
 
     def step_started(self, index: int, total: int, step: Step) -> None:
         r, live = self.runner, self.live
-        if live.cancel.is_set() or r._draining:
+        if r.stopping(live):
             raise JobCancelled("cancelled before this statement started")
-        r._set_statement(live, self.offset + index, status="pending", started_at=r.clock())
-        r._log(live, f"{self.where}: running: {step.sql.splitlines()[0]}")
+        r.update_statement(live, self.offset + index, status="pending", started_at=r.clock())
+        r.log_line(live, f"{self.where}: running: {step.sql.splitlines()[0]}")
 
     def step_ended(self, index: int, error: str | None) -> None:
         r = self.runner
         status = "failed" if error else "done"
-        r._set_statement(self.live, self.offset + index, status=status, error=error, finished_at=r.clock())
-        r._log(self.live, f"{self.where}: {'failed: ' + error if error else 'done'}")
+        r.update_statement(self.live, self.offset + index, status=status, error=error, finished_at=r.clock())
+        r.log_line(self.live, f"{self.where}: {'failed: ' + error if error else 'done'}")
 
     def output(self, line: LogLine) -> None:
-        self.runner._log(self.live, f"{self.where}: {line.stream}: {line.text}")
+        self.runner.log_line(self.live, f"{self.where}: {line.stream}: {line.text}")
         p = parse_progress(line.text)
         if p is not None and p.percent is not None:
             self.live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
 
     def wrapper_started(self, pgid: int) -> None:
-        self.runner.metrics.wrapper_started()
-        self.runner._save(self.live, wrapper_pid=pgid)
+        self.runner.wrapper_started(self.live, pgid)
 
     def wrapper_ended(self) -> None:
-        self.runner.metrics.wrapper_finished()
-        self.live.progress = None
+        self.runner.wrapper_ended(self.live)
 
     def leftovers(self, index: int, report: LeftoverReport) -> None:
         changes: dict[str, object] = {"dropped": report.dropped}
         if report.remaining is not None:
             changes["leftovers"] = report.remaining
-        self.runner._set_statement(self.live, self.offset + index, **changes)
-        self.runner._log(self.live, f"{self.where}: {report.describe()}")
+        self.runner.update_statement(self.live, self.offset + index, **changes)
+        self.runner.log_line(self.live, f"{self.where}: {report.describe()}")
 
 
 def _append(path: Path, line: str) -> None:
