@@ -16,11 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
-import asyncmy
-from asyncmy.constants import CLIENT
-from asyncmy.cursors import DictCursor
-from asyncmy.errors import Error as DriverError
-
+from schemad.connection.driver import CLIENT, DictCursor, DriverError, asyncmy
 from schemad.connection.params import ConnParams
 from schemad.errors import ConnectError, DatabaseError
 from schemad.model.flavor import Flavor
