@@ -70,7 +70,12 @@ def _table_steps(diff: TableDiff, mods: StatementModifiers) -> list[Step]:
     key = ObjectKey(ObjectType.TABLE, (diff.after or diff.before).name)  # type: ignore[union-attr]
     reasons = diff.unsafe_reasons(mods)
     unsafe = "; ".join(reasons) if reasons else None
-    return [Step(key, diff.kind, sql, unsafe, table_diff=diff) for sql in diff.statements(mods)]
+    if diff.kind is DiffKind.CREATE and diff.after is not None:
+        # A new table runs the server's canonical text, never a re-rendering that adds clauses.
+        sqls = [diff.after.statement_to_create(mods.flavor, include_auto_inc=not mods.ignore_auto_inc)]
+    else:
+        sqls = diff.statements(mods)
+    return [Step(key, diff.kind, sql, unsafe, table_diff=diff) for sql in sqls]
 
 
 def _object_steps(stmts: list[ObjectStatement]) -> list[Step]:

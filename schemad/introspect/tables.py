@@ -260,7 +260,9 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
             subs[r["name"]].append(Subpartition(r["sub_name"], r["comment"] or ""))
     tail = create[create.rfind("\n) ") :]
     default_subs = "\nSUBPARTITIONS " in tail
-    if first["sub_method"] and not default_subs:
+    # Declared with neither a list nor a count, the server prints neither (one (sub)partition each).
+    implicit_subs = bool(first["sub_method"]) and not default_subs and "(SUBPARTITION " not in tail
+    if first["sub_method"] and not default_subs and not implicit_subs:
         parts = {n: replace(p, comment="", subpartitions=tuple(subs[n])) for n, p in parts.items()}
     return Partitioning(
         method=first["method"],
@@ -271,6 +273,8 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
         sub_count=len(subs[first["name"]]) if first["sub_method"] else 0,
         default_partitions="\nPARTITIONS " in tail,
         default_subpartitions=default_subs,
+        implicit_partitions="\nPARTITIONS " not in tail and "(PARTITION " not in tail,
+        implicit_subpartitions=implicit_subs,
     )
 
 

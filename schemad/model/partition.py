@@ -3,6 +3,15 @@
 Values are kept as the server reports them (information_schema
 PARTITION_DESCRIPTION: `10`, `MAXVALUE`, `1,2`, `1,'a'`), since that is what
 SHOW CREATE prints inside the parentheses.
+
+How the partitions were declared is part of the model, because SHOW CREATE
+prints it back and information_schema cannot tell the forms apart: an explicit
+list (`(PARTITION p0 ...)`), a count (`PARTITIONS n`, names generated), or
+neither (`PARTITION BY HASH (id)` alone: one partition `p0`, and the server
+prints no list and no count).  Subpartitions have the same three forms.  The
+server keeps this as two flags per level (use_default_partitions,
+use_default_num_partitions); a re-rendering that picks another form creates a
+different table text, so `definition()` reproduces the declared one.
 """
 
 from __future__ import annotations
@@ -63,6 +72,8 @@ class Partitioning:
     sub_count: int = 0  # subpartitions per partition
     default_partitions: bool = False  # declared as `PARTITIONS n` (names generated)
     default_subpartitions: bool = False  # declared as `SUBPARTITIONS n`
+    implicit_partitions: bool = False  # neither a list nor `PARTITIONS n`: one partition, printed as nothing
+    implicit_subpartitions: bool = False  # `SUBPARTITION BY` alone: one per partition, printed as nothing
 
     @staticmethod
     def _by(method: str, expression: str) -> str:
@@ -76,9 +87,11 @@ class Partitioning:
         lines = [" PARTITION BY " + self._by(self.method, self.expression)]
         if self.sub_method:
             lines.append("SUBPARTITION BY " + self._by(self.sub_method, self.sub_expression or ""))
-            if self.default_subpartitions:
+            if self.default_subpartitions and not self.implicit_subpartitions:
                 lines.append(f"SUBPARTITIONS {self.sub_count}")
-        if self.default_partitions:
+        if self.implicit_partitions:
+            pass  # the server prints `PARTITION BY HASH (id)` and nothing after it
+        elif self.default_partitions:
             lines.append(f"PARTITIONS {len(self.partitions)}")
         else:
             lines.append("(" + ",\n ".join(p.definition(self.method) for p in self.partitions) + ")")

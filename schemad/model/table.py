@@ -1,7 +1,9 @@
 """Table: columns, indexes, constraints, options, partitioning.
 
 Pure data.  `create_statement(flavor)` renders the canonical CREATE TABLE, i.e.
-exactly what the server's SHOW CREATE TABLE prints.  An introspected table
+exactly what the server's SHOW CREATE TABLE prints; `statement_to_create`
+is what runs for a new table (the server's own text when the model cannot
+reproduce it).  An introspected table
 whose rendering differs from the server's text is flagged `unsupported`
 (Skeema's UnsupportedDDL): it may be created or dropped, never altered.
 """
@@ -19,6 +21,8 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_
 from schemad.model.partition import Partitioning
 
 _AUTO_INC_RE = re.compile(r" AUTO_INCREMENT=\d+(?= |$)", re.M)
+# MariaDB prints the clause on its own line; MySQL inside a versioned comment.
+_PARTITION_CLAUSE_RE = re.compile(r"\n(?: |/\*!\d+ )PARTITION BY ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,20 @@ class Table:
             text += self.partitioning.definition()
         return text
 
+    def statement_to_create(self, flavor: Flavor, *, include_auto_inc: bool = True) -> str:
+        """The CREATE TABLE that makes this table on a server where it does not exist yet.
+
+        The rendering when the model reproduces the server's text (then both
+        are the same), else the server's own text (from the workspace): a
+        re-rendering of what the model misses would create another table.
+        Without AUTO_INCREMENT=n unless include_auto_inc, and without the
+        partition clause when the partitioning was taken away from the model.
+        """
+        if not (self.unsupported and self.show_create):
+            return self.create_statement(flavor, include_auto_inc=include_auto_inc)
+        text = self.show_create if include_auto_inc else strip_auto_increment(self.show_create)
+        return text if self.partitioning is not None else strip_partitioning(text)
+
 
 def strip_auto_increment(create: str) -> str:
     """Remove the `AUTO_INCREMENT=n` table option from CREATE TABLE text (Skeema's default)."""
@@ -84,3 +102,10 @@ def strip_auto_increment(create: str) -> str:
     if not sep:
         return create
     return head + sep + _AUTO_INC_RE.sub("", tail, count=1)
+
+
+def strip_partitioning(create: str) -> str:
+    """Remove the partition clause (the last thing SHOW CREATE TABLE prints) from CREATE TABLE text."""
+    start = create.rfind("\n) ")
+    m = _PARTITION_CLAUSE_RE.search(create, start) if start >= 0 else None
+    return create[: m.start()] if m else create

@@ -35,8 +35,9 @@ from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
 from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.for_dir import for_dir
 from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import StatementFailure, exec_statements
+from schemad.workspace.tempschema import StatementFailure
 
 if TYPE_CHECKING:
     from schemad.lint.engine import Note
@@ -255,8 +256,11 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
                 (target.schema,),
             ),
         )
-        char_set = opts.char_set or (head[0]["cs"] if head else variables["character_set_server"])
-        collation = opts.collation or (head[0]["co"] if head else variables["collation_server"])
+        # Where the dir sets no default charset/collation: the live schema's, else the server's.
+        fallback = (
+            head[0]["cs"] if head else variables["character_set_server"],
+            head[0]["co"] if head else variables["collation_server"],
+        )
 
         texts = await load_texts(inst, target.schema, opts.filters) if head else None
         fixed = fixed_points(logical, texts) if texts is not None else set()
@@ -264,14 +268,9 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             fixed -= _lint_needs(logical, fixed, target.schema)
         to_run = [s for s in logical.creates.values() if s.key is None or s.key not in fixed]
 
-        ws = await exec_statements(
-            target.params,
-            to_run,
-            schema_name=target.schema,
-            char_set=char_set,
-            collation=collation,
-            options=opts.workspace,
-            cache=opts.cache,
+        # home: for_dir's default, the target's schema alone, the name its statements are diffed under.
+        ws = await for_dir(
+            target.params, to_run, opts, schema_name=target.schema, fallback=fallback, cache=opts.cache
         )
         desired = _filtered(ws.schema, opts.filters)
         live = None

@@ -13,16 +13,16 @@ from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectType
+from schemad.plan.dir_options import DirOptions
 from schemad.plan.planner import Target, table_sizes, target_wrapper_config
 from schemad.plan.routes import WrapperPlanner
-from schemad.plan.targets import wrapper_config
 
 __all__ = ["wrapper_planner"]
 
 
 async def wrapper_planner(target: Target, d: Dir, steps: Sequence[Step]) -> WrapperPlanner | None:
     """The dir's alter-wrapper / ddl-wrapper for these steps (None when neither is set)."""
-    wcfg = target_wrapper_config(target, wrapper_config(d))
+    wcfg = target_wrapper_config(target, DirOptions.from_dir(d).wrappers)
     if wcfg is None:
         return None
     sizes: dict[str, int] = {}

@@ -1,0 +1,135 @@
+"""Issue 12, point 2 (3 and 7 follow): cases from a peer tool's suite that schemad did not converge on.
+
+Each case loads a live schema, writes a Skeema-layout repo, and runs the CLI as
+a user would: `push --allow-unsafe`, then `diff` must exit 0 (nothing left to
+do), and every object's live SHOW CREATE must equal what the workspace makes
+of the files (the canonical form the diff compared against).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemad.cli.main import main
+from schemad.connection.instance import Instance
+from schemad.introspect.introspector import introspect_schema
+from schemad.model.table import strip_auto_increment
+from schemad.sqltext.splitter import StatementKind, split
+from schemad.workspace.tempschema import exec_statements
+from tests.conftest import DBServer
+from tests.helpers import load_sql
+
+pytestmark = pytest.mark.db
+
+SCHEMA = "peer_app"
+OTHER = "peer_other"  # another schema a view may read (left as written)
+CHARSET = ("utf8mb4", "utf8mb4_general_ci")
+
+
+def _files(schema_dir: Path) -> list:  # type: ignore[type-arg]
+    return [
+        s
+        for f in sorted(schema_dir.glob("*.sql"))
+        for s in split(f.read_text(), str(f))
+        if s.kind is StatementKind.CREATE
+    ]
+
+
+def _texts(schema_objects: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    return {str(k): strip_auto_increment(o.show_create) for k, o in schema_objects.items()}
+
+
+async def _live_and_workspace(server: DBServer, schema_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    async with Instance(server.params) as inst:
+        live = await introspect_schema(inst, SCHEMA)
+    ws = await exec_statements(
+        server.params,
+        _files(schema_dir),
+        schema_name=SCHEMA,
+        char_set=CHARSET[0],
+        collation=CHARSET[1],
+        home=(SCHEMA,),
+    )
+    assert not ws.failures, ws.failures
+    assert not any(o.unsupported for o in ws.schema.objects().values() if hasattr(o, "unsupported"))
+    return _texts(live.objects()), _texts(ws.schema.objects())
+
+
+@contextlib.contextmanager
+def repo(
+    server: DBServer, root: Path, monkeypatch: pytest.MonkeyPatch, before: str, files: dict[str, str]
+) -> Iterator[Path]:
+    """The live schema loaded with `before`; a repo at `root` (the cwd) with `files`; its schema dir."""
+    drop = f"DROP DATABASE IF EXISTS {SCHEMA}; DROP DATABASE IF EXISTS {OTHER}"
+    asyncio.run(
+        load_sql(
+            server.params,
+            None,
+            f"{drop}; CREATE DATABASE {SCHEMA} CHARACTER SET {CHARSET[0]} COLLATE {CHARSET[1]};"
+            f" CREATE DATABASE {OTHER}; CREATE TABLE {OTHER}.ref (id int NOT NULL PRIMARY KEY, label text)",
+        )
+    )
+    try:
+        asyncio.run(load_sql(server.params, SCHEMA, before))
+        p = server.params
+        (root / ".skeema").write_text(f"[production]\nhost={p.host}\nport={p.port}\nuser={p.user}\n")
+        schema_dir = root / SCHEMA
+        schema_dir.mkdir()
+        (schema_dir / ".skeema").write_text(
+            f"schema={SCHEMA}\ndefault-character-set={CHARSET[0]}\ndefault-collation={CHARSET[1]}\n"
+        )
+        for name, text in files.items():
+            (schema_dir / f"{name}.sql").write_text(text)
+        monkeypatch.chdir(root)
+        yield schema_dir
+    finally:
+        asyncio.run(load_sql(server.params, None, drop))
+
+
+def converges(server: DBServer, schema_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """push, then a clean diff, then live == workspace; the pushed SQL."""
+    assert main(["push", "--allow-unsafe"]) == 0
+    pushed = capsys.readouterr().out
+    assert main(["diff"]) == 0, capsys.readouterr()
+    live, workspace = asyncio.run(_live_and_workspace(server, schema_dir))
+    assert live == workspace
+    return pushed
+
+
+# ///// 2. HASH and KEY partitioning without a partition list ////////////////////////////////////
+
+KEY = "(id int NOT NULL PRIMARY KEY)"
+PARTITIONED = {
+    "hash_implicit": "CREATE TABLE hash_implicit (id int NOT NULL, user_id int NOT NULL,"
+    " PRIMARY KEY (id, user_id)) PARTITION BY HASH (user_id);\n",
+    "linear_hash": f"CREATE TABLE linear_hash {KEY} PARTITION BY LINEAR HASH (id);\n",
+    "key_implicit": f"CREATE TABLE key_implicit {KEY} PARTITION BY KEY ();\n",
+    "linear_key": f"CREATE TABLE linear_key {KEY} PARTITION BY LINEAR KEY (id);\n",
+    "hash_count": f"CREATE TABLE hash_count {KEY} PARTITION BY HASH (id) PARTITIONS 4;\n",
+    "key_count": f"CREATE TABLE key_count {KEY} PARTITION BY LINEAR KEY (id) PARTITIONS 3;\n",
+    "hash_one": f"CREATE TABLE hash_one {KEY} PARTITION BY HASH (id) PARTITIONS 1;\n",
+    "sub_implicit": f"CREATE TABLE sub_implicit {KEY} PARTITION BY RANGE (id)"
+    " SUBPARTITION BY HASH (id)"
+    " (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE);\n",
+    # an existing unpartitioned table gets partitioned (an ALTER, partitioning=keep allows it)
+    "existing": f"CREATE TABLE existing {KEY} PARTITION BY KEY (id);\n",
+}
+
+
+def test_hash_and_key_partitioning_without_a_list_converges(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = f"CREATE TABLE existing {KEY};\n"
+    with repo(server, tmp_path, monkeypatch, before, PARTITIONED) as schema_dir:
+        pushed = converges(server, schema_dir, capsys)
+        # Each table was created as the file declared it: no partition list added.
+        assert "(PARTITION `p0` ENGINE" not in pushed
+        assert " PARTITION BY HASH (`user_id`);" in pushed
+        assert " PARTITION BY KEY ();" in pushed
+        assert "ALTER TABLE `existing` PARTITION BY KEY (`id`);" in pushed
+        assert "\nPARTITIONS 1;" in pushed
