@@ -16,7 +16,7 @@ from schemad.errors import ConfigError, SchemadError
 from schemad.fs.cascade import Config, ConfigSources
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectKey
-from schemad.plan.dir_options import conn_params, filters, ignore_patterns
+from schemad.plan.dir_options import conn_params, filters
 
 if TYPE_CHECKING:  # only annotations here: init needs neither the file reader nor the writer's imports
     from schemad.fs.dumper import DumpResult
@@ -31,7 +31,6 @@ __all__ = [
     "environment",
     "exportable_schemas",
     "filters",
-    "ignore_patterns",
     "ignored_key",
     "log",
     "log_files",

@@ -2,8 +2,8 @@
 
 Both commands need the same steps (parse the dir, pick the server, resolve
 the schema defaults, run the workspace with the config's options and the
-canonical cache); diff/push go through the planner instead but build their
-WorkspaceOptions with the same helper.
+canonical cache); diff/push go through the planner instead, which reads the
+same DirOptions and runs the same workspace.for_dir.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
 from schemad.model.flavor import Flavor
-from schemad.plan.targets import conn_params, ignore_patterns, run_dir_workspace
+from schemad.plan.dir_options import DirOptions, conn_params
 from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.for_dir import for_dir
 from schemad.workspace.tempschema import WorkspaceResult
 
 
@@ -27,6 +28,7 @@ class DirWorkspace:
     logical: LogicalSchema  # the dir's parsed files
     result: WorkspaceResult  # what the server made of them
     flavor: Flavor
+    opts: DirOptions  # the dir's options, as the run read them
 
 
 async def run_dir(
@@ -44,7 +46,8 @@ async def run_dir(
     """
     cfg = d.config
     cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=split_memo(cfg))
+    opts = DirOptions.from_dir(d)
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=opts.ignore, memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; left as is", stmt.location)
     warn_unsupported(logical)
@@ -61,6 +64,14 @@ async def run_dir(
     async with Instance(params) as inst:
         variables = await inst.variables()
         flavor = await inst.flavor()
-    server_charset = (variables["character_set_server"], variables["collation_server"])
-    result = await run_dir_workspace(d, logical, params, server_charset, cache)
-    return DirWorkspace(logical, result, flavor)
+    result = await for_dir(
+        params,
+        logical.creates.values(),
+        opts,
+        schema_name=d.name,
+        fallback=(variables["character_set_server"], variables["collation_server"]),
+        cache=opts.cache_for(cache),
+        # The names the dir's `schema` spells out: a file may qualify its CREATEs with any of them.
+        home=opts.home,
+    )
+    return DirWorkspace(logical, result, flavor, opts)

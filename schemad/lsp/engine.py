@@ -29,9 +29,10 @@ from schemad.fs.logical import LogicalSchema
 from schemad.lint import Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectType
-from schemad.plan.targets import conn_params, ignore_patterns, lint_options, run_dir_workspace
+from schemad.plan.dir_options import DirOptions, conn_params
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.for_dir import for_dir
 from schemad.workspace.tempschema import WorkspaceResult
 
 log = logging.getLogger("schemad.lsp")
@@ -91,7 +92,8 @@ class Engine:
         """Findings for `text` as the contents of `path`; raises Unavailable without a host."""
         try:
             d = self.dir_for(path)
-            logical = _logical(d, path, text, open_text)
+            opts = DirOptions.from_dir(d)
+            logical = _logical(d, opts, path, text, open_text)
         except SQLFileError as exc:
             return [Finding(exc.line or 1, 1, "syntax", ERROR, exc.reason)]
         except ConfigError as exc:
@@ -109,14 +111,14 @@ class Engine:
             if s.file == doc
         ]
         try:
-            run = await self._run(d, logical)
+            run = await self._run(d, opts, logical)
         except (SchemadError, OSError) as exc:
             return [*out, Finding(1, 1, "server", WARNING, f"cannot lint against the server: {exc}")]
         for f in run.result.failures:
             if f.file == doc:
                 out.append(Finding(f.line, f.column or 1, "sql-error", ERROR, f.message))
         mine = {k for k, s in logical.creates.items() if s.file == doc}
-        for note in lint_located(run.result.schema, run.flavor, lint_options(d), logical.creates, only=mine):
+        for note in lint_located(run.result.schema, run.flavor, opts.lint, logical.creates, only=mine):
             severity = ERROR if note.severity is Severity.ERROR else WARNING
             out.append(Finding(note.line or 1, note.column or 1, note.rule, severity, note.message))
         return sorted(out, key=lambda x: (x.line, x.column, x.rule))
@@ -126,11 +128,12 @@ class Engine:
     async def format(self, path: Path, text: str, open_text: OpenText | None = None) -> list[Edit]:
         """Edits turning each CREATE of `text` into its canonical form; [] if canonical or on errors."""
         d = self.dir_for(path)
+        dir_opts = DirOptions.from_dir(d)
         try:
-            logical = _logical(d, path, text, open_text)
+            logical = _logical(d, dir_opts, path, text, open_text)
         except SQLFileError:
             return []
-        run = await self._run(d, logical)
+        run = await self._run(d, dir_opts, logical)
         cfg = d.config
         opts = DumpOptions(
             include_auto_inc=cfg.get_bool("include-auto-inc"),
@@ -164,7 +167,7 @@ class Engine:
 
     # ------------------------------------------------------------------ workspace
 
-    async def _run(self, d: Dir, logical: LogicalSchema) -> _Run:
+    async def _run(self, d: Dir, opts: DirOptions, logical: LogicalSchema) -> _Run:
         hosts = d.hosts()
         if not hosts:
             raise Unavailable(
@@ -184,13 +187,22 @@ class Engine:
                     variables["collation_server"],
                 )
             flavor, cs, co = self._servers[key]
-            result = await run_dir_workspace(d, logical, params, (cs, co), self.cache)
+            result = await for_dir(
+                params,
+                logical.creates.values(),
+                opts,
+                schema_name=d.name,
+                fallback=(cs, co),
+                cache=opts.cache_for(self.cache),
+                # As `schemad lint`: a file may qualify its CREATEs with a name the dir's `schema` spells out.
+                home=opts.home,
+            )
         return _Run(d, logical, result, flavor)
 
 
-def _logical(d: Dir, path: Path, text: str, open_text: OpenText | None) -> LogicalSchema:
+def _logical(d: Dir, opts: DirOptions, path: Path, text: str, open_text: OpenText | None) -> LogicalSchema:
     """The dir's statements, `text` being `path`'s contents; the document alone if another file is broken."""
-    ignore = ignore_patterns(d.config)
+    ignore = opts.ignore
     texts: dict[str, str] = {}
     doc = str(path)
     for f in d.sql_files():

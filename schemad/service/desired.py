@@ -27,11 +27,12 @@ from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema, read_sql
 from schemad.model.schema import Schema
+from schemad.plan.dir_options import DirOptions, patterns_by_type
 from schemad.plan.planner import PlanOptions, Target
-from schemad.plan.targets import ignore_patterns, plan_options
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
-from schemad.workspace.tempschema import StatementFailure, exec_statements
+from schemad.workspace.for_dir import for_dir
+from schemad.workspace.tempschema import StatementFailure
 
 __all__ = ["DirState", "build_dir", "dir_options"]
 
@@ -78,16 +79,17 @@ class DirState:
 
 def dir_options(d: Dir, cache: CanonicalCache, workspace: WorkspaceConfig | None) -> PlanOptions:
     """The dir's plan options; the daemon's `workspace` settings fill in what its .skeema leaves unset."""
-    opts = plan_options(d, cache)
+    opts = DirOptions.from_dir(d)
     cfg = d.config
-    if workspace is None:
-        return opts
-    ws = replace(
-        opts.workspace,
-        temp_schema=opts.workspace.temp_schema if cfg.is_set("temp-schema") else workspace.temp_schema,
-        concurrency=opts.workspace.concurrency if cfg.is_set("temp-schema-threads") else workspace.threads,
-    )
-    return replace(opts, workspace=ws)
+    if workspace is not None:
+        own = opts.workspace
+        ws = replace(
+            own,
+            temp_schema=own.temp_schema if cfg.is_set("temp-schema") else workspace.temp_schema,
+            concurrency=own.concurrency if cfg.is_set("temp-schema-threads") else workspace.threads,
+        )
+        opts = replace(opts, workspace=ws)
+    return opts.plan_options(cache)
 
 
 async def build_dir(
@@ -115,13 +117,15 @@ async def build_dir(
     failures: list[StatementFailure] = list(ds.failures) if only_missing else []
     for cs, co in sorted(charsets - set(ds.desired)):
         try:
-            ws = await exec_statements(
+            # (cs, co) already hold the dir's defaults (environment._charset_for), so for_dir keeps them.
+            collation = co or await _default_collation(instance(server.params), cs)
+            # home: for_dir's default, the server's target schema alone, the name the diffs use.
+            ws = await for_dir(
                 server.params,
                 ds.logical.creates.values(),
+                ds.opts,
                 schema_name=server.schema,
-                char_set=cs,
-                collation=co or await _default_collation(instance(server.params), cs),
-                options=ds.opts.workspace,
+                fallback=(cs, collation),
                 cache=ds.opts.cache,
             )
         except SchemadError as exc:
@@ -160,7 +164,7 @@ def _listing(ds: DirState) -> tuple[list[Path], set[Path] | None]:
 
 def _read(ds: DirState, repo: str) -> None:
     """(Re)build the dir's LogicalSchema, re-splitting only files that changed."""
-    ignore = ignore_patterns(ds.dir.config)
+    ignore = patterns_by_type(ds.opts.filters)
     logical = LogicalSchema()
     parsed: dict[Path, _ParsedFile] = {}
     digest = hashlib.sha256()

@@ -10,18 +10,18 @@ the statement's first line, as Skeema's lint does), else the statement's line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from schemad.errors import SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.lint import Severity, lint_located
-from schemad.plan.targets import ignore_patterns, lint_options
+from schemad.plan.dir_options import DirOptions
 from schemad.service.environment import RepoEnvironment
-from schemad.workspace.tempschema import exec_statements
+from schemad.workspace.for_dir import for_dir
 
-__all__ = ["Diagnostic", "lint_options", "lint_text"]
+__all__ = ["Diagnostic", "lint_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,10 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
     workspace.  Only the findings on this file's objects are returned.
     """
     d = _dir_for(env, file)
-    ignore = ignore_patterns(d.config)
+    opts = DirOptions.from_dir(d)
     name = Path(file).name  # no syscall: the name may be anything a client sends
     try:
-        own = LogicalSchema.from_texts({file: sql}, ignore=ignore)
+        own = LogicalSchema.from_texts({file: sql}, ignore=opts.ignore)
     except SQLFileError as exc:
         return [Diagnostic(exc.line or 1, 1, "syntax", "error", exc.reason)]
     out = [
@@ -90,23 +90,25 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
         for key, stmt in ds.logical.creates.items():
             if key not in statements and Path(stmt.file).name != name:
                 statements[key] = stmt
-    cs, co = target.live.server_charset
-    result = await exec_statements(
+    # The temp schema is on the target's server: its dir's workspace options (the daemon's defaults in).
+    settings = replace(opts, workspace=env.dirs[target.dir_path].opts.workspace)
+    result = await for_dir(
         target.target.params,
         statements.values(),
+        settings,
         schema_name="lint",
+        fallback=target.live.server_charset,
+        cache=opts.cache_for(env.cache),
+        # A CREATE may be qualified with the schema it is linted against: the target's ("lint" is no file's).
         home=(target.target.schema,),
-        char_set=d.config.get("default-character-set") or cs,
-        collation=d.config.get("default-collation") or co,
-        options=env.dirs[target.dir_path].opts.workspace,
-        cache=env.cache,
     )
     for f in result.failures:
         if f.key in own.creates:
             out.append(Diagnostic(f.line, f.column or 1, "sql-error", "error", f.message))
     assert target.live.flavor is not None
-    opts = lint_options(d)
-    for note in lint_located(result.schema, target.live.flavor, opts, own.creates, only=set(own.creates)):
+    for note in lint_located(
+        result.schema, target.live.flavor, opts.lint, own.creates, only=set(own.creates)
+    ):
         severity = "error" if note.severity is Severity.ERROR else "warning"
         out.append(Diagnostic(note.line or 1, note.column or 1, note.rule, severity, note.message))
     return sorted(out, key=lambda x: (x.line, x.column, x.rule))

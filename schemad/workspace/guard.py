@@ -15,11 +15,19 @@ it is sent, whoever the caller is:
   connections without multi-statements, so a second statement can't ride
   along in a stored program either);
 - an event is created DISABLE'd, so it can never fire in the workspace; its
-  real status is kept for the comparison.
+  real status is kept for the comparison;
+- a view's SELECT that names the schema the workspace stands for
+  (`FROM app.users`, `app.users.id`, `app.f(x)`, as mysqldump writes them)
+  loses those qualifiers, so it reads the temp schema and never the live
+  schema of the same name; the server then prints the bare names, as it does
+  for the live view, so the two compare equal.  The qualifiers are found with
+  sqlglot (schemad.sqltext.references.schema_qualifiers) and cut out of the
+  original text; a view whose SELECT names its own schema but cannot be read
+  is refused rather than run against the live schema.
 
 Reads of other schemas (a view's SELECT, a foreign key's parent) stay
-allowed: they change nothing.  What is refused becomes a StatementFailure
-naming the file, line and reason, and never reaches the server.
+allowed, and as written: they change nothing.  What is refused becomes a
+StatementFailure naming the file, line and reason, and never reaches the server.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from schemad.sqltext.classify import (
     unsupported_reason,
     versioned_comments,
 )
+from schemad.sqltext.references import schema_qualifiers
 
 __all__ = ["Admitted", "Refusal", "admit"]
 
@@ -173,11 +182,33 @@ def _judge(
             status = None
     if (why := _ambiguous_head(body, end)) is not None:
         return why
+    if key.type is ObjectType.VIEW and home:
+        spans = schema_qualifiers(body, home)
+        if spans is None:
+            if (named := _qualifier_named(body, masked, end, home)) is not None:
+                return (
+                    f"refused: this view's SELECT names its own schema `{named}`, and could not be"
+                    " read to point it at the workspace's temp schema (write the names unqualified)"
+                )
+        else:
+            edits += [(s, e, "") for s, e in spans]
     for s, e, text in sorted(edits, reverse=True):
         # The newlines of what is replaced stay, so a line the server names in an error is
         # the same line of the file (schemad.workspace.errorline).
         body = body[:s] + text + "\n" * body.count("\n", s, e) + body[e:]
     return body, status
+
+
+_QUALIFIER = re.compile(rf"(?<![\w$`])({_M_IDENT})\s*\.")
+
+
+def _qualifier_named(body: str, masked: str, start: int, home: frozenset[str]) -> str | None:
+    """The first name of `home` that qualifies something after `start`, read from the text alone."""
+    for m in _QUALIFIER.finditer(masked, start):
+        name = _unquote(body[m.start(1) : m.end(1)])
+        if name in home:
+            return name
+    return None
 
 
 # Every server schemad supports runs `/*!NNNNN ... */` up to this version (MySQL 5.7, MariaDB 10.x).

@@ -24,13 +24,18 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
 from schemad.model.event import Event, EventStatus
-from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.routine import Routine
 from schemad.model.schema import Schema
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
-from schemad.model.view import View
-from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
+from schemad.model.view import View, definition_from_show_create
+from schemad.sqltext.references import (
+    foreign_key_parents,
+    schema_qualifiers,
+    trigger_table,
+    view_references,
+)
 from schemad.workspace.cache import CachedObject, CanonicalCache, KeyContext, server_fingerprint
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit
@@ -253,9 +258,43 @@ async def exec_statements(
         else:  # no cache, or duplicate keys (their outcome depends on run order)
             failures = await run_creates(ws, stmts)
             schema = await introspect_schema(ws, temp)
-    schema = replace(_restore_events(schema, stmts), name=schema_name, char_set=char_set, collation=collation)
+    schema = _restore_events(_name_own_schema(schema, temp, schema_name), stmts)
+    schema = replace(schema, name=schema_name, char_set=char_set, collation=collation)
     failures += refused
     return WorkspaceResult(schema=schema, failures=tuple(sorted(failures, key=lambda f: (f.file, f.line))))
+
+
+def _name_own_schema(schema: Schema, temp: str, name: str) -> Schema:
+    """Views that print the temp schema's name: give them `name`, as the live server prints them.
+
+    A view that reads another schema too is printed with every table
+    qualified (MariaDB's compact form is only for views that read their own
+    schema alone), so the workspace's text says `_skeema_tmp`.`users` where
+    the live view says `app`.`users`.  Those qualifiers (found with sqlglot,
+    never in quoted text) are spliced to the name the statements are diffed
+    under, so the two compare equal and the view is created under its own
+    schema's name.  A text that cannot be read is left as the server printed it.
+    """
+    marker = escape_identifier(temp) + "."
+    if not any(marker in v.show_create for v in schema.views):
+        return schema
+    views = []
+    for v in schema.views:
+        spans = schema_qualifiers(v.show_create, frozenset({temp})) if marker in v.show_create else None
+        if spans:
+            text = v.show_create
+            for start, end in reversed(spans):
+                text = text[:start] + escape_identifier(name) + "." + text[end:]
+            definition = definition_from_show_create(text, v.name, v.check_option)
+            # The same SELECT changed in both texts: a rendering equal to the server's stays equal.
+            v = replace(
+                v,
+                definition=definition if definition is not None else v.definition,
+                show_create=text,
+                unsupported=v.unsupported or definition is None,
+            )
+        views.append(v)
+    return replace(schema, views=tuple(views), _objects={})
 
 
 _DISABLED_CLAUSE = re.compile(r"( ON COMPLETION (?:NOT )?PRESERVE) DISABLE(?= COMMENT | DO )")

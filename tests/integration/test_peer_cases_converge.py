@@ -1,4 +1,4 @@
-"""Issue 12, point 2 (3 and 7 follow): cases from a peer tool's suite that schemad did not converge on.
+"""Issue 12, points 2, 3 and 7 (part): cases from a peer tool's suite that schemad did not converge on.
 
 Each case loads a live schema, writes a Skeema-layout repo, and runs the CLI as
 a user would: `push --allow-unsafe`, then `diff` must exit 0 (nothing left to
@@ -133,3 +133,55 @@ def test_hash_and_key_partitioning_without_a_list_converges(
         assert " PARTITION BY KEY ();" in pushed
         assert "ALTER TABLE `existing` PARTITION BY KEY (`id`);" in pushed
         assert "\nPARTITIONS 1;" in pushed
+
+
+# ///// 3. Views whose SELECT names their own schema /////////////////////////////////////////////
+
+USERS = "CREATE TABLE users (id int NOT NULL PRIMARY KEY, name varchar(20) NOT NULL DEFAULT '');\n"
+POSTS = "CREATE TABLE posts (id int NOT NULL PRIMARY KEY, user_id int NOT NULL, title varchar(50));\n"
+FUNC = "CREATE FUNCTION twice(a int) RETURNS int DETERMINISTIC RETURN a * 2;\n"
+VIEWS = {
+    "users": USERS,
+    "posts": POSTS,
+    "twice": FUNC,
+    "user_posts": f"CREATE VIEW user_posts AS SELECT u.name, p.title FROM {SCHEMA}.users u"
+    f" JOIN {SCHEMA}.posts p ON p.user_id = u.id;\n",
+    "busy": f"CREATE VIEW busy AS\nSELECT {SCHEMA}.users.id, `{SCHEMA}`.twice({SCHEMA}.users.id) AS d\n"
+    f"FROM `{SCHEMA}` . users\nWHERE {SCHEMA}.users.id IN (SELECT user_id FROM {SCHEMA}.posts);\n",
+    "on_view": f"CREATE VIEW on_view AS SELECT name FROM {SCHEMA}.user_posts;\n",
+    "elsewhere": f"CREATE VIEW elsewhere AS SELECT r.label FROM {OTHER}.ref r"
+    f" JOIN {SCHEMA}.users u ON u.id = r.id;\n",
+    # reads another schema with its own tables unqualified: the server qualifies them all
+    "elsewhere_bare": f"CREATE VIEW elsewhere_bare AS SELECT u.name FROM {OTHER}.ref r"
+    " JOIN users u USING (id);\n",
+}
+
+
+def test_view_naming_its_own_schema_converges_and_reads_the_workspace(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The live `users` has no `name` yet: a workspace view reading the live schema would fail on it.
+    before = "CREATE TABLE users (id int NOT NULL PRIMARY KEY);\n"
+    with repo(server, tmp_path, monkeypatch, before, VIEWS) as schema_dir:
+        pushed = converges(server, schema_dir, capsys)
+        mixed = [line for line in pushed.splitlines() if f"`{OTHER}`" in line]
+        # The canonical form: own-schema names bare, unless the view also reads another schema
+        # (then the server qualifies every table, with the live schema's name, never the temp one's).
+        assert len(mixed) == 2 and all(f"`{OTHER}`.`ref` `r` join `{SCHEMA}`.`users` `u`" in m for m in mixed)
+        assert f"`{SCHEMA}`" not in pushed.replace(f"USE `{SCHEMA}`;", "").replace(mixed[0], "").replace(
+            mixed[1], ""
+        )
+        assert "_skeema_tmp" not in pushed
+        live, _ = asyncio.run(_live_and_workspace(server, schema_dir))
+        assert "from (`users` `u` join `posts` `p`" in live["view `user_posts`"]
+
+
+def test_own_schema_view_diffs_clean_against_a_live_view_created_from_the_file(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The live view was made by running the file itself (qualified names): nothing to do."""
+    files = {k: VIEWS[k] for k in ("users", "posts", "user_posts")}
+    with repo(server, tmp_path, monkeypatch, "".join(files.values()), files) as schema_dir:
+        assert main(["diff"]) == 0, capsys.readouterr()
+        live, workspace = asyncio.run(_live_and_workspace(server, schema_dir))
+        assert live == workspace

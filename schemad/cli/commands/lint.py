@@ -32,7 +32,6 @@ from schemad.fs.dir import Dir
 from schemad.fs.registry import SKEEMA_OPTIONS
 from schemad.lint import Severity, lint_located
 from schemad.lint.report import SQL_ERROR, UNPARSED, Annotation, OutputFormat, render, text_line
-from schemad.plan.targets import lint_options
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -66,7 +65,7 @@ async def _lint_dir(
             Annotation(failure.file, failure.line, failure.column, SQL_ERROR, Severity.ERROR, message)
         )
         code = EXIT_FATAL
-    for note in lint_located(result.schema, flavor, lint_options(d), logical.creates):
+    for note in lint_located(result.schema, flavor, work.opts.lint, logical.creates):
         a = Annotation(
             note.file or str(d.path), note.line, note.column, note.rule, note.severity, note.message
         )

@@ -31,9 +31,10 @@ from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
 from schemad.lint.options import Severity
+from schemad.plan.dir_options import DirOptions
 from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.render import InstanceHeaders, target_text
-from schemad.plan.targets import discover_targets, ignore_patterns, plan_options
+from schemad.plan.targets import discover_targets
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -131,11 +132,12 @@ async def _run_target(
     else:
         log.info("Pushing changes from %s to %s", files, where)
     progress.update(f"{target.address} {target.schema}: planning")
-    logical = LogicalSchema.from_files(d.sql_files(), ignore=ignore_patterns(cfg), memo=split_memo(cfg))
+    opts = DirOptions.from_dir(d)
+    logical = LogicalSchema.from_files(d.sql_files(), ignore=opts.ignore, memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
     warn_unsupported(logical)
-    plan = await build_plan(target, logical, plan_options(d, cache))
+    plan = await build_plan(target, logical, opts.plan_options(cache))
     progress.clear()
     if not _report_plan(plan, out):
         return
