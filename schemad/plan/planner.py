@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -125,6 +125,53 @@ class Plan:
         """The target must be skipped: workspace errors, verify failures, refused statements, lint errors."""
         return bool(self.failures or self.verify_problems or self.refused or self.lint_errors)
 
+    @property
+    def refusals(self) -> tuple[Refusal, ...]:
+        """Why the plan may not run, as Refusals: refused statements, then lint errors, then verify problems.
+
+        A refused statement reads `<its first line> (<why>)`; a lint error
+        `<rule>: <message>`; a verify problem `<table>: <message>`.  The
+        workspace's failures are not among them (they block the target
+        before any statement is judged).
+        """
+        out = [
+            replace(p.refused, reason=f"{p.step.sql.splitlines()[0]} ({p.refused.reason})")
+            for p in self.steps
+            if p.refused is not None
+        ]
+        changed = {p.step.key for p in self.steps}
+        out += [
+            Refusal(RefusalKind.LINT, n.key, f"{n.rule}: {n.message}")
+            for n in self.lint_errors
+            if n.key in changed
+        ]
+        out += [
+            Refusal(RefusalKind.VERIFY, ObjectKey(ObjectType.TABLE, p.table), f"{p.table}: {p.message}")
+            for p in self.verify_problems
+        ]
+        return tuple(out)
+
+    def only_tables(self, tables: Collection[str]) -> Plan:
+        """The plan of these tables alone: their statements, unsupported tables, lint and verify findings.
+
+        Statements on other objects (views, routines, the database itself) are left out too.
+        """
+
+        def kept(key: ObjectKey) -> bool:
+            return key.type is ObjectType.TABLE and key.name in tables
+
+        return replace(
+            self,
+            diff=replace(
+                self.diff,
+                steps=tuple(s for s in self.diff.steps if kept(s.key)),
+                unsupported=tuple(k for k in self.diff.unsupported if kept(k)),
+            ),
+            steps=tuple(p for p in self.steps if kept(p.step.key)),
+            lint=tuple(n for n in self.lint if kept(n.key)),
+            verify_problems=tuple(p for p in self.verify_problems if p.table in tables),
+        )
+
 
 def statements_hash(address: str, schema: str, statements: Sequence[str]) -> str:
     """SHA-256 over a target's address, schema and statements in order."""
@@ -132,22 +179,40 @@ def statements_hash(address: str, schema: str, statements: Sequence[str]) -> str
     return hashlib.sha256(doc.encode()).hexdigest()
 
 
-async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:
-    """Skeema's table size: data+index length, or 0 when the table has no rows."""
-    if not tables:
-        return {}
+@dataclass(frozen=True, slots=True)
+class TableSize:
+    """One live table's size, as information_schema.TABLES reports it."""
+
+    length: int  # data_length + index_length, in bytes
+    rows: int  # table_rows: exact for MyISAM, InnoDB's running estimate (MySQL 8 may serve it cached)
+
+    @property
+    def size(self) -> int:
+        """Skeema's table size: the length, or 0 when the table has no rows."""
+        return self.length if self.rows else 0
+
+
+async def read_table_sizes(inst: Instance, schema: str) -> dict[str, TableSize]:
+    """Every table's length and row count, in one information_schema query whatever the table count."""
     rows = await inst.query(
-        "SELECT table_name AS t, data_length + index_length AS size FROM information_schema.tables"
-        " WHERE table_schema = %s",
+        "SELECT table_name AS t, data_length + index_length AS size, table_rows AS n"
+        " FROM information_schema.tables WHERE table_schema = %s",
         (schema,),
     )
-    lengths = {r["t"]: int(r["size"] or 0) for r in rows}
+    return {r["t"]: TableSize(int(r["size"] or 0), int(r["n"] or 0)) for r in rows}
+
+
+async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[str, int]:
+    """Skeema's table size of `tables`, whether each has rows asked of the table itself (not estimated)."""
+    if not tables:
+        return {}
+    lengths = await read_table_sizes(inst, schema)
     q = escape_identifier(schema)
     wanted = [t for t in tables if t in lengths]
     has_rows = await inst.query_many(
         [f"SELECT 1 AS x FROM {q}.{escape_identifier(t)} LIMIT 1" for t in wanted]
     )
-    return {t: (lengths[t] if r else 0) for t, r in zip(wanted, has_rows, strict=True)}
+    return {t: TableSize(lengths[t].length, len(r)).size for t, r in zip(wanted, has_rows, strict=True)}
 
 
 def tables_to_size(steps: Sequence[Step], allow_unsafe: bool, safe_below_size: int) -> list[str]:
@@ -285,13 +350,24 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
         plan = plan_from_models(
             target, live, desired, mods, opts, sizes, logical=logical, lint_schema=ws.schema
         )
-        problems: list[VerifyProblem] = []
-        diff = plan.diff
-        if opts.verify and live is not None and not ws.failures and any(s.is_alter_table for s in diff.steps):
-            from schemad.plan.verify import verify_diff  # loads the table differ: only for a real diff
+        plan = replace(plan, failures=ws.failures)
+        return await verified(plan, live, desired, mods, opts)
 
-            problems = await verify_diff(target.params, live, desired, diff, mods, opts.workspace)
-    return replace(plan, failures=ws.failures, verify_problems=tuple(problems))
+
+async def verified(
+    plan: Plan, live: Schema | None, desired: Schema, mods: StatementModifiers, opts: PlanOptions
+) -> Plan:
+    """The plan with its verify problems: its ALTER TABLEs replayed on copies of the live tables.
+
+    Only with the `verify` option (the default), a live schema, no workspace
+    failures, and an ALTER TABLE in the plan; `mods` carries the flavor.
+    """
+    if not opts.verify or live is None or plan.failures or not any(s.is_alter_table for s in plan.diff.steps):
+        return plan
+    from schemad.plan.verify import verify_diff  # loads the table differ: only for a real diff
+
+    problems = await verify_diff(plan.target.params, live, desired, plan.diff, mods, opts.workspace)
+    return replace(plan, verify_problems=tuple(problems))
 
 
 def target_wrapper_config(target: Target, wrappers: WrapperConfig | None) -> WrapperConfig | None:
@@ -318,10 +394,15 @@ def sizes_needed(
 
     Those the desired schema changes or drops; [] when no option depends on sizes.
     """
+    return _differing_tables(live, desired) if uses_sizes(mods, opts) else []
+
+
+def uses_sizes(mods: StatementModifiers, opts: PlanOptions) -> bool:
+    """Whether a plan depends on table sizes: safe-below-size (unsafe not allowed), or a wrapper by size."""
     wcfg = opts.wrappers
     by_safety = bool(opts.safe_below_size) and not mods.allow_unsafe
     by_wrapper = wcfg is not None and wcfg.active and wcfg.needs_sizes
-    return _differing_tables(live, desired) if by_safety or by_wrapper else []
+    return by_safety or by_wrapper
 
 
 def _without_equal_tables(live: Schema | None, desired: Schema) -> tuple[Schema | None, Schema]:
@@ -358,13 +439,14 @@ def plan_from_models(
 ) -> Plan:
     """The plan that turns `live` (None: the schema does not exist) into `desired`.  No I/O.
 
-    `mods` carries the server's flavor.  `sizes` holds the sizes of the
-    tables `sizes_needed` names; None when they are not known: steps whose
+    `mods` carries the server's flavor.  `sizes` holds (at least) the sizes
+    of the tables `sizes_needed` names: the CLI's read for this plan, the
+    daemon's from its last poll; None when they are not known: steps whose
     safety or route depends on them are then judged without them (safe-below-size
     does not apply) and a size-dependent route is PENDING.  Lint runs over
     `lint_schema` (default `desired`) when the options ask for it and the
     files (`logical`, for file:line) are given.  The shell around it adds
-    the workspace failures and the verify problems.
+    the workspace failures and the verify problems (`verified`).
     """
     diff = diff_schemas(*_without_equal_tables(live, desired), mods)
     known = sizes if sizes is not None else {}

@@ -7,13 +7,16 @@
 * per target (server x schema), the live side (`live.LiveState`): the live
   schema as of the last poll, read through one pooled connection per server;
 * per target, the diff of the two (`drift.TargetDiff`, from
-  `plan_from_models`), recomputed whenever either side changes; `version`
-  moves whenever a served diff may have changed.
+  `plan_from_models` with the table sizes of the last poll), recomputed
+  whenever either side changes (or, where the dir's options depend on
+  sizes, a size); `version` moves whenever a served diff may have changed.
 
 Reads (`diffs`, `ordered_targets`) never wait on a server.  `poll()` costs the six
-fingerprint queries per target when nothing changed and re-introspects only
-the objects whose fingerprint moved.  One asyncio lock serialises the
-changes (poll, file change, reload) so a diff never mixes two states.
+fingerprint queries and one size query per target when nothing changed and
+re-introspects only the objects whose fingerprint moved.  One asyncio lock
+serialises the changes (poll, file change, reload) so a diff never mixes two
+states.  `push_plan` is the Plan a push runs: the same planning, judged and
+verified at push time.
 
 A dir with a broken file, or whose statements the server rejects, shows its
 error (file:line) on its own targets and never on the others.  A dir whose
@@ -28,29 +31,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemad.connection.params import ConnParams
 from schemad.daemon_config import WorkspaceConfig
 from schemad.diff.modifiers import StatementModifiers
-from schemad.diff.schema_diff import SchemaDiff, Step
 from schemad.errors import OptionFileError, SchemadError
-from schemad.lint import Severity
-from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.planner import (
-    Refusal,
-    RefusalKind,
+    Plan,
     Target,
     plan_from_models,
-    plan_steps,
     table_sizes,
     tables_to_size,
+    uses_sizes,
+    verified,
 )
 from schemad.plan.targets import DirError, discover_targets
-from schemad.plan.verify import verify_diff
 from schemad.service.desired import DirState, build_dir, dir_options
 from schemad.service.drift import TargetDiff
 from schemad.service.live import InstancePool, LiveState, poll_target
@@ -260,9 +259,17 @@ class RepoEnvironment:
         return moved
 
     async def _poll_one(self, t: TargetState) -> bool:
-        """Refresh one target's live side; True if it changed."""
-        inst, filters = self.instances.get(t.target.params), self.dirs[t.dir_path].opts.filters
-        return await poll_target(t.live, inst, t.target.schema, filters, self.clock)
+        """Refresh one target's live side; True if it changed in a way its diff depends on.
+
+        That is its schema, or a table's size where the dir's options route,
+        print or judge statements by size.
+        """
+        opts = self.dirs[t.dir_path].opts
+        before = t.live.table_sizes
+        moved = await poll_target(
+            t.live, self.instances.get(t.target.params), t.target.schema, opts.filters, self.clock
+        )
+        return moved or (uses_sizes(opts.mods, opts) and t.live.table_sizes != before)
 
     # ///// the desired side /////
 
@@ -318,9 +325,14 @@ class RepoEnvironment:
                     t.error = "the workspace has not run for this schema yet"
                 else:
                     live = t.live.schema if t.live.exists else None
-                    # Sizes are read when a push runs: until then, size-dependent routes are pending.
                     plan = plan_from_models(
-                        t.target, live, desired, self._mods_for(t), ds.opts, None, logical=ds.logical
+                        t.target,
+                        live,
+                        desired,
+                        self._mods_for(t),
+                        ds.opts,
+                        t.live.table_sizes,
+                        logical=ds.logical,
                     )
                     t.diff = TargetDiff(
                         address=t.target.address,
@@ -332,42 +344,39 @@ class RepoEnvironment:
                     )
         self.version += 1
 
-    async def push_checks(
-        self, key: tuple[str, str], steps: tuple[Step, ...], allow_unsafe: bool
-    ) -> list[Refusal]:
-        """Why these steps of one target may not run now: unsafe (not allowed), lint errors, verify failures.
+    async def push_plan(
+        self, key: tuple[str, str], *, allow_unsafe: bool, tables: Collection[str] = ()
+    ) -> Plan:
+        """The Plan a push of one target runs, judged and verified now; its `refusals` say what may not run.
 
-        Unsafe table DDL is allowed below the dir's safe-below-size (sizes read
-        now); with the dir's `verify` (the default), the ALTER TABLEs are
-        replayed on copies of the live tables in the workspace first.
+        Planned as the served diff is (`plan_from_models` over the live schema
+        and the table sizes of the last poll, which a push makes fresh first),
+        with the request's `allow_unsafe` and only `tables` when given.  The
+        tables whose size decides whether an unsafe statement may run
+        (safe-below-size) are asked whether they have rows, as the CLI does,
+        rather than trusted to the server's row estimate.  With the dir's
+        `verify` (the default), the ALTER TABLEs are then replayed on copies of
+        the live tables (`planner.verified`, as the CLI's build_plan does).
         """
         t = self.targets[key]
         ds = self.dirs[t.dir_path]
         opts = ds.opts
-        problems: list[Refusal] = []
-        allowed = allow_unsafe or opts.mods.allow_unsafe
-        tables = tables_to_size(steps, allowed, opts.safe_below_size)
-        sizes = (
-            await table_sizes(self.instances.get(t.target.params), t.target.schema, tables) if tables else {}
-        )
-        for planned in plan_steps(steps, sizes, allowed, opts.safe_below_size):
-            if planned.refused is not None:
-                first = planned.step.sql.splitlines()[0]
-                problems.append(replace(planned.refused, reason=f"{first} ({planned.refused.reason})"))
-        if t.diff is not None:
-            changed = {s.key for s in steps}
-            problems += [
-                Refusal(RefusalKind.LINT, n.key, f"{n.rule}: {n.message}")
-                for n in t.diff.lint
-                if n.severity is Severity.ERROR and n.key in changed
-            ]
-        live, desired = t.live.schema, self.desired_for(t)
-        if opts.verify and live is not None and desired is not None and any(s.is_alter_table for s in steps):
-            sd = SchemaDiff(t.target.schema, tuple(s for s in steps if s.is_alter_table))
-            for p in await verify_diff(t.target.params, live, desired, sd, self._mods_for(t), opts.workspace):
-                table = ObjectKey(ObjectType.TABLE, p.table)
-                problems.append(Refusal(RefusalKind.VERIFY, table, f"{p.table}: {p.message}"))
-        return problems
+        desired = self.desired_for(t)  # the live side, desired side and sizes of one moment
+        if desired is None or t.live.flavor is None:
+            raise SchemadError(f"{t.target.address} {t.target.schema}: {t.error or 'not evaluated yet'}")
+        live = t.live.schema if t.live.exists else None
+        sizes = t.live.table_sizes
+        mods = self._mods_for(t)
+        if allow_unsafe:
+            mods = mods.with_changes(allow_unsafe=True)
+        steps = [s for s in t.diff.steps if not tables or s.key.name in tables] if t.diff is not None else []
+        exact = tables_to_size(steps, mods.allow_unsafe, opts.safe_below_size)
+        if exact:
+            sizes |= await table_sizes(self.instances.get(t.target.params), t.target.schema, exact)
+        plan = plan_from_models(t.target, live, desired, mods, opts, sizes, logical=ds.logical)
+        if tables:
+            plan = plan.only_tables(tables)
+        return await verified(plan, live, desired, mods, opts)
 
 
 def _dir_error(e: DirError) -> str:

@@ -55,7 +55,7 @@ from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectType
-from schemad.plan.planner import Target
+from schemad.plan.planner import Plan, Target
 from schemad.service.metrics import Metrics
 from schemad.service.state import (
     AUDIT_RUNNING,
@@ -67,7 +67,6 @@ from schemad.service.state import (
     StateStore,
     settle_statements,
 )
-from schemad.service.wrappers import wrapper_planner
 
 __all__ = [
     "JobCancelled",
@@ -91,11 +90,18 @@ class JobCancelled(SchemadError):
 
 @dataclass(frozen=True, slots=True)
 class PushItem:
-    """One target's part of a push: where, with which dir's options, which statements."""
+    """One target's part of a push: its Plan (statements, routes, wrappers), run with its dir's options."""
 
-    target: Target
+    plan: Plan
     dir: Dir
-    steps: tuple[Step, ...]
+
+    @property
+    def target(self) -> Target:
+        return self.plan.target
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(p.step for p in self.plan.steps)
 
 
 @dataclass(slots=True)
@@ -459,7 +465,7 @@ class JobRunner:
         steps = list(item.steps)
         if not steps:
             return True, None
-        wrappers = await wrapper_planner(item.target, item.dir, item.steps)
+        wrappers = item.plan.wrappers  # built at plan time, with the sizes the push read
         for note in wrapper_warnings(wrappers, steps) if wrappers is not None else ():
             if note not in live.warned:  # once per job, however many targets share the template
                 live.warned.add(note)

@@ -1,15 +1,18 @@
 """The live side of one target: its schema as last polled, and the pooled connections that read it.
 
 A `LiveState` is kept per target (server x schema) of an environment: the
-live schema, the per-object fingerprints it was read with, and when.
-`poll_target` refreshes it: the six fingerprint queries when nothing
+live schema, the per-object fingerprints it was read with, each table's size
+and row count, and when.  `poll_target` refreshes it: the six fingerprint
+queries and one of information_schema.TABLES for the sizes when nothing
 changed, and a re-introspection of only the objects whose fingerprint
-moved.  `InstancePool` holds one pooled `Instance` per server, replaced when
-the server's connection settings change and dropped after a failed poll.
+moved.  Sizes move without DDL, so they are never part of a fingerprint.
+`InstancePool` holds one pooled `Instance` per server, replaced when the
+server's connection settings change and dropped after a failed poll.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,6 +25,7 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
+from schemad.plan.planner import TableSize, read_table_sizes
 
 __all__ = ["InstancePool", "LiveState", "poll_target"]
 
@@ -33,10 +37,16 @@ class LiveState:
     schema: Schema | None = None  # None: the schema does not exist (or never polled)
     exists: bool = False
     fingerprints: dict[ObjectKey, str] = field(default_factory=dict)
+    sizes: dict[str, TableSize] = field(default_factory=dict)  # by table name, as of the last poll
     snapshot_at: float | None = None  # when `schema` was last confirmed current
     flavor: Flavor | None = None
     server_charset: tuple[str, str] = ("", "")  # character_set_server, collation_server
     error: str | None = None  # the last poll's error for this target; None after a success
+
+    @property
+    def table_sizes(self) -> dict[str, int]:
+        """Skeema's size of each table (0 when it has no rows, by the server's row count), for the plan."""
+        return {name: s.size for name, s in self.sizes.items()}
 
 
 class InstancePool:
@@ -72,8 +82,8 @@ class InstancePool:
 async def poll_target(
     live: LiveState, inst: Instance, schema: str, filters: Filters, clock: Callable[[], float]
 ) -> bool:
-    """Refresh one target's live side from `inst`; True if it changed."""
-    fp = await fingerprints(inst, schema)
+    """Refresh one target's live side from `inst`; True if its schema changed (sizes are just replaced)."""
+    fp, sizes = await asyncio.gather(fingerprints(inst, schema), read_table_sizes(inst, schema))
     now = clock()
     if live.flavor is None:
         live.flavor = await inst.flavor()
@@ -83,18 +93,19 @@ async def poll_target(
     if not exists:
         was = live.exists or live.snapshot_at is None
         live.schema, live.exists, live.fingerprints, live.snapshot_at = None, False, fp, now
+        live.sizes = sizes
         return was
     if live.schema is None:
         live.schema = await introspect_schema(inst, schema, filters)
     else:
         moved = changed(live.fingerprints, fp)
         if not moved:
-            live.snapshot_at = now
+            live.snapshot_at, live.sizes = now, sizes
             return False
         tables = {k.name for k in moved if k.type is ObjectType.TABLE}
         part = await introspect_schema(inst, schema, filters, only_tables=tables)
         kept = [tb for tb in live.schema.tables if tb.name not in tables]
         merged = sorted([*kept, *part.tables], key=lambda tb: tb.name)
         live.schema = replace(part, tables=tuple(merged), _objects={})
-    live.exists, live.fingerprints, live.snapshot_at = True, fp, now
+    live.exists, live.fingerprints, live.snapshot_at, live.sizes = True, fp, now, sizes
     return True

@@ -2,11 +2,13 @@
 
 `push_environment` takes the environment's push lock, polls it (the plan
 must match the live schemas now, not at the last poll), compares the
-request's `plan_hash` with the current diff's, refuses what may not run
-(targets with errors, unsafe statements, lint errors, verify failures) and
-submits the job.  It answers with a typed `PushOutcome`; the API maps each
-kind to its HTTP status.  The lock stays held while the job runs and is
-released when the job's task ends.
+request's `plan_hash` with the current diff's, plans each selected target
+(`RepoEnvironment.push_plan`: the Plan with its routes, wrapper commands and
+refusals, built from the sizes that poll read, and verified), refuses what
+may not run (targets with errors, unsafe statements, lint errors, verify
+failures) and submits the job, which runs those Plans.  It answers with a
+typed `PushOutcome`; the API maps each kind to its HTTP status.  The lock
+stays held while the job runs and is released when the job's task ends.
 """
 
 from __future__ import annotations
@@ -143,8 +145,16 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
     for t, diff in sel:
         if diff is None or not diff.steps:
             continue
-        refusals += [(t.target.schema, r) for r in await env.push_checks(t.key, diff.steps, req.allow_unsafe)]
-        items.append(PushItem(t.target, env.dirs[t.dir_path].dir, diff.steps))
+        plan = await env.push_plan(t.key, allow_unsafe=req.allow_unsafe, tables=req.tables)
+        if plan.plan_hash != diff.plan_hash:  # a poll in between changed the diff after all
+            return PushOutcome(
+                PushOutcomeKind.PLAN_CHANGED,
+                f"the diff of {t.target.address} {t.target.schema} changed while the push was checked:"
+                " review the diff again",
+                environment_hash(key, env, selected(env, req.schemas, req.tables)),
+            )
+        refusals += [(t.target.schema, r) for r in plan.refusals]
+        items.append(PushItem(plan, env.dirs[t.dir_path].dir))
     if refusals:
         kinds = {r.kind for _, r in refusals}
         kind = next(outcome for refusal, outcome in _REFUSED if refusal in kinds)

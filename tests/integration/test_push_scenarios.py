@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -281,20 +282,46 @@ def test_cli_diff_and_daemon_sql_are_the_same_text(
         assert asyncio.run(daemon_text(tmp_path)) == cli
 
 
+#: Wrapper options for the "mixed" scenario: (rows loaded first, the dir's options, lines the diff prints).
+WRAPPERS: dict[str, tuple[str, str, list[str]]] = {
+    "templates": (
+        "",
+        "alter-wrapper=pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE}\n"
+        "ddl-wrapper=/bin/echo {TYPE} {CLASS} {NAME}\n",
+        [r"^\\! pt-online-schema-change --execute --alter ", r"^\\! /bin/echo "],
+    ),
+    "by size": (  # t has rows (at least the min size: the alter-wrapper), parent none (size 0)
+        "INSERT INTO t (name) VALUES ('a'), ('b');\n",
+        "alter-wrapper=/bin/echo alter {TABLE} {SIZE}\nalter-wrapper-min-size=1\n"
+        "ddl-wrapper=/bin/echo {TYPE} {CLASS} {NAME} {SIZE}\n",
+        [r"^\\! /bin/echo alter t [1-9]\d*$", r"^\\! /bin/echo DROP TABLE parent 0$"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
 def test_wrapper_lines_are_the_same_text_in_the_cli_and_the_daemon(
-    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    name: str,
+    server: DBServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`\\!` lines: the route is decided at plan time, and both front ends print it."""
+    """`\\!` lines: the route is decided at plan time, and both front ends print it.
+
+    By size (alter-wrapper-min-size, {SIZE}): the daemon routes by the sizes its
+    poll read, the CLI by those it read for its plan.
+    """
+    rows, options, expected = WRAPPERS[name]
     before, after = SCENARIOS["mixed"]
     with scenario(server, tmp_path, monkeypatch, before, after) as schema_dir:
+        if rows:
+            asyncio.run(load_sql(server.params, SCHEMA, rows))
         with (schema_dir / ".skeema").open("a") as f:
-            f.write(
-                "alter-wrapper=pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE}\n"
-                "ddl-wrapper=/bin/echo {TYPE} {CLASS} {NAME}\n"
-            )
+            f.write(options)
         assert main(["diff", "--allow-unsafe"]) == 1
         cli = capsys.readouterr().out
-        assert "\\! pt-online-schema-change --execute --alter " in cli and "\\! /bin/echo " in cli
+        assert all(re.search(line, cli, re.MULTILINE) for line in expected), cli
         assert asyncio.run(daemon_text(tmp_path)) == cli
 
 

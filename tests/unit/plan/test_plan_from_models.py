@@ -11,8 +11,16 @@ from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.model.table import Table
-from schemad.plan.planner import PlanOptions, RefusalKind, Target, plan_from_models, sizes_needed
+from schemad.plan.planner import (
+    PlanOptions,
+    RefusalKind,
+    TableSize,
+    Target,
+    plan_from_models,
+    sizes_needed,
+)
 from schemad.plan.routes import RouteKind, WrapperConfig
+from schemad.plan.verify import VerifyProblem
 from tests.unit.diff.test_table_diff import ID, PK, col
 
 MODS = StatementModifiers(MARIADB_10_11)
@@ -93,3 +101,29 @@ def test_the_plan_hash_names_the_statements() -> None:
     elsewhere = plan_from_models(replace(TARGET, schema="shop2"), LIVE, DESIRED, MODS, opts, {})
     assert [s.step.sql for s in elsewhere.steps] == [s.step.sql for s in a.steps]
     assert elsewhere.plan_hash != a.plan_hash  # the same statements for another schema are another plan
+
+
+def test_refusals_name_the_statement_and_why() -> None:
+    p = plan(PlanOptions(mods=MODS))
+    (r,) = p.refusals
+    assert (r.kind, r.object) == (RefusalKind.UNSAFE, ObjectKey(ObjectType.TABLE, "gone"))
+    assert r.reason.startswith("DROP TABLE `gone` (") and str(r).startswith("unsafe: DROP TABLE `gone` (")
+    problem = VerifyProblem("a", "after the ALTER it still differs")
+    verified = replace(p, verify_problems=(problem,))
+    assert [(x.kind, x.reason) for x in verified.refusals[1:]] == [
+        (RefusalKind.VERIFY, "a: after the ALTER it still differs")
+    ]
+
+
+def test_only_tables_keeps_those_tables_alone() -> None:
+    p = replace(plan(PlanOptions(mods=MODS)), verify_problems=(VerifyProblem("gone", "x"),))
+    gone = p.only_tables(["gone"])
+    assert [s.step.key.name for s in gone.steps] == [s.key.name for s in gone.diff.steps] == ["gone"]
+    assert gone.verify_problems == p.verify_problems and gone.refused == p.refused
+    assert p.only_tables(["a"]).verify_problems == () and not p.only_tables(["a"]).refused
+    missing = plan_from_models(TARGET, None, DESIRED, MODS, PlanOptions(mods=MODS), {})
+    assert all(s.step.key.type is ObjectType.TABLE for s in missing.only_tables(["a", "new"]).steps)
+
+
+def test_table_size_is_zero_without_rows() -> None:
+    assert TableSize(16384, 0).size == 0 and TableSize(16384, 3).size == 16384
