@@ -58,7 +58,7 @@ def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -
         "error": t.error,
         "poll_error": t.live.error,
         "statements": [step_json(p) for p in diff.planned] if diff is not None else [],
-        "unsupported": list(diff.unsupported) if diff is not None else [],
+        "unsupported": [str(k) for k in diff.unsupported] if diff is not None else [],
         "lint": [_finding(n, env) for n in diff.lint] if diff is not None else [],
     }
 

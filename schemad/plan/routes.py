@@ -34,7 +34,7 @@ class RouteKind(StrEnum):
     DIRECT = "direct"  # on schemad's own connection
     ALTER_WRAPPER = "alter-wrapper"
     DDL_WRAPPER = "ddl-wrapper"
-    PENDING = "pending"  # decided when the push reads the table sizes the wrapper options depend on
+    PENDING = "pending"  # plan_from_models without sizes (sizes=None): the wrapper options need them
 
 
 @dataclass(frozen=True, slots=True)

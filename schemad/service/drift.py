@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from schemad.diff.schema_diff import Step
 from schemad.lint import Note
-from schemad.model.keys import ObjectType
+from schemad.model.keys import ObjectKey, ObjectType
 from schemad.plan import render
 from schemad.plan.planner import PlannedStep, statements_hash
 
@@ -32,7 +32,7 @@ class TargetDiff:
     schema: str
     dir: str  # repo-relative path of the schema dir
     planned: tuple[PlannedStep, ...]  # each statement with its route and risk (refusals: at push time)
-    unsupported: tuple[str, ...] = ()  # objects that differ but cannot be altered
+    unsupported: tuple[ObjectKey, ...] = ()  # objects that differ but cannot be altered
     lint: tuple[Note, ...] = ()  # findings on the objects the steps create or alter, located
 
     @property
@@ -63,7 +63,9 @@ def select(
                 planned=tuple(
                     p for p in d.planned if p.step.key.type is ObjectType.TABLE and p.step.key.name in tables
                 ),
-                unsupported=tuple(u for u in d.unsupported if u in tables),
+                unsupported=tuple(
+                    u for u in d.unsupported if u.type is ObjectType.TABLE and u.name in tables
+                ),
                 lint=tuple(n for n in d.lint if n.key.type is ObjectType.TABLE and n.key.name in tables),
             )
         out.append(d)

@@ -339,7 +339,7 @@ class RepoEnvironment:
                         schema=t.target.schema,
                         dir=rel,
                         planned=plan.steps,
-                        unsupported=tuple(str(k) for k in plan.diff.unsupported),
+                        unsupported=tuple(plan.diff.unsupported),
                         lint=plan.lint,
                     )
         self.version += 1
