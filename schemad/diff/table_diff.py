@@ -15,6 +15,7 @@ CREATE could not be reproduced from the model) is never altered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,7 @@ from schemad.diff.clauses import (
     ModifyPartitions,
     PartitionBy,
     RemovePartitioning,
+    RenameIndex,
     foreign_keys_equivalent,
     indexes_equivalent,
     split_create_options,
@@ -505,7 +507,7 @@ def _foreign_key_clauses(before: Table, after: Table) -> list[AlterClause]:
     old_by_name = {fk.name: fk for fk in before.foreign_keys}
     new_by_name = {fk.name: fk for fk in after.foreign_keys}
     drops: list[AlterClause] = []
-    adds: list[AlterClause] = []
+    adds: list[AddForeignKey] = []
     for old in before.foreign_keys:
         new = new_by_name.get(old.name)
         if new is None:
@@ -520,7 +522,52 @@ def _foreign_key_clauses(before: Table, after: Table) -> list[AlterClause]:
         if new.name not in old_by_name:
             cosmetic = any(foreign_keys_equivalent(new, other) for other in before.foreign_keys)
             adds.append(AddForeignKey(new, cosmetic))
+    drops += _keep_backing_indexes(before, after, adds)
     return drops + adds
+
+
+_UNNAMED_FK = re.compile(r"_ibfk_\d+$")  # the name InnoDB gives an FK declared without one
+
+
+def _keep_backing_indexes(before: Table, after: Table, adds: Sequence[AddForeignKey]) -> list[AlterClause]:
+    """`RENAME KEY k TO k` for each kept index an added FK will use, which an old FK may have generated.
+
+    MariaDB 10.11 marks the index it creates for a foreign key declared without
+    one as generated (named after the FK's first column when the FK has no
+    name: `KEY author_id`).  Adding an FK named `posts_ibfk_1` later creates
+    a new generated index named after the FK and drops the old generated one,
+    so `KEY author_id` became `KEY posts_ibfk_1`, where a fresh table (the
+    desired side) keeps `author_id`, and the next diff wanted a RENAME KEY.
+    Renaming the index to its own name (metadata only; a no-op on MySQL,
+    which reuses an index it can) makes it an ordinary index that the new FK
+    uses as it is.  Only for an index whose columns are exactly those of an
+    unnamed FK the table already had (`<table>_ibfk_<n>`: a named FK's
+    generated index takes the FK's name, so it never differs) that is the
+    same, at the same place, on both sides (so no index clause rebuilds it).
+    """
+    fk_columns = {
+        tuple(c.lower() for c in fk.columns) for fk in before.foreign_keys if _UNNAMED_FK.search(fk.name)
+    }
+    out: list[AlterClause] = []
+    kept: set[str] = set()
+    for add in adds:
+        fk = add.foreign_key
+        cols = tuple(c.lower() for c in fk.columns)
+        if add.cosmetic_only or cols not in fk_columns:
+            continue
+        for n, idx in enumerate(before.secondary_indexes):
+            plain = all(p.column is not None and not p.prefix and not p.descending for p in idx.parts)
+            if (
+                idx.kind is IndexKind.PLAIN
+                and plain
+                and tuple(_key(p.column or "") for p in idx.parts) == cols
+                and idx.name != fk.name
+                and idx.name not in kept
+                and before.secondary_indexes[: n + 1] == after.secondary_indexes[: n + 1]
+            ):
+                kept.add(idx.name)
+                out.append(RenameIndex(idx.name, idx.name))
+    return out
 
 
 ###### checks ######
@@ -534,12 +581,19 @@ def _check_clauses(before: Table, after: Table) -> list[AlterClause]:
     arriving = [c for c in after.checks if c.name not in old_by_name]
     renamed_old: set[str] = set()
     renamed_new: set[str] = set()
+    # A name that differs in letter case only is what the file says, not what a schema
+    # change tool made of it: that rename is real (drop + add), never skipped as cosmetic.
+    recased = {c.name.lower() for c in gone} & {c.name.lower() for c in arriving}
     for old in gone:  # same expression under a new name = a rename (cosmetic)
+        if old.name.lower() in recased:
+            continue
         new_or_none = next(
             (
                 c
                 for c in arriving
-                if c.name not in renamed_new and (c.clause, c.enforced) == (old.clause, old.enforced)
+                if c.name not in renamed_new
+                and c.name.lower() not in recased
+                and (c.clause, c.enforced) == (old.clause, old.enforced)
             ),
             None,
         )

@@ -185,3 +185,54 @@ def test_own_schema_view_diffs_clean_against_a_live_view_created_from_the_file(
         assert main(["diff"]) == 0, capsys.readouterr()
         live, workspace = asyncio.run(_live_and_workspace(server, schema_dir))
         assert live == workspace
+
+
+# ///// 7 (part). CHECK names that differ in case; the index of an unnamed FK ////////////////////
+
+CHECKED = "CREATE TABLE checked (id int NOT NULL PRIMARY KEY, qty int, {} CHECK (qty > 0));\n"
+
+
+def test_check_renamed_in_letter_case_converges(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = CHECKED.format("CONSTRAINT chk_qty")
+    files = {"checked": CHECKED.format("CONSTRAINT Chk_Qty")}
+    with repo(server, tmp_path, monkeypatch, before, files) as schema_dir:
+        pushed = converges(server, schema_dir, capsys)
+        assert "DROP CONSTRAINT `chk_qty`, ADD CONSTRAINT `Chk_Qty` CHECK (`qty` > 0);" in pushed
+
+
+PARENTS = (
+    "CREATE TABLE users (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY);\n"
+    "CREATE TABLE admins (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY);\n"
+)
+POSTS_FK = (
+    "CREATE TABLE posts (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, author_id bigint unsigned,"
+    " editor_id bigint unsigned, FOREIGN KEY (author_id) REFERENCES {}(id),"
+    " FOREIGN KEY (editor_id) REFERENCES users(id) ON DELETE {});\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (("users", "RESTRICT"), ("admins", "RESTRICT")),  # the parent changes
+        (("users", "RESTRICT"), ("users", "CASCADE")),  # an action changes
+        (("users", "RESTRICT"), ("admins", "SET NULL")),  # both FKs
+    ],
+)
+def test_unnamed_fk_keeps_the_index_name_a_fresh_table_gets(
+    before: tuple[str, str],
+    after: tuple[str, str],
+    server: DBServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """MariaDB names an unnamed FK's index after its column; re-adding the FK must not rename it."""
+    files = {"users": PARENTS.splitlines()[0] + "\n", "admins": PARENTS.splitlines()[1] + "\n"}
+    files["posts"] = POSTS_FK.format(*after)
+    with repo(server, tmp_path, monkeypatch, PARENTS + POSTS_FK.format(*before), files) as schema_dir:
+        converges(server, schema_dir, capsys)
+        live, _ = asyncio.run(_live_and_workspace(server, schema_dir))
+        assert "  KEY `author_id` (`author_id`),\n  KEY `editor_id` (`editor_id`),\n" in live["table `posts`"]
