@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemad.apply.leftovers import Leftover
-from schemad.lint import Note
-from schemad.plan.planner import PlannedStep
 from schemad.service.drift import TargetDiff
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.poller import PollState
+from schemad.service.served import Leftover, Note, PlannedStep
 from schemad.service.state import AuditRecord, JobRecord
 
 __all__ = ["audit_json", "diff_json", "environment_json", "iso", "job_json", "step_json"]

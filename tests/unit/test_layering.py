@@ -43,9 +43,8 @@ ALLOWED = {
         "daemon_config",
         "lint",
     },
-    # The HTTP front end works only through the service; plan, apply and lint only name the types of
-    # what the service hands it (a PlannedStep, a Leftover, a lint Note) for its JSON.
-    "api": {"errors", "daemon_config", "service", "plan", "apply", "lint"},
+    # The HTTP front end works only through the service (the types of what it renders: service/served.py).
+    "api": {"errors", "daemon_config", "service"},
     # The language server: runs files like lint/format do, or asks the daemon over HTTP.
     "lsp": {"errors", "model", "connection", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
     "cli": {
