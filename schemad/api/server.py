@@ -28,7 +28,10 @@ from typing import Any
 
 from aiohttp import http_exceptions, web
 
-__all__ = ["ApiRunner", "JsonErrorHandler", "run"]
+# The daemon's logging set-up, for `schemad serve`: the CLI reaches the service only through the API.
+from schemad.service.logs import setup_logging
+
+__all__ = ["ApiRunner", "JsonErrorHandler", "run", "setup_logging"]
 
 log = logging.getLogger(__name__)
 

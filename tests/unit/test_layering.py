@@ -62,7 +62,6 @@ ALLOWED = {
         "diff",
         "plan",
         "apply",
-        "service",
         "lint",
     },
 }

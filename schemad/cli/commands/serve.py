@@ -30,9 +30,8 @@ def run_serve(argv: list[str]) -> int:
     import argparse
 
     from schemad.api.app import create_app
-    from schemad.api.server import run
+    from schemad.api.server import run, setup_logging
     from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
-    from schemad.service.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="schemad serve", description=__doc__)
     parser.add_argument(
