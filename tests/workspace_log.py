@@ -6,8 +6,9 @@ one that connected to (or switched to) a temp schema, known from the
 scratch_schema() issues.  On such a connection a statement may read anything
 but write only the temp schema: a CREATE must pass the workspace guard
 unchanged (unqualified names, a trigger on an unqualified table, an event
-DISABLE'd), ALTER/DROP must name temp-schema objects, and nothing else that
-writes (INSERT, UPDATE, GRANT, ...) may appear at all.
+DISABLE'd, a CREATE INDEX on an unqualified table), ALTER/DROP must name
+temp-schema objects, and nothing else that writes (INSERT, UPDATE, GRANT,
+...) may appear at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from schemad.sqltext.classify import StatementKind, classify
-from schemad.workspace.guard import Admitted, admit
+from schemad.workspace.guard import Admitted, admit, admit_fold
 
 _ENTRY = re.compile(
     r"^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) "
@@ -100,6 +101,11 @@ def _violation(sql: str, temp: str) -> str | None:
         schema = _unquote(m[1]) if m[2] is not None else temp
         return None if schema == temp else f"writes schema {schema}"
     c = classify(sql)
+    if c.kind is StatementKind.FOLDABLE and c.key is not None:  # CREATE INDEX .. ON t
+        r = admit_fold(key=c.key, body=sql, file="<log>", line=1, home=())
+        if not isinstance(r, Admitted):
+            return r.reason
+        return None if r.body == sql else "not as the workspace guard sends it (qualified name)"
     if c.kind is not StatementKind.CREATE or c.key is None:
         return "not a read, nor a CREATE/ALTER/DROP of the workspace"
     r = admit(key=c.key, body=sql, file="<log>", line=1, home=())

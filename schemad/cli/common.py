@@ -105,13 +105,25 @@ def cwd() -> Path:
 
 
 def warn_unsupported(logical: LogicalSchema) -> None:
-    """Log each CREATE the workspace never runs (… SELECT, … LIKE, …) at its file:line, with why."""
+    """Log each CREATE the workspace never runs (… SELECT, … LIKE, …) at its file:line, with why.
+
+    Also where each standalone index statement went: folded into its table
+    (info), or ignored because no CREATE TABLE of the dir defines the table
+    (a warning).
+    """
     for stmt in logical.unsupported.values():
         log.warning(
             "%s: %s: never run in the workspace; %s is ignored",
             stmt.location,
             stmt.unsupported_reason,
             stmt.key,
+        )
+    for create in logical.creates.values():
+        for stmt in create.folded:
+            log.info("%s: %s folded into %s", stmt.location, stmt.summary, create.key)
+    for stmt in logical.unfolded:
+        log.warning(
+            "%s: %s: no CREATE TABLE of this dir defines %s; ignored", stmt.location, stmt.summary, stmt.key
         )
 
 

@@ -7,6 +7,16 @@ unsupported CREATEs) so the caller can warn, and the ``USE`` commands so the cal
 check them against the dir's ``schema`` option.  Objects matching the dir's ``ignore-*``
 regexes are dropped here, as Skeema does at parse time.
 
+Standalone index and constraint statements (``CREATE INDEX i ON t``, ``ALTER TABLE t
+ADD KEY|CONSTRAINT|..``: FOLDABLE statements, as mysqldump, Rails' structure.sql and
+migrations write them) are folded into their table: the Statement under the table's
+key in ``creates`` carries them in ``folded``, in the order read, whichever file or
+side of the CREATE they are in (a schemad addition; Skeema ignores them with a
+warning, losing the index).  Those on a table no managed CREATE of the dir defines are
+``unfolded``, for the caller to warn about and ignore; those on an ignored table are
+dropped with it.  That the statements hold nothing but index and constraint clauses
+is the workspace guard's to check, not this module's.
+
 What it will not do: interpret the CREATE statements (a workspace does that, by running
 them), choose which files belong to the dir (the caller lists them), read options, or
 fill in ``char_set``/``collation`` (the caller takes them from ``.skeema``).  Statements
@@ -17,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemad.errors import DuplicateDefinitionError, SQLFileError
@@ -39,6 +49,7 @@ class LogicalSchema:
     unparsed: list[Statement] = field(default_factory=list)  # UNKNOWN statements, for warnings
     uses: list[Statement] = field(default_factory=list)  # USE commands, to check against `schema`
     files: dict[str, list[Statement]] = field(default_factory=dict)  # every statement, per file, in order
+    standalone: list[Statement] = field(default_factory=list)  # FOLDABLE statements, in order read
     char_set: str | None = None  # filled by the caller from default-character-set
     collation: str | None = None  # filled by the caller from default-collation
 
@@ -78,19 +89,28 @@ class LogicalSchema:
         for stmt in statements:
             self.add_statement(stmt, ignore=ignore)
 
+    @property
+    def unfolded(self) -> list[Statement]:
+        """FOLDABLE statements on a table that no CREATE in `creates` defines: to warn about, and ignore."""
+        return [s for s in self.standalone if s.key not in self.creates]
+
     def add_statement(self, stmt: Statement, *, ignore: IgnorePatterns | None = None) -> None:
         """File one statement under the right heading; a second CREATE of one object is fatal."""
         if stmt.kind is StatementKind.USE:
             self.uses.append(stmt)
         elif stmt.kind is StatementKind.UNKNOWN:
             self.unparsed.append(stmt)
+        elif stmt.kind is StatementKind.FOLDABLE and stmt.key is not None:
+            key = stmt.key
+            if _ignored(key, ignore):
+                return
+            self.standalone.append(stmt)
+            create = self.creates.get(key)
+            if create is not None:
+                self.creates[key] = replace(create, folded=(*create.folded, stmt))
         elif stmt.kind is StatementKind.CREATE and stmt.key is not None:
             key = stmt.key
-            if (
-                ignore is not None
-                and (pattern := ignore.get(key.type)) is not None
-                and pattern.search(key.name)
-            ):
+            if _ignored(key, ignore):
                 return
             first = self.creates.get(key) or self.unsupported.get(key)
             if first is not None:
@@ -101,9 +121,19 @@ class LogicalSchema:
                     line=stmt.line,
                 )
             if stmt.unsupported_reason is None:
-                self.creates[key] = stmt
+                earlier = tuple(s for s in self.standalone if s.key == key)  # read before the CREATE
+                self.creates[key] = replace(stmt, folded=earlier) if earlier else stmt
             else:
                 self.unsupported[key] = stmt
+
+
+def _ignored(key: ObjectKey, ignore: IgnorePatterns | None) -> bool:
+    """Whether the dir's ignore-* regex for `key`'s type matches its name."""
+    return (
+        ignore is not None
+        and (pattern := ignore.get(key.type)) is not None
+        and bool(pattern.search(key.name))
+    )
 
 
 def read_sql(path: Path) -> str:

@@ -2,8 +2,13 @@
 
 Given the text of a single statement (as cut by :mod:`schemad.sqltext.splitter`), say
 what it is: a ``CREATE`` of a table, view, procedure, function, trigger or event (with
-the object's unquoted name and optional schema qualifier), a ``USE db`` command, or
-something else (``UNKNOWN``: the caller warns "Unable to parse statement").
+the object's unquoted name and optional schema qualifier), a standalone index or
+constraint statement to fold into its table's CREATE (``FOLDABLE``: ``CREATE
+[UNIQUE|FULLTEXT|SPATIAL] INDEX i ON t``, ``ALTER TABLE t ADD {INDEX|KEY|UNIQUE|
+FULLTEXT|SPATIAL|CONSTRAINT|FOREIGN KEY|PRIMARY KEY|CHECK}``, with the table's name), a
+``USE db`` command, or something else (``UNKNOWN``: the caller warns "Unable to
+parse statement").  A FOLDABLE statement is only recognised from its head; what
+follows (the other clauses of an ALTER) is for the workspace guard to check.
 
 The head of the statement is tokenized with sqlglot's MySQL tokenizer (in
 :mod:`schemad.sqltext.heads`, imported on first use), then walked by hand through
@@ -187,6 +192,10 @@ _HEAD_RE = re.compile(
         (?P<type>TABLE|VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+
         (?:IF\s+NOT\s+EXISTS\s+)?
         (?P<n1>{_NAME})(?:\s*\.\s*(?P<n2>{_NAME}))?
+      | CREATE\s+(?:(?:UNIQUE|FULLTEXT|SPATIAL)\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}\s*
+        (?:USING\s+\w+\s+)?ON\s+(?P<n1i>{_NAME})(?:\s*\.\s*(?P<n2i>{_NAME}))?
+      | ALTER\s+TABLE\s+(?P<n1a>{_NAME})(?:\s*\.\s*(?P<n2a>{_NAME}))?\s*
+        ADD\s+(?:INDEX|KEY|UNIQUE|FULLTEXT|SPATIAL|CONSTRAINT|FOREIGN|PRIMARY|CHECK)
     )(?![\w$])""",
     re.I | re.X | re.S,
 )
@@ -221,13 +230,20 @@ def classify_regex(text: str) -> Classification:
         return _UNKNOWN_RE
     if m["db"] is not None:
         return Classification(StatementKind.USE, schema=_unquote(m["db"]), via="regex")
-    if re.match(r"\s*\.", head[m.end() :]):
-        return _UNKNOWN_RE  # db.t.x
-    otype = CREATE_TYPES[m["type"].upper()]
-    schema, name = (m["n1"], m["n2"]) if m["n2"] is not None else (None, m["n1"])
-    start, end = m.start("n1"), m.end("n2") if m["n2"] is not None else m.end("n1")
+    if m["n1a"] is not None:  # ALTER TABLE: the match ends after ADD's keyword
+        kind, otype, suffix = StatementKind.FOLDABLE, ObjectType.TABLE, "a"
+    else:
+        if re.match(r"\s*\.", head[m.end() :]):
+            return _UNKNOWN_RE  # db.t.x
+        if m["n1i"] is not None:
+            kind, otype, suffix = StatementKind.FOLDABLE, ObjectType.TABLE, "i"
+        else:
+            kind, otype, suffix = StatementKind.CREATE, CREATE_TYPES[m["type"].upper()], ""
+    n1, n2 = f"n1{suffix}", f"n2{suffix}"
+    schema, name = (m[n1], m[n2]) if m[n2] is not None else (None, m[n1])
+    start, end = m.start(n1), m.end(n2) if m[n2] is not None else m.end(n1)
     return Classification(
-        StatementKind.CREATE,
+        kind,
         ObjectKey(otype, _unquote(name)),
         _unquote(schema) if schema is not None else None,
         (start, end),

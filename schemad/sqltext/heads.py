@@ -14,7 +14,7 @@ from sqlglot import Token, TokenType
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import TokenError
 
-from schemad.model.keys import ObjectKey
+from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classification import CREATE_TYPES, UNKNOWN, Classification, StatementKind
 
 __all__ = ["NeedMore", "Untokenizable", "parse_head"]
@@ -126,12 +126,83 @@ def _use(c: _Cursor) -> Classification:
     return Classification(StatementKind.USE, schema=m[0]) if m else UNKNOWN
 
 
+def _qualified_name(c: _Cursor, i: int) -> tuple[str | None, str, int, int, int] | None:
+    """`[schema.]name` at token `i`: (schema, name, start, end, index of the next token), or None."""
+    name = c.name(i)
+    if name is None:
+        return None
+    start = c.tokens[i].start
+    end = c.tokens[i].end + 1
+    schema = None
+    if c.is_text(i + 1, "."):
+        qualified = c.name(i + 2)
+        if qualified is None or c.is_text(i + 3, "."):
+            return None  # not an identifier, or db.t.x
+        schema, name = name, qualified
+        end = c.tokens[i + 2].end + 1
+        return schema, name, start, end, i + 3
+    # (Looking at token i+1 above also made sure, on a truncated head, that the name is complete.)
+    return schema, name, start, end, i + 1
+
+
+def _foldable(c: _Cursor, i: int) -> Classification:
+    """A FOLDABLE statement on the table named at token `i`, or UNKNOWN."""
+    found = _qualified_name(c, i)
+    if found is None:
+        return UNKNOWN
+    schema, name, start, end, _ = found
+    return Classification(StatementKind.FOLDABLE, ObjectKey(ObjectType.TABLE, name), schema, (start, end))
+
+
+_INDEX_KINDS = ("UNIQUE", "FULLTEXT", "SPATIAL")
+# What may follow ALTER TABLE t ADD for the statement to be foldable (the guard checks the rest).
+_ADD_WORDS = frozenset(
+    {"INDEX", "KEY", "UNIQUE", "FULLTEXT", "SPATIAL", "CONSTRAINT", "FOREIGN", "PRIMARY", "CHECK"}
+)
+
+
+def _create_index(c: _Cursor) -> Classification:
+    """CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX [IF NOT EXISTS] name [USING type] ON [schema.]table."""
+    i = 2 if c.word(1) in _INDEX_KINDS else 1
+    if c.word(i) != "INDEX":
+        return UNKNOWN
+    i += 1
+    if c.word(i) == "IF" and c.word(i + 1) == "NOT" and c.word(i + 2) == "EXISTS":
+        i += 3
+    if c.name(i) is None or c.is_text(i + 1, "."):
+        return UNKNOWN
+    i += 1
+    if c.word(i) == "USING":
+        i += 2
+    if c.word(i) != "ON":
+        return UNKNOWN
+    return _foldable(c, i + 1)
+
+
+def _alter_table_add(c: _Cursor) -> Classification:
+    """ALTER TABLE [schema.]table ADD <an index or constraint>."""
+    if c.word(1) != "TABLE":
+        return UNKNOWN
+    found = _qualified_name(c, 2)
+    if found is None:
+        return UNKNOWN
+    i = found[4]
+    # sqlglot reads PRIMARY KEY and FOREIGN KEY as one token each: its first word decides.
+    if c.word(i) != "ADD" or (c.word(i + 1) or "").split(" ")[0] not in _ADD_WORDS:
+        return UNKNOWN
+    return _foldable(c, 2)
+
+
 def _parse(c: _Cursor) -> Classification:
     first = c.word(0)
     if first == "USE":
         return _use(c)
+    if first == "ALTER":
+        return _alter_table_add(c)
     if first != "CREATE":
         return UNKNOWN
+    if c.word(1) in ("INDEX", *_INDEX_KINDS):
+        return _create_index(c)
     i = 1
     if c.word(i) == "OR" and c.word(i + 1) == "REPLACE":
         i += 2
@@ -161,19 +232,10 @@ def _parse(c: _Cursor) -> Classification:
     i += 1
     if c.word(i) == "IF" and c.word(i + 1) == "NOT" and c.word(i + 2) == "EXISTS":
         i += 3
-    name = c.name(i)
-    if name is None:
+    found = _qualified_name(c, i)
+    if found is None:
         return UNKNOWN
-    start = c.tokens[i].start
-    end = c.tokens[i].end + 1
-    schema = None
-    if c.is_text(i + 1, "."):
-        qualified = c.name(i + 2)
-        if qualified is None or c.is_text(i + 3, "."):
-            return UNKNOWN  # not an identifier, or db.t.x
-        schema, name = name, qualified
-        end = c.tokens[i + 2].end + 1
-    # (Looking at token i+1 above also made sure, on a truncated head, that the name is complete.)
+    schema, name, start, end, _ = found
     return Classification(StatementKind.CREATE, ObjectKey(otype, name), schema, (start, end))
 
 

@@ -66,6 +66,9 @@ class Statement:
     schema: str | None = None  # CREATE's schema qualifier (`db`.t), or the target of USE
     default_schema: str | None = None  # target of the last USE before this statement in the file
     name_span: tuple[int, int] | None = None  # [start, end) of the `[schema.]name` clause in `text`
+    # A table's CREATE only: the FOLDABLE statements of its dir on it, in file order (set by
+    # fs.logical.LogicalSchema; the splitter never sets it).
+    folded: tuple[Statement, ...] = ()
 
     @property
     def location(self) -> str:
@@ -73,17 +76,40 @@ class Statement:
         return f"{self.file}:{self.line}:{self.col}"
 
     @property
-    def body(self) -> str:
-        """The text without its delimiter and surrounding whitespace: what is sent to a server."""
+    def own_body(self) -> str:
+        """This one statement, as sent to a server: its text without delimiter and surrounding whitespace."""
         body = self.text.strip()
         if self.kind is not StatementKind.DELIMITER and self.delimiter and body.endswith(self.delimiter):
             body = body[: -len(self.delimiter)].rstrip()
         return body
 
     @property
+    def body(self) -> str:
+        """The object's definition as the files give it: `own_body`, then each `folded` statement.
+
+        Without folded statements (every object but a table with standalone
+        index statements) this is `own_body`.  With them, the statements are
+        joined with `;` and a newline: the text a table's definition depends
+        on (the canonical cache's key, the planner's "file = live SHOW
+        CREATE" test), never sent to a server as one statement.
+        """
+        body = self.own_body
+        if self.folded:
+            body += "".join(f";\n{f.own_body}" for f in self.folded)
+        return body
+
+    @property
+    def summary(self) -> str:
+        """The statement's head, up to its first parenthesis, whitespace collapsed (for messages)."""
+        body = self.own_body
+        paren = mask(body).find("(")
+        head = " ".join((body[:paren] if paren >= 0 else body).split())
+        return head if len(head) <= 100 else head[:99] + "…"
+
+    @property
     def unqualified_body(self) -> str:
-        """`body` with a schema-qualified name replaced by the bare name (for running in a workspace)."""
-        body = self.body
+        """`own_body` with a schema-qualified name replaced by the bare name (for running in a workspace)."""
+        body = self.own_body
         if (
             self.schema is None
             or self.key is None
@@ -103,7 +129,7 @@ class Statement:
             or self.key.type not in STORED_PROGRAM_TYPES
         ):
             return False
-        body = self.body
+        body = self.own_body
         return ";" in mask(body) or has_begin(body)
 
     @property
@@ -111,7 +137,7 @@ class Statement:
         """Why this CREATE can't be managed (e.g. `CREATE TABLE .. LIKE`), or None if it can."""
         if self.kind is not StatementKind.CREATE or self.key is None or self.name_span is None:
             return None
-        return unsupported_reason(self.body, self.key, self.name_span)
+        return unsupported_reason(self.own_body, self.key, self.name_span)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ The key (:meth:`KeyContext.key`) is a sha256 over length-prefixed parts:
 - :data:`FORMAT_VERSION` and :func:`code_version` (schemad's version plus a
   digest of the model and introspection sources), so a code change can never
   return an object built by other code;
-- the object type and name, and the statement body exactly as it is executed;
+- the object type and name, and the statement body exactly as it is executed
+  (for a table, followed by the standalone index statements folded into it,
+  as they are executed right after its CREATE: ``Admitted.body``);
 - the schema's default charset and collation, and the temp schema's name;
 - the server fingerprint (:func:`server_fingerprint`): flavor and full version,
   global and session sql_mode, every other server or session variable that

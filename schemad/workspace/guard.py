@@ -25,6 +25,14 @@ it is sent, whoever the caller is:
   original text; a view whose SELECT names its own schema but cannot be read
   is refused rather than run against the live schema.
 
+A standalone index or constraint statement folded into a table's CREATE
+(admit_fold: `CREATE INDEX i ON t (..)`, `ALTER TABLE t ADD KEY|UNIQUE|
+CONSTRAINT|FOREIGN KEY|PRIMARY KEY|CHECK ..`) is read token by token
+against exactly those forms: any other clause (DROP, RENAME, MODIFY, table
+options, partitioning, ALGORITHM/LOCK) is refused, as is a table
+qualified with another schema, a semicolon, a backslash or a skippable
+version-gated comment anywhere in it.
+
 Reads of other schemas (a view's SELECT, a foreign key's parent) stay
 allowed, and as written: they change nothing.  What is refused becomes a
 StatementFailure naming the file, line and reason, and never reaches the server.
@@ -49,7 +57,7 @@ from schemad.sqltext.classify import (
 )
 from schemad.sqltext.references import schema_qualifiers
 
-__all__ = ["Admitted", "Refusal", "admit"]
+__all__ = ["Admitted", "Refusal", "admit", "admit_fold"]
 
 _RUNNABLE = frozenset(
     {
@@ -75,14 +83,22 @@ _COMMENT = re.compile(r"(?<![\w$])comment\s*'", re.I)
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A statement the workspace may run: `body` is what is sent (names rewritten, events disabled)."""
+    """A statement the workspace may run: `own_body` is what is sent (names rewritten, events disabled)."""
 
     key: ObjectKey
-    body: str
+    own_body: str
     file: str
     line: int
     event_status: EventStatus | None = None  # an event's status as written (the workspace's is DISABLED)
     col: int = 1  # of the statement's first character, like `line`
+    folded: tuple[Admitted, ...] = ()  # a table's admitted standalone index statements, run right after it
+
+    @property
+    def body(self) -> str:
+        """`own_body`, then each folded statement's, `;`-joined (as Statement.body): all a table's text."""
+        if not self.folded:
+            return self.own_body
+        return self.own_body + "".join(f";\n{f.own_body}" for f in self.folded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +146,7 @@ def admit(
     if isinstance(verdict, str):
         return Refusal(key=key, file=file, line=line, reason=verdict, col=col)
     sent, status = verdict
-    return Admitted(key=key, body=sent, file=file, line=line, event_status=status, col=col)
+    return Admitted(key=key, own_body=sent, file=file, line=line, event_status=status, col=col)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -264,3 +280,301 @@ def _disable(masked: str, name_end: int) -> tuple[EventStatus, tuple[int, int, s
         else EventStatus.SLAVESIDE_DISABLED
     )
     return status, (found.start(), found.end(), "DISABLE")
+
+
+# ///// standalone index and constraint statements ////////////////////////////////////////////////
+
+_ADD_CLAUSES = "INDEX, KEY, UNIQUE, FULLTEXT, SPATIAL, PRIMARY KEY, FOREIGN KEY, CONSTRAINT, CHECK"
+_FOLD_TOKEN = re.compile(
+    r"\s*(?:(?P<ident>`_*)|(?P<string>'_*|\"_*)|(?P<word>[\w$]+)|(?P<punct>[(),.=])|(?P<other>\S))"
+)
+_INDEX_TYPES = frozenset({"BTREE", "HASH", "RTREE"})
+_REF_OPTIONS = {"RESTRICT": (), "CASCADE": (), "SET": ("NULL", "DEFAULT"), "NO": ("ACTION",)}
+_CONSTRAINT_KINDS = frozenset({"PRIMARY", "UNIQUE", "FOREIGN", "CHECK"})
+
+
+class _NotFoldable(Exception):
+    """What makes a statement more than an index or constraint addition (the refusal's reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # ident (backticked), string ('..' or ".."), word, punct, other
+    text: str  # the original text (upper-cased for a word)
+    start: int
+
+
+class _Clauses:
+    """A strict reader of the masked text of a FOLDABLE statement: its grammar, nothing more.
+
+    Only the shapes of `CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX .. ON t (..)`
+    and `ALTER TABLE t ADD <index or constraint> [, ADD ..]...` pass; every
+    other token raises _NotFoldable.  What is inside parentheses (key parts,
+    a CHECK expression) is not read beyond balancing them: the server parses
+    it, and it can only describe the index or constraint being added.
+    """
+
+    def __init__(self, body: str, masked: str) -> None:
+        self.toks: list[_Tok] = []
+        pos = 0
+        while (m := _FOLD_TOKEN.match(masked, pos)) is not None and m.end() > pos:
+            kind = m.lastgroup or "other"
+            raw = body[m.start(kind) : m.end(kind)]
+            self.toks.append(_Tok(kind, raw.upper() if kind == "word" else raw, m.start(kind)))
+            pos = m.end()
+        self.i = 0
+
+    # --- reading ---
+
+    def _peek(self, k: int = 0) -> _Tok | None:
+        return self.toks[self.i + k] if self.i + k < len(self.toks) else None
+
+    def word(self, k: int = 0) -> str | None:
+        t = self._peek(k)
+        return t.text if t is not None and t.kind == "word" else None
+
+    def at(self, text: str) -> bool:
+        t = self._peek()
+        return t is not None and t.kind in ("word", "punct") and t.text == text
+
+    def accept(self, *words: str) -> str | None:
+        w = self.word()
+        if w is not None and w in words:
+            self.i += 1
+            return w
+        return None
+
+    def expect(self, *words: str) -> str:
+        found = self.accept(*words)
+        if found is None:
+            self.fail(" or ".join(words))
+        assert found is not None
+        return found
+
+    def punct(self, text: str) -> bool:
+        if self.at(text):
+            self.i += 1
+            return True
+        return False
+
+    def fail(self, wanted: str = "") -> None:
+        t = self._peek()
+        if t is None:
+            raise _NotFoldable(f"the statement ends where {wanted} was expected")
+        shown = t.text if len(t.text) <= 40 else t.text[:39] + "…"
+        raise _NotFoldable(f"`{shown}` is not part of an index or constraint definition")
+
+    def done(self) -> bool:
+        return self.i >= len(self.toks)
+
+    # --- grammar pieces ---
+
+    def name(self, *, optional: bool = False, stop: frozenset[str] = frozenset()) -> bool:
+        """A bare or backticked name (not one of `stop`); False if absent and `optional`."""
+        t = self._peek()
+        if t is not None and (t.kind == "ident" or (t.kind == "word" and t.text not in stop)):
+            self.i += 1
+            return True
+        if not optional:
+            self.fail("a name")
+        return False
+
+    def table(self) -> None:
+        self.name()
+        if self.punct("."):
+            self.name()
+
+    def if_not_exists(self) -> None:
+        if self.word() == "IF" and self.word(1) == "NOT" and self.word(2) == "EXISTS":
+            self.i += 3
+
+    def paren(self) -> None:
+        """A parenthesized group, balanced; its content is the server's to judge."""
+        if not self.punct("("):
+            self.fail("(")
+        depth = 1
+        while depth:
+            t = self._peek()
+            if t is None:
+                self.fail(")")
+            assert t is not None
+            self.i += 1
+            if t.kind == "punct" and t.text in "()":
+                depth += 1 if t.text == "(" else -1
+
+    def using(self) -> None:
+        if self.accept("USING"):
+            self.expect(*_INDEX_TYPES)
+
+    def index_options(self) -> None:
+        while True:
+            w = self.word()
+            if w in ("VISIBLE", "INVISIBLE", "IGNORED"):
+                self.i += 1
+            elif w == "NOT" and self.word(1) == "IGNORED":
+                self.i += 2
+            elif w == "USING":
+                self.using()
+            elif w == "KEY_BLOCK_SIZE":
+                self.i += 1
+                self.punct("=")
+                if self._peek() is None or not (self.word() or "").isdigit():
+                    self.fail("a number")
+                self.i += 1
+            elif w == "COMMENT" or w in ("ENGINE_ATTRIBUTE", "SECONDARY_ENGINE_ATTRIBUTE"):
+                self.i += 1
+                if w != "COMMENT":
+                    self.punct("=")
+                self.string()
+            elif w == "WITH" and self.word(1) == "PARSER":
+                self.i += 2
+                self.name()
+            else:
+                return
+
+    def string(self) -> None:
+        t = self._peek()
+        if t is None or t.kind != "string":
+            self.fail("a quoted string")
+        self.i += 1
+
+    def index_body(self, *, name_allowed: bool = True) -> None:
+        """[IF NOT EXISTS] [name] [USING type] (key parts) [options]."""
+        self.if_not_exists()
+        if name_allowed:
+            self.name(optional=True, stop=frozenset({"USING"}))
+        self.using()
+        self.paren()
+        self.index_options()
+
+    def references(self) -> None:
+        """(columns) REFERENCES [schema.]table (columns) [MATCH ..] [ON DELETE ..] [ON UPDATE ..]."""
+        self.paren()
+        self.expect("REFERENCES")
+        self.table()
+        self.paren()
+        if self.accept("MATCH"):
+            self.expect("FULL", "PARTIAL", "SIMPLE")
+        while self.accept("ON"):
+            self.expect("DELETE", "UPDATE")
+            option = self.expect(*_REF_OPTIONS)
+            if _REF_OPTIONS[option]:
+                self.expect(*_REF_OPTIONS[option])
+
+    def add_clause(self) -> None:
+        """ADD followed by one index or constraint definition."""
+        self.expect("ADD")
+        w = self.word()
+        if w in ("INDEX", "KEY"):
+            self.i += 1
+            self.index_body()
+            return
+        if w in ("FULLTEXT", "SPATIAL"):
+            self.i += 1
+            self.accept("INDEX", "KEY")
+            self.index_body()
+            return
+        if self.accept("CONSTRAINT"):
+            self.name(optional=True, stop=_CONSTRAINT_KINDS)
+            if self.word() not in _CONSTRAINT_KINDS:
+                self.fail("PRIMARY KEY, UNIQUE, FOREIGN KEY or CHECK")
+        kind = self.expect(*_CONSTRAINT_KINDS)
+        if kind == "PRIMARY":
+            self.expect("KEY")
+            self.index_body(name_allowed=False)
+        elif kind == "UNIQUE":
+            self.accept("INDEX", "KEY")
+            self.index_body()
+        elif kind == "FOREIGN":
+            self.expect("KEY")
+            self.if_not_exists()
+            self.name(optional=True)
+            self.references()
+        else:  # CHECK
+            self.paren()
+            if self.accept("NOT"):
+                self.expect("ENFORCED")
+            else:
+                self.accept("ENFORCED")
+
+    def statement(self) -> None:
+        """The whole statement; raises _NotFoldable at the first token outside the grammar."""
+        if self.accept("CREATE"):
+            self.accept("UNIQUE", "FULLTEXT", "SPATIAL")
+            self.expect("INDEX")
+            self.if_not_exists()
+            self.name()
+            self.using()
+            self.expect("ON")
+            self.table()
+            self.paren()
+            self.index_options()
+        else:
+            self.expect("ALTER")
+            self.expect("TABLE")
+            self.table()
+            self.add_clause()
+            while self.punct(","):
+                self.add_clause()
+        if not self.done():
+            self.fail("the end of the statement")
+
+
+def admit_fold(
+    *, key: ObjectKey, body: str, file: str, line: int, home: Collection[str], col: int = 1
+) -> Admitted | Refusal:
+    """Check one standalone index or constraint statement on table `key` (its text without delimiter).
+
+    Admitted only when it is exactly `CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX
+    i ON t (..)` or `ALTER TABLE t ADD <index or constraint> [, ADD ..]`
+    (schemad.sqltext.classify's FOLDABLE statements): nothing else in the
+    ALTER (no DROP, RENAME, MODIFY, table options, partitioning, ALGORITHM
+    or LOCK), the table unqualified or qualified with a schema of `home`
+    (rewritten to the bare name), no semicolon, backslash or skippable
+    version-gated comment anywhere in it.  A foreign key's parent may be in
+    any schema, as in a CREATE TABLE (a read).
+    """
+    verdict = _judge_fold(key, body, frozenset(home))
+    if verdict[0] is not None:
+        return Refusal(key=key, file=file, line=line, reason=verdict[0], col=col)
+    return Admitted(key=key, own_body=verdict[1], file=file, line=line, col=col)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _judge_fold(key: ObjectKey, body: str, home: frozenset[str]) -> tuple[str | None, str]:
+    """(why it is refused, "") or (None, the text to send)."""
+    c = classify(body)
+    if c.kind is not StatementKind.FOLDABLE or c.key is None or c.name_span is None:
+        return "refused: not a standalone CREATE INDEX or ALTER TABLE .. ADD statement", ""
+    if c.key != key:
+        return f"refused: the statement is on {c.key}, not {key}", ""
+    if "\\" in body:
+        return (
+            "refused: a backslash in a standalone index statement"
+            " (the server reads it differently under NO_BACKSLASH_ESCAPES)",
+            "",
+        )
+    for _, opener in versioned_comments(body):
+        version = opener.lstrip("/*M!")
+        if opener.startswith("/*M!") or (version and int(version) > _ALWAYS_RUN_VERSION):
+            return f"refused: the version-gated comment {opener} may be skipped by the server", ""
+    masked = mask(body)
+    if ";" in masked:
+        return "refused: a semicolon outside quotes would end the statement (custom DELIMITER?)", ""
+    if (
+        c.schema is not None
+        and (why := _home_check(c.schema, "the table this statement adds to", home)) is not None
+    ):
+        return why, ""
+    try:
+        _Clauses(body, masked).statement()
+    except _NotFoldable as exc:
+        return (
+            f"refused: {exc}; a standalone index statement may only be CREATE INDEX .. ON a table"
+            f" of this dir, or ALTER TABLE .. ADD {_ADD_CLAUSES} clauses",
+            "",
+        )
+    if c.schema is not None:
+        start, end = c.name_span
+        body = body[:start] + escape_identifier(key.name) + "\n" * body.count("\n", start, end) + body[end:]
+    return None, body

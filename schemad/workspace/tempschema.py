@@ -38,7 +38,7 @@ from schemad.sqltext.references import (
 )
 from schemad.workspace.cache import CachedObject, CanonicalCache, KeyContext, server_fingerprint
 from schemad.workspace.errorline import error_offset
-from schemad.workspace.guard import Admitted, Refusal, admit
+from schemad.workspace.guard import Admitted, Refusal, admit, admit_fold
 from schemad.workspace.scratch import WorkspaceOptions, check_scratch, scratch_schema
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,19 @@ _MISSING_OBJECT_ERRNOS = frozenset({1146, 1356, 1305, 1449, 4031})
 
 
 class Creatable(Protocol):
-    """What the workspace needs of a parsed CREATE statement."""
+    """What the workspace needs of a parsed CREATE statement (sqltext's Statement is one)."""
 
     @property
     def key(self) -> ObjectKey | None: ...
 
     @property
-    def body(self) -> str: ...
+    def body(self) -> str: ...  # the object's whole text: own_body, then the folded statements'
+
+    @property
+    def own_body(self) -> str: ...  # this statement alone, as it is sent
+
+    @property
+    def folded(self) -> Sequence[Creatable]: ...  # a table's standalone index statements, run after it
 
     @property
     def file(self) -> str: ...
@@ -98,7 +104,7 @@ class WorkspaceResult:
 async def _run_all(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
     async def one(s: Creatable) -> BaseException | None:
         try:
-            await ws.execute_one(s.body)
+            await ws.execute_one(s.own_body)
         except DatabaseError as exc:
             return exc
         return None
@@ -106,8 +112,25 @@ async def _run_all(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseExcepti
     return list(await asyncio.gather(*(one(s) for s in stmts)))
 
 
-def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
-    assert s.key is not None
+class _FoldsFailed(Exception):
+    """A table's CREATE ran, but the server rejected some of the statements folded into it."""
+
+    def __init__(self, failed: Sequence[tuple[Creatable, DatabaseError]]) -> None:
+        super().__init__(f"{len(failed)} folded statement(s) failed")
+        self.failed = tuple(failed)
+
+
+def _failures(s: Creatable, exc: BaseException) -> list[StatementFailure]:
+    """The StatementFailures of `s` failing with `exc`: its own, or one per folded statement that failed."""
+    if isinstance(exc, _FoldsFailed):
+        assert s.key is not None
+        return [_failure(f, e, key=s.key) for f, e in exc.failed]
+    return [_failure(s, exc)]
+
+
+def _failure(s: Creatable, exc: BaseException, *, key: ObjectKey | None = None) -> StatementFailure:
+    key = key or s.key
+    assert key is not None
     errno = exc.errno if isinstance(exc, DatabaseError) else None
     text = str(exc)
     # Drop the "host:port: Error N: " prefix: the file:line is the useful location here.
@@ -115,10 +138,10 @@ def _failure(s: Creatable, exc: BaseException) -> StatementFailure:
         text = text.split(f"Error {errno}: ", 1)[-1]
     line: int = s.line
     column: int | None = s.col
-    at = error_offset(s.body, text) if errno is not None else None
-    if at is not None and (down := s.body.count("\n", 0, at)):
+    at = error_offset(s.own_body, text) if errno is not None else None
+    if at is not None and (down := s.own_body.count("\n", 0, at)):
         line, column = s.line + down, None
-    return StatementFailure(key=s.key, file=s.file, line=line, message=text, errno=errno, column=column)
+    return StatementFailure(key=key, file=s.file, line=line, message=text, errno=errno, column=column)
 
 
 _TABLE_BATCH = 8  # CREATE TABLEs per borrowed connection
@@ -127,11 +150,28 @@ _TABLE_BATCH = 8  # CREATE TABLEs per borrowed connection
 async def _run_tables(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
     """CREATE TABLEs in chunks spread over the pool (tables never depend on each other here).
 
+    Each CREATE is followed, on the same connection, by the statements folded
+    into it (its standalone CREATE INDEX / ALTER TABLE .. ADD), in file order.
     One statement per round trip (execute_each): file text never goes out on a
     multi-statement connection.
     """
     chunks = [list(stmts[i : i + _TABLE_BATCH]) for i in range(0, len(stmts), _TABLE_BATCH)]
-    results = await asyncio.gather(*(ws.execute_each([s.body for s in c]) for c in chunks))
+
+    async def run_chunk(chunk: list[Creatable]) -> list[BaseException | None]:
+        errors = await ws.execute_each(
+            [b for s in chunk for b in (s.own_body, *(f.own_body for f in s.folded))]
+        )
+        out: list[BaseException | None] = []
+        at = 0
+        for s in chunk:
+            own, folds = errors[at], errors[at + 1 : at + 1 + len(s.folded)]
+            at += 1 + len(s.folded)
+            # After a failed CREATE its folded statements failed too, for want of the table: not reported.
+            failed = [(f, e) for f, e in zip(s.folded, folds, strict=True) if e is not None]
+            out.append(own if own is not None else _FoldsFailed(failed) if failed else None)
+        return out
+
+    results = await asyncio.gather(*(run_chunk(c) for c in chunks))
     return [e for r in results for e in r]
 
 
@@ -184,11 +224,13 @@ async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[Sta
                 if isinstance(e, DatabaseError) and e.errno in _MISSING_OBJECT_ERRNOS
             ]
             done = [(s, e) for s, e in zip(pending, errors, strict=True) if s not in retry]
-            failures += [_failure(s, e) for s, e in done if e is not None]
+            failures += [f for s, e in done if e is not None for f in _failures(s, e)]
             if retry and len(retry) < len(pending):
                 pending = retry  # some succeeded: what they created may be what the others need
                 continue
-            failures += [_failure(s, e) for s, e in zip(pending, errors, strict=True) if s in retry and e]
+            failures += [
+                f for s, e in zip(pending, errors, strict=True) if s in retry and e for f in _failures(s, e)
+            ]
             break
     return failures
 
@@ -196,15 +238,25 @@ async def run_creates(ws: Instance, statements: Iterable[Creatable]) -> list[Sta
 def admit_all(
     statements: Iterable[Creatable], home: Collection[str], *, disable_events: bool = True
 ) -> tuple[list[Admitted], list[StatementFailure]]:
-    """Every statement through the workspace guard: what may run, and what is refused (file:line: why)."""
+    """Every statement through the workspace guard: what may run, and what is refused (file:line: why).
+
+    A table's folded statements go through guard.admit_fold; those admitted
+    ride on the table's Admitted (run right after its CREATE), each refused
+    one is a failure of its own file:line.
+    """
     admitted: list[Admitted] = []
     refused: list[StatementFailure] = []
+
+    def refuse(r: Refusal) -> None:
+        log.debug("%s:%d: %s", r.file, r.line, r.reason)
+        refused.append(StatementFailure(key=r.key, file=r.file, line=r.line, message=r.reason, column=r.col))
+
     for s in statements:
         if s.key is None:
             continue
         r = admit(
             key=s.key,
-            body=s.body,
+            body=s.own_body,
             file=s.file,
             line=s.line,
             col=s.col,
@@ -212,12 +264,16 @@ def admit_all(
             disable_events=disable_events,
         )
         if isinstance(r, Refusal):
-            log.debug("%s:%d: %s", r.file, r.line, r.reason)
-            refused.append(
-                StatementFailure(key=r.key, file=r.file, line=r.line, message=r.reason, column=r.col)
-            )
-        else:
-            admitted.append(r)
+            refuse(r)
+            continue
+        folds: list[Admitted] = []
+        for f in s.folded:
+            fr = admit_fold(key=s.key, body=f.own_body, file=f.file, line=f.line, col=f.col, home=home)
+            if isinstance(fr, Refusal):
+                refuse(fr)
+            else:
+                folds.append(fr)
+        admitted.append(replace(r, folded=tuple(folds)) if folds else r)
     return admitted, refused
 
 
@@ -427,7 +483,8 @@ async def _exec_cached(
 ) -> tuple[list[StatementFailure], Schema]:
     """run_creates + introspection of `temp`, running only what `cache` doesn't know.
 
-    1. Tables and routines are keyed by their own text (a table also by the text
+    1. Tables and routines are keyed by their own text (a table's with the
+       statements folded into it, Admitted.body; a table also by the text
        of the tables its foreign keys name: with foreign_key_checks=0 the server
        still checks a parent that exists).  Views and triggers are keyed also by
        the canonical text of every table they read, directly or through views

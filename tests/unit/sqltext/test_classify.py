@@ -152,8 +152,14 @@ UNKNOWN = [
     "SELECT 1",
     "INSERT INTO t VALUES (1)",
     "ALTER TABLE t ADD COLUMN b int",
-    "CREATE INDEX i ON t (a)",
-    "CREATE UNIQUE INDEX i ON t (a)",
+    "ALTER TABLE t DROP INDEX i",
+    "ALTER TABLE t ENGINE=InnoDB",
+    "ALTER TABLE a.b.c ADD INDEX (x)",
+    "ALTER ONLINE TABLE t ADD INDEX (a)",
+    "CREATE OR REPLACE INDEX i ON t (a)",
+    "CREATE INDEX i ON a.b.c (x)",
+    "CREATE INDEX db.i ON t (x)",
+    "CREATE INDEX i (a)",
     "CREATE DATABASE d",
     "CREATE SCHEMA d",
     "CREATE USER u",
@@ -170,6 +176,38 @@ UNKNOWN = [
     "-- only a comment",
     "USE",
 ]
+
+
+# Standalone index and constraint statements: (statement, table, schema, the `[schema.]table` clause)
+FOLDABLES = [
+    ("CREATE INDEX i ON t (a)", "t", None, "t"),
+    ("create unique index `i` using btree on db.`t`(a)", "t", "db", "db.`t`"),
+    ("CREATE FULLTEXT INDEX ft ON `t` (note)", "t", None, "`t`"),
+    ("CREATE SPATIAL INDEX IF NOT EXISTS sp ON t (g)", "t", None, "t"),
+    ("ALTER TABLE t ADD INDEX i (a)", "t", None, "t"),
+    ("ALTER TABLE t ADD KEY (a), DROP COLUMN x", "t", None, "t"),  # the guard refuses the DROP
+    ("ALTER TABLE `db`.`t` ADD UNIQUE KEY u (a)", "t", "db", "`db`.`t`"),
+    ("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (id)", "t", None, "t"),
+    ("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES p (id)", "t", None, "t"),
+    ("ALTER TABLE t ADD PRIMARY KEY (id)", "t", None, "t"),
+    ("ALTER TABLE t ADD CHECK (a > 0)", "t", None, "t"),
+    ("ALTER TABLE t ADD SPATIAL KEY (g)", "t", None, "t"),
+    ("/* mysqldump */ ALTER TABLE `t`\n  ADD FULLTEXT KEY `ft` (`note`)", "t", None, "`t`"),
+    ("ALTER TABLE `" + "x" * 300 + "` ADD INDEX (a)", "x" * 300, None, "`" + "x" * 300 + "`"),
+]
+
+
+@pytest.mark.parametrize(("text", "table", "schema", "clause"), FOLDABLES)
+def test_foldables(
+    monkeypatch: pytest.MonkeyPatch, text: str, table: str, schema: str | None, clause: str
+) -> None:
+    """Both paths (sqlglot, then the fallback regex) read the table a standalone index statement is on."""
+    for via in ("sqlglot", "regex"):
+        if via == "regex":
+            monkeypatch.setattr(classify_mod, "_tokenize", broken_tokenizer)
+        c = classify(text)
+        assert (c.kind, c.key, c.schema, c.via) == (StatementKind.FOLDABLE, ObjectKey(T, table), schema, via)
+        assert c.name_span is not None and text[slice(*c.name_span)] == clause
 
 
 @pytest.mark.parametrize("text", UNKNOWN)
