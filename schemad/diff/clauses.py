@@ -7,8 +7,12 @@ apply...), and its danger, `unsafe(mods)`, which returns the reason it may
 lose data or None.  Reasons are reported whatever `allow_unsafe` says: the
 planner decides what to do with them (allow-unsafe, safe-below-size).
 
-The safety rules are Skeema's (table_alter_clause.go, ModifyColumn.Unsafe).
-Pure code: no I/O, no config reading; column renames are never generated.
+The safety rules are Skeema's (table_alter_clause.go, ModifyColumn.Unsafe),
+plus two of schemad's: a generated column that changes kind is dropped and
+re-added (DropColumn.replaced_by), and a column renamed by a `@renamed`
+annotation in the file becomes RENAME COLUMN / CHANGE COLUMN (ModifyColumn
+whose two sides differ in name).  Renames are never inferred here: the
+differ pairs the columns.  Pure code: no I/O, no config reading.
 """
 
 from __future__ import annotations
@@ -199,16 +203,34 @@ class ChangeCharSet:
 
 @dataclass(frozen=True, slots=True)
 class DropColumn:
+    """DROP COLUMN; with `replaced_by`, the first half of a column re-added under another kind.
+
+    MODIFY cannot turn a VIRTUAL column into a STORED one or back, nor a
+    regular column into a generated one or back (MariaDB error 1907, "This is
+    not yet supported for generated columns"; MySQL refuses most of them
+    too), so such a column is dropped and re-added in the same ALTER.
+    """
+
     column: Column
+    replaced_by: Column | None = None  # the desired column re-added in the same ALTER (a kind switch)
 
     def clause(self, mods: StatementModifiers) -> str:
         return "DROP COLUMN " + escape_identifier(self.column.name)
 
     def unsafe(self, mods: StatementModifiers) -> str | None:
+        old, new, name = self.column, self.replaced_by, escape_identifier(self.column.name)
+        if new is not None:
+            if old.generated is not None and new.generated is not None:
+                return None  # VIRTUAL <-> STORED: the server computes the values again
+            if old.generated is None:
+                return f"column {name} would be dropped: it becomes a generated column"
+            # Its values were computed; re-added as a regular column it starts out empty
+            # (NULL or its default), which is not what keeping the column would suggest.
+            return f"generated column {name} becomes a regular column: its values would not be kept"
         # A virtual column holds no data: dropping it is trivially undone.
-        if self.column.is_virtual:
+        if old.is_virtual:
             return None
-        return f"column {escape_identifier(self.column.name)} would be dropped"
+        return f"column {name} would be dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +248,19 @@ class AddColumn:
         return None
 
 
+def _supports_rename_column(flavor: Flavor) -> bool:
+    return flavor.min_mysql(8) or flavor.min_mariadb(10, 5)
+
+
 @dataclass(frozen=True, slots=True)
 class ModifyColumn:
-    """A column present on both sides whose definition and/or position changed."""
+    """A column present on both sides whose definition, position and/or name changed.
+
+    The two sides differ in name only when the file renamed the column with a
+    `@renamed from=` annotation: then it renders as `RENAME COLUMN` (MySQL 8.0+,
+    MariaDB 10.5+) when nothing else changes, else as `CHANGE COLUMN`, which
+    keeps the data and is unsafe only when the type change is.
+    """
 
     before: Column
     after: Column
@@ -240,6 +272,11 @@ class ModifyColumn:
     @property
     def moves(self) -> bool:
         return self.first or self.position_after is not None
+
+    @property
+    def renames(self) -> bool:
+        """The column gets another name (not just another letter case)."""
+        return self.before.name.lower() != self.after.name.lower()
 
     def clause(self, mods: StatementModifiers) -> str:
         before = self.before
@@ -257,7 +294,17 @@ class ModifyColumn:
         ):
             return ""
         definition = self.after.definition(mods.flavor, self.table_collation)
-        return "MODIFY COLUMN " + definition + _position(self.first, self.position_after)
+        position = _position(self.first, self.position_after)
+        if self.renames:
+            old, new = escape_identifier(self.before.name), escape_identifier(self.after.name)
+            if (
+                not self.moves
+                and _supports_rename_column(mods.flavor)
+                and replace(self.before, name=self.after.name) == self.after
+            ):
+                return f"RENAME COLUMN {old} TO {new}"
+            return f"CHANGE COLUMN {old} {definition}{position}"
+        return "MODIFY COLUMN " + definition + position
 
     def unsafe(self, mods: StatementModifiers) -> str | None:
         old, new = self.before, self.after

@@ -6,7 +6,8 @@ Pure.  The order (Skeema's, extended to views, triggers and events):
 2. drops of views and triggers that go away (a dropped table takes its
    triggers with it, and a view may read a table about to change);
 3. per existing table, by name: `DROP TABLE`, or its ALTER(s) without
-   foreign-key additions;
+   foreign-key additions (then, for a table the files rename with a
+   `@renamed from=` annotation, `ALTER TABLE old RENAME TO new`);
 4. `CREATE TABLE`s;
 5. ALTERs that only add foreign keys: "the FKs may rely on tables, columns or
    indexes that are being newly created earlier in the diff";
@@ -15,7 +16,8 @@ Pure.  The order (Skeema's, extended to views, triggers and events):
 8. triggers, then events.
 
 Tables that differ but whose CREATE the model cannot reproduce are listed in
-`unsupported` and get no statement, as in Skeema.
+`unsupported` and get no statement, as in Skeema.  Every statement of a
+renamed table is keyed by its live name (the table the statements start on).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.objects_diff import AnyObject, ObjectStatement, diff_object
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
+from schemad.model.table import Table
 from schemad.model.view import View
 
 if TYPE_CHECKING:
@@ -67,7 +70,7 @@ class SchemaDiff:
 
 
 def _table_steps(diff: TableDiff, mods: StatementModifiers) -> list[Step]:
-    key = ObjectKey(ObjectType.TABLE, (diff.after or diff.before).name)  # type: ignore[union-attr]
+    key = ObjectKey(ObjectType.TABLE, diff.name)
     reasons = diff.unsafe_reasons(mods)
     unsafe = "; ".join(reasons) if reasons else None
     if diff.kind is DiffKind.CREATE and diff.after is not None:
@@ -118,9 +121,10 @@ def _tables(before: Schema, after: Schema, mods: StatementModifiers) -> tuple[li
 
     old_tables = {t.name: t for t in before.tables}
     new_tables = {t.name: t for t in after.tables}
+    renamed = _with_renamed_parents(before, after, old_tables, new_tables)  # live name -> desired name
     fk_adds: list[TableDiff] = []
     for name in sorted(old_tables):
-        diff = diff_tables(old_tables[name], new_tables.get(name), mods)
+        diff = diff_tables(old_tables[name], new_tables.get(renamed.get(name, name)), mods)
         if diff is None:
             continue
         if not diff.supported:
@@ -135,13 +139,38 @@ def _tables(before: Schema, after: Schema, mods: StatementModifiers) -> tuple[li
             steps += _table_steps(main, mods)
         if fks is not None:
             fk_adds.append(fks)
-    for name in sorted(set(new_tables) - set(old_tables)):
+    for name in sorted(set(new_tables) - set(old_tables) - set(renamed.values())):
         created = diff_tables(None, new_tables[name], mods)
         if created is not None:
             steps += _table_steps(created, mods)
     for fks in fk_adds:
         steps += _table_steps(fks, mods)
     return steps, unsupported
+
+
+def _with_renamed_parents(
+    before: Schema, after: Schema, old_tables: dict[str, Table], new_tables: dict[str, Table]
+) -> dict[str, str]:
+    """The table renames that apply (live name -> desired name), with `old_tables` updated in place.
+
+    Foreign keys follow a renamed parent table or column on the server (the
+    rename rewrites them), so the live foreign keys are compared as they will
+    read once the renames ran: no foreign key is rebuilt for a rename.
+    """
+    if not any(t.renamed_from or any(c.renamed_from for c in t.columns) for t in after.tables):
+        return {}
+    from schemad.diff.renames import column_renames, renamed_parents, table_renames
+
+    renamed = table_renames(before, after)
+    columns = {}
+    for name, old in old_tables.items():
+        new = new_tables.get(renamed.get(name, name))
+        if new is not None and (moved := column_renames(old, new)):
+            columns[name] = moved
+    if renamed or columns:
+        for name, old in old_tables.items():
+            old_tables[name] = renamed_parents(old, renamed, columns)
+    return renamed
 
 
 def diff_schemas(before: Schema | None, after: Schema, mods: StatementModifiers) -> SchemaDiff:

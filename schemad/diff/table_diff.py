@@ -8,9 +8,15 @@ AUTO_INCREMENT, create options, comment, then partitioning (last, no comma).
 
 Pure code: no I/O and no config reading (options arrive in
 `StatementModifiers`).  Renames are never inferred: a renamed column is a
-DROP plus an ADD, as in Skeema; only an index whose definition is unchanged
-under a new name becomes RENAME KEY.  A table marked unsupported (its SHOW
-CREATE could not be reproduced from the model) is never altered.
+DROP plus an ADD, as in Skeema, unless the file says `@renamed from=old`
+(the desired model's `renamed_from`, see schemad.diff.renames): then it is
+RENAME COLUMN / CHANGE COLUMN, an index RENAME KEY, a table
+`ALTER TABLE old RENAME TO new`.  An index whose definition is unchanged under
+a new name becomes RENAME KEY without one.  A generated column that switches
+kind (VIRTUAL <-> STORED, regular <-> generated), which MODIFY cannot do, is
+dropped and re-added in the same ALTER at the same place, with the indexes and
+CHECKs that use it.  A table marked unsupported (its SHOW CREATE could not be
+reproduced from the model) is never altered.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ from schemad.diff.clauses import (
 )
 from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
+from schemad.diff.renames import column_renames, index_renames, mentions, renamed_references
+from schemad.model.column import Column
 from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
 from schemad.model.partition import Partitioning
@@ -65,19 +73,52 @@ class AlterPart:
 
 @dataclass(frozen=True, slots=True)
 class TableDiff:
-    """One table's difference; for ALTER, the clauses in the order they are emitted."""
+    """One table's difference; for ALTER, the clauses in the order they are emitted.
+
+    An ALTER whose two sides differ in name renames the table (the file's
+    `@renamed from=` annotation): its clauses run on the live name, then
+    `ALTER TABLE old RENAME TO new` on its own, then the foreign keys it adds
+    (split_foreign_key_adds) on the new name.
+    """
 
     kind: DiffKind
     before: Table | None  # None for CREATE
     after: Table | None  # None for DROP
     clauses: tuple[AlterClause, ...] = ()
     supported: bool = True  # False: the DDL cannot be generated (unsupported table or change)
+    renamed_already: bool = False  # the FK-adds part of a renamed table: the rename ran before it
 
     @property
     def name(self) -> str:
+        """The live table's name (the desired one for CREATE): the table the statements start on."""
         table = self.after if self.kind is DiffKind.CREATE else self.before
         assert table is not None
         return table.name
+
+    @property
+    def renames_table(self) -> bool:
+        """An ALTER that renames the table (in this part, not in an earlier one)."""
+        return (
+            self.kind is DiffKind.ALTER
+            and self.before is not None
+            and self.after is not None
+            and self.before.name != self.after.name
+            and not self.renamed_already
+        )
+
+    def rename_statement(self) -> str:
+        """`ALTER TABLE old RENAME TO new`, never with ALGORITHM= or LOCK=.
+
+        A metadata-only change on its own: with ALGORITHM=COPY (which a table
+        copy chooses by itself too) MariaDB 10.11 renames through a copy that
+        loses the table's foreign keys under foreign_key_checks=0, and the
+        foreign keys naming the table stop following it; alone, the rename
+        keeps both (checked on MariaDB 10.11).  RENAME TABLE would do the same,
+        but wrappers (alter-wrapper's {CLAUSES}) read an `ALTER TABLE t` head.
+        """
+        assert self.before is not None and self.after is not None
+        old, new = escape_identifier(self.before.name), escape_identifier(self.after.name)
+        return f"ALTER TABLE {old} RENAME TO {new}"
 
     # --- statements --------------------------------------------------------
 
@@ -99,23 +140,37 @@ class TableDiff:
         if self.kind is DiffKind.DROP:
             assert self.before is not None
             return ["DROP TABLE " + escape_identifier(self.before.name)]
-        return [p.statement for p in self.alter_parts(mods)]
+        if self.kind is not DiffKind.ALTER or not self.supported:
+            return []
+        out: list[str] = []
+        for part in self.split_foreign_key_adds():
+            if part is None:
+                continue
+            out += [p.statement for p in part._own_parts(mods)]
+            if part.renames_table:
+                out.append(part.rename_statement())
+        return out
 
     def alter_parts(self, mods: StatementModifiers) -> list[AlterPart]:
-        """An ALTER's statements (as `statements` gives them, in order), each with its clauses.
+        """An ALTER's statements with clauses (as `statements` gives them, in order), each with its clauses.
 
         [] for CREATE, DROP, or an unsupported diff.  What a caller that judges
-        each statement by its clauses (schemad.plan.risk) reads.
+        each statement by its clauses (schemad.plan.risk) reads.  A table
+        rename (`rename_statement`) has no clause and no part.
         """
         if self.kind is not DiffKind.ALTER or not self.supported:
             return []
         out: list[AlterPart] = []
         for part in self.split_foreign_key_adds():
-            if part is None:
-                continue
-            for sub in part.split_conflicts():
-                if statement := sub._alter_statement(mods):
-                    out.append(AlterPart(statement, sub.clauses, sub._effective_mods(mods)))
+            if part is not None:
+                out += part._own_parts(mods)
+        return out
+
+    def _own_parts(self, mods: StatementModifiers) -> list[AlterPart]:
+        out: list[AlterPart] = []
+        for sub in self.split_conflicts():
+            if statement := sub._alter_statement(mods):
+                out.append(AlterPart(statement, sub.clauses, sub._effective_mods(mods)))
         return out
 
     def unsafe_reasons(self, mods: StatementModifiers) -> list[str]:
@@ -162,9 +217,10 @@ class TableDiff:
         others = tuple(c for c in self.clauses if not isinstance(c, AddForeignKey))
         if not adds:
             return self, None
-        if not others:
-            return None, self
-        return replace(self, clauses=others), replace(self, clauses=adds)
+        fks = replace(self, clauses=adds, renamed_already=self.renamed_already or self.renames_table)
+        if not others and not self.renames_table:
+            return None, fks
+        return replace(self, clauses=others), fks
 
     def split_conflicts(self) -> list[TableDiff]:
         """This ALTER, less clauses that must run in ALTERs of their own, then those.
@@ -203,7 +259,7 @@ class TableDiff:
         return mods
 
     def _alter_statement(self, mods: StatementModifiers) -> str:
-        assert self.before is not None
+        assert self.before is not None and self.after is not None
         mods = self._effective_mods(mods)
         texts: list[str] = []
         partition_text = ""
@@ -237,7 +293,8 @@ class TableDiff:
         body = ", ".join(texts)
         if body and partition_text:
             body += " "
-        return f"ALTER TABLE {escape_identifier(self.before.name)} {body}{partition_text}"
+        name = self.after.name if self.renamed_already else self.before.name
+        return f"ALTER TABLE {escape_identifier(name)} {body}{partition_text}"
 
     def _touches_virtual_column(self) -> bool:
         for c in self.clauses:
@@ -285,8 +342,11 @@ def diff_tables(before: Table | None, after: Table | None, mods: StatementModifi
         # could silently lose what the model misses.  Only the server's own text can tell
         # that nothing changed (the AUTO_INCREMENT counter aside).
         if before.show_create and after.show_create:
-            if strip_auto_increment(before.show_create) == strip_auto_increment(after.show_create):
-                return None
+            old_text = strip_auto_increment(before.show_create)
+            if before.name != after.name:  # a rename alone needs no model: the texts tell
+                old_text = _with_table_name(old_text, before.name, after.name)
+            if old_text == strip_auto_increment(after.show_create):
+                return None if before.name == after.name else TableDiff(DiffKind.ALTER, before, after)
         elif before == after:
             return None
         return TableDiff(DiffKind.ALTER, before, after, (), supported=False)
@@ -295,6 +355,8 @@ def diff_tables(before: Table | None, after: Table | None, mods: StatementModifi
 
     clauses, supported = _alter_clauses(before, after)
     if not clauses:
+        if replace(before, name=after.name) == after:
+            return TableDiff(DiffKind.ALTER, before, after)  # a table rename, nothing else
         # The models differ, yet nothing above describes how: refuse rather than guess.
         return TableDiff(DiffKind.ALTER, before, after, (), supported=False)
     diff = TableDiff(DiffKind.ALTER, before, after, tuple(clauses), supported)
@@ -303,12 +365,27 @@ def diff_tables(before: Table | None, after: Table | None, mods: StatementModifi
     return diff
 
 
+def _with_table_name(create: str, old: str, new: str) -> str:
+    head = "CREATE TABLE " + escape_identifier(old)
+    return (
+        "CREATE TABLE " + escape_identifier(new) + create[len(head) :] if create.startswith(head) else create
+    )
+
+
 def _alter_clauses(before: Table, after: Table) -> tuple[list[AlterClause], bool]:
+    renames = column_renames(before, after)
+    # The server rewrites every reference to a renamed column itself: compare with that.
+    before = renamed_references(before, renames)
     clauses: list[AlterClause] = []
     # First, so that columns added or modified without a charset take the new default.
     if (before.char_set, before.collation) != (after.char_set, after.collation):
         clauses.append(ChangeCharSet(before.char_set, before.collation, after.char_set, after.collation))
-    clauses += _column_clauses(before, after)
+    column_clauses, switched = _column_clauses(before, after, renames)
+    clauses += column_clauses
+
+    def uses_switched(idx: Index | None) -> bool:
+        return idx is not None and any(p.column is not None and _key(p.column) in switched for p in idx.parts)
+
     # When the table's KEY_BLOCK_SIZE changes, the server pins the old value on every
     # existing index (`KEY k (a) KEY_BLOCK_SIZE=8`) unless the index is rebuilt in the
     # same ALTER, so rebuild those the desired table shows without one.
@@ -317,14 +394,21 @@ def _alter_clauses(before: Table, after: Table) -> tuple[list[AlterClause], bool
         "KEY_BLOCK_SIZE"
     )
     old_pk, new_pk = before.primary_key, after.primary_key
-    if old_pk != new_pk or (repin and old_pk and new_pk and new_pk.key_block_size is None):
+    if (
+        old_pk != new_pk
+        or (repin and old_pk and new_pk and new_pk.key_block_size is None)
+        or uses_switched(old_pk)
+        or uses_switched(new_pk)
+    ):
         if old_pk is not None:
             clauses.append(DropIndex(old_pk))
         if new_pk is not None:
             clauses.append(AddIndex(new_pk))
-    clauses += _index_clauses(before.secondary_indexes, after.secondary_indexes, repin)
+    # Indexes and CHECKs on a column dropped and re-added go and come back with it.
+    rebuild_indexes = {i.name for i in after.secondary_indexes if uses_switched(i)}
+    clauses += _index_clauses(before.secondary_indexes, after.secondary_indexes, repin, rebuild_indexes)
     clauses += _foreign_key_clauses(before, after)
-    clauses += _check_clauses(before, after)
+    clauses += _check_clauses(before, after, {c.name for c in after.checks if mentions(c.clause, switched)})
     if before.engine != after.engine:
         clauses.append(ChangeEngine(after.engine))
     old_auto, new_auto = before.auto_increment or 1, after.auto_increment or 1
@@ -346,22 +430,46 @@ def _key(name: str) -> str:
     return name.lower()  # column names are case-insensitive on both MySQL and MariaDB
 
 
-def _column_clauses(before: Table, after: Table) -> list[AlterClause]:
+def _switches_kind(old: Column, new: Column) -> bool:
+    """VIRTUAL <-> STORED, regular <-> generated: what MODIFY cannot do (see DropColumn)."""
+    return old.generated != new.generated
+
+
+def _column_clauses(
+    before: Table, after: Table, renames: dict[str, str]
+) -> tuple[list[AlterClause], set[str]]:
+    """The column clauses, and the (lower-case) desired names of the columns dropped and re-added.
+
+    `renames` maps live (lower-case) names to desired ones (schemad.diff.renames).
+    """
     old_by_name = {_key(c.name): c for c in before.columns}
-    new_names = {_key(c.name) for c in after.columns}
-    old_common = [c for c in before.columns if _key(c.name) in new_names]
-    new_common = [c for c in after.columns if _key(c.name) in old_by_name]
+    new_by_name = {_key(c.name): c for c in after.columns}
+    # Each desired column that continues a live one: by name, or by the file's annotation.
+    origin: dict[str, Column] = {}
+    for old_key, new_name in renames.items():
+        origin[_key(new_name)] = old_by_name[old_key]
+    for k, old in old_by_name.items():
+        if k in new_by_name and k not in renames and k not in origin:
+            origin[k] = old
+    switched = {k for k, old in origin.items() if _switches_kind(old, new_by_name[k])}
+    kept = {k: old for k, old in origin.items() if k not in switched}
+    kept_old = {_key(old.name) for old in kept.values()}
     unique = _unique_columns_in_both(before, after)
 
-    clauses: list[AlterClause] = [DropColumn(c) for c in before.columns if _key(c.name) not in new_names]
+    replaced_by = {_key(origin[k].name): new_by_name[k] for k in switched}
+    clauses: list[AlterClause] = [
+        DropColumn(c, replaced_by.get(_key(c.name))) for c in before.columns if _key(c.name) not in kept_old
+    ]
 
     # Columns that keep their relative order stay put: those on a longest increasing
     # subsequence of old positions, taken in the new order.  Every other common column
     # moves right after its new predecessor, which keeps the MODIFY count minimal.
+    old_common = [c for c in before.columns if _key(c.name) in kept_old]
+    new_common = [c for c in after.columns if _key(c.name) in kept]
     old_pos = {_key(c.name): n for n, c in enumerate(old_common)}
-    stay = _longest_increasing_subsequence([old_pos[_key(c.name)] for c in new_common])
+    stay = _longest_increasing_subsequence([old_pos[_key(kept[_key(c.name)].name)] for c in new_common])
     for n, new in enumerate(new_common):
-        old = old_by_name[_key(new.name)]
+        old = kept[_key(new.name)]
         moved = n not in stay
         if moved or old != new:
             clauses.append(
@@ -375,8 +483,9 @@ def _column_clauses(before: Table, after: Table) -> list[AlterClause]:
                 )
             )
 
-    # New columns keep their place only if some existing column follows them.
-    existed = [_key(c.name) in old_by_name for c in after.columns]
+    # New columns keep their place only if some existing column follows them; a column
+    # re-added under another kind is new here, so it comes back where it was.
+    existed = [_key(c.name) in kept for c in after.columns]
     for n, col in enumerate(after.columns):
         if existed[n]:
             continue
@@ -389,7 +498,7 @@ def _column_clauses(before: Table, after: Table) -> list[AlterClause]:
                 after=after.columns[n - 1].name if positioned and n > 0 else None,
             )
         )
-    return clauses
+    return clauses, switched
 
 
 def _longest_increasing_subsequence(values: Sequence[int]) -> set[int]:
@@ -450,18 +559,25 @@ def _clustered_on_unique(table: Table) -> bool:
 ###### secondary indexes ######
 
 
-def _index_clauses(before: Sequence[Index], after: Sequence[Index], repin: bool) -> list[AlterClause]:
+def _index_clauses(
+    before: Sequence[Index], after: Sequence[Index], repin: bool, rebuild: set[str]
+) -> list[AlterClause]:
+    """`rebuild`: desired index names to drop and re-add whatever else (their column is re-added)."""
     old_by_name = {i.name: i for i in before}
     new_by_name = {i.name: i for i in after}
     clauses: list[AlterClause] = []
 
-    # Pair each old index with its new self: same name, or else an equivalent index that
-    # only exists under a new name (a rename).  Each candidate is claimed once.
+    # Pair each old index with its new self: same name, the file's `@renamed from=`, or
+    # else an equivalent index that only exists under a new name (a rename).  Each
+    # candidate is claimed once.
+    annotated = {old: new for new, old in index_renames(before, after).items()}  # old name -> new name
     matched: dict[str, Index] = {}  # new name -> old index
     still_there: list[Index] = []  # old indexes that survive, in old order
     for old in before:
         if old.name in new_by_name:
             matched[old.name] = old
+        elif old.name in annotated:
+            matched[annotated[old.name]] = old
         else:
             candidate = next(
                 (
@@ -469,6 +585,7 @@ def _index_clauses(before: Sequence[Index], after: Sequence[Index], repin: bool)
                     for new in after
                     if new.name not in old_by_name
                     and new.name not in matched
+                    and new.name not in annotated.values()
                     and indexes_equivalent(new, old)
                 ),
                 None,
@@ -481,14 +598,18 @@ def _index_clauses(before: Sequence[Index], after: Sequence[Index], repin: bool)
 
     previous: ModifyIndex | None = None
     reorder_due_to_move = False
+    # Once an index is re-added for its re-added column, the later ones are too: the server
+    # appends a re-added index, and this rebuild is the differ's doing, not a change in the file.
+    rebuilding = False
     for n, new in enumerate(after):
+        rebuilding = rebuilding or new.name in rebuild
         old_or_none = matched.get(new.name)
         if old_or_none is None:
             clauses.append(AddIndex(new))
             reorder_due_to_move = True  # with strict order, everything after it must move
             continue
         old = old_or_none
-        force = repin and new.key_block_size is None
+        force = (repin and new.key_block_size is None) or rebuilding
         if old != new or reorder_due_to_move or previous is not None or force:
             mi = ModifyIndex(old, new, previous, reorder_due_to_move, force)
             clauses.append(mi)
@@ -573,7 +694,8 @@ def _keep_backing_indexes(before: Table, after: Table, adds: Sequence[AddForeign
 ###### checks ######
 
 
-def _check_clauses(before: Table, after: Table) -> list[AlterClause]:
+def _check_clauses(before: Table, after: Table, rebuild: set[str]) -> list[AlterClause]:
+    """`rebuild`: desired check names to drop and re-add even when unchanged (their column is re-added)."""
     old_by_name = {c.name: c for c in before.checks}
     new_by_name = {c.name: c for c in after.checks}
     clauses: list[AlterClause] = []
@@ -605,12 +727,14 @@ def _check_clauses(before: Table, after: Table) -> list[AlterClause]:
 
     still_there = [c for c in before.checks if c.name in new_by_name]
     reorder = False
+    rebuilding = False  # as for indexes: after a check re-added for its column, the later ones follow
     for n, new in enumerate(after.checks):
+        rebuilding = rebuilding or new.name in rebuild
         old_or_none = old_by_name.get(new.name)
         if old_or_none is None:
             clauses.append(AddCheck(new, rename_only=new.name in renamed_new))
             reorder = True
-        elif old_or_none.clause != new.clause:
+        elif old_or_none.clause != new.clause or rebuilding:
             clauses += [DropCheck(old_or_none), AddCheck(new)]
             reorder = True
         elif old_or_none.enforced != new.enforced:

@@ -9,7 +9,7 @@ what SHOW CREATE prints; structured accessors parse it on demand.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from schemad.model.flavor import Flavor
@@ -39,6 +39,9 @@ class Column:
     comment: str = ""
     invisible: bool = False
     check_clause: str | None = None  # MariaDB column-level CHECK (...)
+    # The file's `/* @renamed from=old */` annotation; never on an introspected column.  Not part of
+    # equality: the annotation says how to get here, not what the column is.
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def base_type(self) -> str:

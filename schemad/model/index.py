@@ -6,7 +6,7 @@ direction) or, on MySQL 8, a functional expression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from schemad.model.keys import escape_identifier, escape_string
@@ -48,6 +48,7 @@ class Index:
     key_block_size: int | None = None  # index-level KEY_BLOCK_SIZE (MyISAM/Aria)
     parser: str | None = None  # FULLTEXT `WITH PARSER`
     invisible: bool = False  # MySQL INVISIBLE / MariaDB IGNORED
+    renamed_from: str | None = field(default=None, compare=False)  # the file's `@renamed from=` annotation
 
     @property
     def is_unique(self) -> bool:

@@ -42,6 +42,7 @@ class Table:
     partitioning: Partitioning | None = None
     show_create: str = field(default="", compare=False, repr=False)  # server text when introspected
     unsupported: bool = field(default=False, compare=False)  # rendering != server text
+    renamed_from: str | None = field(default=None, compare=False)  # the file's `@renamed from=` annotation
 
     @property
     def key(self) -> ObjectKey:
