@@ -4,7 +4,11 @@ Used by init, pull and format.  Existing statements are edited in place,
 wherever they live (multi-object files and custom file names survive); new
 objects go to `<name>.sql`; statements of objects that no longer exist are
 removed, and a file left with nothing but whitespace, comments and client
-commands is deleted.  Files whose text would not change are not written, so
+commands is deleted.  With `fold_standalone`, the standalone index and
+constraint statements (CREATE INDEX, ALTER TABLE .. ADD ..) on the tables
+written are removed too, wherever they are: the CREATE written already has
+what they add (format's comes from the workspace, which ran them; pull's
+from the live server).  Files whose text would not change are not written, so
 their bytes and timestamps stay as they were.  Deciding *what* the canonical
 text is belongs to the caller (introspection or a workspace); this module
 only places text.
@@ -138,11 +142,15 @@ def dump_objects(
     existing: Mapping[Path, list[Statement]] | None = None,
     ignored: Callable[[ObjectKey], bool] = lambda key: False,
     memo: SplitMemo | None = None,
+    fold_standalone: bool = False,
 ) -> DumpResult:
     """Make the *.sql files of `directory` hold exactly `objects` (ignored keys are left alone).
 
-    A file written with nothing but one table's CREATE is entered in `memo`,
-    so that the next diff reads it without classifying it again.
+    With `fold_standalone`, every standalone index statement (FOLDABLE) on a
+    table that is not ignored is removed: the table's CREATE in `objects`
+    holds what it adds (or the table is gone).  A file written with nothing
+    but one table's CREATE is entered in `memo`, so that the next diff reads
+    it without classifying it again.
     """
     opts = opts or DumpOptions()
     try:
@@ -161,6 +169,13 @@ def dump_objects(
         for i, s in enumerate(stmts):
             if s.kind is StatementKind.CREATE and s.key is not None:
                 located.setdefault(s.key, (path, i))
+            elif (
+                fold_standalone
+                and s.kind is StatementKind.FOLDABLE
+                and s.key is not None
+                and not ignored(s.key)
+            ):
+                new_text[path][i] = ""
 
     # Edit or remove what is already there.
     for key, (path, i) in located.items():

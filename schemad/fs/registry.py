@@ -468,12 +468,14 @@ def _definitions() -> list[OptionDef]:
             **glob,
         ),
         # ---- workspace
+        # `local` is a schemad addition: a throwaway server from the local binaries.
         e(
             "workspace",
             default="temp-schema",
             short="w",
-            choices=("temp-schema", "docker"),
-            description="where the files' CREATE statements are test-run",
+            choices=("temp-schema", "docker", "local"),
+            description="where the files' CREATE statements are test-run: temp-schema (on the target), "
+            "docker (a container) or local (a throwaway server from the local binaries)",
             **ws,
         ),
         s(
@@ -512,6 +514,19 @@ def _definitions() -> list[OptionDef]:
             default="none",
             choices=("none", "stop", "destroy"),
             description="with workspace=docker, what to do with the container when done",
+            **ws,
+        ),
+        s(
+            "docker-image",
+            description="with workspace=docker, the image to run (default: the flavor's, e.g. mariadb:10.11)",
+            **ws,
+        ),
+        # schemad addition: how long workspace=local's server outlives the commands that use it.
+        s(
+            "local-workspace-idle",
+            default="5m",
+            description="with workspace=local, how long the local server stays up unused "
+            "(e.g. 30s, 5m, 1h; 0 stops it when the command ends)",
             **ws,
         ),
         b("reuse-temp-schema", hidden=True, deprecated=True, **ws),
@@ -565,6 +580,17 @@ def _definitions() -> list[OptionDef]:
             alias_of="format",
             hidden=True,
             deprecated=True,
+        ),
+        # schemad addition: standalone CREATE INDEX / ALTER TABLE .. ADD statements are folded into their
+        # table in the workspace; with this on, format (and lint's reformatting) also move them into the
+        # file's CREATE.  pull always does: it writes the live CREATE, which already has them.
+        b(
+            "fold-standalone",
+            default=ON,
+            commands=frozenset({LINT, FORMAT}),
+            description="move standalone CREATE INDEX and ALTER TABLE ... ADD INDEX/KEY/CONSTRAINT "
+            "statements into their table's CREATE",
+            help_variants=format_help,
         ),
         b(
             "new-schemas",

@@ -7,6 +7,14 @@ SQL errors are logged with file:line and count as "not canonical", like
 Skeema; the failing statement is left untouched.  Exit 0 all canonical,
 1 something was (or would be) rewritten, 2 an error stopped a dir.
 :func:`reformat` is also what `schemad lint` runs unless `--skip-format`.
+
+Standalone index and constraint statements (`CREATE INDEX i ON t`, `ALTER
+TABLE t ADD KEY|CONSTRAINT ..`) ran right after their table's CREATE in
+the workspace; with `fold-standalone` (a schemad addition, on by default)
+the table's CREATE is rewritten with the server's text, which has them, and
+they are removed from wherever they were, so the dir converges to one CREATE
+per object.  With `--skip-fold-standalone` such a table is left as it is
+(its CREATE alone has no canonical text to compare with).
 """
 
 from __future__ import annotations
@@ -35,7 +43,13 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
     """
     cfg = d.config
     logical, result, flavor = work.logical, work.result, work.flavor
-    objects = {k: o for k, o in result.schema.objects().items() if k in logical.creates}
+    fold = cfg.get_bool("fold-standalone")
+    failed = {f.key for f in result.failures}  # a table's CREATE may have run, and a folded statement not
+    objects = {
+        k: o
+        for k, o in result.schema.objects().items()
+        if k in logical.creates and k not in failed and (fold or not logical.creates[k].folded)
+    }
     opts = DumpOptions(
         include_auto_inc=cfg.get_bool("include-auto-inc"),
         strip_partitioning=cfg.get_bool("strip-partitioning"),
@@ -50,6 +64,9 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
                     if s.body != want:
                         log.warning("%s: %s is not in canonical form", s.location, s.key)
                         stale.append(s.location)
+                elif s.kind is StatementKind.FOLDABLE and s.key in objects:  # fold-standalone is on
+                    log.warning("%s: %s belongs in the CREATE of %s", s.location, s.summary, s.key)
+                    stale.append(s.location)
         return stale
     dumped = dump_objects(
         d.path,
@@ -59,6 +76,7 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
         existing=existing,
         ignored=lambda key: key not in objects,
         memo=split_memo(cfg),
+        fold_standalone=fold,
     )
     log_files(dumped, existing.keys())
     return [str(p) for p in dumped.written]

@@ -5,6 +5,13 @@ removed; a dir whose schema no longer exists loses its *.sql files and
 .skeema.  Files of unchanged objects stay byte-identical.  In host dirs,
 `new-schemas` (default on) creates dirs for schemas that no dir maps yet.
 Errors in one dir are logged and the others still run (exit 2 at the end).
+
+Standalone index and constraint statements (`CREATE INDEX i ON t`, `ALTER
+TABLE t ADD KEY|CONSTRAINT ..`) on a table pull manages are always removed:
+the table's CREATE is rewritten from the live server, so it already has
+what they added (or, if they were never pushed, the live table is what pull
+writes, as for any other unpushed edit); keeping them would add their index
+twice.  `fold-standalone` is therefore a format/lint option only.
 """
 
 from __future__ import annotations
@@ -103,6 +110,7 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
         existing=existing,
         ignored=ignored_key(d.config),
         memo=split_memo(d.config),
+        fold_standalone=True,
     )
     _update_schema_options(d, schema)
     log_files(result, existing.keys())

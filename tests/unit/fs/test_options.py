@@ -131,7 +131,7 @@ PREMIUM = [
 
 
 # Options schemad adds to Skeema's set (each documented in the README).
-SCHEMAD_ONLY = ["push-lock-timeout", "no-cache", "output", "verbose"]
+SCHEMAD_ONLY = ["push-lock-timeout", "no-cache", "output", "verbose", "fold-standalone"]
 
 
 def test_every_reference_option_is_registered() -> None:
