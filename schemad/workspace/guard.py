@@ -244,13 +244,20 @@ def _ambiguous_head(body: str, end: int) -> str | None:
             "refused: a backslash before the object's name or clauses"
             " (the server reads it differently under NO_BACKSLASH_ESCAPES)"
         )
+    if (opener := _skippable_comment(body, end)) is not None:
+        return (
+            f"refused: the version-gated comment {opener} before the object's name or clauses"
+            " may be skipped by the server"
+        )
+    return None
+
+
+def _skippable_comment(body: str, end: int | None = None) -> str | None:
+    """The opener of the first version-gated comment before `end` that a supported server may skip."""
     for _, opener in versioned_comments(body, end):
         version = opener.lstrip("/*M!")
         if opener.startswith("/*M!") or (version and int(version) > _ALWAYS_RUN_VERSION):
-            return (
-                f"refused: the version-gated comment {opener} before the object's name or clauses"
-                " may be skipped by the server"
-            )
+            return opener
     return None
 
 
@@ -554,10 +561,8 @@ def _judge_fold(key: ObjectKey, body: str, home: frozenset[str]) -> tuple[str | 
             " (the server reads it differently under NO_BACKSLASH_ESCAPES)",
             "",
         )
-    for _, opener in versioned_comments(body):
-        version = opener.lstrip("/*M!")
-        if opener.startswith("/*M!") or (version and int(version) > _ALWAYS_RUN_VERSION):
-            return f"refused: the version-gated comment {opener} may be skipped by the server", ""
+    if (opener := _skippable_comment(body)) is not None:
+        return f"refused: the version-gated comment {opener} may be skipped by the server", ""
     masked = mask(body)
     if ";" in masked:
         return "refused: a semicolon outside quotes would end the statement (custom DELIMITER?)", ""
