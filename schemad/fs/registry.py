@@ -468,12 +468,14 @@ def _definitions() -> list[OptionDef]:
             **glob,
         ),
         # ---- workspace
+        # `local` is a schemad addition: a throwaway server from the local binaries.
         e(
             "workspace",
             default="temp-schema",
             short="w",
-            choices=("temp-schema", "docker"),
-            description="where the files' CREATE statements are test-run",
+            choices=("temp-schema", "docker", "local"),
+            description="where the files' CREATE statements are test-run: temp-schema (on the target), "
+            "docker (a container) or local (a throwaway server from the local binaries)",
             **ws,
         ),
         s(
@@ -512,6 +514,19 @@ def _definitions() -> list[OptionDef]:
             default="none",
             choices=("none", "stop", "destroy"),
             description="with workspace=docker, what to do with the container when done",
+            **ws,
+        ),
+        s(
+            "docker-image",
+            description="with workspace=docker, the image to run (default: the flavor's, e.g. mariadb:10.11)",
+            **ws,
+        ),
+        # schemad addition: how long workspace=local's server outlives the commands that use it.
+        s(
+            "local-workspace-idle",
+            default="5m",
+            description="with workspace=local, how long the local server stays up unused "
+            "(e.g. 30s, 5m, 1h; 0 stops it when the command ends)",
             **ws,
         ),
         b("reuse-temp-schema", hidden=True, deprecated=True, **ws),

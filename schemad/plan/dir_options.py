@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemad.connection.params import ConnParams, parse_connect_options
-from schemad.errors import SchemadError
+from schemad.errors import ConfigError, SchemadError
 from schemad.fs.cascade import Config
 from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.filters import Filters
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from schemad.workspace.cache import CanonicalCache
     from schemad.workspace.scratch import WorkspaceOptions
 
-__all__ = ["DirOptions", "conn_params", "filters", "patterns_by_type"]
+__all__ = ["DirOptions", "conn_params", "duration", "filters", "patterns_by_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class DirOptions:
     filters: Filters  # ignore-table / ignore-proc / ignore-func
     lint: LintOptions  # lint-* and allow-* (Skeema's defaults where unset)
     lint_plan: bool  # diff/push lint the objects they change (`lint`, and not --brief)
-    workspace: WorkspaceOptions  # temp-schema, temp-schema-threads, reuse-temp-schema, temp-schema-binlog
+    workspace: WorkspaceOptions  # workspace, temp-schema*, reuse-temp-schema, docker-*, local-workspace-idle
     mods: StatementModifiers  # the flavor is a placeholder: the server's is set when planning
     safe_below_size: int  # bytes; unsafe table DDL is allowed below it
     char_set: str  # default-character-set ("" = the live schema's or the server's)
@@ -58,7 +58,7 @@ class DirOptions:
         from schemad.lint.options import LintOptions
         from schemad.model.flavor import MARIADB_10_11
         from schemad.plan.routes import WrapperConfig
-        from schemad.workspace.scratch import WorkspaceOptions
+        from schemad.workspace.scratch import WorkspaceKind, WorkspaceOptions
 
         cfg = d.config
         brief = cfg.get_bool("brief")
@@ -72,6 +72,11 @@ class DirOptions:
                 concurrency=cfg.get_int("temp-schema-threads"),
                 reuse=cfg.get_bool("reuse-temp-schema"),
                 binlog=cfg.get_enum("temp-schema-binlog"),
+                kind=WorkspaceKind(cfg.get_enum("workspace")),
+                local_idle=duration(cfg, "local-workspace-idle"),
+                docker_image=cfg.get("docker-image").strip(),
+                docker_cleanup=cfg.get_enum("docker-cleanup"),
+                flavor=cfg.get("flavor").strip(),
             ),
             mods=StatementModifiers(
                 flavor=MARIADB_10_11,
@@ -136,6 +141,19 @@ def conn_params(d: Dir, host: HostPort, password_cache: dict[str, str]) -> ConnP
         password=d.password(host, cache=password_cache),
         connect_options=tuple(parse_connect_options(cfg.get("connect-options")).items()),
     )
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(cfg: Config, name: str) -> float:
+    """Option `name` as seconds: `90`, `30s`, `5m`, `1h`, `500ms`; ConfigError naming it otherwise."""
+    value = cfg.get(name)
+    m = _DURATION.fullmatch(value)
+    if m is None:
+        raise ConfigError(f"option {name}: {value!r} is not a duration (like 30s, 5m or 1h)")
+    return float(m[1]) * _UNIT_SECONDS[(m[2] or "s").lower()]
 
 
 def filters(cfg: Config) -> Filters:

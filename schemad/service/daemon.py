@@ -38,6 +38,7 @@ from schemad.service.poller import Poller
 from schemad.service.poller import PollSchedule as SchedulerSchedule
 from schemad.service.state import JobRecord, StatementRecord, StateStore
 from schemad.service.watcher import RepoChange, watch_repo
+from schemad.workspace import local as local_workspace
 from schemad.workspace.cache import CanonicalCache
 
 __all__ = ["Daemon", "RepoRuntime"]
@@ -115,6 +116,8 @@ class Daemon:
     # ///// lifecycle /////
 
     async def start(self) -> None:
+        # workspace=local: a local server, once started, serves every workspace until stop().
+        local_workspace.keep_running()
         # Jobs a crash cut short: ended, audit closed, a wrapper they left running stopped.
         interrupted = await self.jobs.recover()
         await self.poller.start()
@@ -167,6 +170,7 @@ class Daemon:
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self.cache.close()
+        local_workspace.release_all()  # it stops after its local-workspace-idle
 
     async def reload(self, config: DaemonConfig) -> None:
         """Apply a new configuration: repos added, removed or changed; jobs keep running.

@@ -5,6 +5,12 @@ pre-existing temp schema is only dropped when none of its tables holds rows;
 the schema is dropped (or, with reuse-temp-schema, emptied) on every exit
 path, errors and cancellation included; workspace sessions run with
 foreign_key_checks=0 and, per temp-schema-binlog, sql_log_bin=0.
+
+Which server holds the temp schema is the `workspace` option
+(:func:`workspace_server`): the target itself (temp-schema, the default), a
+local throwaway server (local, a schemad addition: workspace/local.py) or a
+Docker container (docker: workspace/docker.py).  The last two never create
+anything on the target, and fail rather than fall back to it.
 """
 
 from __future__ import annotations
@@ -12,13 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, DatabaseError, SchemadError
 from schemad.model.keys import escape_identifier
+
+
+class WorkspaceKind(StrEnum):
+    """The `workspace` option: which server runs the temp schema."""
+
+    TEMP_SCHEMA = "temp-schema"  #: the target's own server (Skeema's default)
+    LOCAL = "local"  #: a throwaway server from the local binaries (schemad addition)
+    DOCKER = "docker"  #: a Docker container (Skeema's workspace=docker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +43,56 @@ class WorkspaceOptions:
     reuse: bool = False  # reuse-temp-schema: keep the schema, drop only its objects
     lock_timeout: int = 30  # seconds to wait for the workspace lock
     binlog: str = "auto"  # temp-schema-binlog: on | off | auto
+    kind: WorkspaceKind = WorkspaceKind.TEMP_SCHEMA  # workspace
+    local_idle: float = 300.0  # local-workspace-idle, seconds
+    docker_image: str = ""  # docker-image ("" = the flavor's image)
+    docker_cleanup: str = "none"  # docker-cleanup: none | stop | destroy
+    flavor: str = ""  # the dir's `flavor` option (workspace=docker's image when set)
+
+
+def preflight(values: Iterable[str]) -> None:
+    """ConfigError when a `workspace` value among `values` names a kind this machine can't provide.
+
+    workspace=docker needs the docker command and a daemon that answers;
+    workspace=local needs local server binaries.  Checked once per command,
+    before any target runs, so such a run stops at once (exit 78) instead of
+    failing target by target; values that are not a kind are left to the
+    dir's own option check.
+    """
+    kinds = {v.strip().lower() for v in values}
+    if WorkspaceKind.DOCKER.value in kinds:
+        from schemad.workspace.docker import require_docker
+
+        require_docker()
+    if WorkspaceKind.LOCAL.value in kinds:
+        from schemad.workspace.local import local_flavor
+
+        local_flavor()
+
+
+@contextlib.asynccontextmanager
+async def workspace_server(params: ConnParams, opts: WorkspaceOptions) -> AsyncIterator[ConnParams]:
+    """How to reach the server that holds the workspace of target `params`, under `opts.kind`.
+
+    temp-schema: `params` itself.  local / docker: a server of their own, set
+    up to print what the target would (same flavor and major.minor, its
+    session settings, its account); they only read the target, and raise
+    (ConfigError) rather than fall back to it.
+    """
+    if opts.kind is WorkspaceKind.TEMP_SCHEMA:
+        yield params
+    elif opts.kind is WorkspaceKind.LOCAL:
+        from schemad.workspace.local import local_workspace
+
+        async with local_workspace(params, idle=opts.local_idle) as local:
+            yield local
+    else:
+        from schemad.workspace.docker import docker_workspace
+
+        async with docker_workspace(
+            params, image=opts.docker_image, cleanup=opts.docker_cleanup, flavor=opts.flavor
+        ) as box:
+            yield box
 
 
 _SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
@@ -141,6 +206,14 @@ async def scratch_schema(
     """
     opts = options or WorkspaceOptions()
     check_scratch(opts, home, char_set, collation)
+    async with workspace_server(params, opts) as server, _scratch_on(server, opts, char_set, collation) as ws:
+        yield ws
+
+
+@contextlib.asynccontextmanager
+async def _scratch_on(
+    params: ConnParams, opts: WorkspaceOptions, char_set: str, collation: str
+) -> AsyncIterator[Instance]:
     temp = opts.temp_schema
     admin = Instance(replace(params, database=None), pool_size=4)
     session = {"foreign_key_checks": "0"}

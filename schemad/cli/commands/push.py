@@ -36,6 +36,7 @@ from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.render import InstanceHeaders, target_text
 from schemad.plan.targets import discover_targets
 from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.scratch import preflight
 
 
 @dataclass(slots=True)
@@ -247,6 +248,7 @@ def _count(n: int, noun: str) -> str:
 def run(args: ParsedArgs, *, diff: bool = False) -> int:
     env = environment(args.positionals)
     targets, skipped_dirs = _targets(env, args)
+    preflight({d.config.get("workspace") for _, d in targets})  # workspace=docker without Docker: 78
     cfg = targets[0][1].config if targets else None
     dry_run = diff or bool(cfg and cfg.get_bool("dry-run"))
     brief = bool(cfg and cfg.get_bool("brief")) and diff

@@ -131,7 +131,15 @@ PREMIUM = [
 
 
 # Options schemad adds to Skeema's set (each documented in the README).
-SCHEMAD_ONLY = ["push-lock-timeout", "no-cache", "output", "verbose", "fold-standalone"]
+SCHEMAD_ONLY = [
+    "push-lock-timeout",
+    "no-cache",
+    "output",
+    "verbose",
+    "fold-standalone",
+    "docker-image",
+    "local-workspace-idle",
+]
 
 
 def test_every_reference_option_is_registered() -> None:
@@ -363,7 +371,8 @@ def test_parse_enum_error_lists_allowed_values() -> None:
     with pytest.raises(ConfigError) as info:
         parse_enum("podman", SKEEMA_OPTIONS["workspace"], source="/r/.skeema:2")
     assert str(info.value) == (
-        '/r/.skeema:2: option workspace can only be set to one of these values: "temp-schema", "docker"'
+        "/r/.skeema:2: option workspace can only be set to one of these values: "
+        '"temp-schema", "docker", "local"'
     )
     with pytest.raises(ConfigError, match='"none", "shared", "exclusive", "default", ""'):
         parse_enum("full", SKEEMA_OPTIONS["alter-lock"])
