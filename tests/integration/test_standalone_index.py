@@ -274,3 +274,16 @@ def test_the_daemon_diffs_the_same(server: DBServer, repo: Path, capsys: pytest.
             await env.close()
 
     assert asyncio.run(daemon_text()) == cli
+
+
+def test_a_folded_statement_the_server_rejects_fails_at_its_own_line(
+    server: DBServer, repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    t_sql = repo / "t.sql"
+    t_sql.write_text(T_CREATE + "\n\nCREATE INDEX bad ON t (no_such_column);\n")
+    before = live(server)
+    assert main(["diff"]) == 2
+    assert f"{t_sql}:10:1: table `t`: Key column 'no_such_column' doesn't exist in table" in caplog.text
+    assert main(["format"]) == 1  # the failure is reported, and the table's file left as it is
+    assert t_sql.read_text() == T_CREATE + "\n\nCREATE INDEX bad ON t (no_such_column);\n"
+    assert live(server) == before
