@@ -50,6 +50,7 @@ class LogicalSchema:
     uses: list[Statement] = field(default_factory=list)  # USE commands, to check against `schema`
     files: dict[str, list[Statement]] = field(default_factory=dict)  # every statement, per file, in order
     standalone: list[Statement] = field(default_factory=list)  # FOLDABLE statements, in order read
+    _standalone_on: dict[ObjectKey, list[Statement]] = field(default_factory=dict, repr=False)  # by table
     char_set: str | None = None  # filled by the caller from default-character-set
     collation: str | None = None  # filled by the caller from default-collation
 
@@ -105,6 +106,7 @@ class LogicalSchema:
             if _ignored(key, ignore):
                 return
             self.standalone.append(stmt)
+            self._standalone_on.setdefault(key, []).append(stmt)
             create = self.creates.get(key)
             if create is not None:
                 self.creates[key] = replace(create, folded=(*create.folded, stmt))
@@ -121,8 +123,8 @@ class LogicalSchema:
                     line=stmt.line,
                 )
             if stmt.unsupported_reason is None:
-                earlier = tuple(s for s in self.standalone if s.key == key)  # read before the CREATE
-                self.creates[key] = replace(stmt, folded=earlier) if earlier else stmt
+                earlier = self._standalone_on.get(key)  # read before the CREATE
+                self.creates[key] = replace(stmt, folded=tuple(earlier)) if earlier else stmt
             else:
                 self.unsupported[key] = stmt
 
