@@ -776,6 +776,8 @@ def _definitions() -> list[OptionDef]:
         _lint("has-view", "ignore", "any view"),
         _lint("has-trigger", "ignore", "any trigger"),
         _lint("has-event", "ignore", "any event"),
+        # schemad addition: a `@renamed from=` annotation whose new name the live schema already has.
+        _lint("stale-rename", "warning", "@renamed annotation already applied"),
         s(
             "allow-charset",
             default="latin1,utf8mb4",

@@ -3,7 +3,8 @@
 Built from option name -> string value (``lint-pk`` = ``warning``,
 ``allow-charset`` = ``latin1,utf8mb4``) exactly as the config hands them over;
 it does not read config itself.  Defaults are Skeema's (reference §7), plus
-schemad's ``has-view``/``has-trigger``/``has-event`` (Skeema Premium), ignored.
+schemad's ``has-view``/``has-trigger``/``has-event`` (Skeema Premium), ignored,
+and ``stale-rename`` (a `@renamed` annotation already applied), a warning.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ DEFAULT_SEVERITIES: Mapping[str, Severity] = {
     "has-view": Severity.IGNORE,
     "has-trigger": Severity.IGNORE,
     "has-event": Severity.IGNORE,
+    "stale-rename": Severity.WARNING,
 }
 
 # Bool-false spellings (`skip-lint-pk`, `lint-pk=0`) mean ignore.

@@ -7,6 +7,7 @@ default severities; each rule is then checked on its own file.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from schemad.lint.options import DEFAULT_SEVERITIES, Severity
 from tests.conftest import DBServer
+from tests.helpers import load_sql
 
 CLEAN = "id bigint(20) unsigned NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`id`)"
 
@@ -163,8 +165,16 @@ CASES: dict[str, tuple[str, str, str, str]] = {
         "p_ev",
         f"CREATE TABLE n_ev (\n  {CLEAN}\n);\n",
     ),
+    # The one rule that reads the live schema: the fixture's live `lint_pos` has p_stale with b2 already.
+    "stale-rename": (
+        f"CREATE TABLE p_stale (\n  {CLEAN},\n  b2 int NOT NULL -- @renamed from=b\n);\n",
+        "b2 int",
+        "@renamed from=b",
+        f"CREATE TABLE n_stale (\n  {CLEAN},\n  b2 int NOT NULL -- @renamed from=b\n);\n",
+    ),
 }
 OPTIONS = ["--allow-pk-type=bigint unsigned", "--allow-definer=root@%"]
+LIVE = f"CREATE DATABASE lint_pos; CREATE TABLE lint_pos.p_stale ({CLEAN}, b2 int NOT NULL)"
 
 
 def test_every_rule_has_cases() -> None:
@@ -201,11 +211,15 @@ def runs(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str
             (d / f"{rule}.sql").write_text(str(case[which]))
         if sub == "pos":
             (d / "n_pk.sql").write_text(CASES["pk"][3])  # the parent of the FK and trigger fixtures
-    return {
-        "pos": lint(root / "pos", *ALL_ERRORS),
-        "neg": lint(root / "neg", *ALL_ERRORS),
-        "default": lint(root / "pos"),
-    }
+    asyncio.run(load_sql(server.params, None, "DROP DATABASE IF EXISTS lint_pos; " + LIVE))
+    try:
+        return {
+            "pos": lint(root / "pos", *ALL_ERRORS),
+            "neg": lint(root / "neg", *ALL_ERRORS),
+            "default": lint(root / "pos"),
+        }
+    finally:
+        asyncio.run(load_sql(server.params, None, "DROP DATABASE IF EXISTS lint_pos"))
 
 
 def of(findings: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:

@@ -7,6 +7,11 @@ the way `schemad format` does unless `--skip-format`.  Exit 0 clean, 1
 warnings only or files reformatted, 2 any error (or a dir that could not be
 linted).
 
+`lint-stale-rename` (schemad addition) is the one rule that reads the live
+schema: a table whose file carries a `@renamed from=` annotation is read
+from the dir's first host, and an annotation whose new name it already has
+is reported (see schemad.lint.rules.renames).
+
 `--output` (schemad addition, default `text`) picks how findings are shown:
 `text` logs `file:line:col: [severity] rule: message` lines (STDERR, as
 before); `json`, `sarif` (SARIF 2.1.0, for code scanning) and `github`
@@ -26,12 +31,19 @@ from pathlib import Path
 from schemad.cli.args import ParsedArgs
 from schemad.cli.commands.format import reformat
 from schemad.cli.common import VERSION, dir_error, environment, log, walk
-from schemad.cli.dirwork import run_dir
+from schemad.cli.dirwork import DirWorkspace, run_dir
+from schemad.connection.instance import Instance
 from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, EXIT_OK, ConfigError, SchemadError, SQLFileError
 from schemad.fs.dir import Dir
 from schemad.fs.registry import SKEEMA_OPTIONS
-from schemad.lint import Severity, lint_located
+from schemad.introspect.tables import load_tables
+from schemad.lint import Note, Severity, lint_located, lint_schema, locate
 from schemad.lint.report import SQL_ERROR, UNPARSED, Annotation, OutputFormat, render, text_line
+from schemad.lint.rules.renames import STALE_RENAME
+from schemad.model.keys import ObjectType
+from schemad.model.schema import Schema
+from schemad.plan.dir_options import conn_params
+from schemad.sqltext.renames import annotate_renames, statement_renames
 from schemad.workspace.cache import CanonicalCache
 
 
@@ -65,7 +77,8 @@ async def _lint_dir(
             Annotation(failure.file, failure.line, failure.column, SQL_ERROR, Severity.ERROR, message)
         )
         code = EXIT_FATAL
-    for note in lint_located(result.schema, flavor, work.opts.lint, logical.creates):
+    notes = lint_located(result.schema, flavor, work.opts.lint, logical.creates)
+    for note in notes + await _stale_renames(d, passwords, work):
         a = Annotation(
             note.file or str(d.path), note.line, note.column, note.rule, note.severity, note.message
         )
@@ -92,6 +105,30 @@ async def _lint_dir(
             if written:
                 code = max(code, EXIT_DIFFERENCES)
     out.code = max(out.code, code)
+
+
+async def _stale_renames(d: Dir, passwords: dict[str, str], work: DirWorkspace) -> list[Note]:
+    """lint-stale-rename: the annotated tables of the dir as the live schema has them, annotated."""
+    opts = work.opts.lint
+    annotated = {
+        k for k, s in work.logical.creates.items() if k.type is ObjectType.TABLE and statement_renames(s)
+    }
+    if not annotated or opts.severity(STALE_RENAME.name) is Severity.IGNORE:
+        return []
+    host = d.hosts()[0]
+    async with Instance(conn_params(d, host, passwords)) as inst:
+        available = await inst.schema_names()
+        names = [n for n in d.schema_names(lambda: available, host=host) if n in available]
+        if not names:
+            return []  # nothing live yet: nothing can be stale
+        tables = await load_tables(inst, names[0], work.flavor, {k.name for k in annotated})
+    live = Schema(names[0], "", "", tables=tuple(tables))
+    live = annotate_renames(live, (work.logical.creates[k] for k in annotated))
+    out = []
+    for note in lint_schema(live, work.flavor, opts, only=annotated, rules=(STALE_RENAME,)):
+        s = work.logical.creates[note.key]
+        out.append(locate(note, s.text, s.file, s.line, s.col))
+    return out
 
 
 def _relative(path: str, base: Path) -> str:

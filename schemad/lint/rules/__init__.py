@@ -23,6 +23,7 @@ from schemad.lint.rules.definer import DEFINER
 from schemad.lint.rules.keys import DUPE_INDEX, FK_PARENT, HAS_FK, PK, PK_TYPE
 from schemad.lint.rules.names import NAME_CASE, RESERVED_WORD
 from schemad.lint.rules.presence import HAS_EVENT, HAS_ROUTINE, HAS_TRIGGER, HAS_VIEW
+from schemad.lint.rules.renames import STALE_RENAME
 from schemad.lint.rules.storage import COMPRESSION, ENGINE
 
 __all__ = ["ALL_RULES", "RULES_BY_NAME"]
@@ -51,6 +52,7 @@ ALL_RULES: tuple[Rule, ...] = (
     HAS_VIEW,
     HAS_TRIGGER,
     HAS_EVENT,
+    STALE_RENAME,
 )
 
 RULES_BY_NAME: Mapping[str, Rule] = {r.name: r for r in ALL_RULES}

@@ -139,6 +139,7 @@ SCHEMAD_ONLY = [
     "fold-standalone",
     "docker-image",
     "local-workspace-idle",
+    "lint-stale-rename",
 ]
 
 

@@ -45,6 +45,7 @@ def test_registry_has_every_skeema_rule() -> None:
         "pk", "dupe-index", "charset", "engine", "compression", "auto-inc", "definer", "zero-date",
         "reserved-word", "fk-parent", "display-width", "has-enum", "has-fk", "has-float", "has-time",
         "has-routine", "name-case", "pk-type", "ids", "nullable", "has-view", "has-trigger", "has-event",
+        "stale-rename",
     }  # fmt: skip
     assert len(ALL_RULES) == len(RULES_BY_NAME)
 
