@@ -526,7 +526,7 @@ def _definitions() -> list[OptionDef]:
             "local-workspace-idle",
             default="5m",
             description="with workspace=local, how long the local server stays up unused "
-            "(e.g. 30s, 5m, 1h; 0 stops it when the command ends)",
+            "(e.g. 30s, 5m, 1h; 0 stops it as soon as no command uses it)",
             **ws,
         ),
         b("reuse-temp-schema", hidden=True, deprecated=True, **ws),
