@@ -262,3 +262,33 @@ def test_docker_without_docker_is_exit_78(
     assert watch.workspace_traces() == []
     expected = "the docker command is not installed" if hide else "the Docker daemon is not reachable"
     assert f"workspace=docker: {expected}" in caplog.text
+
+
+async def test_a_kept_server_outlives_its_idle_time_then_stops_once_given_back(server: DBServer) -> None:
+    """The daemon's way (keep_running): never stopped under it; after release_all, the idle stop."""
+    from schemad.workspace.scratch import WorkspaceKind, WorkspaceOptions, scratch_schema
+
+    opts = WorkspaceOptions(kind=WorkspaceKind.LOCAL, local_idle=0.5, temp_schema=f"_lw_keep_{PID}")
+
+    async def use() -> int:
+        async with scratch_schema(
+            server.params, char_set="utf8mb4", collation="utf8mb4_general_ci", options=opts
+        ) as ws:
+            await ws.execute("CREATE TABLE t (id int PRIMARY KEY)")
+            return ws.params.port
+
+    local.keep_running()
+    try:
+        port = await use()
+        kept = state()
+        await asyncio.sleep(2.0)  # four idle times: it would have stopped, were it not kept
+        assert state() == kept and await use() == port
+    finally:
+        local.release_all()
+    deadline = time.monotonic() + 10
+    while list(local.state_dir().glob("*.json")) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not list(local.state_dir().glob("*.json")), "an idle, unused local server must stop"
+    while Path(f"/proc/{kept.server_pid}").exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not Path(f"/proc/{kept.server_pid}").exists() and not Path(kept.root).exists()
