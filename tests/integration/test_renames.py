@@ -120,6 +120,25 @@ def test_renamed_column_with_a_wider_type_is_a_safe_change_column(
         assert asyncio.run(_rows(server, "accounts", "id, login, email, score")) == before
 
 
+@NEEDS_PLANNER
+def test_renamed_foreign_key_column(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Verify copies every table, and MariaDB refuses to copy while renaming an FK column: no COPY there."""
+    accounts, posts = LIVE.split(";\n")[:2]
+    renamed = posts.replace("account_id int", "owner_id int /* @renamed from=account_id */").replace(
+        "KEY (account_id)", "KEY (owner_id)"
+    )
+    with repo(
+        server, tmp_path, monkeypatch, LIVE, {"accounts": accounts + ";\n", "posts": renamed + ";\n"}
+    ) as d:
+        before = asyncio.run(_rows(server, "posts", "id, account_id, body"))
+        assert main(["push"]) == 0
+        assert "ALTER TABLE `posts` RENAME COLUMN `account_id` TO `owner_id`;" in capsys.readouterr().out
+        converges(server, d, capsys)
+        assert asyncio.run(_rows(server, "posts", "id, owner_id, body")) == before
+
+
 def test_without_an_annotation_a_rename_is_still_an_unsafe_drop_and_add(
     server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -349,3 +349,15 @@ def test_unsupported_table_can_still_be_renamed_by_its_text() -> None:
     desired = Table("new", (ID,), show_create=text.format("new"), unsupported=True, renamed_from="old")
     steps = diff_schemas(_schema(live), _schema(desired), MODS)
     assert [s.sql for s in steps.steps] == ["ALTER TABLE `old` RENAME TO `new`"] and not steps.unsupported
+
+
+def test_a_column_rename_never_copies() -> None:
+    """MariaDB refuses ALGORITHM=COPY with a renamed foreign-key column (1846); verify always copies."""
+    before, after = table(A, col("b")), table(A, col("b2", renamed_from="b"))
+    copy = MODS.with_changes(alter_algorithm="copy", alter_lock="shared")
+    assert run(before, after, copy)[0] == ["ALTER TABLE `t` LOCK=SHARED, RENAME COLUMN `b` TO `b2`"]
+    instant = MODS.with_changes(alter_algorithm="instant")
+    assert run(before, after, instant)[0] == ["ALTER TABLE `t` ALGORITHM=INSTANT, RENAME COLUMN `b` TO `b2`"]
+    assert run(table(A, col("b")), table(A, col("b", "bigint(20)")), copy)[0] == [
+        "ALTER TABLE `t` ALGORITHM=COPY, LOCK=SHARED, MODIFY COLUMN `b` bigint(20) DEFAULT NULL"
+    ]
