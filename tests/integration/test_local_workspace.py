@@ -17,10 +17,11 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,8 +97,8 @@ def repo(server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         )
     )
     (d / "tags.sql").write_text("create table tags (id int primary key, name varchar(20) not null);\n")
-    with (d / ".skeema").open("a") as f:
-        f.write("workspace=local\nlocal-workspace-idle=120s\n")
+    with (d / ".skeema").open("a") as opts:
+        opts.write("workspace=local\nlocal-workspace-idle=120s\n")
     monkeypatch.chdir(d)
     try:
         yield d
@@ -195,26 +196,17 @@ def test_second_command_reuses_the_running_local_server(server: DBServer, repo: 
 def test_push_verifies_in_the_local_workspace(
     server: DBServer, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import schemad.plan.verify as verify
+    from schemad.workspace.scratch import scratch_schema
 
     used: list[int] = []
-    real = verify.scratch_schema
 
-    def spy(*args: object, **kwargs: object) -> object:
-        ctx = real(*args, **kwargs)  # type: ignore[arg-type]
+    @asynccontextmanager
+    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Instance]:
+        async with scratch_schema(*args, **kwargs) as ws:
+            used.append(ws.params.port)
+            yield ws
 
-        class Recorded:
-            async def __aenter__(self) -> Instance:
-                ws = await ctx.__aenter__()
-                used.append(ws.params.port)
-                return ws
-
-            async def __aexit__(self, *exc: object) -> None:
-                await ctx.__aexit__(*exc)  # type: ignore[arg-type]
-
-        return Recorded()
-
-    monkeypatch.setattr(verify, "scratch_schema", spy)
+    monkeypatch.setattr("schemad.plan.verify.scratch_schema", spy)
     with watch_target(server) as watch:
         assert main(["push"]) == 0
     pushed = [
