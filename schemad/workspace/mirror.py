@@ -134,6 +134,10 @@ def _vendor_name(f: Flavor) -> str:
     )
 
 
+def _full(f: Flavor) -> str:
+    return f"{f.major}.{f.minor}.{f.patch}"
+
+
 def install_hint(f: Flavor) -> str:
     """The package that gives local server binaries of flavor `f` (Debian/Ubuntu names)."""
     package = {
@@ -151,8 +155,16 @@ def check_flavor(kind: str, target: Flavor, workspace: Flavor, where: str) -> No
     server with its verb ("the local server binaries are"): both are said in
     the message.
     """
-    if (target.vendor, target.major, target.minor) == (workspace.vendor, workspace.major, workspace.minor):
+    same = (target.vendor, target.major, target.minor) == (workspace.vendor, workspace.major, workspace.minor)
+    if same and target.int_display_width == workspace.int_display_width:
         return
+    if same:  # MySQL 8.0.19 stopped printing int display widths: the patch level matters there
+        raise ConfigError(
+            f"workspace={kind}: the target is {_vendor_name(target)} {_full(target)} but {where} "
+            f"{_vendor_name(workspace)} {_full(workspace)}, and only one of them prints int display "
+            f"widths (MySQL 8.0.19 dropped them); use a server on the same side of 8.0.19 or "
+            "workspace=temp-schema"
+        )
     raise ConfigError(
         f"workspace={kind}: the target is {_vendor_name(target)} {target.major}.{target.minor} but "
         f"{where} {_vendor_name(workspace)} {workspace.major}.{workspace.minor}; "

@@ -45,6 +45,7 @@ def M(major: int, minor: int, patch: int = 0) -> Flavor:
         (Flavor(Vendor.MYSQL, 8, 0), M(10, 11), True),
         (Flavor(Vendor.MYSQL, 8, 0, 36), Flavor(Vendor.MYSQL, 8, 0, 40), False),
         (Flavor(Vendor.PERCONA, 8, 0), Flavor(Vendor.MYSQL, 8, 0), True),
+        (Flavor(Vendor.MYSQL, 8, 0, 18), Flavor(Vendor.MYSQL, 8, 0, 36), True),  # int(11) vs int
     ],
 )
 def test_flavor_must_match_major_minor(target: Flavor, local: Flavor, refused: bool) -> None:
