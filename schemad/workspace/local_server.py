@@ -125,7 +125,7 @@ class EmbeddedServer:
     @property
     def pid(self) -> int | None:
         """The server process's id while it runs."""
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+        return self._proc.pid if self._proc is not None and self.running() else None
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
