@@ -284,3 +284,21 @@ async def test_a_kept_server_outlives_its_idle_time_then_stops_once_given_back(s
     while Path(f"/proc/{kept.server_pid}").exists() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not Path(f"/proc/{kept.server_pid}").exists() and not Path(kept.root).exists()
+
+
+def test_password_and_socket_stay_out_of_ps_and_logs(
+    server: DBServer, repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert main(["diff"]) == 1
+    st = state()
+    socket_path = str(Path(st.root) / "mysql.sock")
+    shown = [
+        Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        for pid in (st.pid, st.server_pid)
+    ]
+    shown.append(caplog.text)
+    shown.append((local.state_dir() / f"{local.server_key(local.local_flavor())}.log").read_text())
+    for text in shown:
+        assert st.password not in text and socket_path not in text and "mysql.sock" not in text
+    assert oct(local.state_dir().stat().st_mode & 0o777) == "0o700"
+    assert oct(next(local.state_dir().glob("*.json")).stat().st_mode & 0o777) == "0o600"
