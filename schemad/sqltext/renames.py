@@ -38,7 +38,14 @@ from schemad.model.table import Table
 from schemad.sqltext.classify import MASKED_IDENT, mask
 from schemad.sqltext.splitter import Statement
 
-__all__ = ["RenameAnnotation", "RenameKind", "annotate_renames", "find_renames", "statement_renames"]
+__all__ = [
+    "RenameAnnotation",
+    "RenameKind",
+    "annotate_renames",
+    "carry_renames",
+    "find_renames",
+    "statement_renames",
+]
 
 
 class RenameKind(StrEnum):
@@ -116,9 +123,9 @@ def _annotations(text: str) -> Iterator[tuple[int, str]]:
         yield m.start(), old
 
 
-def _items(masked: str, start: int, end: int) -> list[int]:
-    """Offsets where each comma-separated item of masked[start:end] begins (its first non-space)."""
-    out: list[int] = []
+def _items(masked: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) of each comma-separated item of masked[start:end], surrounding whitespace left out."""
+    out: list[tuple[int, int]] = []
     depth, item = 0, start
     for i in range(start, end + 1):
         ch = masked[i] if i < end else ","
@@ -127,11 +134,13 @@ def _items(masked: str, start: int, end: int) -> list[int]:
         elif ch == ")":
             depth -= 1
         elif ch == "," and depth == 0:
-            j = item
-            while j < i and masked[j].isspace():
+            j, k = item, i
+            while j < k and masked[j].isspace():
                 j += 1
-            if j < i:
-                out.append(j)
+            while k > j and masked[k - 1].isspace():
+                k -= 1
+            if j < k:
+                out.append((j, k))
             item = i + 1
     return out
 
@@ -188,10 +197,10 @@ def find_renames(text: str) -> tuple[RenameAnnotation, ...]:
         if open_at < 0:
             return ()
         close_at = _matching_paren(masked, open_at)
-        starts = _items(masked, open_at + 1, close_at)
+        starts = [a for a, _ in _items(masked, open_at + 1, close_at)]
     elif (head := _ALTER_HEAD.match(masked)) is not None:
         table, open_at, close_at = None, head.end(), len(masked)
-        starts = _items(masked, open_at, close_at)
+        starts = [a for a, _ in _items(masked, open_at, close_at)]
     else:
         return ()
 
@@ -213,6 +222,54 @@ def statement_renames(stmt: Statement) -> tuple[RenameAnnotation, ...]:
     out = find_renames(stmt.own_body)
     for folded in stmt.folded:
         out += find_renames(folded.own_body)
+    return out
+
+
+def _comment(old: str) -> str | None:
+    if "*/" in old:
+        return None  # cannot stand in a block comment
+    if re.fullmatch(r"[\w$]+", old):
+        return f"/* @renamed from={old} */"
+    return '/* @renamed from="' + old.replace('"', '""') + '" */'
+
+
+def carry_renames(canonical: str, sources: Iterable[str]) -> str:
+    """`canonical` (a CREATE TABLE as the server prints it) with the annotations of `sources` put back.
+
+    For `format` and `lint`, which rewrite a file into the server's form: the
+    server drops comments, and a rename not pushed yet must survive that.
+    `sources` are the texts the annotations were in (the file's CREATE and
+    the standalone statements folded into it).  Each goes back as a block
+    comment where :func:`find_renames` reads it again: after the table's name,
+    or at the end of the column's or index's definition.  An annotation whose
+    object the canonical text does not have is dropped.
+    """
+    found = [a for text in sources for a in find_renames(text)]
+    if not found:
+        return canonical
+    masked = mask(canonical)
+    head = _TABLE_HEAD.match(masked)
+    open_at = masked.find("(", head.end()) if head is not None else -1
+    if head is None or open_at < 0:
+        return canonical
+    ends: dict[tuple[RenameKind, str], int] = {}
+    for start, end in _items(masked, open_at + 1, _matching_paren(masked, open_at)):
+        named = _item_name(canonical, masked, start)
+        if named is not None:
+            ends.setdefault((named[0], named[1].lower()), end)
+    inserts: dict[int, str] = {}
+    done: set[tuple[RenameKind, str]] = set()
+    for a in found:
+        what = (a.kind, "" if a.kind is RenameKind.TABLE else a.name.lower())
+        at = head.end() if a.kind is RenameKind.TABLE else ends.get(what)
+        comment = _comment(a.renamed_from)
+        if at is None or comment is None or what in done:
+            continue
+        done.add(what)
+        inserts[at] = " " + comment
+    out = canonical
+    for at in sorted(inserts, reverse=True):
+        out = out[:at] + inserts[at] + out[at:]
     return out
 
 

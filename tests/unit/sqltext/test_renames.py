@@ -9,7 +9,7 @@ from schemad.model.column import Column
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.schema import Schema
 from schemad.model.table import Table
-from schemad.sqltext.renames import annotate_renames, find_renames
+from schemad.sqltext.renames import annotate_renames, carry_renames, find_renames
 
 CASES: list[tuple[str, str, list[tuple[str, str, str]]]] = [
     (
@@ -120,3 +120,35 @@ def test_annotate_puts_annotations_on_the_desired_tables() -> None:
     assert got.table("users") is t
     plain = LogicalSchema.from_texts({"other.sql": "CREATE TABLE other (a int);\n"})
     assert annotate_renames(schema, plain.creates.values()) is schema
+
+
+CANONICAL = (
+    "CREATE TABLE `users` (\n  `id` int(11) NOT NULL,\n  `user name` varchar(40) DEFAULT NULL,\n"
+    "  PRIMARY KEY (`id`),\n  KEY `k2` (`user name`),\n  KEY `k3` (`id`)\n"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"
+)
+
+
+def test_carry_renames_puts_the_annotations_back_into_the_canonical_text() -> None:
+    """What format/lint need: the server's text, with the renames not pushed yet still in it."""
+    source = (
+        "CREATE TABLE users /* @renamed from=accounts */ (\n  id int NOT NULL PRIMARY KEY,\n"
+        '  `user name` varchar(40), -- @renamed from="user-name"\n'
+        "  KEY k2 (`user name`) -- @renamed from=k\n)"
+    )
+    folded = "CREATE INDEX k3 /* @renamed from=kk */ ON users (id)"
+    out = carry_renames(CANONICAL, [source, folded, "CREATE TABLE users (gone int /* @renamed from=x */)"])
+    assert out == (
+        "CREATE TABLE `users` /* @renamed from=accounts */ (\n  `id` int(11) NOT NULL,\n"
+        '  `user name` varchar(40) DEFAULT NULL /* @renamed from="user-name" */,\n'
+        "  PRIMARY KEY (`id`),\n  KEY `k2` (`user name`) /* @renamed from=k */,\n"
+        "  KEY `k3` (`id`) /* @renamed from=kk */\n"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"
+    )
+    assert [(a.kind.value, a.name, a.renamed_from) for a in find_renames(out)] == [
+        ("table", "users", "accounts"),
+        ("column", "user name", "user-name"),
+        ("index", "k2", "k"),
+        ("index", "k3", "kk"),
+    ]
+    assert carry_renames(CANONICAL, ["CREATE TABLE users (a int)"]) is CANONICAL
