@@ -52,6 +52,7 @@ def file_name_for(name: str) -> str:
 class DumpOptions:
     include_auto_inc: bool = False  # keep AUTO_INCREMENT=n in table files
     strip_partitioning: bool = False  # omit PARTITION BY clauses
+    keep_renames: bool = False  # format/lint: a rewritten table keeps its `@renamed from=` annotations
 
 
 @dataclass(slots=True)
@@ -165,6 +166,7 @@ def dump_objects(
     new_text: dict[Path, list[str]] = {p: [s.text for s in stmts] for p, stmts in files.items()}
     located: dict[ObjectKey, tuple[Path, int]] = {}
     made_by: dict[tuple[Path, int], ObjectKey] = {}  # chunks holding one object's statement
+    folded: dict[ObjectKey, list[str]] = {}  # texts of the standalone statements folded away, per table
     for path, stmts in files.items():
         for i, s in enumerate(stmts):
             if s.kind is StatementKind.CREATE and s.key is not None:
@@ -176,6 +178,7 @@ def dump_objects(
                 and not ignored(s.key)
             ):
                 new_text[path][i] = ""
+                folded.setdefault(s.key, []).append(s.own_body)
 
     # Edit or remove what is already there.
     for key, (path, i) in located.items():
@@ -186,7 +189,12 @@ def dump_objects(
         if obj is None:
             new_text[path][i] = ""
             continue
-        new_text[path][i] = _replace_text(stmt, key, canonical_text(obj, flavor, opts, stmt))
+        text = canonical_text(obj, flavor, opts, stmt)
+        if opts.keep_renames and key.type is ObjectType.TABLE:
+            from schemad.sqltext.renames import carry_renames
+
+            text = carry_renames(text, [stmt.own_body, *folded.get(key, ())])
+        new_text[path][i] = _replace_text(stmt, key, text)
         made_by[path, i] = key
 
     # Append new objects to their default files; names differing only in case share one.

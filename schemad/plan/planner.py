@@ -34,6 +34,7 @@ from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
+from schemad.sqltext.renames import annotate_renames
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
 from schemad.workspace.scratch import WorkspaceOptions
@@ -351,7 +352,8 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             target, live, desired, mods, opts, sizes, logical=logical, lint_schema=ws.schema
         )
         plan = replace(plan, failures=ws.failures)
-        return await verified(plan, live, desired, mods, opts)
+        # Verify replays the ALTERs the annotations ask for (RENAME COLUMN, a renamed table).
+        return await verified(plan, live, annotate_renames(desired, logical.creates.values()), mods, opts)
 
 
 async def verified(
@@ -448,7 +450,10 @@ def plan_from_models(
     files (`logical`, for file:line) are given.  The shell around it adds
     the workspace failures and the verify problems (`verified`).
     """
-    diff = diff_schemas(*_without_equal_tables(live, desired), mods)
+    # The files' `@renamed from=` annotations are comments, so the workspace's model has none:
+    # they go on the desired side for the diff only (lint reads the model as the server made it).
+    annotated = annotate_renames(desired, logical.creates.values()) if logical is not None else desired
+    diff = diff_schemas(*_without_equal_tables(live, annotated), mods)
     known = sizes if sizes is not None else {}
     planned = plan_steps(diff.steps, known, mods.allow_unsafe, opts.safe_below_size)
     wcfg = target_wrapper_config(target, opts.wrappers)

@@ -63,7 +63,11 @@ async def verify_diff(
         return []
     smods = strict(mods)
     opts = options or WorkspaceOptions()
-    pairs = [(live.table(n), desired.table(n)) for n in names]
+    # A table the files rename (`@renamed from=`) is desired under its new name.
+    pairs = [
+        (live.table(n), desired.table(n) or next((t for t in desired.tables if t.renamed_from == n), None))
+        for n in names
+    ]
     problems: list[VerifyProblem] = []
 
     async def replay(ws: Instance, before: Table, after: Table) -> None:
@@ -79,7 +83,8 @@ async def verify_diff(
     async with scratch_schema(params, char_set=live.char_set, collation=live.collation, options=opts) as ws:
         # Tables are independent here (foreign_key_checks=0): replay them concurrently over the pool.
         await asyncio.gather(*(replay(ws, b, a) for b, a in pairs if b is not None and a is not None))
-        result = {t.name: t for t in await load_tables(ws, opts.temp_schema, mods.flavor, names)}
+        wanted = [a.name for _, a in pairs if a is not None]
+        result = {t.name: t for t in await load_tables(ws, opts.temp_schema, mods.flavor, wanted)}
     for _, after in pairs:
         if after is None or any(p.table == after.name for p in problems):
             continue

@@ -27,11 +27,6 @@ from tests.integration.test_peer_cases_converge import SCHEMA, converges, repo
 
 pytestmark = pytest.mark.db
 
-NEEDS_PLANNER = pytest.mark.xfail(
-    reason="the planner does not apply the files' @renamed annotations yet (schemad/plan: annotate_renames)",
-    strict=True,
-)
-
 LIVE = (
     "CREATE TABLE accounts (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, username varchar(40) NOT NULL,"
     " email varchar(80), score int, KEY old_email (email), KEY by_name (username, score),"
@@ -70,7 +65,6 @@ async def _rows(server: DBServer, table: str, columns: str) -> tuple[int, int, l
     return int(agg["n"]), int(agg["sum"]), [tuple(r.values()) for r in rows]
 
 
-@NEEDS_PLANNER
 def test_column_index_and_table_renamed_with_the_rows_kept(
     server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -103,7 +97,6 @@ def test_column_index_and_table_renamed_with_the_rows_kept(
         assert main(["diff"]) == 0
 
 
-@NEEDS_PLANNER
 def test_renamed_column_with_a_wider_type_is_a_safe_change_column(
     server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,7 +113,6 @@ def test_renamed_column_with_a_wider_type_is_a_safe_change_column(
         assert asyncio.run(_rows(server, "accounts", "id, login, email, score")) == before
 
 
-@NEEDS_PLANNER
 def test_renamed_foreign_key_column(
     server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

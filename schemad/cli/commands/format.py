@@ -29,6 +29,8 @@ from schemad.errors import EXIT_DIFFERENCES, EXIT_FATAL, ConfigError, SchemadErr
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, canonical_text, dump_objects, read_dir_statements
 from schemad.fs.splitmemo import split_memo
+from schemad.model.keys import ObjectType
+from schemad.sqltext.renames import carry_renames
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
 
@@ -53,6 +55,7 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
     opts = DumpOptions(
         include_auto_inc=cfg.get_bool("include-auto-inc"),
         strip_partitioning=cfg.get_bool("strip-partitioning"),
+        keep_renames=True,  # a rename not pushed yet survives a rewrite; pull drops them
     )
     existing = read_dir_statements(d.path)
     if not write:
@@ -61,6 +64,8 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
             for s in stmts:
                 if s.kind is StatementKind.CREATE and s.key in objects:
                     want = canonical_text(objects[s.key], flavor, opts, s)
+                    if s.key.type is ObjectType.TABLE:
+                        want = carry_renames(want, [s.own_body])
                     if s.body != want:
                         log.warning("%s: %s is not in canonical form", s.location, s.key)
                         stale.append(s.location)
