@@ -53,6 +53,7 @@ from schemad.plan.targets import DirError, discover_targets
 from schemad.service.desired import DirState, build_dir, dir_options
 from schemad.service.drift import TargetDiff
 from schemad.service.live import InstancePool, LiveState, poll_target
+from schemad.sqltext.renames import annotate_renames
 from schemad.workspace.cache import CanonicalCache
 
 __all__ = ["RepoEnvironment", "TargetState"]
@@ -376,7 +377,9 @@ class RepoEnvironment:
         plan = plan_from_models(t.target, live, desired, mods, opts, sizes, logical=ds.logical)
         if tables:
             plan = plan.only_tables(tables)
-        return await verified(plan, live, desired, mods, opts)
+        # Verify replays what the files' `@renamed from=` annotations ask for, as build_plan's does.
+        annotated = desired if ds.logical is None else annotate_renames(desired, ds.logical.creates.values())
+        return await verified(plan, live, annotated, mods, opts)
 
 
 def _dir_error(e: DirError) -> str:
