@@ -27,7 +27,7 @@ from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index
 from schemad.model.keys import escape_identifier, escape_string
-from schemad.model.partition import Partitioning
+from schemad.model.partition import Partition, Partitioning
 
 # Bytes per character, for comparing string lengths across types.  Charset
 # changes are unsafe anyway, so this only has to rank char/varchar against
@@ -743,7 +743,7 @@ class ChangeComment:
 
 @dataclass(frozen=True, slots=True)
 class PartitionBy:
-    """PARTITION BY ...: partition a table, or re-partition one (partitioning=modify only)."""
+    """PARTITION BY ...: partition a table, or re-partition one (partitioning=modify, modify-list)."""
 
     partitioning: Partitioning
     repartition: bool = False  # the table is partitioned already, differently
@@ -772,22 +772,53 @@ class RemovePartitioning:
 
 @dataclass(frozen=True, slots=True)
 class ModifyPartitions:
-    """A RANGE/LIST partition-list change (never applied: partitions are rotated outside
-    schema management), or, with for_drop_table, DROP PARTITION ahead of a DROP TABLE."""
+    """One partition-list operation of a RANGE/LIST table: DROP, ADD or REORGANIZE PARTITION.
 
-    drop: tuple[str, ...] = ()  # partition names
+    `drop` alone drops those partitions, with their rows (unsafe); `into`
+    alone adds those partitions at the end; both reorganize the partitions
+    `drop` names into those of `into`, which moves their rows and fails
+    rather than lose one that no longer fits.  The server takes a single
+    partition operation per ALTER TABLE, with no other clause and no
+    ALGORITHM=/LOCK=, so TableDiff gives each its own statement.
+
+    Planned only under partitioning=modify-list (a schemad addition: Skeema
+    leaves partition lists to whatever rotates them, so elsewhere the clause
+    renders nothing and only records the difference), except with
+    for_drop_table: DROP PARTITION ahead of a DROP TABLE (Skeema's pre-drop).
+    """
+
+    drop: tuple[str, ...] = ()  # partition names: dropped, or reorganized when `into` is set
+    into: tuple[Partition, ...] = ()  # added (no `drop`), or what `drop` is reorganized into
+    method: str = ""  # the table's partitioning method, which decides how `into` reads
     for_drop_table: bool = False
 
     def clause(self, mods: StatementModifiers) -> str:
-        if not self.for_drop_table or not self.drop or mods.skip_pre_drop_alters:
+        if self.for_drop_table:
+            if not self.drop or mods.skip_pre_drop_alters:
+                return ""
+            return "DROP PARTITION " + _partition_names(self.drop)
+        if not mods.partitioning.manages_lists or not (self.drop or self.into):
             return ""
-        return "DROP PARTITION " + ", ".join(escape_identifier(p) for p in self.drop)
+        definitions = "(" + ", ".join(p.definition(self.method) for p in self.into) + ")"
+        if self.drop and self.into:
+            return f"REORGANIZE PARTITION {_partition_names(self.drop)} INTO {definitions}"
+        if self.into:
+            return "ADD PARTITION " + definitions
+        return "DROP PARTITION " + _partition_names(self.drop)
 
     def unsafe(self, mods: StatementModifiers) -> str | None:
-        if not self.drop:
-            return None
-        noun = "a partition" if len(self.drop) == 1 else f"{len(self.drop)} partitions"
-        return f"{noun} would be dropped"
+        if not self.drop or self.into:
+            return None  # adding loses nothing; reorganizing fails rather than lose a row
+        if self.for_drop_table:
+            noun = "a partition" if len(self.drop) == 1 else f"{len(self.drop)} partitions"
+            return f"{noun} would be dropped"
+        if len(self.drop) == 1:
+            return f"partition {_partition_names(self.drop)} would be dropped, with its rows"
+        return f"partitions {_partition_names(self.drop)} would be dropped, with their rows"
+
+
+def _partition_names(names: tuple[str, ...]) -> str:
+    return ", ".join(escape_identifier(p) for p in names)
 
 
 AlterClause = (

@@ -24,6 +24,14 @@ class PartitioningMode(StrEnum):
     REMOVE = "remove"
     #: Apply every supported partitioning difference, re-partitioning included.
     MODIFY = "modify"
+    #: schemad addition: all of `modify`, plus RANGE/LIST partition lists (ADD, DROP and
+    #: REORGANIZE PARTITION) of tables whose method and expression stay the same.
+    MODIFY_LIST = "modify-list"
+
+    @property
+    def manages_lists(self) -> bool:
+        """Whether RANGE/LIST partitions are added, dropped and reorganized (Skeema never does)."""
+        return self is PartitioningMode.MODIFY_LIST
 
 
 ALTER_ALGORITHMS = frozenset({"", "inplace", "copy", "instant", "nocopy", "default"})

@@ -58,7 +58,7 @@ from schemad.diff.renames import column_renames, index_renames, mentions, rename
 from schemad.model.column import Column
 from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
-from schemad.model.partition import Partitioning
+from schemad.model.partition import Partition, Partitioning
 from schemad.model.table import Table, strip_auto_increment
 
 
@@ -228,6 +228,9 @@ class TableDiff:
         Like Skeema: every ADD FULLTEXT after the first (InnoDB builds one per
         ALTER), and the visibility change of an index that is also renamed
         (`ALTER INDEX` cannot name an index renamed in the same statement).
+        Also each partition-list operation (ADD / DROP / REORGANIZE PARTITION,
+        partitioning=modify-list): the server takes one per ALTER, and nothing
+        else with it.
         """
         if self.kind is not DiffKind.ALTER or not self.supported or not self.clauses:
             return [self]
@@ -235,6 +238,9 @@ class TableDiff:
         separate: list[AlterClause] = []
         seen_fulltext = False
         for clause in self.clauses:
+            if isinstance(clause, ModifyPartitions) and not clause.for_drop_table:
+                separate.append(clause)
+                continue
             if isinstance(clause, AddIndex) and clause.index.kind is IndexKind.FULLTEXT:
                 if seen_fulltext:
                     separate.append(clause)
@@ -358,7 +364,7 @@ def diff_tables(before: Table | None, after: Table | None, mods: StatementModifi
     if before == after:
         return None
 
-    clauses, supported = _alter_clauses(before, after)
+    clauses, supported = _alter_clauses(before, after, mods.partitioning)
     if not clauses:
         if replace(before, name=after.name) == after:
             return TableDiff(DiffKind.ALTER, before, after)  # a table rename, nothing else
@@ -377,7 +383,9 @@ def _with_table_name(create: str, old: str, new: str) -> str:
     )
 
 
-def _alter_clauses(before: Table, after: Table) -> tuple[list[AlterClause], bool]:
+def _alter_clauses(
+    before: Table, after: Table, partitioning: PartitioningMode
+) -> tuple[list[AlterClause], bool]:
     renames = column_renames(before, after)
     # The server rewrites every reference to a renamed column itself: compare with that.
     before = renamed_references(before, renames)
@@ -423,7 +431,7 @@ def _alter_clauses(before: Table, after: Table) -> tuple[list[AlterClause], bool
         clauses.append(ChangeCreateOptions(before.create_options, after.create_options))
     if before.comment != after.comment:
         clauses.append(ChangeComment(after.comment))
-    partition_clauses, supported = _partition_clauses(before.partitioning, after.partitioning)
+    partition_clauses, supported = _partition_clauses(before.partitioning, after.partitioning, partitioning)
     clauses += partition_clauses
     return clauses, supported
 
@@ -755,7 +763,7 @@ def _check_clauses(before: Table, after: Table, rebuild: set[str]) -> list[Alter
 
 
 def _partition_clauses(
-    before: Partitioning | None, after: Partitioning | None
+    before: Partitioning | None, after: Partitioning | None, mode: PartitioningMode
 ) -> tuple[list[AlterClause], bool]:
     if before is None and after is None:
         return [], True
@@ -773,8 +781,130 @@ def _partition_clauses(
         return [PartitionBy(after, repartition=True)], True
     if before == after:
         return [], True
-    # RANGE/LIST partition lists are left to whatever rotates partitions: a placeholder
-    # records the difference.  HASH/KEY count changes cannot be generated.
-    if before.method.startswith(("RANGE", "LIST")):
-        return [ModifyPartitions()], True
-    return [], False
+    # HASH/KEY count changes cannot be generated.
+    if not before.method.startswith(("RANGE", "LIST")):
+        return [], False
+    if replace(before, partitions=after.partitions) == after:
+        # Only the list differs: ADD / DROP / REORGANIZE PARTITION, which render only under
+        # partitioning=modify-list; elsewhere the list is left to whatever rotates partitions.
+        return partition_list_changes(before, after), True
+    # The subpartitioning's declared form (SUBPARTITIONS n...) changes: no list operation does
+    # that.  Skeema ignores it with the list; a mode that manages lists cannot.
+    return ([], False) if mode.manages_lists else ([ModifyPartitions()], True)
+
+
+###### partition lists (partitioning=modify-list) ######
+
+
+def partition_list_changes(before: Partitioning, after: Partitioning) -> list[AlterClause]:
+    """The partition operations turning `before`'s list into `after`'s (same RANGE/LIST method).
+
+    Partitions identical on both sides, in the same relative order, stay;
+    between two of them (or before the first, after the last) the live run of
+    partitions gives way to the desired run:
+
+    - desired run empty: DROP PARTITION, with the rows (a partition gone from
+      the file is dropped, as a rotation does; merging it into its neighbour
+      would keep rows that the file no longer has a partition for);
+    - live run empty, at the end: ADD PARTITION;
+    - otherwise REORGANIZE PARTITION, which moves rows and fails rather than
+      lose one.  A RANGE reorganization must cover the range it had (MariaDB
+      error 1520), so when the two runs end on different bounds the next kept
+      partition joins it; at the end, the last bound may only grow: a lower
+      one drops the live run and adds the desired one.
+
+    A partition whose definition changes but whose place does not is its
+    own run on both sides (REORGANIZE p INTO (p ...)).  When a partition
+    moves across kept ones (LIST order), every run from the first to the
+    last is reorganized as one.  Drops come first, then reorganizations,
+    then additions: each is an ALTER of its own.
+    """
+    old, new = before.partitions, after.partitions
+    is_range = before.method.startswith("RANGE")
+    old_at = {p.name.lower(): n for n, p in enumerate(old)}
+    same = [
+        (old_at[p.name.lower()], m)
+        for m, p in enumerate(new)
+        if p.name.lower() in old_at and old[old_at[p.name.lower()]] == p
+    ]
+    kept = [same[k] for k in sorted(_longest_increasing_subsequence([n for n, _ in same]))]
+    runs: list[tuple[int, int, int, int]] = []  # live [start, end), desired [start, end)
+    prev_old = prev_new = -1
+    for n, m in [*kept, (len(old), len(new))]:
+        if prev_old + 1 < n or prev_new + 1 < m:
+            runs.append((prev_old + 1, n, prev_new + 1, m))
+        prev_old, prev_new = n, m
+    if _moves_across_runs(runs, old, new):
+        runs = [(runs[0][0], runs[-1][1], runs[0][2], runs[-1][3])]
+
+    drops: list[str] = []
+    adds: list[Partition] = []
+    reorganizations: list[ModifyPartitions] = []
+    for o_start, o_end, n_start, n_end in runs:
+        live, desired = list(old[o_start:o_end]), list(new[n_start:n_end])
+        at_end = o_end == len(old)
+        if not desired:
+            drops += [p.name for p in live]
+            continue
+        if not live and at_end:
+            adds += desired
+            continue
+        if not at_end and (not live or (is_range and live[-1].values != desired[-1].values)):
+            live.append(old[o_end])  # the next kept partition: the range stays whole
+            desired.append(new[n_end])
+        elif is_range and at_end and _range_bound_lower(desired[-1].values, live[-1].values):
+            drops += [p.name for p in live]
+            adds += desired
+            continue
+        reorganizations.append(ModifyPartitions(tuple(p.name for p in live), tuple(desired), before.method))
+    out: list[AlterClause] = []
+    if drops:
+        out.append(ModifyPartitions(tuple(drops), method=before.method))
+    out += reorganizations
+    if adds:
+        out.append(ModifyPartitions(into=tuple(adds), method=before.method))
+    return out
+
+
+def _moves_across_runs(
+    runs: list[tuple[int, int, int, int]], old: Sequence[Partition], new: Sequence[Partition]
+) -> bool:
+    """Whether some partition is in one run on the live side and in another on the desired side."""
+    live_run = {old[n].name.lower(): r for r, (a, b, _, _) in enumerate(runs) for n in range(a, b)}
+    return any(
+        live_run.get(new[m].name.lower(), r) != r for r, (_, _, c, d) in enumerate(runs) for m in range(c, d)
+    )
+
+
+_DATE_BOUND_RE = re.compile(r"'\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d+)?)?'")
+
+
+def _range_bound_lower(new: str | None, old: str | None) -> bool:
+    """Whether the RANGE bound `new` is known to be below `old` (False when they cannot be compared).
+
+    The server prints a RANGE bound as an integer or MAXVALUE, a RANGE
+    COLUMNS bound as literals (`'2024-01-01'`, `10,MAXVALUE`); integers,
+    MAXVALUE and ISO dates are compared, anything else is left to the server.
+    """
+
+    def parts(text: str | None) -> list[tuple[int, int | str]] | None:
+        out: list[tuple[int, int | str]] = []
+        for item in (text or "").split(","):
+            item = item.strip()
+            if item == "MAXVALUE":
+                out.append((1, 0))
+            elif re.fullmatch(r"-?\d+", item):
+                out.append((0, int(item)))
+            elif _DATE_BOUND_RE.fullmatch(item):
+                out.append((0, item))
+            else:
+                return None
+        return out
+
+    a, b = parts(new), parts(old)
+    if a is None or b is None or len(a) != len(b):
+        return False
+    try:
+        return a < b
+    except TypeError:  # an integer against a date: not comparable here
+        return False

@@ -640,11 +640,13 @@ def _definitions() -> list[OptionDef]:
             description="add this ALGORITHM clause to every ALTER TABLE",
             **sql,
         ),
+        # schemad addition: `modify-list` also adds, drops and reorganizes RANGE/LIST partitions.
         e(
             "partitioning",
             default="keep",
-            choices=("keep", "remove", "modify"),
-            description="what to do about tables partitioned differently on the server",
+            choices=("keep", "remove", "modify", "modify-list"),
+            description="what to do about tables partitioned differently on the server (modify-list: "
+            "also ADD/DROP/REORGANIZE PARTITION for RANGE and LIST partition lists)",
             **sql,
         ),
         s(

@@ -35,6 +35,7 @@ _INDEX_OPTS_RE = re.compile(
     r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
 )
 _AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
+_DEFAULT_PARTITION_RE = re.compile(r"\n[ (]PARTITION " + _IDENT + r" DEFAULT\b")
 _CHARSET_RE = re.compile(r"\n\) ENGINE=[^\n]* DEFAULT CHARSET=(\w+)")
 # One `NAME=value` item of the table options line of SHOW CREATE TABLE.
 _TABLE_OPT_RE = re.compile(
@@ -259,6 +260,11 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
         if r["sub_name"]:
             subs[r["name"]].append(Subpartition(r["sub_name"], r["comment"] or ""))
     tail = create[create.rfind("\n) ") :]
+    # information_schema reports a LIST table's DEFAULT partition as `0` on MariaDB 10.11 (as
+    # MAXVALUE elsewhere), which a real `VALUES IN (0)` also is: SHOW CREATE tells them apart.
+    for m in _DEFAULT_PARTITION_RE.finditer(tail):
+        if (name := _unq(m[1])) in parts and first["method"].startswith("LIST"):
+            parts[name] = replace(parts[name], values="DEFAULT")
     default_subs = "\nSUBPARTITIONS " in tail
     # Declared with neither a list nor a count, the server prints neither (one (sub)partition each).
     implicit_subs = bool(first["sub_method"]) and not default_subs and "(SUBPARTITION " not in tail
