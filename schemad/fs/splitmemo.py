@@ -15,6 +15,11 @@ end of the text) before use.  A row that fails the check is a miss.  Like
 the canonical cache it is never fatal: any error turns it off for the run
 with one warning.  It stores nothing for a file that does not split
 (SplitError): the error is reported from a fresh split every time.
+
+A CREATE's row also says how the classifier read the statement as it is sent
+(its `own_body`), when that reading was at hand: the workspace guard judges
+that text, and :func:`schemad.sqltext.classify.claim` lets it skip sqlglot
+(the claim is checked against the regex reading before use).
 """
 
 from __future__ import annotations
@@ -31,12 +36,12 @@ import schemad.sqltext
 from schemad.cachefile import CacheFile, cache_dir, sources_digest
 from schemad.fs.cascade import Config
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.sqltext.classify import classify_regex
+from schemad.sqltext.classify import Classification, claim, classify_regex, remembered
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
 __all__ = ["SplitMemo", "canonical_table_split", "shared_memo", "split_files", "split_memo"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a CREATE's row says how its own_body classifies
 _FILE_NAME = "split.sqlite3"
 _TABLE = f"splits_v{FORMAT_VERSION}"
 
@@ -55,6 +60,24 @@ def _key(text: str) -> str:
     return h.hexdigest()
 
 
+_CLAIMED = (StatementKind.CREATE, StatementKind.FOLDABLE)  # what the workspace guard classifies again
+
+
+def _own_reading(s: Statement) -> str | None:
+    """How classify() read `s.own_body` in this process (its `via`), if that is `s`'s own classification.
+
+    The splitter classifies the statement's text up to its delimiter, which
+    is `own_body` unless whitespace comes before the delimiter: then (or
+    when this process never classified it) None, and nothing is claimed.
+    """
+    if s.kind not in _CLAIMED:
+        return None
+    c = remembered(s.own_body)
+    if c is None or (c.kind, c.key, c.schema, c.name_span) != (s.kind, s.key, s.schema, s.name_span):
+        return None
+    return c.via
+
+
 def _encode(statements: Sequence[Statement]) -> bytes:
     rows = []
     end = 0
@@ -62,7 +85,8 @@ def _encode(statements: Sequence[Statement]) -> bytes:
         end += len(s.text)
         key = None if s.key is None else [s.key.type.value, s.key.name]
         span = None if s.name_span is None else list(s.name_span)
-        rows.append([end, s.line, s.col, s.delimiter, s.kind.value, key, s.schema, s.default_schema, span])
+        head = [end, s.line, s.col, s.delimiter, s.kind.value, key, s.schema, s.default_schema, span]
+        rows.append([*head, _own_reading(s)])
     return json.dumps(rows, separators=(",", ":")).encode()
 
 
@@ -72,27 +96,33 @@ def _decode(blob: bytes, file: str, text: str) -> list[Statement] | None:
         rows: list[list[Any]] = json.loads(blob)
         out: list[Statement] = []
         start = 0
-        for end, line, col, delimiter, kind, key, schema, default_schema, span in rows:
+        claims: list[tuple[str, Classification]] = []
+        for end, line, col, delimiter, kind, key, schema, default_schema, span, via in rows:
             if not (isinstance(end, int) and start < end <= len(text)):
                 return None
-            out.append(
-                Statement(
-                    file,
-                    int(line),
-                    int(col),
-                    text[start:end],
-                    str(delimiter),
-                    StatementKind(kind),
-                    None if key is None else ObjectKey(ObjectType(key[0]), str(key[1])),
-                    None if schema is None else str(schema),
-                    None if default_schema is None else str(default_schema),
-                    None if span is None else (int(span[0]), int(span[1])),
-                )
+            s = Statement(
+                file,
+                int(line),
+                int(col),
+                text[start:end],
+                str(delimiter),
+                StatementKind(kind),
+                None if key is None else ObjectKey(ObjectType(key[0]), str(key[1])),
+                None if schema is None else str(schema),
+                None if default_schema is None else str(default_schema),
+                None if span is None else (int(span[0]), int(span[1])),
             )
+            out.append(s)
+            if via in ("sqlglot", "regex") and s.kind in _CLAIMED:
+                claims.append((s.own_body, Classification(s.kind, s.key, s.schema, s.name_span, via=via)))
             start = end
     except (ValueError, TypeError, KeyError, IndexError):
         return None
-    return out if start == len(text) else None
+    if start != len(text):
+        return None
+    for body, c in claims:
+        claim(body, c)
+    return out
 
 
 class SplitMemo:

@@ -21,12 +21,19 @@ for the few keyword checks behind :func:`unsupported_reason` (``CREATE TABLE .. 
 ``.. SELECT``, system versioning, UDFs).  The authoritative reading of a CREATE is the
 server's, after running it in a workspace.  Version-gated comments (``/*!50100 .. */``,
 ``/*M!100301 .. */``) are read as if their version always applied.
+
+Results are remembered by exact text (:func:`classify` is deterministic): the
+workspace guard judges the same statement text the splitter classified, and
+gets the splitter's answer.  An earlier run's answer, kept by the split memo
+(schemad.fs.splitmemo), can be handed in with :func:`claim`; it is used only
+once the regex reading of the text agrees with it (see :func:`claim`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 
 from schemad.model.keys import ObjectKey, ObjectType
@@ -42,10 +49,13 @@ __all__ = [
     "STORED_PROGRAM_TYPES",
     "Classification",
     "StatementKind",
+    "claim",
     "classify",
     "classify_regex",
+    "forget",
     "has_begin",
     "mask",
+    "remembered",
     "unsupported_reason",
     "unwrap_versioned",
     "versioned_comments",
@@ -103,12 +113,14 @@ def versioned_comments(text: str, end: int | None = None) -> list[tuple[int, str
 
 
 def _mask_match(m: re.Match[str]) -> str:
+    # Called for every quoted name of a statement: the common case (a quote) is tested first.
     s = m[0]
+    q = s[0]
+    if q == "`" or q == "'" or q == '"':
+        return q + "_" * (len(s) - 1)  # as _mask_quote
     if m["x"] is not None:
         # Comments don't nest (the first */ closes), so only quotes can be inside.
         return " " * len(m["x"]) + _QUOTES.sub(_mask_quote, m["xbody"]) + " " * len(m["xend"])
-    if s[0] in "'\"`":
-        return _mask_quote(m)
     return " " * len(s)
 
 
@@ -155,8 +167,68 @@ def _windows(text: str) -> Iterator[tuple[int, bool]]:
     yield len(text), True
 
 
+# ///// the memo /////////////////////////////////////////////////////////////////////////////////////
+
+_MEMO_SIZE = 1 << 14  # texts; the oldest is forgotten first
+_memo: dict[str, Classification] = {}  # text -> classify(text), computed in this process
+_claims: dict[str, Classification] = {}  # text -> what an earlier run said, not yet checked
+_memo_lock = threading.Lock()
+
+
+def _put(table: dict[str, Classification], text: str, c: Classification) -> None:
+    with _memo_lock:
+        if text not in table and len(table) >= _MEMO_SIZE:
+            del table[next(iter(table))]
+        table[text] = c
+
+
+def forget() -> None:
+    """Drop every remembered answer and claim (for tests that change how classify reads)."""
+    with _memo_lock:
+        _memo.clear()
+        _claims.clear()
+
+
+def remembered(text: str) -> Classification | None:
+    """What :func:`classify` gave for exactly `text` in this process, if it still remembers."""
+    return _memo.get(text)
+
+
+def claim(text: str, c: Classification) -> None:
+    """Say that an earlier run's :func:`classify` gave `c` for exactly `text` (the split memo's row).
+
+    Nothing is checked here, and nothing is paid for a claim nobody asks
+    about.  When :func:`classify` is asked about `text`, the claim is taken
+    only if the regex reading of the text (:func:`classify_regex`, which
+    needs no sqlglot) gives the same kind, key, qualifier and name span;
+    otherwise the text is classified afresh.  So a claim can save the
+    sqlglot path, never change an answer the regex reading contradicts.
+    """
+    if c.kind in (StatementKind.CREATE, StatementKind.FOLDABLE):
+        _put(_claims, text, c)
+
+
+def _same_reading(a: Classification, b: Classification) -> bool:
+    return (a.kind, a.key, a.schema, a.name_span) == (b.kind, b.key, b.schema, b.name_span)
+
+
 def classify(text: str) -> Classification:
     """Classify one statement's text (leading whitespace/comments allowed, no delimiter needed)."""
+    c = _memo.get(text)
+    if c is not None:
+        return c
+    told = _claims.get(text)
+    if told is not None and _same_reading(classify_regex(text), told):
+        c = told
+        with _memo_lock:
+            _claims.pop(text, None)
+    else:
+        c = _classify(text)
+    _put(_memo, text, c)
+    return c
+
+
+def _classify(text: str) -> Classification:
     # sqlglot takes ~0.1 s to import: only a run that classifies anything pays for it.
     from schemad.sqltext import heads
 

@@ -20,7 +20,9 @@ from schemad.fs.splitmemo import _TABLE, SplitMemo, canonical_table_split, split
 from schemad.model.flavor import MARIADB_10_11, Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.table import Table
-from schemad.sqltext.splitter import split
+from schemad.sqltext import heads
+from schemad.sqltext.classify import classify, forget, remembered
+from schemad.sqltext.splitter import StatementKind, split
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,33 @@ def test_remembered_splits_equal_fresh_ones(tmp_path: Path) -> None:
     # The same text under another name: the statements carry the name they are read for.
     (renamed,) = again.lookup([("other.sql", TEXTS["a.sql"])])
     assert renamed == split(TEXTS["a.sql"], "other.sql")
+
+
+def test_a_remembered_split_tells_the_guard_how_its_creates_classify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workspace guard classifies each CREATE as sent (own_body): a known file needs no sqlglot for it."""
+    texts = {**TEXTS, "d.sql": "CREATE TABLE d (id int)\n;\n"}  # whitespace before `;`: nothing to tell
+    pairs = list(texts.items())
+    fresh = split_files(pairs, SplitMemo(tmp_path / "split.sqlite3"))
+    expected = {
+        s.own_body: classify(s.own_body) for ss in fresh for s in ss if s.kind is StatementKind.CREATE
+    }
+    forget()  # another run
+    again = SplitMemo(tmp_path / "split.sqlite3")
+    assert split_files(pairs, again) == fresh and again.hits == len(pairs)
+    calls: list[str] = []
+    real = heads._tokenize
+
+    def spy(text: str) -> list[object]:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(heads, "_tokenize", spy)
+    for body, c in expected.items():
+        assert remembered(body) is None
+        assert classify(body) == c
+    assert calls == [texts["d.sql"][:16]]  # only the statement whose row could tell nothing
 
 
 def test_a_row_that_does_not_fit_the_text_is_a_miss(tmp_path: Path) -> None:

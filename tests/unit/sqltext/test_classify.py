@@ -10,7 +10,25 @@ from sqlglot.errors import TokenError
 
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext import heads as classify_mod  # the sqlglot path: where its tokenizer is called
-from schemad.sqltext.classify import StatementKind, classify, has_begin, mask, unsupported_reason
+from schemad.sqltext.classify import (
+    Classification,
+    StatementKind,
+    claim,
+    classify,
+    classify_regex,
+    forget,
+    has_begin,
+    mask,
+    remembered,
+    unsupported_reason,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> None:
+    """classify remembers answers by text: each test (some break the tokenizer) starts without them."""
+    forget()
+
 
 T, V, P, F, TR, E = (
     ObjectType.TABLE,
@@ -127,6 +145,58 @@ def test_regex_fallback_agrees(
     assert c.name_span is not None and text[slice(*c.name_span)] == clause
 
 
+def test_an_answer_is_remembered_by_its_exact_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "CREATE TABLE `t` (id int)"
+    first = classify(text)
+    assert remembered(text) is first
+    monkeypatch.setattr(classify_mod, "_tokenize", broken_tokenizer)
+    assert classify(text) is first  # not read again
+    assert remembered(text + " ") is None
+    assert classify(text + " ").via == "regex"  # another text is read afresh
+
+
+def test_a_claim_the_regex_reading_confirms_saves_sqlglot(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "create table `db`.`t` (id int)"
+    told = Classification(StatementKind.CREATE, ObjectKey(T, "t"), "db", (13, 21), via="sqlglot")
+    claim(text, told)
+
+    def untouched(text: str) -> list[Token]:
+        raise AssertionError("sqlglot's tokenizer was called")
+
+    monkeypatch.setattr(classify_mod, "_tokenize", untouched)
+    assert classify(text) is told
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        Classification(StatementKind.CREATE, ObjectKey(T, "t"), None, (13, 14)),  # hides the qualifier
+        Classification(StatementKind.CREATE, ObjectKey(T, "u"), "db", (13, 17)),  # another name
+        Classification(StatementKind.CREATE, ObjectKey(V, "u"), "db", (13, 17)),  # another type
+        Classification(StatementKind.FOLDABLE, ObjectKey(T, "u"), "db", (13, 17)),
+    ],
+)
+def test_a_claim_the_regex_reading_contradicts_is_not_taken(told: Classification) -> None:
+    """A split memo row is only as good as the file it sits in: the guard never takes it on trust."""
+    text = "CREATE TABLE db.u (id int)"
+    claim(text, told)
+    c = classify(text)
+    assert (c.kind, c.key, c.schema, c.name_span, c.via) == (
+        StatementKind.CREATE,
+        ObjectKey(T, "u"),
+        "db",
+        (13, 17),
+        "sqlglot",
+    )
+    assert classify_regex(text).key == c.key
+
+
+def test_only_creates_and_foldables_are_claimed() -> None:
+    text = "DROP TABLE t"
+    claim(text, Classification(StatementKind.USE, None, "t"))
+    assert classify(text).kind is StatementKind.UNKNOWN
+
+
 def test_normal_path_uses_sqlglot(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = classify_mod._tokenize
@@ -205,6 +275,7 @@ def test_foldables(
     for via in ("sqlglot", "regex"):
         if via == "regex":
             monkeypatch.setattr(classify_mod, "_tokenize", broken_tokenizer)
+            forget()
         c = classify(text)
         assert (c.kind, c.key, c.schema, c.via) == (StatementKind.FOLDABLE, ObjectKey(T, table), schema, via)
         assert c.name_span is not None and text[slice(*c.name_span)] == clause
@@ -234,6 +305,7 @@ def test_use(monkeypatch: pytest.MonkeyPatch, text: str, db: str) -> None:
     c = classify(text)
     assert (c.kind, c.schema, c.key, c.via) == (StatementKind.USE, db, None, "sqlglot")
     monkeypatch.setattr(classify_mod, "_tokenize", broken_tokenizer)
+    forget()
     r = classify(text)
     assert (r.kind, r.schema, r.via) == (StatementKind.USE, db, "regex")
 
