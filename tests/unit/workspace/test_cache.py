@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import importlib.metadata
 import logging
 import multiprocessing
+import pickle
 import sqlite3
 import threading
 from dataclasses import replace
@@ -15,10 +18,12 @@ import pytest
 
 from schemad.connection.params import ConnParams
 from schemad.fs.logical import LogicalSchema
-from schemad.model.column import Column
+from schemad.model.column import Column, Generated
+from schemad.model.constraint import Check, ForeignKey
 from schemad.model.definer import Security
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.model.partition import Partition, Partitioning
 from schemad.model.routine import Routine, RoutineType
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger, TriggerEvent, TriggerTiming
@@ -196,6 +201,59 @@ def test_round_trip_through_the_file(tmp_path: Path) -> None:
         assert isinstance(trigger, Trigger) and trigger.statement == "s"
         fresh.get_many(OBJECTS)
         assert fresh.stats.memory_hits == 4
+
+
+def _same_fields(a: object, b: object) -> bool:
+    """Equal in every field, compare=False ones included, down to the enum members' identity."""
+    if type(a) is not type(b):
+        return False
+    if dataclasses.is_dataclass(a):
+        return all(_same_fields(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same_fields(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, enum.Enum):
+        return a is b
+    return bool(a == b)
+
+
+def test_stored_objects_come_back_field_for_field(tmp_path: Path) -> None:
+    """Model objects are pickled as constructor calls and enum names: nothing may be lost on the way."""
+    full = replace(
+        table("t", "c"),
+        columns=(
+            Column("id", "int(11)", nullable=False, auto_increment=True, renamed_from="old"),
+            Column("g", "int(11)", generated=Generated.STORED, generation_expr="`id` + 1", comment="x"),
+        ),
+        secondary_indexes=(
+            Index("k", IndexKind.FULLTEXT, (IndexPart("v", prefix=3),), comment="i", renamed_from="j"),
+        ),
+        foreign_keys=(ForeignKey("fk", ("id",), "other", "p", ("id",), "CASCADE", "SET NULL"),),
+        checks=(Check("c1", "`id` > 0"),),
+        partitioning=Partitioning("HASH", "`id`", (Partition("p0", None),)),
+        auto_increment=7,
+        unsupported=True,
+        renamed_from="t0",
+    )
+    objects = {**OBJECTS, "k-full": full}
+    path = tmp_path / "c.sqlite3"
+    with CanonicalCache(path) as c:
+        c.put_many(objects)
+    with CanonicalCache(path) as fresh:
+        got = fresh.get_many(objects)
+    assert fresh.stats.disk_hits == len(objects)
+    for k, obj in objects.items():
+        assert _same_fields(got[k], obj), k
+        assert _same_fields(pickle.loads(pickle.dumps(obj)), got[k])  # as the stdlib pickle gives it
+
+
+def test_a_row_pickled_the_stdlib_way_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    with CanonicalCache(path) as c:
+        c.put_many({"k": table("t")})
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE {cache_mod._TABLE} SET value = ?", (pickle.dumps(table("t")),))
+    with CanonicalCache(path) as fresh:
+        assert _same_fields(fresh.get("k"), table("t"))
 
 
 def test_memory_layer_is_bounded(tmp_path: Path) -> None:
