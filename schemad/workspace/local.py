@@ -27,6 +27,9 @@ about a second, so it outlives the command that started it:
   expired server would otherwise run until some later command, maybe never.
 - A long-lived process (the daemon) calls :func:`keep_running`: it keeps its
   lease for its lifetime and gives it back in :func:`release_all`.
+- ``binaries.json`` remembers what the server binary's ``--version`` printed,
+  by the binary's real path, inode, size and mtime, so a command does not
+  start the binary just to learn its flavor.
 
 Secrets: the server's accounts get a random password that exists only in the
 watchdog's memory, the state file and this process; it is never logged nor
@@ -44,6 +47,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -64,7 +68,12 @@ from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, SchemadError
 from schemad.model.flavor import Flavor
 from schemad.workspace import mirror
-from schemad.workspace.local_server import EmbeddedServer, binaries_flavor, find_server_binaries
+from schemad.workspace.local_server import (
+    EmbeddedServer,
+    find_server_binaries,
+    flavor_from_version_output,
+    version_output,
+)
 
 __all__ = [
     "DEFAULT_IDLE",
@@ -329,7 +338,40 @@ def local_flavor() -> Flavor:
             "workspace=local: no local server binaries (mariadbd, mariadb-install-db) found; "
             "install mariadb-server or use workspace=temp-schema"
         ) from None
-    return binaries_flavor(server)
+    try:
+        st = os.stat(server)
+    except OSError:
+        return flavor_from_version_output(version_output(server))
+    return _binary_flavor(server, f"{os.path.realpath(server)}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+
+
+_BINARIES_FILE = "binaries.json"  # in state_dir(): {binary stamp: its `--version` output}
+
+
+@functools.lru_cache(maxsize=8)
+def _binary_flavor(server: str, stamp: str) -> Flavor:
+    """The flavor of `server`, its `--version` output remembered in state_dir() by `stamp`.
+
+    `--version` starts the server binary (~30 ms, every command); the stamp
+    (real path, inode, size, mtime) changes when the binary is replaced,
+    e.g. by a package upgrade, and the output is then read again.
+    """
+    path = state_dir() / _BINARIES_FILE
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    text = known.get(stamp) if isinstance(known, dict) else None
+    if not isinstance(text, str):
+        text = version_output(server)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump({stamp: text}, f)  # one binary per machine, in practice: the last one read
+            os.replace(tmp, path)
+    return flavor_from_version_output(text)
 
 
 @contextlib.asynccontextmanager

@@ -62,16 +62,17 @@ def find_server_binaries() -> ServerBinaries:
 
 def binaries_flavor(server: str) -> Flavor:
     """The flavor of the server binary `server`, from its `--version` (run once per path)."""
-    return _binaries_flavor(server)
+    return flavor_from_version_output(version_output(server))
 
 
 @functools.cache
-def _binaries_flavor(server: str) -> Flavor:
+def version_output(server: str) -> str:
+    """What `server --version` prints (run once per path and process: it starts the binary, ~30 ms)."""
     try:
         out = subprocess.run([server, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise SchemadError(f"{server} --version failed: {exc}") from None
-    return flavor_from_version_output(out.stdout)
+    return out.stdout
 
 
 def flavor_from_version_output(text: str) -> Flavor:
