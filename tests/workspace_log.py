@@ -30,6 +30,10 @@ _USE = re.compile(r"USE\s+`((?:[^`]|``)+)`\s*$", re.I)
 _READS = re.compile(
     r"\s*(?:SELECT|SHOW|SET\s+SESSION|SET\s+STATEMENT\s.*\sFOR\s+SELECT|SET\s+\w+\s*=|USE)\b", re.I | re.S
 )
+# How the diff runs an ALTER of a system-versioned table (MariaDB): the ALTER itself is judged.
+_VERSIONED_ALTER = re.compile(
+    r"\s*SET\s+STATEMENT\s+system_versioning_alter_history\s*=\s*KEEP\s+FOR\s+(?=ALTER\s)", re.I
+)
 _ALTER_DROP = re.compile(
     r"\s*(?:ALTER|DROP)\s+(?:TABLE|VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+(?:IF\s+EXISTS\s+)?"
     r"(`(?:[^`]|``)+`|\w+)(?:\s*\.\s*(`(?:[^`]|``)+`|\w+))?",
@@ -96,6 +100,8 @@ def workspace_violations(text: str) -> list[str]:
 def _violation(sql: str, temp: str) -> str | None:
     if _READS.match(sql):
         return None
+    if (v := _VERSIONED_ALTER.match(sql)) is not None:
+        sql = sql[v.end() :]
     m = _ALTER_DROP.match(sql)
     if m is not None:
         schema = _unquote(m[1]) if m[2] is not None else temp

@@ -738,6 +738,38 @@ class ChangeComment:
         return None
 
 
+###### System versioning (MariaDB) ######
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSystemVersioning:
+    """ADD / DROP SYSTEM VERSIONING of a MariaDB table.
+
+    Added with explicit ROW START/END columns (added by AddColumn in the same
+    ALTER), their period is declared first; the server then appends the ROW
+    END column to the primary key and unique keys, as the desired table
+    shows.  Dropped, the history rows are deleted with it: unsafe.  Its
+    explicit period columns are dropped in the same ALTER (MariaDB requires
+    it, error 4125).
+    """
+
+    add: bool
+    period: tuple[str, str] | None = None  # the explicit ROW START and ROW END columns, when adding
+
+    def clause(self, mods: StatementModifiers) -> str:
+        if not self.add:
+            return "DROP SYSTEM VERSIONING"
+        if self.period is None:
+            return "ADD SYSTEM VERSIONING"
+        start, end = (escape_identifier(c) for c in self.period)
+        return f"ADD PERIOD FOR SYSTEM_TIME ({start}, {end}), ADD SYSTEM VERSIONING"
+
+    def unsafe(self, mods: StatementModifiers) -> str | None:
+        if self.add:
+            return None
+        return "system versioning would be removed: the table's history rows would be deleted"
+
+
 ###### Partitioning ######
 
 
@@ -840,6 +872,7 @@ AlterClause = (
     | ChangeAutoIncrement
     | ChangeCreateOptions
     | ChangeComment
+    | ChangeSystemVersioning
     | PartitionBy
     | RemovePartitioning
     | ModifyPartitions

@@ -17,6 +17,14 @@ kind (VIRTUAL <-> STORED, regular <-> generated), which MODIFY cannot do, is
 dropped and re-added in the same ALTER at the same place, with the indexes and
 CHECKs that use it.  A table marked unsupported (its SHOW CREATE could not be
 reproduced from the model) is never altered.
+
+MariaDB system-versioned tables: versioning is added or dropped as a whole
+(ADD / DROP SYSTEM VERSIONING, the drop unsafe: it deletes the history), and
+every ALTER of a table versioned on the server runs as `SET STATEMENT
+system_versioning_alter_history=KEEP FOR ALTER TABLE ...`, which the server
+requires for column changes and which keeps the history rows.  A change to the
+ROW START/END columns of a table that stays versioned, or to a `PARTITION BY
+SYSTEM_TIME`, is unsupported.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from schemad.diff.clauses import (
     ChangeComment,
     ChangeCreateOptions,
     ChangeEngine,
+    ChangeSystemVersioning,
     DropCheck,
     DropColumn,
     DropForeignKey,
@@ -58,8 +67,11 @@ from schemad.diff.renames import column_renames, index_renames, mentions, rename
 from schemad.model.column import Column
 from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
-from schemad.model.partition import Partition, Partitioning
+from schemad.model.partition import SYSTEM_TIME, Partition, Partitioning
 from schemad.model.table import Table, strip_auto_increment
+
+# Runs an ALTER TABLE of a system-versioned table with its history kept (MariaDB 10.3.4+).
+VERSIONED_ALTER_PREFIX = "SET STATEMENT system_versioning_alter_history=KEEP FOR "
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +317,14 @@ class TableDiff:
         if body and partition_text:
             body += " "
         name = self.after.name if self.renamed_already else self.before.name
-        return f"ALTER TABLE {escape_identifier(name)} {body}{partition_text}"
+        head = f"ALTER TABLE {escape_identifier(name)} "
+        if self.before.system_versioned and mods.flavor.is_mariadb:
+            # MariaDB refuses to add, drop or change a column of a system-versioned table unless
+            # the session says what becomes of the history (error 4119): KEEP keeps it as it is.
+            # Set for this statement only, on every ALTER of such a table, so that the statement
+            # runs as printed (by hand, through ddl-wrapper's {DDL}, in verify's replay).
+            head = VERSIONED_ALTER_PREFIX + head
+        return f"{head}{body}{partition_text}"
 
     def _touches_virtual_column(self) -> bool:
         for c in self.clauses:
@@ -431,9 +450,34 @@ def _alter_clauses(
         clauses.append(ChangeCreateOptions(before.create_options, after.create_options))
     if before.comment != after.comment:
         clauses.append(ChangeComment(after.comment))
+    versioning = _versioning_clauses(before, after)
+    if versioning is None:
+        return clauses, False
+    clauses += versioning
     partition_clauses, supported = _partition_clauses(before.partitioning, after.partitioning, partitioning)
     clauses += partition_clauses
     return clauses, supported
+
+
+###### system versioning (MariaDB) ######
+
+
+def _versioning_clauses(before: Table, after: Table) -> list[AlterClause] | None:
+    """ADD / DROP SYSTEM VERSIONING; None when the change cannot be made.
+
+    The explicit ROW START/END columns of a table versioned on both sides
+    cannot change: MariaDB refuses to MODIFY them (error 4134), and going
+    between explicit and implicit ones would mean dropping the versioning,
+    and the history with it.  Those tables are reported as unsupported.
+    """
+    if before.system_versioned and after.system_versioned:
+        return [] if before.period_columns == after.period_columns else None
+    if not before.system_versioned and not after.system_versioned:
+        return []
+    if not after.system_versioned:
+        return [ChangeSystemVersioning(add=False)]
+    period = after.period_columns
+    return [ChangeSystemVersioning(add=True, period=(period[0].name, period[1].name) if period else None)]
 
 
 ###### columns ######
@@ -772,6 +816,13 @@ def _partition_clauses(
         return [PartitionBy(after)], True
     if after is None:
         return [RemovePartitioning()], True
+    if before == after:
+        return [], True
+    if SYSTEM_TIME in (before.method, after.method):
+        # A system-versioned table's history partitions (MariaDB): LIMIT / INTERVAL, HISTORY
+        # partitions added by AUTO, another method...  Ignored with the other re-partitionings
+        # under keep; refused (reported by name) where partitioning differences are applied.
+        return ([ModifyPartitions()], True) if mode is PartitioningMode.KEEP else ([], False)
     if (before.method, before.expression, before.sub_method, before.sub_expression) != (
         after.method,
         after.expression,
@@ -779,8 +830,6 @@ def _partition_clauses(
         after.sub_expression,
     ):
         return [PartitionBy(after, repartition=True)], True
-    if before == after:
-        return [], True
     # HASH/KEY count changes cannot be generated.
     if not before.method.startswith(("RANGE", "LIST")):
         return [], False

@@ -12,10 +12,11 @@ The queries (``%s`` is the schema name; MariaDB wraps the GROUP_CONCAT ones in
 ``SET STATEMENT group_concat_max_len=1073741824 FOR``, MySQL in a
 ``/*+ SET_VAR(...) */`` hint, so long tables are never silently truncated):
 
-1. ``information_schema.TABLES`` (BASE TABLE only, like the introspector):
-   ENGINE, TABLE_COLLATION (hence the default charset), CREATE_OPTIONS
-   (explicit ROW_FORMAT, KEY_BLOCK_SIZE, STATS_*, CHECKSUM, PACK_KEYS, MAX_ROWS,
-   PAGE_COMPRESSED..., "partitioned"), TABLE_COMMENT; one MD5 per table.
+1. ``information_schema.TABLES`` (BASE TABLE and MariaDB's SYSTEM VERSIONED,
+   like the introspector): ENGINE, TABLE_COLLATION (hence the default charset),
+   CREATE_OPTIONS (explicit ROW_FORMAT, KEY_BLOCK_SIZE, STATS_*, CHECKSUM,
+   PACK_KEYS, MAX_ROWS, PAGE_COMPRESSED..., "partitioned"), TABLE_COMMENT,
+   TABLE_TYPE (system versioning on or off); one MD5 per table.
 2. ``information_schema.COLUMNS``: name, ordinal, COLUMN_TYPE (also carries
    unsigned/zerofill and MariaDB's ``COMPRESSED``), IS_NULLABLE, COLUMN_DEFAULT,
    EXTRA (auto_increment, ON UPDATE, VIRTUAL/STORED GENERATED, INVISIBLE),
@@ -120,10 +121,13 @@ _BIN = "CAST({} AS BINARY)"
 
 
 def _tables() -> str:
+    # TABLE_TYPE is 'SYSTEM VERSIONED' for a MariaDB table WITH SYSTEM VERSIONING: hashed, since
+    # ADD / DROP SYSTEM VERSIONING of a table with implicit period columns changes nothing else.
     return (
         f"SELECT {_BIN.format('table_name')} AS name,"
-        f" MD5({_q('engine', 'table_collation', 'create_options', 'table_comment')}) AS h"
-        " FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE'"
+        f" MD5({_q('engine', 'table_collation', 'create_options', 'table_comment', 'table_type')}) AS h"
+        " FROM information_schema.tables"
+        " WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
     )
 
 

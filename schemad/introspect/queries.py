@@ -17,10 +17,12 @@ FROM information_schema.schemata WHERE schema_name = %s
 # Only cheap columns: sizes and AUTO_INCREMENT make the server open every table
 # (AUTO_INCREMENT is read from SHOW CREATE instead), and a join to the collation
 # tables costs more than the whole query (the charset is read from SHOW CREATE).
+# MariaDB lists a table WITH SYSTEM VERSIONING as 'SYSTEM VERSIONED', not 'BASE TABLE'.
 TABLES = """
-SELECT table_name AS name, engine AS engine, table_collation AS collation, table_comment AS comment
+SELECT table_name AS name, engine AS engine, table_collation AS collation, table_comment AS comment,
+       table_type AS type
 FROM information_schema.tables
-WHERE table_schema = %s AND table_type = 'BASE TABLE'
+WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')
 """
 
 COLUMNS = """

@@ -19,12 +19,12 @@ from typing import Any
 
 from schemad.connection.instance import Instance, Row
 from schemad.introspect import queries as q
-from schemad.model.column import Column, Generated
+from schemad.model.column import Column, Generated, RowPeriod
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.keys import escape_identifier
-from schemad.model.partition import Partition, Partitioning, Subpartition
+from schemad.model.partition import SYSTEM_TIME, Partition, Partitioning, Subpartition
 from schemad.model.table import Table
 
 _IDENT = r"`((?:[^`]|``)+)`"
@@ -35,6 +35,7 @@ _INDEX_OPTS_RE = re.compile(
     r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
 )
 _AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
+_SYSTEM_TIME_RE = re.compile(r"\n PARTITION BY SYSTEM_TIME (.*)\n")
 _DEFAULT_PARTITION_RE = re.compile(r"\n[ (]PARTITION " + _IDENT + r" DEFAULT\b")
 _CHARSET_RE = re.compile(r"\n\) ENGINE=[^\n]* DEFAULT CHARSET=(\w+)")
 # One `NAME=value` item of the table options line of SHOW CREATE TABLE.
@@ -122,6 +123,7 @@ async def load_tables(
 
 
 _ON_UPDATE_RE = re.compile(r"on update ([^\s,]+)", re.I)
+_ROW_PERIODS = {"ROW START": RowPeriod.START, "ROW END": RowPeriod.END}
 
 
 def _column(r: Row, col_checks: dict[str, str]) -> Column:
@@ -129,11 +131,17 @@ def _column(r: Row, col_checks: dict[str, str]) -> Column:
     extra = raw_extra.lower() if raw_extra else ""
     generated = None
     on_update = None
+    row_period = None
     if extra:  # most columns have no EXTRA at all
         if "virtual generated" in extra or extra.strip() == "virtual":
             generated = Generated.VIRTUAL
         elif "stored generated" in extra or "persistent" in extra:
             generated = Generated.STORED
+            # MariaDB reports a system-versioned table's ROW START/END column as a STORED
+            # GENERATED column whose expression is `ROW START` / `ROW END`.
+            row_period = _ROW_PERIODS.get(r["gen_expr"] or "")
+            if row_period is not None:
+                generated = None
         if "on update" in extra:
             m = _ON_UPDATE_RE.search(raw_extra)
             on_update = m[1] if m else None
@@ -152,6 +160,8 @@ def _column(r: Row, col_checks: dict[str, str]) -> Column:
         comment=r["comment"] or "",
         invisible="invisible" in extra,
         check_clause=col_checks.get(r["name"]),
+        row_period=row_period,
+        without_versioning="without system versioning" in extra,
     )
 
 
@@ -270,9 +280,14 @@ def _partitioning(rows: list[Row], create: str, engine: str) -> Partitioning | N
     implicit_subs = bool(first["sub_method"]) and not default_subs and "(SUBPARTITION " not in tail
     if first["sub_method"] and not default_subs and not implicit_subs:
         parts = {n: replace(p, comment="", subpartitions=tuple(subs[n])) for n, p in parts.items()}
+    expression = first["expr"] or ""
+    if first["method"] == SYSTEM_TIME:
+        # information_schema has `unix_timestamp(row_end)`; SHOW CREATE prints LIMIT/INTERVAL instead.
+        head = _SYSTEM_TIME_RE.search(tail)
+        expression = head[1] if head else expression
     return Partitioning(
         method=first["method"],
-        expression=first["expr"] or "",
+        expression=expression,
         partitions=tuple(parts.values()),
         sub_method=first["sub_method"],
         sub_expression=first["sub_expr"],
@@ -328,6 +343,7 @@ def build_table(
         comment=row["comment"] or "",
         auto_increment=int(auto_inc) if auto_inc is not None else None,
         partitioning=_partitioning(parts, create, engine),
+        system_versioned=row["type"] == "SYSTEM VERSIONED",
         show_create=create,
     )
     if table.create_statement(flavor) != create:

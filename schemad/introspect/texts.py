@@ -2,7 +2,9 @@
 
 `init` and `pull` write the server's canonical text and need nothing else, so
 they skip building the structured model: one query lists the objects of each
-kind, then SHOW CREATE runs per object in batches.  Diff and push use the
+kind, then SHOW CREATE runs per object in batches.  System-versioned tables
+(MariaDB) are the exception: they are also introspected in full, so that the
+ones the model cannot reproduce are flagged `unsupported`.  Diff and push use the
 full introspection (introspector.py), which also checks the model renders
 each object exactly.
 """
@@ -10,13 +12,14 @@ each object exactly.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
 from schemad.introspect import queries as q
 from schemad.introspect import queries_objects as qo
 from schemad.introspect.filters import Filters
+from schemad.introspect.tables import load_tables
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 
@@ -25,15 +28,18 @@ _TEXT_COLUMN = {ObjectType.TABLE: "Create Table"} | {
     ObjectType(kind.lower()): column for kind, column in qo.SHOW_CREATE_COLUMN.items()
 }
 
+# MariaDB lists a table WITH SYSTEM VERSIONING as 'SYSTEM VERSIONED', not 'BASE TABLE'.
 _NAMES = """
-SELECT table_name AS name, IF(table_type = 'VIEW', 'view', 'table') AS type
-  FROM information_schema.tables WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'VIEW')
+SELECT table_name AS name, IF(table_type = 'VIEW', 'view', 'table') AS type,
+       table_type = 'SYSTEM VERSIONED' AS versioned
+  FROM information_schema.tables
+ WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')
 UNION ALL
-SELECT routine_name, LOWER(routine_type) FROM information_schema.routines WHERE routine_schema = %s
+SELECT routine_name, LOWER(routine_type), 0 FROM information_schema.routines WHERE routine_schema = %s
 UNION ALL
-SELECT trigger_name, 'trigger' FROM information_schema.triggers WHERE trigger_schema = %s
+SELECT trigger_name, 'trigger', 0 FROM information_schema.triggers WHERE trigger_schema = %s
 UNION ALL
-SELECT event_name, 'event' FROM information_schema.events WHERE event_schema = %s
+SELECT event_name, 'event', 0 FROM information_schema.events WHERE event_schema = %s
 """
 
 
@@ -92,4 +98,12 @@ async def load_texts(inst: Instance, schema: str, filters: Filters | None = None
         k: CreateText(k, str(r[0][_TEXT_COLUMN[k.type]]))
         for k, r in zip([*others, *views], [*other_rows, *view_rows], strict=True)
     }
+    versioned = [r["name"] for r in rows if r["versioned"] and r["type"] == "table"]
+    versioned = [n for n in versioned if ObjectKey(ObjectType.TABLE, n) in texts]  # not ignored
+    if versioned:
+        # System-versioned tables (MariaDB) are rare and have the most ways to escape the model:
+        # they are read in full, so that init and pull can say which of them schemad cannot alter.
+        for table in await load_tables(inst, schema, await inst.flavor(), versioned):
+            if table.unsupported and table.key in texts:
+                texts[table.key] = replace(texts[table.key], unsupported=True)
     return SchemaTexts(schema, head[0]["char_set"], head[0]["collation"], texts)

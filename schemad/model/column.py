@@ -24,6 +24,13 @@ class Generated(StrEnum):
     STORED = "STORED"
 
 
+class RowPeriod(StrEnum):
+    """Which end of a system-versioned table's SYSTEM_TIME period a column holds (MariaDB)."""
+
+    START = "START"  # GENERATED ALWAYS AS ROW START
+    END = "END"  # GENERATED ALWAYS AS ROW END
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -39,6 +46,10 @@ class Column:
     comment: str = ""
     invisible: bool = False
     check_clause: str | None = None  # MariaDB column-level CHECK (...)
+    # MariaDB system versioning: an explicit ROW START/END column (the server prints neither its
+    # NOT NULL nor a default), and a column whose changes keep no history (WITHOUT SYSTEM VERSIONING).
+    row_period: RowPeriod | None = None
+    without_versioning: bool = False
     # The file's `/* @renamed from=old */` annotation; never on an introspected column.  Not part of
     # equality: the annotation says how to get here, not what the column is.
     renamed_from: str | None = field(default=None, compare=False)
@@ -75,6 +86,10 @@ class Column:
             parts += [" GENERATED ALWAYS AS (", self.generation_expr or "", ") ", self.generated.value]
             if self.invisible:
                 parts.append(" INVISIBLE")
+        elif self.row_period is not None:
+            parts += [" GENERATED ALWAYS AS ROW ", self.row_period.value]
+            if self.invisible:
+                parts.append(" INVISIBLE")
         else:
             if not self.nullable:
                 parts.append(" NOT NULL")
@@ -85,6 +100,8 @@ class Column:
                 parts.append(" INVISIBLE")
             if self.default is not None:
                 parts += [" DEFAULT ", self.default]
+            if self.without_versioning:
+                parts.append(" WITHOUT SYSTEM VERSIONING")  # MariaDB prints it before ON UPDATE
             if self.on_update is not None:
                 parts += [" ON UPDATE ", self.on_update]
             if self.auto_increment:

@@ -12,6 +12,12 @@ prints no list and no count).  Subpartitions have the same three forms.  The
 server keeps this as two flags per level (use_default_partitions,
 use_default_num_partitions); a re-rendering that picks another form creates a
 different table text, so `definition()` reproduces the declared one.
+
+MariaDB's `PARTITION BY SYSTEM_TIME` (system-versioned tables) keeps what
+follows the method (`LIMIT 1000`, `INTERVAL 1 MONTH STARTS TIMESTAMP'…'
+AUTO`, or nothing) as its expression, as SHOW CREATE prints it
+(information_schema has `unix_timestamp(row_end)` instead), and each
+partition is HISTORY (values None) or CURRENT.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import re
 from dataclasses import dataclass
 
 from schemad.model.keys import escape_identifier, escape_string_backslash
+
+SYSTEM_TIME = "SYSTEM_TIME"  # MariaDB's partitioning of a system-versioned table's history
 
 _DEFAULT_LIST_RE = re.compile(r"^\(?MAXVALUE(?:,MAXVALUE)*\)?$|^DEFAULT$")
 
@@ -37,14 +45,16 @@ class Subpartition:
 @dataclass(frozen=True, slots=True)
 class Partition:
     name: str
-    values: str | None  # PARTITION_DESCRIPTION; None for HASH/KEY
+    values: str | None  # PARTITION_DESCRIPTION; None for HASH/KEY and SYSTEM_TIME history partitions
     comment: str = ""  # unused when subpartitions are explicit: each carries its own
     engine: str = "InnoDB"
     subpartitions: tuple[Subpartition, ...] = ()  # only when declared explicitly
 
     def definition(self, method: str) -> str:
         text = f"PARTITION {escape_identifier(self.name)}"
-        if self.values is not None:
+        if method == SYSTEM_TIME:
+            text += " CURRENT" if self.values == "CURRENT" else " HISTORY"
+        elif self.values is not None:
             if method.startswith("LIST") and _DEFAULT_LIST_RE.match(self.values):
                 # The DEFAULT partition of a LIST table is reported as MAXVALUE.
                 text += " DEFAULT"
@@ -64,8 +74,8 @@ class Partition:
 
 @dataclass(frozen=True, slots=True)
 class Partitioning:
-    method: str  # RANGE | RANGE COLUMNS | LIST | LIST COLUMNS | HASH | LINEAR HASH | KEY | LINEAR KEY
-    expression: str  # as the server prints it, e.g. "`id`" or "`a`,`b`"
+    method: str  # RANGE [COLUMNS] | LIST [COLUMNS] | [LINEAR] HASH | [LINEAR] KEY | SYSTEM_TIME
+    expression: str  # as the server prints it, e.g. "`id`" or "`a`,`b`"; SYSTEM_TIME: "LIMIT 10", ""...
     partitions: tuple[Partition, ...]
     sub_method: str | None = None
     sub_expression: str | None = None
@@ -77,6 +87,8 @@ class Partitioning:
 
     @staticmethod
     def _by(method: str, expression: str) -> str:
+        if method == SYSTEM_TIME:
+            return f"{method} {expression}"  # a space even before nothing: `SYSTEM_TIME \n(PARTITION`
         # The server prints two spaces before COLUMNS and none before its parenthesis.
         if method.endswith(" COLUMNS"):
             return f"{method.removesuffix(' COLUMNS')}  COLUMNS({expression})"

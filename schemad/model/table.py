@@ -1,4 +1,4 @@
-"""Table: columns, indexes, constraints, options, partitioning.
+"""Table: columns, indexes, constraints, options, partitioning, system versioning.
 
 Pure data.  `create_statement(flavor)` renders the canonical CREATE TABLE, i.e.
 exactly what the server's SHOW CREATE TABLE prints; `statement_to_create`
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from schemad.model.column import Column
+from schemad.model.column import Column, RowPeriod
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index
@@ -40,6 +40,7 @@ class Table:
     comment: str = ""
     auto_increment: int | None = None  # next AUTO_INCREMENT value; rendered only when > 1
     partitioning: Partitioning | None = None
+    system_versioned: bool = False  # MariaDB WITH SYSTEM VERSIONING (information_schema: SYSTEM VERSIONED)
     show_create: str = field(default="", compare=False, repr=False)  # server text when introspected
     unsupported: bool = field(default=False, compare=False)  # rendering != server text
     renamed_from: str | None = field(default=None, compare=False)  # the file's `@renamed from=` annotation
@@ -56,10 +57,24 @@ class Table:
         low = name.lower()
         return next((c for c in self.columns if c.name.lower() == low), None)
 
+    @property
+    def period_columns(self) -> tuple[Column, Column] | None:
+        """The explicit ROW START and ROW END columns of a system-versioned table; None when implicit.
+
+        MariaDB keeps implicit ones (`WITH SYSTEM VERSIONING` alone) hidden:
+        neither SHOW CREATE nor information_schema shows them.
+        """
+        start = next((c for c in self.columns if c.row_period is RowPeriod.START), None)
+        end = next((c for c in self.columns if c.row_period is RowPeriod.END), None)
+        return (start, end) if start is not None and end is not None else None
+
     def create_statement(self, flavor: Flavor, *, include_auto_inc: bool = True) -> str:
         """The canonical CREATE TABLE; without `AUTO_INCREMENT=n` unless include_auto_inc."""
         lines = [c.definition(flavor, self.collation) for c in self.columns]
         lines += [i.definition(flavor.is_mariadb) for i in self.indexes]
+        if (period := self.period_columns) is not None:
+            start, end = (escape_identifier(c.name) for c in period)
+            lines.append(f"PERIOD FOR SYSTEM_TIME ({start}, {end})")
         lines += [fk.definition() for fk in self.foreign_keys]
         lines += [ck.definition() for ck in self.checks]
         opts = [f"ENGINE={self.engine}"]
@@ -76,6 +91,8 @@ class Table:
         if self.comment:
             opts.append(f"COMMENT={escape_string(self.comment)}")
         opts += [o for o in self.create_options if o.startswith("`")]
+        if self.system_versioned:
+            opts.append("WITH SYSTEM VERSIONING")  # MariaDB prints it after every other option
         body = ",\n  ".join(lines)
         text = f"CREATE TABLE {escape_identifier(self.name)} (\n  {body}\n) {' '.join(opts)}"
         if self.partitioning is not None:

@@ -53,6 +53,7 @@ from schemad.diff.clauses import (
     ChangeComment,
     ChangeCreateOptions,
     ChangeEngine,
+    ChangeSystemVersioning,
     ColumnType,
     DropCheck,
     DropColumn,
@@ -161,6 +162,7 @@ class ClauseKind(StrEnum):
     TABLE_OPTION = "ChangeCreateOptions"  # one op per option changed
     TABLE_COMMENT = "ChangeComment"
     TABLE_CHARSET = "ChangeCharSet"
+    SYSTEM_VERSIONING = "ChangeSystemVersioning"  # MariaDB; no row: assumed to copy (ADD only copies)
     PARTITION_BY = "PartitionBy"
     REMOVE_PARTITIONING = "RemovePartitioning"
     DROP_PARTITION = "ModifyPartitions"
@@ -990,6 +992,7 @@ _SIMPLE_KINDS: dict[type, ClauseKind] = {
     ChangeAutoIncrement: K.AUTO_INCREMENT,
     ChangeComment: K.TABLE_COMMENT,
     ChangeCharSet: K.TABLE_CHARSET,
+    ChangeSystemVersioning: K.SYSTEM_VERSIONING,
     PartitionBy: K.PARTITION_BY,
     RemovePartitioning: K.REMOVE_PARTITIONING,
     ModifyPartitions: K.DROP_PARTITION,

@@ -101,10 +101,13 @@ _EXTRA_DRIVER_PARAMS = frozenset({"allowfallbacktoplaintext"})
 _STATEMENT_TYPES = frozenset({"CREATE", "ALTER", "DROP"})
 
 # `ALTER TABLE `t` ` / `CREATE TABLE `t` ` (optionally schema-qualified) at
-# the start of a statement; what follows is {CLAUSES}.
+# the start of a statement; what follows is {CLAUSES}.  An ALTER of a MariaDB
+# system-versioned table comes as `SET STATEMENT system_versioning_alter_history=KEEP
+# FOR ALTER TABLE ...` (schemad.diff.table_diff): its clauses are the ALTER's.
 _IDENT = r"(?:`(?:[^`]|``)+`|[\w$]+)"
 _TABLE_PREFIX = re.compile(
-    rf"\s*(?:ALTER|CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_IDENT}\s*\.\s*)?{_IDENT}\s*",
+    r"\s*(?:SET\s+STATEMENT\s+\w+\s*=\s*\w+\s+FOR\s+)?"
+    rf"(?:ALTER|CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_IDENT}\s*\.\s*)?{_IDENT}\s*",
     re.IGNORECASE,
 )
 

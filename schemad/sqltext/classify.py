@@ -18,7 +18,7 @@ tokenize the text, a small regex does the same job.
 
 It will NOT parse the SQL grammar: nothing past the object name is interpreted, except
 for the few keyword checks behind :func:`unsupported_reason` (``CREATE TABLE .. LIKE``,
-``.. SELECT``, system versioning, UDFs).  The authoritative reading of a CREATE is the
+``.. SELECT``, UDFs).  The authoritative reading of a CREATE is the
 server's, after running it in a workspace.  Version-gated comments (``/*!50100 .. */``,
 ``/*M!100301 .. */``) are read as if their version always applied.
 
@@ -330,8 +330,8 @@ def classify_regex(text: str) -> Classification:
 _TEMPORARY = re.compile(r"(?<![\w$])TEMPORARY(?![\w$])", re.I)
 _LIKE = re.compile(r"\s*\(?\s*LIKE(?![\w$])", re.I)
 _SELECT = re.compile(r"(?<![\w$])SELECT(?![\w$])", re.I)
-_VERSIONING = re.compile(r"(?<![\w$])WITH\s+SYSTEM\s+VERSIONING(?![\w$])", re.I)
-_TABLE_WORDS = ("temporary", "like", "select", "versioning", ";")
+# MariaDB system-versioned tables (WITH SYSTEM VERSIONING) are managed: no word for them here.
+_TABLE_WORDS = ("temporary", "like", "select", ";")
 _SONAME = re.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
 
 
@@ -350,8 +350,6 @@ def unsupported_reason(body: str, key: ObjectKey, name_span: tuple[int, int]) ->
             return "CREATE TABLE ... LIKE is not supported"
         if _SELECT.search(after):
             return "CREATE TABLE ... SELECT is not supported"
-        if _VERSIONING.search(after):
-            return "system-versioned tables (WITH SYSTEM VERSIONING) are not supported"
         if ";" in after:
             # Only possible under a custom DELIMITER: almost always a typo, and unsafe to run.
             return "CREATE TABLE containing a semicolon (with a DELIMITER other than ;) is not supported"

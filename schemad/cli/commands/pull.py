@@ -114,6 +114,9 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
     )
     _update_schema_options(d, schema)
     log_files(result, existing.keys())
+    for obj in schema.objects().values():
+        if obj.unsupported:  # as init says it (only system-versioned tables are checked)
+            log.warning("%s: %s uses features schemad cannot alter; it was written as is", d.path, obj.key)
 
 
 async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:

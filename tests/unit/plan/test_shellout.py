@@ -297,6 +297,13 @@ def test_clauses_are_the_text_after_the_table_name(ddl: str, clauses: str) -> No
     assert v["CLAUSES"] == clauses
 
 
+def test_clauses_of_an_alter_of_a_system_versioned_table() -> None:
+    """Run as `SET STATEMENT .. KEEP FOR ALTER TABLE ..` (issue 12.7): {DDL} says so, not {CLAUSES}."""
+    ddl = "SET STATEMENT system_versioning_alter_history=KEEP FOR ALTER TABLE `t` ADD COLUMN `c` int"
+    v = wrapper_variables(host="h", port=1, stmt_type="ALTER", object_class="TABLE", name="t", ddl=ddl)
+    assert (v["DDL"], v["CLAUSES"]) == (ddl, "ADD COLUMN `c` int")
+
+
 def test_explicit_clauses_win_over_the_statement_text() -> None:
     v = wrapper_variables(
         host="h",

@@ -326,10 +326,6 @@ UNSUPPORTED = [
     ("CREATE TABLE t2 (a int) /*!50000 SELECT 1 */", "CREATE TABLE ... SELECT is not supported"),
     ("CREATE TEMPORARY TABLE t (a int)", "CREATE TEMPORARY TABLE is not supported"),
     (
-        "CREATE TABLE t (a int) WITH SYSTEM VERSIONING",
-        "system-versioned tables (WITH SYSTEM VERSIONING) are not supported",
-    ),
-    (
         "CREATE TABLE t (a int);\n  CREATE TABLE u (b int)",
         "CREATE TABLE containing a semicolon (with a DELIMITER other than ;) is not supported",
     ),
@@ -345,6 +341,7 @@ UNSUPPORTED = [
     ("CREATE TABLE t (`select` int, selection int, c int COMMENT 'select; like')", None),
     ("CREATE TABLE `like` (a int) /* SELECT */ -- LIKE", None),
     ("CREATE TABLE t (a int) COMMENT 'WITH SYSTEM VERSIONING'", None),
+    ("CREATE TABLE t (a int) WITH SYSTEM VERSIONING", None),  # managed (issue 12.7)
     ("CREATE TABLE temporary (a int)", None),
     ("CREATE FUNCTION f() RETURNS int RETURN 1", None),
     ("CREATE FUNCTION soname() RETURNS int RETURN 1", None),

@@ -57,3 +57,13 @@ def test_other_connections_and_a_use_elsewhere() -> None:
     assert not workspace_violations(log("INSERT INTO shop.log VALUES (1)", thread=6))  # not a workspace one
     bad = workspace_violations(log("USE `shop`", "INSERT INTO t VALUES (1)", "USE `_skeema_tmp`", "SELECT 1"))
     assert not bad  # after USE shop the connection is no longer in the workspace
+
+
+def test_alters_of_versioned_tables_are_judged_as_alters() -> None:
+    """verify replays an ALTER of a system-versioned table with `SET STATEMENT .. KEEP FOR` (issue 12.7)."""
+    keep = "SET STATEMENT system_versioning_alter_history=KEEP FOR "
+    assert not workspace_violations(log(keep + "ALTER TABLE `t` ADD COLUMN y int"))
+    bad = workspace_violations(
+        log(keep + "ALTER TABLE `shop`.`t` ADD COLUMN y int", keep + "INSERT INTO t VALUES (1)")
+    )
+    assert len(bad) == 2, bad
