@@ -173,16 +173,25 @@ def test_method_or_expression_change_is_a_repartition_as_under_modify() -> None:
     assert diff_tables(BASE, after, keep) is None
 
 
-def test_subpartition_form_change_is_unsupported_under_modify_list() -> None:
-    """`SUBPARTITIONS 2` -> 3 is no list operation: refused by name rather than left half done."""
-    sub = Partitioning(
+def subpartitioned(
+    *partitions: Partition, sub_count: int = 0, default_subpartitions: bool = False
+) -> Partitioning:
+    """RANGE (`id`) SUBPARTITION BY HASH (`id`)."""
+    return Partitioning(
         "RANGE",
         "`id`",
-        (Partition("p0", "10"), Partition("p1", "MAXVALUE")),
+        partitions,
         sub_method="HASH",
         sub_expression="`id`",
-        sub_count=2,
-        default_subpartitions=True,
+        sub_count=sub_count,
+        default_subpartitions=default_subpartitions,
+    )
+
+
+def test_subpartition_form_change_is_unsupported_under_modify_list() -> None:
+    """`SUBPARTITIONS 2` -> 3 is no list operation: refused by name rather than left half done."""
+    sub = subpartitioned(
+        Partition("p0", "10"), Partition("p1", "MAXVALUE"), sub_count=2, default_subpartitions=True
     )
     before = replace(BASE, partitioning=sub)
     after = replace(BASE, partitioning=replace(sub, sub_count=3))
@@ -195,13 +204,7 @@ def test_subpartitions_are_carried_by_a_reorganization() -> None:
     def with_subs(name: str, values: str) -> Partition:
         return Partition(name, values, subpartitions=(Subpartition(f"{name}a"), Subpartition(f"{name}b")))
 
-    sub = Partitioning(
-        "RANGE",
-        "`id`",
-        (with_subs("p0", "10"), with_subs("p1", "20")),
-        sub_method="HASH",
-        sub_expression="`id`",
-    )
+    sub = subpartitioned(with_subs("p0", "10"), with_subs("p1", "20"))
     before, after = (
         replace(BASE, partitioning=sub),
         replace(BASE, partitioning=replace(sub, partitions=(with_subs("p0", "10"), with_subs("p1", "30")))),
