@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 8080
 LISTEN  ?= 127.0.0.1:$(PORT)
 
-.PHONY: setup server-binary tools run test lint bench clean
+.PHONY: setup server-binary tools run test lint bench peer-suite clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -48,6 +48,15 @@ lint: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# sqldef's own MySQL test cases through push and diff, on a throwaway MariaDB (issue 12):
+# `make peer-suite SQLDEF=DIR`, DIR a checkout of github.com/sqldef/sqldef;
+# PEER_ARGS="--json FILE --only REGEX ..." for more (scripts/peer_suite.py --help).
+peer-suite: $(STAMP) server-binary
+	@if [ -z "$(SQLDEF)" ]; then \
+	  echo "usage: make peer-suite SQLDEF=DIR (a checkout of github.com/sqldef/sqldef)" >&2; exit 2; \
+	fi
+	nice -n 10 $(BIN)/python scripts/peer_suite.py --sqldef $(SQLDEF) $(PEER_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
