@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import logging
 import os
@@ -391,7 +392,10 @@ def events_with_starts(desired: Sequence[Piece]) -> set[str]:
 
 
 def first_difference(left: dict[str, str], right: dict[str, str], names: tuple[str, str]) -> str | None:
-    """One line on the first object whose text differs between two sides (None: they are equal)."""
+    """One line on the first object whose text differs between two sides (None: they are equal).
+
+    It names the object and its first block of differing lines, each side's lines joined with ` | `.
+    """
     for key in sorted(left.keys() | right.keys()):
         a, b = left.get(key), right.get(key)
         if a == b:
@@ -399,11 +403,10 @@ def first_difference(left: dict[str, str], right: dict[str, str], names: tuple[s
         if a is None or b is None:
             return f"{key} only in {names[1] if a is None else names[0]}"
         la, lb = a.splitlines(), b.splitlines()
-        for x, y in zip(la, lb, strict=False):
-            if x != y:
-                return f"{key}: {names[0]} {x.strip()!r} vs {names[1]} {y.strip()!r}"
-        longer, side = (la, names[0]) if len(la) > len(lb) else (lb, names[1])
-        return f"{key}: {side} has {longer[min(len(la), len(lb))].strip()!r} more"
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=la, b=lb, autojunk=False).get_opcodes():
+            if op != "equal":
+                x, y = (" | ".join(line.strip() for line in part) for part in (la[i1:i2], lb[j1:j2]))
+                return f"{key}: {names[0]} {x!r} vs {names[1]} {y!r}"
     return None
 
 
