@@ -27,7 +27,7 @@ about a second, so it outlives the command that started it:
   expired server would otherwise run until some later command, maybe never.
 - A long-lived process (the daemon) calls :func:`keep_running`: it keeps its
   lease for its lifetime and gives it back in :func:`release_all`.
-- ``binaries.json`` remembers what the server binary's ``--version`` printed,
+- ``binaries.cache`` remembers what the server binary's ``--version`` printed,
   by the binary's real path, inode, size and mtime, so a command does not
   start the binary just to learn its flavor.
 
@@ -92,6 +92,11 @@ log = logging.getLogger(__name__)
 DEFAULT_IDLE = 300.0  # seconds: local-workspace-idle's default (5m)
 ADMIN_USER = "schemad_workspace_admin"  # the workspace server's own admin account (127.0.0.1 only)
 _LOCK_WAIT = 120.0  # seconds to wait for another command that is starting the server
+# Options of a local workspace server beyond EmbeddedServer's (already tuned for throwaway
+# data).  None changes what the server prints for a CREATE.  Optimizer statistics are not kept in
+# mysql.innodb_table_stats / innodb_index_stats: a CREATE TABLE no longer writes rows there, nor a
+# DROP deletes them (1,000 CREATE TABLEs: 0.61 -> 0.42 s).
+_SERVER_OPTIONS: tuple[str, ...] = ("innodb-stats-persistent=OFF",)
 
 
 def state_dir() -> Path:
@@ -345,7 +350,8 @@ def local_flavor() -> Flavor:
     return _binary_flavor(server, f"{os.path.realpath(server)}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
 
 
-_BINARIES_FILE = "binaries.json"  # in state_dir(): {binary stamp: its `--version` output}
+# In state_dir(): JSON {binary stamp: its `--version` output}.  Not *.json: that is the state files.
+_BINARIES_FILE = "binaries.cache"
 
 
 @functools.lru_cache(maxsize=8)
@@ -456,7 +462,7 @@ def _watch(paths: _Paths, idle: float) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
-    srv = EmbeddedServer(memory=True, resolve_names=True)
+    srv = EmbeddedServer(memory=True, resolve_names=True, options=_SERVER_OPTIONS)
     published = False
     try:
         password = mirror.new_password()

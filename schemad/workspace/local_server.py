@@ -22,6 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,10 +109,16 @@ class EmbeddedServer:
     `resolve_names`: the server resolves client addresses, so a TCP client on
     127.0.0.1 also matches accounts `@'localhost'` (workspace=local creates
     the target's own account on it); off by default, like the tests' server.
+    `options`: more server options (`name=value`), after the defaults.
     """
 
     def __init__(
-        self, *, base_dir: str | Path | None = None, memory: bool = True, resolve_names: bool = False
+        self,
+        *,
+        base_dir: str | Path | None = None,
+        memory: bool = True,
+        resolve_names: bool = False,
+        options: Sequence[str] = (),
     ) -> None:
         parent = base_dir
         if parent is None and memory and Path("/dev/shm").is_dir():
@@ -121,6 +128,7 @@ class EmbeddedServer:
         self.socket = str(self.root / "mysql.sock")
         self.port = 0
         self.resolve_names = resolve_names
+        self.options = tuple(options)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -183,6 +191,7 @@ class EmbeddedServer:
             *([] if self.resolve_names else ["skip-name-resolve"]),
             "max-connections=500",
             *(["user=root"] if os.geteuid() == 0 else []),
+            *self.options,
         ]
         # In a file (mode 0600 in the 0700 root), not on the command line: `ps` shows no socket path.
         cnf = self.root / "my.cnf"

@@ -38,7 +38,7 @@ def test_the_version_is_read_once_per_binary(fake: tuple[Path, Path]) -> None:
     _another_process()
     assert local.local_flavor() == Flavor(Vendor.MARIADB, 10, 11, 6)
     assert runs.read_text().count("run") == 1
-    state = local.state_dir() / "binaries.json"
+    state = local.state_dir() / "binaries.cache"
     assert state.stat().st_mode & 0o777 == 0o600
 
     # A replaced binary (a package upgrade) is read again.
@@ -52,7 +52,7 @@ def test_the_version_is_read_once_per_binary(fake: tuple[Path, Path]) -> None:
 def test_an_unreadable_memo_is_ignored(fake: tuple[Path, Path]) -> None:
     _, runs = fake
     local.state_dir().mkdir(parents=True)
-    (local.state_dir() / "binaries.json").write_text("[not a dict")
+    (local.state_dir() / "binaries.cache").write_text("[not a dict")
     _another_process()
     assert local.local_flavor() == Flavor(Vendor.MARIADB, 10, 11, 6)
     assert runs.read_text().count("run") == 1
