@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from schemad.errors import ConfigError
+from schemad.webhook_config import WebhookConfig, parse_public_url, parse_webhooks
 
 __all__ = [
     "DEFAULT_STATE_DIR",
@@ -132,7 +133,7 @@ class Token:
 
     name: str
     sha256: str  # 64 lowercase hex digits
-    scopes: frozenset[str] = frozenset()  # "read", "lint", "push:<environment>"
+    scopes: frozenset[str] = frozenset()  # "read", "lint", "push:<environment>", "ack:<environment>"
 
     def matches(self, presented: str) -> bool:
         """Whether `presented` is this token (constant-time comparison of the digests)."""
@@ -157,6 +158,9 @@ class DaemonConfig:
     shutdown_grace: float = 30.0  # seconds a stopping daemon waits for statements in flight
     refresh_min_interval: float = 10.0  # least seconds between polls ?refresh=true starts, per environment
     source: Path | None = None  # the file this was loaded from, if any
+    public_url: str | None = None  # how people reach the API, for links in webhook events
+    webhooks: tuple[WebhookConfig, ...] = ()  # where events go (schemad.webhook_config)
+    push_requires_drift_ack: bool = False  # push refuses (409) while unacknowledged drift is in its way
 
     @classmethod
     def parse_listen(cls, text: str) -> tuple[str, int]:
@@ -279,6 +283,9 @@ _TOP_KEYS = frozenset(
         "audit_stdout",
         "shutdown_grace",
         "refresh_min_interval",
+        "public_url",
+        "webhooks",
+        "push_requires_drift_ack",
     }
 )
 
@@ -410,6 +417,11 @@ class _Loader:
                 doc.get("refresh_min_interval", "10s"), "refresh_min_interval", positive=False
             ),
             source=self.path,
+            public_url=parse_public_url(self, doc["public_url"]) if "public_url" in doc else None,
+            webhooks=parse_webhooks(self, doc.get("webhooks", [])),
+            push_requires_drift_ack=self.boolean(
+                doc.get("push_requires_drift_ack", False), "push_requires_drift_ack"
+            ),
         )
 
     def listen(self, value: object) -> tuple[ListenAddress, ...]:
@@ -571,8 +583,9 @@ class _Loader:
         if scope in ("read", "lint"):
             return
         kind, sep, env = scope.partition(":")
-        if kind != "push" or not sep or not _NAME.fullmatch(env):
-            raise self.error(key, f'expected "read", "lint" or "push:<environment>", got {scope!r}')
+        if kind not in ("push", "ack") or not sep or not _NAME.fullmatch(env):
+            expected = '"read", "lint" or "push:<environment>" (or "ack:<environment>")'
+            raise self.error(key, f"expected {expected}, got {scope!r}")
         if env not in environments:
             known = ", ".join(sorted(environments)) or "none"
             raise self.error(key, f"no repo has environment {env!r} (known: {known})")
