@@ -417,6 +417,52 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN orphan TEXT;  -- JSON OrphanRecord, or NULL
     CREATE INDEX audit_job ON audit (job_id);
     """,
+    # Drift acknowledgements, drift baselines and the webhook outbox (schemad/service/opsstore.py
+    # reads and writes these three tables; the StateStore interface above does not know them).
+    """
+    CREATE TABLE drift_acks (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo            TEXT NOT NULL,
+        environment     TEXT NOT NULL,  -- the environment's name in the repo, not the API's key
+        address         TEXT NOT NULL,
+        schema_name     TEXT NOT NULL,
+        object_type     TEXT NOT NULL,
+        object_name     TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        who             TEXT NOT NULL,
+        created_at      REAL NOT NULL,
+        expires_at      REAL NOT NULL,
+        statements_hash TEXT NOT NULL,
+        fingerprint     TEXT,           -- the object's live fingerprint when acknowledged, NULL if absent
+        state           TEXT NOT NULL,  -- active, expired, void, replaced
+        ended_at        REAL,
+        end_reason      TEXT
+    );
+    CREATE INDEX drift_acks_env ON drift_acks (repo, environment, state);
+    CREATE TABLE drift_baselines (
+        repo         TEXT NOT NULL,
+        environment  TEXT NOT NULL,
+        address      TEXT NOT NULL,
+        schema_name  TEXT NOT NULL,
+        fingerprints TEXT NOT NULL,  -- JSON object: "type:name" -> live fingerprint
+        drifted      TEXT NOT NULL,  -- JSON list of "type:name" announced as drift
+        lint         TEXT NOT NULL,  -- JSON list of the lint errors announced
+        updated_at   REAL NOT NULL,
+        PRIMARY KEY (repo, environment, address, schema_name)
+    );
+    CREATE TABLE webhook_outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        target          TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        created_at      REAL NOT NULL,
+        body            BLOB NOT NULL,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        last_error      TEXT
+    );
+    CREATE INDEX webhook_outbox_target ON webhook_outbox (target, id);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

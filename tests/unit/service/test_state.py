@@ -21,6 +21,7 @@ from schemad.apply.executor import StepResult, StepStatus
 from schemad.apply.leftovers import Leftover, LeftoverKind
 from schemad.apply.progress import Tool
 from schemad.service.state import (
+    SCHEMA_VERSION,
     UNCERTAIN,
     AuditRecord,
     JobRecord,
@@ -509,9 +510,9 @@ def test_sqlite_file_settings(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"jobs", "audit"} <= tables
+        assert {"jobs", "audit", "drift_acks", "drift_baselines", "webhook_outbox"} <= tables
         columns = {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
         assert not {c for c in columns if "pass" in c.lower()}
     finally:
