@@ -26,9 +26,10 @@ one label value to another (a state label would, and `for:` clauses restart when
 it does).
 
 What it will not do: label a series with anything unbounded.  Label values are
-only repo, environment and schema names from the daemon's config, an object
-*kind* (`ObjectType` value), a push result from `PUSH_RESULTS` and a refusal
-reason from `PUSH_REFUSALS`; never an object name, job id, user or error text.
+only repo, environment, schema and webhook names from the daemon's config, an
+object *kind* (`ObjectType` value), a push result from `PUSH_RESULTS`, a refusal
+reason from `PUSH_REFUSALS` and a webhook result from `WEBHOOK_RESULTS`; never
+an object name, job id, user or error text.
 Unknown kinds, results and reasons are refused with ValueError instead of
 silently growing the series count.  The alerting rules that read these series
 live in config/alerts.yml.
@@ -65,7 +66,12 @@ POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 2
 PUSH_RESULTS = frozenset({"succeeded", "failed", "cancelled"})
 
 #: The values `record_push_refused` accepts for the `reason` label (the API's error codes).
-PUSH_REFUSALS = frozenset({"unsafe_statements", "lint_errors", "verify_failed", "plan_blocked"})
+PUSH_REFUSALS = frozenset(
+    {"unsafe_statements", "lint_errors", "verify_failed", "plan_blocked", "unacknowledged_drift"}
+)
+
+#: The values `record_webhook` accepts for the `result` label.
+WEBHOOK_RESULTS = frozenset({"delivered", "failed", "dropped"})
 
 #: The values `set_drift` accepts as kinds (the keys of `counts`).
 DRIFT_KINDS = frozenset(t.value for t in ObjectType)
@@ -173,6 +179,18 @@ class Metrics:
         self.alter_wrapper_running = Gauge(
             "schemad_alter_wrapper_running",
             "Alter-wrapper subprocesses running now.",
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "schemad_webhook_deliveries",
+            "Webhook delivery attempts by result: delivered, failed (retried later), dropped (given up).",
+            ["target", "result"],
+            registry=r,
+        )
+        self.webhook_queue = Gauge(
+            "schemad_webhook_queue_depth",
+            "Events waiting in a webhook target's queue.",
+            ["target"],
             registry=r,
         )
         self.build_info = Gauge(
@@ -354,6 +372,18 @@ class Metrics:
         with self._lock:
             self._wrappers = max(0, self._wrappers - 1)
             self.alter_wrapper_running.set(self._wrappers)
+
+    def record_webhook(self, target: str, result: str, n: int = 1) -> None:
+        """Count `n` outcomes of webhook `target` (its configured name); `result` is in WEBHOOK_RESULTS."""
+        if result not in WEBHOOK_RESULTS:
+            raise ValueError(f"unknown webhook result {result!r}; expected one of {sorted(WEBHOOK_RESULTS)}")
+        with self._lock:
+            self._child(self.webhook_deliveries, target, result).inc(n)
+
+    def set_webhook_queue(self, target: str, depth: int) -> None:
+        """Publish how many events wait in webhook `target`'s queue."""
+        with self._lock:
+            self._child(self.webhook_queue, target).set(max(depth, 0))
 
     # ///// exposition /////
 
