@@ -140,6 +140,7 @@ class JobRunner:
         *,
         audit_stdout: bool = False,
         on_finished: Callable[[str], None] | None = None,
+        on_state: Callable[[JobRecord], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -147,6 +148,7 @@ class JobRunner:
         self.log_dir = log_dir
         self.audit_stdout = audit_stdout
         self.on_finished = on_finished  # gets the environment key, e.g. to re-poll it
+        self.on_state = on_state  # gets the job record whenever its state changed (webhook events)
         self.clock = clock
         self._live: dict[str, LiveJob] = {}
         self._draining = False
@@ -238,6 +240,7 @@ class JobRunner:
             )
         )
         self._emit_audit(audit_id, now, who, environment, plan_hash, statements, AUDIT_RUNNING, job_id)
+        self._state_changed(record)
         live = LiveJob(record)
         self._live[job_id] = live
         live.task = asyncio.get_running_loop().create_task(
@@ -274,6 +277,7 @@ class JobRunner:
             if orphan is not None:
                 note += f"; the wrapper's process group {orphan.pgid}: {orphan.action}"
             log.warning("%s (the daemon stopped while it ran)", note)
+            self._state_changed(job)
             self._log_file(job, f"schemad restarted: {note}")
             closed = await asyncio.to_thread(self.store.list_audit, job_id=job.id)
             for a in closed:
@@ -390,8 +394,19 @@ class JobRunner:
 
     def _save(self, live: LiveJob, **changes: object) -> None:
         """Replace the record and write it through at once (SQLite, a few ms): nothing reorders writes."""
+        before = live.record.state
         live.record = replace(live.record, updated_at=self.clock(), **changes)  # type: ignore[arg-type]
         self.store.update_job(live.record)
+        if live.record.state != before:
+            self._state_changed(live.record)
+
+    def _state_changed(self, job: JobRecord) -> None:
+        """Every recorded change of a job's state (queued, running, ..., how it ended) goes to `on_state`."""
+        if self.on_state is not None:
+            try:
+                self.on_state(job)
+            except Exception:
+                log.exception("job %s: the state-change hook failed", job.id)
 
     def _log_file(self, job: JobRecord, text: str) -> None:
         """Append a line to the log of a job that is not running here (after a restart)."""
@@ -447,6 +462,7 @@ class JobRunner:
             wrapper_pid=None,
         )
         self.store.finish_job(live.record)
+        self._state_changed(live.record)
         r = live.record
         self._emit_audit(
             audit_id, self.clock(), r.requested_by, r.environment, r.plan_hash, statements, str(state), r.id
