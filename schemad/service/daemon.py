@@ -29,15 +29,17 @@ from typing import Any
 from schemad.daemon_config import DaemonConfig, RepoConfig
 from schemad.errors import SchemadError
 from schemad.plan.planner import Target
-from schemad.service.drift import drift_counts
+from schemad.service.acks import DriftBook
 from schemad.service.environment import RepoEnvironment
 from schemad.service.gitfetch import RepoFetcher
 from schemad.service.jobs import JobRunner
 from schemad.service.metrics import Metrics
+from schemad.service.opsstore import ops_store_for
 from schemad.service.poller import Poller
 from schemad.service.poller import PollSchedule as SchedulerSchedule
 from schemad.service.state import JobRecord, StatementRecord, StateStore
 from schemad.service.watcher import RepoChange, watch_repo
+from schemad.service.webhooks import WebhookDispatcher
 from schemad.workspace import local as local_workspace
 from schemad.workspace.cache import CanonicalCache
 
@@ -76,14 +78,23 @@ class Daemon:
         )
         self.poller = Poller(metrics=metrics, clock=clock)
         self.repos: dict[str, RepoRuntime] = {}
+        # Drift acknowledgements and webhooks (acks.py, webhooks.py) keep their tables beside the jobs'.
+        self.ops = ops_store_for(store)
+        self.webhooks = WebhookDispatcher(
+            config.webhooks, self.ops, metrics, public_url=config.public_url, clock=clock
+        )
+        self.drift = DriftBook(self.ops, store, self.webhooks.emit, clock)
+        self.drift.load()
         self.jobs = JobRunner(
             store,
             metrics,
             config.state_dir / "jobs",
             audit_stdout=config.audit_stdout,
             on_finished=self._after_push,
+            on_state=self._job_state,
             clock=clock,
         )
+        self._stopping = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
         self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
@@ -118,6 +129,8 @@ class Daemon:
     async def start(self) -> None:
         # workspace=local: a local server, once started, serves every workspace until stop().
         local_workspace.keep_running()
+        await self.webhooks.start()  # what a previous run left queued goes out now
+        self._spawn(self.drift.run_expiry(self._stopping, self.key, self._acks_expired))
         # Jobs a crash cut short: ended, audit closed, a wrapper they left running stopped.
         interrupted = await self.jobs.recover()
         await self.poller.start()
@@ -166,9 +179,12 @@ class Daemon:
             await self._stop_repo_tasks(rt)
             for env in rt.envs.values():
                 await env.close()
+        self._stopping.set()
         for t in list(self._background):
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.webhooks.stop()  # undelivered events stay queued for the next start
+        self.ops.close()
         self.cache.close()
         local_workspace.release_all()  # it stops after its local-workspace-idle
 
@@ -179,6 +195,8 @@ class Daemon:
         repo) loses every metric series as it leaves the API's lists (nothing
         records for it afterwards: see `_current`); what it keeps keeps its series.
         """
+        if (config.webhooks, config.public_url) != (self.config.webhooks, self.config.public_url):
+            await self.webhooks.reconfigure(config.webhooks, config.public_url)
         self.config = config
         new = {r.name: r for r in config.repos}
         for name in list(self.repos):
@@ -343,6 +361,21 @@ class Daemon:
 
         return updated
 
+    def _job_state(self, job: JobRecord) -> None:
+        """A job's state changed: announce it; once it ended, its targets' drift baselines move."""
+        self.webhooks.job_changed(job)
+        if str(job.state) in ("succeeded", "failed", "cancelled", "interrupted"):
+            found = self.find(job.environment)
+            if found is not None:
+                self.drift.rebase_after(found[1], {st.target for st in job.statements if st.target})
+
+    def _acks_expired(self, envs: set[tuple[str, str]]) -> None:
+        """Drift acknowledgements of these (repo, environment)s expired: their marks and metrics move."""
+        for key, env in self.environments():
+            if (env.repo, env.name) in envs:
+                env.version += 1
+                self.publish(key, env)
+
     def _after_push(self, key: str) -> None:
         found = self.find(key)
         if found is not None:
@@ -358,12 +391,20 @@ class Daemon:
     def publish(self, key: str, env: RepoEnvironment) -> None:
         """Drift gauges per schema and file-error gauges per repo, from the environment's current state.
 
+        First the drift book observes the environment (acks.py: baselines, acknowledgements that
+        ended, drift and lint events); an object whose drift is acknowledged is not counted.
+
         A schema with a target that has no diff (its dir has an error, its server
         was never read) has unknown drift.  An environment a reload replaced or
         dropped publishes nothing: its series are gone (or are the new one's).
         """
         if not self._current(env):
             return
+        try:  # drift baselines, acknowledgements that ended, drift/lint events
+            self.drift.observe(key, env)
+        except Exception:
+            log.exception("environment %s: drift bookkeeping failed", key)
+        views = self.drift.view(env)  # acknowledged objects do not count
         ident = (env.repo, env.name)
         known: dict[str, Counter[str]] = {}
         unknown: set[str] = set()
@@ -371,7 +412,7 @@ class Daemon:
             if t.diff is None:
                 unknown.add(t.target.schema)
             else:
-                known.setdefault(t.target.schema, Counter()).update(drift_counts(t.diff))
+                known.setdefault(t.target.schema, Counter()).update(views[t.key].counts())
         for schema in unknown:
             self.metrics.set_drift_unknown(*ident, schema)
         for schema, counts in known.items():

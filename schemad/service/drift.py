@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,7 +20,7 @@ from schemad.model.keys import ObjectKey, ObjectType
 from schemad.plan import render
 from schemad.plan.planner import PlannedStep, statements_hash
 
-__all__ = ["TargetDiff", "drift_counts", "plan_hash", "render_sql", "select"]
+__all__ = ["TargetDiff", "plan_hash", "render_sql", "select"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +79,6 @@ def plan_hash(repo: str, environment: str, diffs: Iterable[TargetDiff]) -> str:
         "targets": sorted([d.address, d.schema, d.plan_hash] for d in diffs if d.steps),
     }
     return hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()
-
-
-def drift_counts(diff: TargetDiff) -> dict[str, int]:
-    """Differing objects per kind (ObjectType value); the database itself counts as `database`."""
-    keys = {s.key for s in diff.steps}
-    return dict(Counter(k.type.value for k in keys))
 
 
 def render_sql(diffs: Iterable[TargetDiff]) -> str:

@@ -6,7 +6,10 @@ request's `plan_hash` with the current diff's, plans each selected target
 (`RepoEnvironment.push_plan`: the Plan with its routes, wrapper commands and
 refusals, built from the sizes that poll read, and verified), refuses what
 may not run (targets with errors, unsafe statements, lint errors, verify
-failures) and submits the job, which runs those Plans.  It answers with a
+failures) and submits the job, which runs those Plans.  With the daemon's
+`push_requires_drift_ack`, drift nobody acknowledged (acks.py: an object the
+push would change whose live definition moved since its baseline) refuses it
+before any planning.  It answers with a
 typed `PushOutcome`; the API maps each kind to its HTTP status.  The lock
 stays held while the job runs and is released when the job's task ends.
 """
@@ -45,6 +48,7 @@ class PushOutcomeKind(StrEnum):
     UNREACHABLE = "environment_unreachable"  # the fresh poll failed: the plan cannot be confirmed
     PLAN_CHANGED = "plan_changed"  # the reviewed plan_hash is not the current diff's
     BLOCKED = "plan_blocked"  # a selected target has an error (dir, workspace, never polled)
+    UNACKNOWLEDGED_DRIFT = "unacknowledged_drift"  # push_requires_drift_ack, and drift nobody acknowledged
     LINT = "lint_errors"
     UNSAFE = "unsafe_statements"
     VERIFY = "verify_failed"
@@ -140,6 +144,11 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
     if blocked:
         daemon.metrics.record_push_refused(key, PushOutcomeKind.BLOCKED.value)
         return PushOutcome(PushOutcomeKind.BLOCKED, "; ".join(blocked), current)
+    if daemon.config.push_requires_drift_ack:
+        refused = _unacknowledged(daemon, env, sel, req.tables)
+        if refused is not None:
+            daemon.metrics.record_push_refused(key, PushOutcomeKind.UNACKNOWLEDGED_DRIFT.value)
+            return PushOutcome(PushOutcomeKind.UNACKNOWLEDGED_DRIFT, refused, current)
     items: list[PushItem] = []
     refusals: list[tuple[str, Refusal]] = []
     for t, diff in sel:
@@ -182,4 +191,24 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
     )
     return PushOutcome(
         PushOutcomeKind.SUBMITTED, f"job {job.id} runs {count} statement(s)", current, count, job
+    )
+
+
+def _unacknowledged(
+    daemon: Daemon,
+    env: RepoEnvironment,
+    sel: list[tuple[TargetState, TargetDiff | None]],
+    tables: Sequence[str],
+) -> str | None:
+    """Why the push may not run while drift nobody acknowledged is in its way (None: it may)."""
+    keys = [t.key for t, d in sel if d is not None and d.steps]
+    drift = daemon.drift.unacknowledged_drift(env, keys, tables)
+    if not drift:
+        return None
+    names = "; ".join(f"{o.key} in {schema} on {address}" for address, schema, o in drift[:10])
+    more = f" and {len(drift) - 10} more" if len(drift) > 10 else ""
+    return (
+        f"{len(drift)} object(s) this push would change were changed outside schemad since it last saw them"
+        f" match the repo, and nobody acknowledged it: {names}{more}; acknowledge the drift"
+        " (POST .../drift/ack) to push over it"
     )
