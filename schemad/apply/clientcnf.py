@@ -26,8 +26,16 @@ How the readers parse it, and so how values are written (`option_value`):
   `\\`, `\"` stay as written.  It ignores everything but `[client]` user and
   password.  A value containing `"`, `\`, `#`, `;` or a control character
   therefore cannot reach gh-ost through this file, and gh-ost also replaces a
-  value containing `${NAME}` with the environment variable NAME.
+  value containing `${NAME}` with the environment variable NAME.  go-ini's
+  `Key.String()` also expands `%(key)s` with another key of the section.
   `ghost_misreads` says when that happens so the caller can warn.
+* Spirit reads `--conf` with the same go-ini loader (`pkg/migration/conf_params.go`):
+  `[client]` user, password, host and port (it has no socket option: a
+  socket in the params reaches Spirit as host `localhost` and the port, over
+  TCP).  It has no `${NAME}` substitution; `spirit_misreads` is
+  `ghost_misreads` without it.  Spirit's only other way to take a password
+  is `--password` on its command line (no environment variable), which
+  schemad never uses.
 
 This module will not: write TLS or other connect options, choose which tool
 reads the file, or remove it if schemad itself is killed with SIGKILL (the
@@ -48,7 +56,14 @@ from pathlib import Path
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
 
-__all__ = ["FILE_NAME", "client_option_file", "ghost_misreads", "option_value", "render_client_options"]
+__all__ = [
+    "FILE_NAME",
+    "client_option_file",
+    "ghost_misreads",
+    "option_value",
+    "render_client_options",
+    "spirit_misreads",
+]
 
 #: The option file's name inside its private directory.
 FILE_NAME = "client.cnf"
@@ -60,6 +75,8 @@ _TO_ESCAPE = re.compile('[\\\\"\n\r\t\b]')
 _DSN_SAFE_PATH = re.compile(r"[\w/.+-]+", re.ASCII)
 # gh-ost's envVariableRegexp ("[$][{](.*)[}]", Go RE2: `.` stops at a newline).
 _GHOST_ENV_REF = re.compile(r"\$\{.*\}")
+# go-ini's varPattern: `%(key)s`, expanded by Key.String() when the section has such a key.
+_GOINI_KEY_REF = re.compile(r"%\([^)]+\)s")
 
 
 def option_value(value: str) -> str:
@@ -102,6 +119,13 @@ def ghost_misreads(value: str) -> bool:
     file with, then gh-ost's own `${NAME}` substitution.
     """
     if _GHOST_ENV_REF.search(value):
+        return True
+    return spirit_misreads(value)
+
+
+def spirit_misreads(value: str) -> bool:
+    """True if Spirit (go-ini, `Key.String()`) would not read `value` back from this file as written."""
+    if _GOINI_KEY_REF.search(value):
         return True
     return _goini_value(option_value(value)) != value
 

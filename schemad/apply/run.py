@@ -2,7 +2,9 @@
 
 Statements run in order under the schema's push lock (`execute_plan`),
 directly or through the alter-wrapper / ddl-wrapper the plan routed them to
-(`WrappingExecutor`: managed subprocess, credentials file, leftovers).  What
+(`WrappingExecutor`: managed subprocess, credentials file, leftovers; for
+pt-online-schema-change, gh-ost and Spirit also pre-flight checks, parsed
+progress and, when asked, a cut-over held until released).  What
 happens is reported through `RunHooks`: the CLI's hooks log and draw the
 progress line, the daemon's write the job record and its log.  Nothing here
 knows which of the two is calling.
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemad.apply.executor import DDLExecutor, PushRecord, execute_plan
+from schemad.apply.osc import CutoverGate
+from schemad.apply.preflight import Finding
+from schemad.apply.progress import OscProgress, Tool
 from schemad.apply.runner import LogLine
-from schemad.apply.wrapped import LeftoverReport, WrappingExecutor
+from schemad.apply.wrapped import LeftoverReport, OscHooks, OscOptions, WrappingExecutor
 from schemad.connection.params import ConnParams
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
@@ -50,7 +55,19 @@ class RunHooks:
         """The wrapper tool ended, however."""
 
     def leftovers(self, index: int, report: LeftoverReport) -> None:
-        """What a wrapper that did not succeed left on its table, and what was dropped of it."""
+        """What the tools' names hold on the table after a wrapped ALTER TABLE, and what was dropped."""
+
+    def preflight(self, index: int, table: str, tool: Tool, findings: tuple[Finding, ...]) -> None:
+        """The pre-flight findings before a known tool starts (a refusal fails the statement next)."""
+
+    def osc_started(self, index: int, table: str, tool: Tool, gate: CutoverGate | None) -> None:
+        """A known online-schema-change tool started; `gate` holds its cut-over until released."""
+
+    def progress(self, index: int, table: str, record: OscProgress) -> None:
+        """A known tool's progress changed."""
+
+    def osc_ended(self, index: int, table: str, tool: Tool) -> None:
+        """The known tool ended, however (its gate is gone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,7 @@ class RunOptions:
     lock_timeout: int = 30  # seconds to wait for the schema's push lock
     cancel: asyncio.Event | None = None  # set: a running wrapper is stopped (SIGTERM, then SIGKILL)
     env: Mapping[str, str] | None = None  # added to each wrapper's environment
+    osc: OscOptions = field(default_factory=OscOptions)  # gated cut-over, pre-flight checks of known tools
 
 
 async def run_plan(
@@ -85,6 +103,8 @@ async def run_plan(
                 on_end=hooks.wrapper_ended,
                 env=opts.env,
                 on_leftovers=lambda report: hooks.leftovers(current[0], report),
+                osc=opts.osc,
+                osc_hooks=_IndexedOscHooks(hooks, current),
             )
         return _Hooked(run, hooks, len(steps), current)
 
@@ -113,3 +133,22 @@ class _Hooked:
             self.hooks.step_ended(i, str(exc))
             raise
         self.hooks.step_ended(i, None)
+
+
+class _IndexedOscHooks(OscHooks):
+    """The executor's tool events, passed on with the index of the statement running."""
+
+    def __init__(self, hooks: RunHooks, current: list[int]) -> None:
+        self.hooks, self.current = hooks, current
+
+    def preflight(self, table: str, tool: Tool, findings: tuple[Finding, ...]) -> None:
+        self.hooks.preflight(self.current[0], table, tool, findings)
+
+    def started(self, table: str, tool: Tool, gate: CutoverGate | None) -> None:
+        self.hooks.osc_started(self.current[0], table, tool, gate)
+
+    def progress(self, table: str, record: OscProgress) -> None:
+        self.hooks.progress(self.current[0], table, record)
+
+    def ended(self, table: str, tool: Tool) -> None:
+        self.hooks.osc_ended(self.current[0], table, tool)

@@ -7,10 +7,11 @@ machinery.
 from __future__ import annotations
 
 from schemad.apply.executor import StepStatus
-from schemad.apply.progress import parse_progress
+from schemad.apply.preflight import Finding
+from schemad.apply.progress import OscProgress, Tool
 from schemad.apply.run import RunHooks, RunOptions, run_plan
 from schemad.apply.runner import LogLine
-from schemad.apply.wrapped import LeftoverReport, wrapper_warnings
+from schemad.apply.wrapped import LeftoverReport, OscOptions, wrapper_warnings
 from schemad.cli.common import log
 from schemad.cli.progress import ProgressLine
 from schemad.diff.schema_diff import Step
@@ -21,28 +22,33 @@ __all__ = ["push_target"]
 
 
 class _CliHooks(RunHooks):
-    """Wrapper output to the log (STDERR); the running statement and copy progress on the progress line."""
+    """Wrapper output to the log (STDERR); the running statement and the tools' progress on the display."""
 
-    def __init__(self, plan: Plan, progress: ProgressLine) -> None:
+    def __init__(self, plan: Plan, display: ProgressLine) -> None:
         self.where = f"{plan.target.address} {plan.target.schema}"
-        self.progress = progress
+        self.display = display
         self.current = ""
 
     def step_started(self, index: int, total: int, step: Step) -> None:
         self.current = f"{self.where} {step.key.name}"
-        self.progress.update(f"{self.where}: statement {index + 1}/{total}: {step.sql.splitlines()[0]}")
+        self.display.update(f"{self.where}: statement {index + 1}/{total}: {step.sql.splitlines()[0]}")
 
     def output(self, line: LogLine) -> None:
-        self.progress.clear()
+        self.display.clear()
         log.info("%s: %s", self.current, line.text)
-        parsed = parse_progress(line.text)
-        if parsed is not None and parsed.percent is not None:
-            eta = f", {parsed.eta_seconds:.0f}s left" if parsed.eta_seconds is not None else ""
-            self.progress.update(f"{self.current}: {parsed.tool} {parsed.percent:.0f}% copied{eta}")
+
+    def progress(self, index: int, table: str, record: OscProgress) -> None:
+        self.display.osc(self.current, record)
+
+    def preflight(self, index: int, table: str, tool: Tool, findings: tuple[Finding, ...]) -> None:
+        for f in findings:
+            self.display.clear()
+            (log.error if f.refuse else log.warning)("%s: pre-flight %s", self.current, f)
 
     def leftovers(self, index: int, report: LeftoverReport) -> None:
-        self.progress.clear()
-        log.warning("%s: %s", self.where, report.describe())
+        if report.noteworthy:
+            self.display.clear()
+            log.warning("%s: %s", self.where, report.describe())
 
 
 async def push_target(plan: Plan, cfg: Config, progress: ProgressLine, warned: set[str]) -> bool:
@@ -65,6 +71,7 @@ async def push_target(plan: Plan, cfg: Config, progress: ProgressLine, warned: s
         RunOptions(
             foreign_key_checks=cfg.get_bool("foreign-key-checks"),
             lock_timeout=cfg.get_int("push-lock-timeout"),
+            osc=OscOptions(max_trx_age=cfg.get_int("osc-max-transaction-age")),
         ),
     )
     progress.clear()

@@ -730,6 +730,15 @@ def _definitions() -> list[OptionDef]:
             group=_SAFETY_GROUP,
             description="seconds to wait for another push to the same schema to finish",
         ),
+        # schemad addition: pre-flight check before pt-online-schema-change, gh-ost or Spirit starts.
+        i(
+            "osc-max-transaction-age",
+            default="60",
+            commands=frozenset({PUSH}),
+            group=_SAFETY_GROUP,
+            description="refuse to start an online schema change while a transaction older than this"
+            " many seconds is open (0: no check)",
+        ),
         b("first-only", short="1", description="use only the first host and schema of each dir", **sharding),
         b(
             "brief",

@@ -140,6 +140,7 @@ SCHEMAD_ONLY = [
     "docker-image",
     "local-workspace-idle",
     "lint-stale-rename",
+    "osc-max-transaction-age",
 ]
 
 
