@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schemad.service.acks import ObjectDrift, TargetDrift
 from schemad.service.drift import TargetDiff
 from schemad.service.environment import RepoEnvironment, TargetState
+from schemad.service.opsstore import AckRecord
 from schemad.service.poller import PollState
 from schemad.service.served import Leftover, Note, PlannedStep
 from schemad.service.state import AuditRecord, JobRecord
 
-__all__ = ["audit_json", "diff_json", "environment_json", "iso", "job_json", "step_json"]
+__all__ = [
+    "ack_json",
+    "audit_json",
+    "diff_json",
+    "drift_object_json",
+    "environment_json",
+    "iso",
+    "job_json",
+    "step_json",
+]
 
 
 def iso(ts: float | None) -> str | None:
@@ -45,8 +57,13 @@ def step_json(planned: PlannedStep) -> dict[str, Any]:
     }
 
 
-def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -> dict[str, Any]:
+def target_json(
+    t: TargetState, env: RepoEnvironment, diff: TargetDiff | None, drift: TargetDrift | None = None
+) -> dict[str, Any]:
     ds = env.dirs.get(t.dir_path)
+    # The differing objects of the served (possibly filtered) statements, with drift and acknowledgement.
+    keys = dict.fromkeys(p.step.key for p in diff.planned) if diff is not None else {}
+    objects = [o for o in drift.objects if o.key in keys] if drift is not None else []
     return {
         "address": t.target.address,
         "schema": t.target.schema,
@@ -58,6 +75,35 @@ def target_json(t: TargetState, env: RepoEnvironment, diff: TargetDiff | None) -
         "statements": [step_json(p) for p in diff.planned] if diff is not None else [],
         "unsupported": [str(k) for k in diff.unsupported] if diff is not None else [],
         "lint": [_finding(n, env) for n in diff.lint] if diff is not None else [],
+        "objects": [drift_object_json(o) for o in objects],
+    }
+
+
+def drift_object_json(o: ObjectDrift) -> dict[str, Any]:
+    """One differing object: whether it drifted (live moved since its baseline), and its acknowledgement."""
+    return {
+        "type": o.key.type.value,
+        "name": o.key.name,
+        "live_changed": o.live_changed,
+        "acknowledgement": None if o.ack is None else ack_json(o.ack),
+    }
+
+
+def ack_json(a: AckRecord) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "address": a.address,
+        "schema": a.schema,
+        "object": {"type": a.key.type.value, "name": a.key.name},
+        "reason": a.reason,
+        "who": a.who,
+        "created_at": iso(a.created_at),
+        "expires_at": iso(a.expires_at),
+        "state": str(a.state),
+        "ended_at": iso(a.ended_at),
+        "end_reason": a.end_reason,
+        "statements_hash": a.statements_hash,
+        "live_fingerprint": a.fingerprint,
     }
 
 
@@ -83,8 +129,10 @@ def diff_json(
     targets: list[tuple[TargetState, TargetDiff | None]],
     plan_hash: str,
     commit: str | None,
+    drift: Mapping[tuple[str, str], TargetDrift] | None = None,
 ) -> dict[str, Any]:
-    items = [target_json(t, env, d) for t, d in targets]
+    drift = drift or {}
+    items = [target_json(t, env, d, drift.get(t.key)) for t, d in targets]
     return {
         "repo": env.repo,
         "environment": key,

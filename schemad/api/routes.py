@@ -16,8 +16,25 @@ from typing import Any
 
 from aiohttp import web
 
-from schemad.api.auth import WHO, require
-from schemad.api.payloads import audit_json, diff_json, environment_json, iso, job_json
+from schemad.api.auth import SCOPES, WHO, require
+from schemad.api.payloads import (
+    ack_json,
+    audit_json,
+    diff_json,
+    drift_object_json,
+    environment_json,
+    iso,
+    job_json,
+)
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.service.acks import (
+    MAX_REASON_CHARS,
+    AckRequest,
+    NothingToAcknowledge,
+    ObjectSpec,
+    TargetDrift,
+    parse_expiry,
+)
 from schemad.service.answers import Answer, AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, render_sql
@@ -183,10 +200,16 @@ async def get_diff(request: web.Request) -> web.Response:
             "X-Schemad-Stale": "true" if env.stale else "false",
             "X-Schemad-Unevaluated": str(len(unevaluated)),
         }
+        drift = _daemon(request).drift.view(env)
         if fmt == "sql":
-            text = _unevaluated_sql(unevaluated) + render_sql([d for _, d in sel if d is not None])
+            text = (
+                _unevaluated_sql(unevaluated)
+                + _acknowledged_sql(sel, drift)
+                + render_sql([d for _, d in sel if d is not None])
+            )
             return Answer(text.encode(), "text/plain", headers)
-        return Answer(json.dumps(diff_json(key, env, sel, h, commit)).encode(), "application/json", headers)
+        doc = diff_json(key, env, sel, h, commit, drift)
+        return Answer(json.dumps(doc).encode(), "application/json", headers)
 
     # Only the whole environment's answer is kept (a filtered one is rendered each time).
     answer = render() if schemas or tables else request.app[ANSWERS].answer(env, f"diff/{fmt}", render)
@@ -218,6 +241,27 @@ def _unevaluated_sql(unevaluated: list[str]) -> str:
     )
 
 
+def _acknowledged_sql(
+    sel: list[tuple[TargetState, TargetDiff | None]], drift: Mapping[tuple[str, str], TargetDrift]
+) -> str:
+    """SQL comments naming the acknowledged objects among the statements served (who, until, why)."""
+    out = []
+    for t, d in sel:
+        view = drift.get(t.key)
+        if d is None or view is None:
+            continue
+        keys = {p.step.key for p in d.planned}
+        for o in view.objects:
+            if o.ack is not None and o.key in keys:
+                a = o.ack
+                line = (
+                    f"-- acknowledged drift: {o.key} in {t.target.schema} on {t.target.address},"
+                    f" by {a.who} until {iso(a.expires_at)}: {a.reason}"
+                )
+                out.append(line.replace("\n", "\n-- ") + "\n")
+    return "".join(out)
+
+
 def _response(answer: Answer) -> web.Response:
     return web.Response(
         body=answer.body, content_type=answer.content_type, charset="utf-8", headers=answer.headers
@@ -230,6 +274,7 @@ _PUSH_REFUSED: dict[PushOutcomeKind, type[web.HTTPException]] = {
     PushOutcomeKind.UNREACHABLE: web.HTTPServiceUnavailable,
     PushOutcomeKind.PLAN_CHANGED: web.HTTPConflict,
     PushOutcomeKind.BLOCKED: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.UNACKNOWLEDGED_DRIFT: web.HTTPConflict,
     PushOutcomeKind.LINT: web.HTTPUnprocessableEntity,
     PushOutcomeKind.UNSAFE: web.HTTPUnprocessableEntity,
     PushOutcomeKind.VERIFY: web.HTTPUnprocessableEntity,
@@ -292,6 +337,85 @@ async def get_object(request: web.Request) -> web.Response:
             if live is None
             else {"canonical": live.canonical, "snapshot_at": iso(live.snapshot_at)},
             "differs": sides.differs,
+        }
+    )
+
+
+# ///// drift acknowledgements /////
+
+MAX_ACK_OBJECTS = 100
+
+
+def _require_any(request: web.Request, *scopes: str) -> None:
+    """403 unless the request's token grants one of `scopes`."""
+    if not set(scopes) & request.get(SCOPES, frozenset()):
+        raise web.HTTPForbidden(text=f"this request needs one of the scopes {', '.join(map(repr, scopes))}")
+
+
+def _object_spec(value: Any, i: int) -> ObjectSpec:
+    where = f"objects[{i}]"
+    if not isinstance(value, dict):
+        raise web.HTTPBadRequest(text=f"field {where!r}: expected an object")
+    _known_fields(value, {"schema", "name", "type", "address"})
+    schema = _field(value, "schema", str, required=True)
+    name = _field(value, "name", str, required=True)
+    kind = _field(value, "type", str, default="table")
+    address = _field(value, "address", str)
+    if not schema or not name:
+        raise web.HTTPBadRequest(text=f"field {where!r}: schema and name must not be empty")
+    try:
+        type_ = ObjectType(kind)
+    except ValueError:
+        known = ", ".join(t.value for t in ObjectType)
+        raise web.HTTPBadRequest(text=f"field {where}.type: expected one of {known}, got {kind!r}") from None
+    return ObjectSpec(schema, ObjectKey(type_, name), address)
+
+
+async def ack_drift(request: web.Request) -> web.Response:
+    key, env = _env(request)
+    _require_any(request, f"ack:{env.name}", f"push:{env.name}")
+    body = await _body(request)
+    _known_fields(body, {"objects", "reason", "expires"})
+    objects = body.get("objects")
+    if not isinstance(objects, list) or not objects:
+        raise web.HTTPBadRequest(text="field 'objects': expected a non-empty list of objects")
+    if len(objects) > MAX_ACK_OBJECTS:
+        raise web.HTTPBadRequest(text=f"field 'objects': at most {MAX_ACK_OBJECTS} objects per request")
+    specs = tuple(_object_spec(o, i) for i, o in enumerate(objects))
+    reason = _field(body, "reason", str, required=True).strip()
+    if not reason or len(reason) > MAX_REASON_CHARS:
+        raise web.HTTPBadRequest(text=f"field 'reason': expected 1 to {MAX_REASON_CHARS} characters")
+    d = _daemon(request)
+    try:
+        expires_at = parse_expiry(_field(body, "expires", str, required=True), d.clock())
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"field 'expires': {exc}") from None
+    try:
+        acks = await d.drift.acknowledge(key, env, AckRequest(specs, reason, request[WHO], expires_at))
+    except NothingToAcknowledge as exc:
+        raise api_error(web.HTTPUnprocessableEntity, "nothing_to_acknowledge", str(exc)) from None
+    d.publish(key, env)  # the metrics no longer count them
+    return web.json_response({"acknowledgements": [ack_json(a) for a in acks]}, status=201)
+
+
+async def get_drift(request: web.Request) -> web.Response:
+    require(request, "read")
+    key, env = _env(request)
+    limit = _int_param(request, "limit", 100, 1, 500)
+    d = _daemon(request)
+    objects = [
+        {"address": v.address, "schema": v.schema, **drift_object_json(o)}
+        for v in d.drift.view(env).values()
+        for o in v.objects
+    ]
+    history = await asyncio.to_thread(d.drift.history, env, limit)
+    return web.json_response(
+        {
+            "environment": key,
+            "repo": env.repo,
+            "push_requires_drift_ack": d.config.push_requires_drift_ack,
+            "objects": objects,
+            "acknowledgements": [ack_json(a) for a in history],
         }
     )
 
@@ -420,6 +544,8 @@ def add_routes(app: web.Application) -> None:
         r.add_get(f"{prefix}/environments", list_environments)
         r.add_get(f"{prefix}/environments/{{env}}/diff", get_diff)
         r.add_post(f"{prefix}/environments/{{env}}/push", push)
+        r.add_get(f"{prefix}/environments/{{env}}/drift", get_drift)
+        r.add_post(f"{prefix}/environments/{{env}}/drift/ack", ack_drift)
         r.add_get(f"{prefix}/environments/{{env}}/schemas/{{schema}}/objects/{{name}}", get_object)
     r.add_get("/v1/jobs", list_jobs)
     r.add_get("/v1/jobs/{id}", get_job)

@@ -47,8 +47,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from schemad.daemon_config import parse_duration
 from schemad.errors import SchemadError
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.service.environment import RepoEnvironment, TargetState
@@ -66,6 +68,7 @@ __all__ = [
     "ObjectSpec",
     "TargetDrift",
     "object_hash",
+    "parse_expiry",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,31 @@ Emit = Callable[[str, str, str, dict[str, Any]], object]
 AUDIT_ACK = "drift_acknowledged"
 AUDIT_EXPIRED = "drift_ack_expired"
 AUDIT_VOID = "drift_ack_void"
+
+
+def parse_expiry(text: str, now: float) -> float:
+    """An acknowledgement's expiry: a duration from now ("2s", "4h", "1h30m") or an RFC 3339 timestamp.
+
+    ValueError (with the reason) unless it is in the future and at most MAX_ACK_SECONDS away.
+    """
+    try:
+        at = now + parse_duration(text)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f'expected a duration like "2h" or an RFC 3339 timestamp like "2026-01-01T00:00:00Z",'
+                f" got {text!r}"
+            ) from None
+        if when.tzinfo is None:
+            raise ValueError(f"the timestamp {text!r} has no time zone (add Z or an offset)") from None
+        at = when.timestamp()
+    if at <= now:
+        raise ValueError(f"{text!r} is not in the future")
+    if at - now > MAX_ACK_SECONDS:
+        raise ValueError(f"{text!r} is more than {MAX_ACK_SECONDS / 86400:g} days away")
+    return at
 
 
 def object_hash(address: str, schema: str, key: ObjectKey, statements: Sequence[str]) -> str:

@@ -399,6 +399,81 @@ def test_odd_inputs_get_documented_answers(daemon: RunningDaemon) -> None:
     call(daemon, "GET", "/v1/audit", 400, query="after=4611686018427387905")
 
 
+def test_drift_acknowledgement(daemon: RunningDaemon, server: DBServer) -> None:
+    """After test_audit (which counts audit entries): a hand change acknowledged, listed; refusals."""
+    schema = daemon.repo.schema
+    sql(server, "ALTER TABLE users ADD COLUMN hand int", schema)
+    try:
+        daemon.wait_for(lambda: daemon.diff(refresh="true")["statement_count"] == 1)
+        obj = {"schema": schema, "name": "users"}
+        for template, params in ((ENV, {}), (REPO_ENV, {"repo": "app"})):
+            body = {"objects": [obj], "reason": "hotfix INC-1", "expires": "1h"}
+            r = call(daemon, "POST", template + "/drift/ack", 201, body=body, env="test", **params)
+            (ack,) = r.json()["acknowledgements"]
+            assert (ack["who"], ack["state"], ack["object"]) == (
+                "admin",
+                "active",
+                {"type": "table", "name": "users"},
+            )
+            r = call(daemon, "GET", template + "/drift", 200, env="test", token=READER_TOKEN, **params)
+            doc = r.json()
+            (o,) = doc["objects"]
+            assert (o["name"], o["live_changed"], o["acknowledgement"]["id"]) == ("users", True, ack["id"])
+            assert [a["state"] for a in doc["acknowledgements"]][:1] == ["active"]
+            call(daemon, "GET", template + "/drift", 200, query="limit=1", env="test", **params)
+            call(daemon, "GET", template + "/drift", 400, query="limit=0", env="test", **params)
+            call(daemon, "GET", template + "/drift", 404, env="nope", **params)
+            call(daemon, "GET", template + "/drift", 401, token=None, env="test", **params)
+            r = call(
+                daemon,
+                "POST",
+                template + "/drift/ack",
+                422,
+                body={**body, "objects": [{"schema": schema, "name": "orders"}]},
+                env="test",
+                **params,
+            )
+            assert code(r) == "nothing_to_acknowledge"
+            for bad in (
+                {},
+                {**body, "objects": []},
+                {**body, "objects": [{"schema": schema}]},
+                {**body, "objects": [{**obj, "type": "nope"}]},
+                {**body, "objects": [{**obj, "extra": 1}]},
+                {**body, "reason": ""},
+                {**body, "expires": "soon"},
+                {**body, "expires": "2000-01-01T00:00:00Z"},
+                {**body, "expires": "9999h"},
+                {**body, "nope": 1},
+            ):
+                call(daemon, "POST", template + "/drift/ack", 400, body=bad, env="test", **params)
+            call(daemon, "POST", template + "/drift/ack", 400, raw=b"[]", env="test", **params)
+            call(
+                daemon,
+                "POST",
+                template + "/drift/ack",
+                403,
+                body=body,
+                token=READER_TOKEN,
+                env="test",
+                **params,
+            )
+            call(daemon, "POST", template + "/drift/ack", 401, body=body, token=None, env="test", **params)
+            call(daemon, "POST", template + "/drift/ack", 404, body=body, env="nope", **params)
+        diff = daemon.diff()
+        (target,) = diff["targets"]
+        assert target["objects"][0]["acknowledgement"]["reason"] == "hotfix INC-1"
+        r = call(daemon, "GET", ENV + "/diff", 200, query="format=sql", env="test")
+        assert "-- acknowledged drift: table `users`" in r.text and "by admin until" in r.text
+    finally:
+        sql(server, "ALTER TABLE users DROP COLUMN hand", schema)
+    daemon.wait_for(lambda: daemon.diff(refresh="true")["statement_count"] == 0)
+    # Acknowledged twice (the second replaces the first), then void: the object no longer differs.
+    results = [a["result"] for a in daemon.get("/v1/audit").json()["entries"]]
+    assert [r.split(":")[0] for r in results[-3:]] == ["drift_acknowledged"] * 2 + ["drift_ack_void"], results
+    assert "hotfix INC-1" in results[-2] and "no longer differs" in results[-1]
+
+
 def test_every_operation_was_called() -> None:
     if not CALLED:
         pytest.skip("meaningful only after the module's other tests")
