@@ -77,6 +77,7 @@ class JobState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # the daemon stopped (or crashed) while the job was queued or running
+    PENDING_CUTOVER = "pending_cutover"  # an online schema change waits for POST /v1/jobs/{id}/cutover
 
 
 # StatementRecord.status values; the last three are apply.executor.StepStatus values.
@@ -87,7 +88,7 @@ STATEMENT_STATUSES = frozenset({PENDING, "done", "failed", "not_run"})
 AUDIT_RUNNING = "running"
 
 # States a job can be in while the daemon is working on it.
-_ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+_ACTIVE = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +105,13 @@ class StatementRecord:
     # What a wrapper stopped part-way (or failing) left on `table`; None: not looked for
     # (no such stop, or the server could not be asked), () : looked, nothing found.
     leftovers: tuple[Leftover, ...] | None = None
-    # What schemad dropped of it after a stop it caused (the tool's new triggers and copy tables).
+    # What schemad dropped of it: after a stop it caused (pt-osc triggers), or on a cleanup request.
     dropped: tuple[Leftover, ...] = ()
+    tool: str | None = None  # the online-schema-change tool that ran it (apply.progress.Tool), if known
+    progress: dict[str, object] | None = None  # the tool's last OscProgress.to_json(), as last saved
+    preflight: tuple[dict[str, object], ...] = ()  # pre-flight findings (apply.preflight.Finding.to_json())
+    cutover_approved_by: str | None = None  # the token name that approved its held cut-over
+    cutover_approved_at: float | None = None  # epoch seconds
 
     def __post_init__(self) -> None:
         if self.status not in STATEMENT_STATUSES:
@@ -151,6 +157,7 @@ class JobRecord:
     wrapper_pid: int | None  # process group id of a running alter-wrapper, else None
     log_path: str | None  # file with the job's (masked) output
     orphan: OrphanRecord | None = None  # set by the restart after a crash left the job's wrapper running
+    postpone_cutover: bool = False  # online schema changes hold their cut-over until approved
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,12 +470,16 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_outbox_target ON webhook_outbox (target, id);
     """,
+    # 4: gated cut-over (issue 13.1): a job asks its online schema changes to wait for approval.
+    """
+    ALTER TABLE jobs ADD COLUMN postpone_cutover INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _JOB_COLUMNS = (
     "id, environment, repo, plan_hash, requested_by, created_at, state, statements,"
-    " error, updated_at, wrapper_pid, log_path, orphan"
+    " error, updated_at, wrapper_pid, log_path, orphan, postpone_cutover"
 )
 _AUDIT_COLUMNS = "id, at, who, environment, plan_hash, statements, result, job_id"
 
@@ -503,6 +514,11 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
                 "table": s.table,
                 "leftovers": _leftovers_doc(s.leftovers),
                 "dropped": _leftovers_doc(s.dropped),
+                "tool": s.tool,
+                "progress": s.progress,
+                "preflight": list(s.preflight),
+                "cutover_approved_by": s.cutover_approved_by,
+                "cutover_approved_at": s.cutover_approved_at,
             }
             for s in job.statements
         ]
@@ -523,6 +539,7 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
         job.wrapper_pid,
         job.log_path,
         orphan,
+        int(job.postpone_cutover),
     )
 
 
@@ -538,6 +555,11 @@ def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
             s.get("table"),
             _leftovers_from(s.get("leftovers")),
             _leftovers_from(s.get("dropped")) or (),
+            s.get("tool"),
+            s.get("progress"),
+            tuple(s.get("preflight") or ()),
+            s.get("cutover_approved_by"),
+            s.get("cutover_approved_at"),
         )
         for s in json.loads(row[7])
     )
@@ -556,6 +578,7 @@ def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
         wrapper_pid=row[10],
         log_path=row[11],
         orphan=None if o is None else OrphanRecord(OrphanAction(o["action"]), int(o["pgid"]), float(o["at"])),
+        postpone_cutover=bool(row[13]),
     )
 
 
@@ -638,7 +661,7 @@ class SqliteStateStore(_Closeable):
         try:
             with self._write() as cur:
                 cur.execute(
-                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 13)})", _job_row(job)
+                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 14)})", _job_row(job)
                 )
         except sqlite3.IntegrityError as exc:
             raise StateError(f"job {job.id} already exists", key=job.id) from exc
@@ -658,7 +681,7 @@ class SqliteStateStore(_Closeable):
         cur.execute(
             "UPDATE jobs SET environment = ?, repo = ?, plan_hash = ?, requested_by = ?, created_at = ?,"
             " state = ?, statements = ?, error = ?, updated_at = ?, wrapper_pid = ?, log_path = ?,"
-            " orphan = ? WHERE id = ?",
+            " orphan = ?, postpone_cutover = ? WHERE id = ?",
             (*row[1:], row[0]),
         )
         if cur.rowcount == 0:
@@ -741,7 +764,9 @@ class SqliteStateStore(_Closeable):
         active = tuple(str(s) for s in _ACTIVE)
         with self._write() as cur:
             rows = cur.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN (?, ?) ORDER BY created_at, id", active
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ({', '.join('?' * len(active))})"
+                " ORDER BY created_at, id",
+                active,
             ).fetchall()
             out = [_interrupt(_job_from_row(r), now) for r in rows]
             for job in out:

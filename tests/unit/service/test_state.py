@@ -372,7 +372,7 @@ def test_mark_interrupted(store: StateStore) -> None:
     for state in JobState:
         store.create_job(job(f"j-{state}", state=state, statements=statements))
     out = store.mark_interrupted()
-    assert {j.id for j in out} == {"j-queued", "j-running"}
+    assert {j.id for j in out} == {"j-queued", "j-running", "j-pending_cutover"}
     for j in out:
         assert j.state is JobState.INTERRUPTED
         assert [s.status for s in j.statements] == ["done", "failed", "not_run", "not_run"]
@@ -597,3 +597,20 @@ def test_settle_statements_marks_the_one_in_flight_uncertain_and_the_rest_not_ru
     assert [s.status for s in settled] == ["done", "failed", "not_run", "failed"]
     assert settled[1].error == settled[3].error and "may or may not" in str(settled[1].error)
     assert settled[2].error is None
+
+
+def test_osc_fields_round_trip(store: StateStore) -> None:
+    """A job's postpone_cutover and its statements' tool, progress, pre-flight and approval are kept."""
+    st = replace(
+        stmt("ALTER TABLE t ADD c int", "done"),
+        tool="gh-ost",
+        progress={"tool": "gh-ost", "phase": "postponed", "pct": 100.0, "cutover_ready": True},
+        preflight=({"check": "triggers", "refuse": False, "message": "none"},),
+        cutover_approved_by="oncall-bot",
+        cutover_approved_at=NOW + 5,
+    )
+    j = replace(job("osc", state=JobState.PENDING_CUTOVER, statements=(st,)), postpone_cutover=True)
+    store.create_job(j)
+    assert store.get_job("osc") == j
+    store.update_job(replace(j, postpone_cutover=False))
+    assert store.get_job("osc") == replace(j, postpone_cutover=False)
