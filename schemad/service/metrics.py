@@ -29,7 +29,11 @@ What it will not do: label a series with anything unbounded.  Label values are
 only repo, environment, schema and webhook names from the daemon's config, an
 object *kind* (`ObjectType` value), a push result from `PUSH_RESULTS`, a refusal
 reason from `PUSH_REFUSALS` and a webhook result from `WEBHOOK_RESULTS`; never
-an object name, job id, user or error text.
+an object name, job id, user or error text.  The one exception is the
+online-schema-change pair (`schemad_osc_progress_ratio`,
+`schemad_osc_cutover_pending`), labelled with the table and tool of a change
+that is running: they exist only while its tool runs (`forget_osc` removes
+them when it ends), so their number is bounded by the changes running at once.
 Unknown kinds, results and reasons are refused with ValueError instead of
 silently growing the series count.  The alerting rules that read these series
 live in config/alerts.yml.
@@ -67,7 +71,15 @@ PUSH_RESULTS = frozenset({"succeeded", "failed", "cancelled"})
 
 #: The values `record_push_refused` accepts for the `reason` label (the API's error codes).
 PUSH_REFUSALS = frozenset(
-    {"unsafe_statements", "lint_errors", "verify_failed", "plan_blocked", "unacknowledged_drift"}
+    {
+        "unsafe_statements",
+        "lint_errors",
+        "verify_failed",
+        "plan_blocked",
+        "unacknowledged_drift",
+        "cutover_not_supported",
+        "preflight_failed",
+    }
 )
 
 #: The values `record_webhook` accepts for the `result` label.
@@ -191,6 +203,20 @@ class Metrics:
             "schemad_webhook_queue_depth",
             "Events waiting in a webhook target's queue.",
             ["target"],
+            registry=r,
+        )
+        osc = [*env, "schema", "table", "tool"]
+        self.osc_progress = Gauge(
+            "schemad_osc_progress_ratio",
+            "Row copy progress (0-1) of an online schema change running now; absent once its tool ends.",
+            osc,
+            registry=r,
+        )
+        self.osc_cutover_pending = Gauge(
+            "schemad_osc_cutover_pending",
+            "1 while an online schema change waits for its cut-over to be approved, else 0;"
+            " absent once its tool ends.",
+            osc,
             registry=r,
         )
         self.build_info = Gauge(
@@ -384,6 +410,37 @@ class Metrics:
         """Publish how many events wait in webhook `target`'s queue."""
         with self._lock:
             self._child(self.webhook_queue, target).set(max(depth, 0))
+
+    # ///// online schema changes /////
+
+    def set_osc(
+        self, environment: str, schema: str, table: str, tool: str, ratio: float | None, pending: bool
+    ) -> None:
+        """Publish a running online schema change of the environment the API calls `environment`.
+
+        `ratio` is the copy's progress (None: not known yet, the series keeps
+        its last value or starts at 0); `pending` whether it waits for its
+        cut-over to be approved.  Keys as `record_push`.
+        """
+        with self._lock:
+            env = self._keys.get(environment)
+            if env is None:
+                return
+            labels = (*env, schema, table, tool)
+            gauge = self._child(self.osc_progress, *labels)
+            if ratio is not None:
+                gauge.set(max(0.0, min(1.0, ratio)))
+            self._child(self.osc_cutover_pending, *labels).set(1 if pending else 0)
+
+    def forget_osc(self, environment: str, schema: str, table: str, tool: str) -> None:
+        """The online schema change's tool ended: remove its series."""
+        with self._lock:
+            env = self._keys.get(environment)
+            if env is None:
+                return
+            labels = (*env, schema, table, tool)
+            self._remove(self.osc_progress, *labels)
+            self._remove(self.osc_cutover_pending, *labels)
 
     # ///// exposition /////
 

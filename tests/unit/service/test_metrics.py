@@ -393,3 +393,21 @@ def test_label_values_are_only_the_given_ones() -> None:
                 continue
             seen.setdefault(key, set()).add(val)
     assert seen == allowed
+
+
+def test_osc_series_live_only_while_the_tool_runs() -> None:
+    m = Metrics(version="t")
+    m.name_environment("prod", "app", "prod")
+    labels = {"repo": "app", "environment": "prod", "schema": "shop", "table": "orders", "tool": "gh-ost"}
+    m.set_osc("prod", "shop", "orders", "gh-ost", None, False)
+    assert m.registry.get_sample_value("schemad_osc_progress_ratio", labels) == 0.0
+    m.set_osc("prod", "shop", "orders", "gh-ost", 0.42, False)
+    assert m.registry.get_sample_value("schemad_osc_progress_ratio", labels) == 0.42
+    assert m.registry.get_sample_value("schemad_osc_cutover_pending", labels) == 0.0
+    m.set_osc("prod", "shop", "orders", "gh-ost", 1.0, True)
+    assert m.registry.get_sample_value("schemad_osc_cutover_pending", labels) == 1.0
+    m.set_osc("nowhere", "shop", "orders", "gh-ost", 1.0, True)  # an unknown key: nothing
+    m.forget_osc("prod", "shop", "orders", "gh-ost")
+    assert m.registry.get_sample_value("schemad_osc_progress_ratio", labels) is None
+    assert m.registry.get_sample_value("schemad_osc_cutover_pending", labels) is None
+    assert b"schemad_osc_progress_ratio{" not in m.render()[0]
