@@ -166,6 +166,8 @@ class ClauseKind(StrEnum):
     PARTITION_BY = "PartitionBy"
     REMOVE_PARTITIONING = "RemovePartitioning"
     DROP_PARTITION = "ModifyPartitions"
+    ADD_PARTITION = "ModifyPartitions:add"  # partitioning=modify-list: a new partition at the end
+    REORGANIZE_PARTITION = "ModifyPartitions:reorganize"  # the named partitions' rows move
     STATEMENT = "statement"  # combination rules, judged over every clause of one ALTER
 
 
@@ -620,6 +622,7 @@ KB_INPLACE = _KB.format("INPLACE")
 KB_OVERVIEW = 'MariaDB KB "InnoDB Online DDL Overview"'
 KB_GENERATED = 'MariaDB KB "Generated (Virtual and Persistent/Stored) Columns", Statement Support'
 KB_ALTER = 'MariaDB KB "ALTER TABLE", ALGORITHM and LOCK'
+KB_PARTITIONS = 'MariaDB KB "Partition Maintenance" (ADD / REORGANIZE PARTITION)'
 _MY = 'MySQL 8.0/8.4 Reference Manual 17.12.1 "Online DDL Operations", {}'
 MY_INDEX = _MY.format("Index Operations")
 MY_PK = _MY.format("Primary Key Operations")
@@ -678,6 +681,14 @@ RULES: tuple[Rule, ...] = (
          L.SHARED, KB_ALTER, ignores=_COPIES_ANYWAY, note=_COPIES_NOTE),
     _row("mariadb.drop_partition", MARIADB, K.DROP_PARTITION, "DROP PARTITION: files dropped, no copy",
          A.NOCOPY, L.NONE, KB_ALTER, takes_algorithm=False,
+         note="takes no ALGORITHM=/LOCK= (a syntax error), so the diff emits none"),
+    _row("mariadb.add_partition", MARIADB, K.ADD_PARTITION,
+         "ADD PARTITION (RANGE/LIST): a new empty partition, no existing row copied", A.NOCOPY, L.NONE,
+         KB_PARTITIONS, takes_algorithm=False,
+         note="takes no ALGORITHM=/LOCK= (a syntax error), so the diff emits none"),
+    _row("mariadb.reorganize_partition", MARIADB, K.REORGANIZE_PARTITION,
+         "REORGANIZE PARTITION: the rows of the named partitions are copied into the new ones (the other"
+         " partitions are not touched)", A.COPY, L.SHARED, KB_PARTITIONS, takes_algorithm=False,
          note="takes no ALGORITHM=/LOCK= (a syntax error), so the diff emits none"),
     _row("mariadb.other_engine.metadata", MARIADB, _ANY_ENGINE_METADATA,
          "non-InnoDB table, metadata-only change", A.INSTANT, L.NONE, KB_ALTER, _not_innodb),
@@ -826,6 +837,13 @@ RULES: tuple[Rule, ...] = (
          L.SHARED, MY_PARTITION),
     _row("mysql.drop_partition", MYSQL, K.DROP_PARTITION, "DROP PARTITION", A.NOCOPY, L.NONE, MY_PARTITION,
          takes_algorithm=False, note="the diff emits no ALGORITHM=/LOCK= for partition operations"),
+    _row("mysql.add_partition", MYSQL, K.ADD_PARTITION, "ADD PARTITION (RANGE/LIST): no existing data copied",
+         A.NOCOPY, L.NONE, MY_PARTITION, takes_algorithm=False,
+         note="the diff emits no ALGORITHM=/LOCK= for partition operations"),
+    _row("mysql.reorganize_partition", MYSQL, K.REORGANIZE_PARTITION,
+         "REORGANIZE PARTITION: the named partitions' rows are copied; concurrent DML is not permitted",
+         A.COPY, L.SHARED, MY_PARTITION, takes_algorithm=False,
+         note="the diff emits no ALGORITHM=/LOCK= for partition operations"),
     _row("mysql.other_engine", MYSQL, _EVERY_KIND, "non-InnoDB table", A.COPY, L.SHARED, MY_OVERVIEW,
          _not_innodb, note="17.12 covers InnoDB only: conservative"),
     # columns
@@ -972,6 +990,11 @@ def _ops(clause: AlterClause, mods: StatementModifiers) -> Iterator[Op]:
         yield Op(K.ADD_COLUMN, text, clause, column=clause.column)
     elif isinstance(clause, DropColumn):
         yield Op(K.DROP_COLUMN, text, clause, column=clause.column)
+    elif isinstance(clause, ModifyPartitions):
+        if clause.drop and clause.into:
+            yield Op(K.REORGANIZE_PARTITION, text, clause)
+        else:
+            yield Op(K.ADD_PARTITION if clause.into else K.DROP_PARTITION, text, clause)
     elif isinstance(clause, AddIndex | DropIndex):
         yield Op(
             K.ADD_INDEX if isinstance(clause, AddIndex) else K.DROP_INDEX, text, clause, index=clause.index

@@ -74,6 +74,10 @@ def t(extra: str = "", opts: str = "", base: str = BASE) -> str:
     return T(base + extra + PK, opts)
 
 
+RANGE2 = "PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN (20))"
+ROWS = "INSERT INTO t (id, a) VALUES (1, 1), (7, 7), (12, 12);"
+
+
 CASES = [
     # --- engines and partitioning: COPY, and the server takes no notice of a cheaper ALGORITHM=
     Case("mariadb.engine_change", "engine_to_myisam", t(), t(opts="ENGINE=MyISAM")),
@@ -93,6 +97,26 @@ CASES = [
             "PARTITION p1 VALUES LESS THAN MAXVALUE)"
         ),
         "",
+    ),
+    # partitioning=modify-list (a schemad addition): partition-list operations, no ALGORITHM=/LOCK=
+    Case(
+        "mariadb.add_partition",
+        "add_range_partition",
+        t(opts=RANGE2),
+        t(opts=RANGE2[:-1] + ", PARTITION p2 VALUES LESS THAN (30))"),
+        rows=ROWS,
+        mods={"partitioning": "modify-list"},
+    ),
+    Case(
+        "mariadb.reorganize_partition",
+        "split_range_partition",
+        t(opts=RANGE2),
+        t(
+            opts="PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (5), "
+            "PARTITION p0b VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN (20))"
+        ),
+        rows=ROWS,
+        mods={"partitioning": "modify-list"},
     ),
     # --- other engines
     Case(
@@ -640,6 +664,7 @@ async def _check_server_agrees(
                 server, schema, run.sql.replace("ALTER TABLE `t` ", "ALTER TABLE `t` ALGORITHM=INPLACE, ")
             )
         assert refused.value.errno == 1064
+        await _attempt(server, schema, case, diff, mods, "inplace", "none")  # end on the accepted run
         return
 
     # Every cheaper algorithm, then a less restrictive lock, then the prediction (which stays).
