@@ -133,7 +133,8 @@ class Token:
 
     name: str
     sha256: str  # 64 lowercase hex digits
-    scopes: frozenset[str] = frozenset()  # "read", "lint", "push:<environment>", "ack:<environment>"
+    # "read", "lint", "push:<environment>", "ack:<environment>", "cutover:<environment>"
+    scopes: frozenset[str] = frozenset()
 
     def matches(self, presented: str) -> bool:
         """Whether `presented` is this token (constant-time comparison of the digests)."""
@@ -583,8 +584,10 @@ class _Loader:
         if scope in ("read", "lint"):
             return
         kind, sep, env = scope.partition(":")
-        if kind not in ("push", "ack") or not sep or not _NAME.fullmatch(env):
-            expected = '"read", "lint" or "push:<environment>" (or "ack:<environment>")'
+        if kind not in ("push", "ack", "cutover") or not sep or not _NAME.fullmatch(env):
+            expected = (
+                '"read", "lint" or "push:<environment>" (or "ack:<environment>", "cutover:<environment>")'
+            )
             raise self.error(key, f"expected {expected}, got {scope!r}")
         if env not in environments:
             known = ", ".join(sorted(environments)) or "none"

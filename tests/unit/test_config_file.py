@@ -251,6 +251,12 @@ ERRORS: list[tuple[str, str, str, str]] = [
         "push:<environment>",
     ),
     (
+        "cutover to unknown env",
+        REPO + f'[[tokens]]\nname = "t"\nsha256 = "{CI_SHA}"\nscopes = ["cutover:prod"]',
+        "tokens[0].scopes[0]",
+        "no repo has environment 'prod'",
+    ),
+    (
         "push to unknown env",
         REPO + f'[[tokens]]\nname = "t"\nsha256 = "{CI_SHA}"\nscopes = ["push:prod"]',
         "tokens[0].scopes[0]",
@@ -382,3 +388,13 @@ def test_existing_constructor_calls_still_work() -> None:
     assert DaemonConfig.parse_listen(":80") == ("127.0.0.1", 80)
     with pytest.raises(ConfigError, match="--listen expects HOST:PORT"):
         DaemonConfig.parse_listen("nope")
+
+
+def test_cutover_scope_is_its_own(tmp_path: Path) -> None:
+    """cutover:<env> approves cut-overs; it is not push:<env>, and push:<env> does not include it."""
+    text = FULL.replace("{billing}", str(tmp_path)).replace(
+        'scopes = ["push:production"]', 'scopes = ["cutover:production"]'
+    )
+    config = DaemonConfig.load(write_config(tmp_path, text), environ={})
+    assert config.scopes_for(OPS_TOKEN) - {"read"} == {"cutover:production"}  # (anonymous read is on)
+    assert "cutover:staging" not in config.scopes_for(CI_TOKEN)
