@@ -92,6 +92,9 @@ def diff_object(
     create = after.create_statement(flavor)
     if before is None:
         return [ObjectStatement(key, DiffKind.CREATE, create)]
+    if isinstance(before, Event) and isinstance(after, Event) and after.recurring and after.starts is None:
+        # The file gives no STARTS: the server filled in its creation time, which is no difference.
+        before = replace(before, starts=None)
     if _comparable(before, mods) == _comparable(after, mods):
         return []
     if isinstance(before, Routine) and isinstance(after, Routine):

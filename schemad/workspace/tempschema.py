@@ -30,6 +30,7 @@ from schemad.model.schema import Schema
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View, definition_from_show_create
+from schemad.sqltext.classify import mask
 from schemad.sqltext.references import (
     foreign_key_parents,
     schema_qualifiers,
@@ -354,12 +355,28 @@ def _name_own_schema(schema: Schema, temp: str, name: str) -> Schema:
 
 
 _DISABLED_CLAUSE = re.compile(r"( ON COMPLETION (?:NOT )?PRESERVE) DISABLE(?= COMMENT | DO )")
+_SCHEDULE = re.compile(r"\bON\s+SCHEDULE\b(.*?)\bDO\b", re.I | re.S)
+_STARTS_WORD = re.compile(r"\bSTARTS\b", re.I)
+_STARTS_CLAUSE = re.compile(r" STARTS '[^']*'(?= ENDS | ON COMPLETION )")
+
+
+def _writes_starts(text: str) -> bool:
+    """Whether an event's CREATE gives STARTS (read outside quotes and comments; True if unreadable)."""
+    m = _SCHEDULE.search(mask(text))
+    return m is None or _STARTS_WORD.search(m[1]) is not None
 
 
 def _restore_events(schema: Schema, admitted: Sequence[Admitted]) -> Schema:
-    """Events ran DISABLE'd in the workspace: give them back the status their files wrote."""
+    """Events as their files wrote them: the status (they ran DISABLE'd) and no STARTS if none was given.
+
+    A recurring event created without STARTS gets its creation time, which
+    differs between the workspace and the live server and from one run to the
+    next: it is left out of the desired event (the diff then ignores the live
+    one, and a CREATE lets the server fill it in again).
+    """
     wanted = {a.key: a.event_status for a in admitted if a.event_status is not None}
-    if not schema.events or not wanted:
+    unstarted = {a.key for a in admitted if a.key.type is ObjectType.EVENT and not _writes_starts(a.own_body)}
+    if not schema.events or not (wanted or unstarted):
         return schema
     events = []
     for ev in schema.events:
@@ -367,6 +384,8 @@ def _restore_events(schema: Schema, admitted: Sequence[Admitted]) -> Schema:
         if status is not None and ev.status is EventStatus.DISABLED and status is not EventStatus.DISABLED:
             text = _DISABLED_CLAUSE.sub(rf"\1 {status.clause}", ev.show_create, count=1)
             ev = replace(ev, status=status, show_create=text)
+        if ev.key in unstarted and ev.recurring and ev.starts is not None:
+            ev = replace(ev, starts=None, show_create=_STARTS_CLAUSE.sub("", ev.show_create, count=1))
         events.append(ev)
     return replace(schema, events=tuple(events), _objects={})
 
