@@ -11,14 +11,26 @@ group id is recorded while it runs so that a restart can stop it.
 
 Cancelling stops a running wrapper (one SIGTERM, then SIGKILL after the
 grace period) or, for direct DDL, lets the statement in flight finish and
-runs nothing after it.  Whenever a wrapper's ALTER TABLE ends without
-success, `WrappingExecutor` looks at what the tool left on the table
-(`apply.leftovers`); after a stop the daemon caused (cancel, timeout,
-shutdown) it drops the triggers and copy tables that appeared while the tool
-ran.  Both are recorded on the statement (`StatementRecord.leftovers`,
-`StatementRecord.dropped`) and in the job's log.  Logs
-(statement boundaries and the wrappers' masked output) go to one file per
-job and to live followers of `GET /v1/jobs/{id}/log`.
+runs nothing after it.  After every wrapper's ALTER TABLE, `WrappingExecutor`
+looks at what the tools' names hold on the table (`apply.leftovers`); after
+a stop the daemon caused (cancel, timeout, shutdown) it drops the pt-osc
+triggers that appeared while the tool ran (each DROP goes to the audit log
+too).  Both are recorded on the statement (`StatementRecord.leftovers`,
+`StatementRecord.dropped`) and in the job's log; tables stay until
+`cleanup` (POST /v1/jobs/{id}/cleanup) drops them, with an audit entry.
+Logs (statement boundaries, the wrappers' masked output, the online
+changes' progress) go to one file per job and to live followers of
+`GET /v1/jobs/{id}/log`.
+
+Online schema changes (pt-online-schema-change, gh-ost, Spirit): the
+tool's normalized progress is the live job's `progress` (and, at each phase
+change and at the end, the statement's), `schemad_osc_progress_ratio` and
+`schemad_osc_cutover_pending` while it runs, and a log line whenever its
+phase, throttling or tenth of the copy changes.  A job submitted with
+`postpone_cutover` holds each gh-ost / Spirit cut-over: when the tool says
+it is waiting, the job becomes `pending_cutover` until `approve_cutover`
+(POST /v1/jobs/{id}/cutover, scope `cutover:<env>`) releases the gate; the
+approver's name goes on the statement and into the audit log.
 
 After a crash, `JobRunner.recover()` (daemon start) settles the jobs the
 crash cut short and closes their audit entries, stops a wrapper process
@@ -45,11 +57,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemad.apply.executor import StepStatus
-from schemad.apply.leftovers import Leftover, find_leftovers
-from schemad.apply.progress import parse_progress
+from schemad.apply.leftovers import Cleanup, Leftover, drop_leftovers, find_leftovers, scan_leftovers
+from schemad.apply.osc import CutoverGate
+from schemad.apply.preflight import Finding
+from schemad.apply.progress import OscPhase, OscProgress, Tool
 from schemad.apply.run import RunHooks, RunOptions, run_plan
 from schemad.apply.runner import LogLine, group_members, process_running
-from schemad.apply.wrapped import LeftoverReport, wrapper_warnings
+from schemad.apply.wrapped import LeftoverReport, OscOptions, wrapper_warnings
 from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
@@ -63,17 +77,22 @@ from schemad.service.state import (
     JobState,
     OrphanAction,
     OrphanRecord,
+    StateError,
     StatementRecord,
     StateStore,
     settle_statements,
 )
 
 __all__ = [
+    "CutoverNotPending",
     "JobCancelled",
+    "JobNotEnded",
     "JobRunner",
     "LiveJob",
     "PushItem",
+    "TargetLeftovers",
     "TargetOf",
+    "environment_leftovers",
     "leftovers_on",
     "stop_orphan_wrapper",
 ]
@@ -86,6 +105,45 @@ log = logging.getLogger(__name__)
 
 class JobCancelled(SchemadError):
     """The job was cancelled before this statement started."""
+
+
+class CutoverNotPending(SchemadError):
+    """A cut-over approval for a job that is not waiting for one."""
+
+
+class JobNotEnded(SchemadError):
+    """A clean-up asked of a job that is still running."""
+
+
+@dataclass(frozen=True, slots=True)
+class OscRun:
+    """The online schema change a job runs now."""
+
+    index: int  # the statement, in the job's record
+    schema: str
+    table: str
+    tool: Tool
+    gate: CutoverGate | None  # holds its cut-over (postpone_cutover and gh-ost/Spirit)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCleanup:
+    """What a clean-up request did on one statement's leftovers."""
+
+    index: int
+    target: str | None
+    cleanup: Cleanup | None  # None: not attempted (see error)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetLeftovers:
+    """What the tools' names hold in one target schema now (`environment_leftovers`)."""
+
+    address: str
+    schema: str
+    leftovers: tuple[Leftover, ...]
+    error: str | None = None  # the server could not be asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +178,10 @@ class LiveJob:
     done: bool = False
     task: asyncio.Task[None] | None = None
     warned: set[str] = field(default_factory=set)  # wrapper advice already logged for this job
+    osc: OscRun | None = None  # the online schema change running now
+    approved: set[int] = field(default_factory=set)  # statements whose cut-over was approved
+    logged: tuple[object, ...] | None = None  # what the last progress line of the log said
+    saved_phase: str | None = None  # the phase last written to the statement's record
 
     def wake(self) -> None:
         for fut in self.waiters:
@@ -129,6 +191,14 @@ class LiveJob:
 
 
 _MAX_LIVE_LINES = 5000
+
+#: Audit results of the entries a job adds besides its own.
+AUDIT_CUTOVER_APPROVED = "cutover_approved"
+AUDIT_CLEANUP = "cleanup"
+AUDIT_STOP_DROPS = "dropped_after_stop"
+
+# A job in one of these states is still the daemon's to run.
+_ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
 
 
 class JobRunner:
@@ -197,7 +267,14 @@ class JobRunner:
     # ///// writes /////
 
     async def submit(
-        self, *, repo: str, environment: str, plan_hash: str, who: str, items: list[PushItem]
+        self,
+        *,
+        repo: str,
+        environment: str,
+        plan_hash: str,
+        who: str,
+        items: list[PushItem],
+        postpone_cutover: bool = False,
     ) -> JobRecord:
         """Record the job and its audit entry, then start it; returns the queued record."""
         now = self.clock()
@@ -226,6 +303,7 @@ class JobRunner:
             updated_at=now,
             wrapper_pid=None,
             log_path=str(self.log_dir / f"{job_id}.log"),
+            postpone_cutover=postpone_cutover,
         )
         await asyncio.to_thread(self.store.create_job, record)
         audit_id = await asyncio.to_thread(
@@ -249,12 +327,125 @@ class JobRunner:
         return record
 
     def cancel(self, job_id: str) -> bool:
-        """Ask a running job to stop; False if it is not running here."""
+        """Ask a running job to stop (a held cut-over too); False if it is not running here."""
         live = self._live.get(job_id)
         if live is None or live.done:
             return False
         live.cancel.set()
         return True
+
+    async def approve_cutover(self, job_id: str, who: str) -> JobRecord:
+        """Release the held cut-over of a `pending_cutover` job; `who` (a token name) is recorded.
+
+        The approval goes on the statement (`cutover_approved_by/at`), into the
+        audit log (result `cutover_approved`, the statement's SQL) and the job's
+        log.  CutoverNotPending when the job is not waiting for one here;
+        CutoverGateError (a SchemadError) when the gate cannot be released.
+        """
+        live = self._live.get(job_id)
+        osc = live.osc if live is not None else None
+        if live is None or live.done or osc is None or osc.gate is None:
+            raise CutoverNotPending(f"job {job_id} is not waiting for a cut-over approval")
+        if live.record.state is not JobState.PENDING_CUTOVER or osc.index in live.approved:
+            raise CutoverNotPending(f"job {job_id} is {live.record.state}, not {JobState.PENDING_CUTOVER}")
+        live.approved.add(osc.index)  # one approval per held cut-over, even when two race
+        try:
+            done = await osc.gate.release()
+        except SchemadError:
+            live.approved.discard(osc.index)
+            raise
+        now = self.clock()
+        self.update_statement(live, osc.index, cutover_approved_by=who, cutover_approved_at=now)
+        if live.record.state is JobState.PENDING_CUTOVER:
+            self._save(live, state=JobState.RUNNING)
+        st = live.record.statements[osc.index]
+        r = live.record
+        audit_id = await asyncio.to_thread(
+            lambda: self.store.append_audit(
+                at=now,
+                who=who,
+                environment=r.environment,
+                plan_hash=r.plan_hash,
+                statements=(st.sql,),
+                result=AUDIT_CUTOVER_APPROVED,
+                job_id=r.id,
+            )
+        )
+        self._emit_audit(audit_id, now, who, r.environment, r.plan_hash, (st,), AUDIT_CUTOVER_APPROVED, r.id)
+        self.metrics.set_osc(r.environment, osc.schema, osc.table, str(osc.tool), None, False)
+        self.log_line(live, f"{st.target}: cut-over of `{osc.table}` approved by {who}: {done}")
+        return live.record
+
+    async def cleanup(
+        self, job_id: str, who: str, target_of: TargetOf
+    ) -> tuple[JobRecord, list[StatementCleanup]]:
+        """Drop what an ended job's tools left (as its statements list it); record it and audit it.
+
+        Only objects the job listed and that still exist are dropped
+        (`apply.leftovers.drop_leftovers`: triggers first, never a renamed
+        original whose table is missing).  Each statement's `leftovers`
+        becomes what is still there and `dropped` grows; the DROP statements
+        run go into one audit entry (result `cleanup`), naming `who`.
+        JobNotEnded while the job runs; StateError for an unknown job.
+        """
+        job = await asyncio.to_thread(self.store.get_job, job_id)
+        if job is None:
+            raise StateError(f"no job {job_id}", key=job_id)
+        live = self._live.get(job_id)
+        if job.state in _ACTIVE_STATES or (live is not None and not live.done):
+            raise JobNotEnded(f"job {job_id} is {job.state}: clean up once it has ended")
+        outcomes: list[StatementCleanup] = []
+        statements = list(job.statements)
+        for i, st in enumerate(job.statements):
+            if not st.leftovers:
+                continue
+            target = target_of(job, st)
+            if target is None:
+                outcomes.append(StatementCleanup(i, st.target, None, "the target is no longer configured"))
+                continue
+            try:
+                async with Instance(target.params, pool_size=1) as inst:
+                    done = await drop_leftovers(inst, st.leftovers)
+            except SchemadError as exc:
+                outcomes.append(StatementCleanup(i, st.target, None, str(exc)))
+                continue
+            keep = [x for x, _ in done.refused] + [x for x, _ in done.failed]
+            statements[i] = replace(st, leftovers=tuple(keep), dropped=(*st.dropped, *done.dropped))
+            outcomes.append(StatementCleanup(i, st.target, done))
+        now = self.clock()
+        job = replace(job, statements=tuple(statements), updated_at=now)
+        await asyncio.to_thread(self.store.update_job, job)
+        drops = tuple(q for o in outcomes if o.cleanup is not None for q in o.cleanup.statements)
+        kept = sum(len(o.cleanup.refused) + len(o.cleanup.failed) for o in outcomes if o.cleanup is not None)
+        errors = sum(o.error is not None for o in outcomes)
+        result = AUDIT_CLEANUP if not kept and not errors else f"{AUDIT_CLEANUP}: {kept + errors} not dropped"
+        audit_id = await asyncio.to_thread(
+            lambda: self.store.append_audit(
+                at=now,
+                who=who,
+                environment=job.environment,
+                plan_hash=job.plan_hash,
+                statements=drops,
+                result=result,
+                job_id=job.id,
+            )
+        )
+        self._emit_sql_audit(audit_id, now, who, job.environment, job.plan_hash, drops, result, job.id)
+        for o in outcomes:
+            where = o.target or "?"
+            if o.cleanup is None:
+                self._log_file(job, f"{where}: cleanup requested by {who}: not done: {o.error}")
+                continue
+            c = o.cleanup
+            parts = [f"cleanup requested by {who}: dropped {len(c.dropped)}"]
+            parts += [f"kept {x.name}: {why}" for x, why in c.refused]
+            parts += [f"DROP of {x.name} failed: {err}" for x, err in c.failed]
+            parts += [f"{x.name} was already gone" for x in c.gone]
+            self._log_file(
+                job,
+                f"{where}: " + "; ".join(parts) + ("; " + "; ".join(c.statements) if c.statements else ""),
+            )
+        return job, outcomes
 
     async def recover(self) -> list[JobRecord]:
         """Daemon start: settle the jobs a crash cut short and stop what they left running.
@@ -314,7 +505,8 @@ class JobRunner:
                     notes.append(f"{where}: the target is no longer configured")
                     continue
                 try:
-                    found[i] = (await leftovers_on(target, [st.table]))[st.table]
+                    prefer = Tool(st.tool) if st.tool else None
+                    found[i] = (await leftovers_on(target, [st.table], prefer=prefer))[st.table]
                 except SchemadError as exc:
                     notes.append(f"{where}: {exc}")
                     continue
@@ -380,6 +572,22 @@ class JobRunner:
             del live.lines[: len(live.lines) - _MAX_LIVE_LINES]
         live.wake()
 
+    def audit_drops(self, live: LiveJob, drops: tuple[str, ...]) -> None:
+        """An audit entry for the DROPs schemad ran on its own after stopping a tool (pt-osc triggers)."""
+        r, now = live.record, self.clock()
+        audit_id = self.store.append_audit(
+            at=now,
+            who="schemad",
+            environment=r.environment,
+            plan_hash=r.plan_hash,
+            statements=drops,
+            result=AUDIT_STOP_DROPS,
+            job_id=r.id,
+        )
+        self._emit_sql_audit(
+            audit_id, now, "schemad", r.environment, r.plan_hash, drops, AUDIT_STOP_DROPS, r.id
+        )
+
     def wrapper_started(self, live: LiveJob, pgid: int) -> None:
         """A wrapper tool started as process group `pgid`: counted, and recorded so a restart can stop it."""
         self.metrics.wrapper_started()
@@ -389,6 +597,64 @@ class JobRunner:
         """The wrapper tool ended, however: no longer counted, its progress gone."""
         self.metrics.wrapper_finished()
         live.progress = None
+
+    def osc_started(self, live: LiveJob, run: OscRun) -> None:
+        """A known tool started on the statement: recorded, and its series published."""
+        live.osc = run
+        live.logged = live.saved_phase = None
+        self.update_statement(live, run.index, tool=str(run.tool))
+        self.metrics.set_osc(live.record.environment, run.schema, run.table, str(run.tool), None, False)
+
+    def osc_progress(self, live: LiveJob, record: OscProgress) -> None:
+        """The running tool's progress: live record, metrics, log line, job state, statement record."""
+        run = live.osc
+        if run is None:
+            return
+        live.progress = {**record.to_json(), "table": run.table, "statement": run.index}
+        held = (
+            run.gate is not None
+            and record.phase is OscPhase.POSTPONED
+            and run.index not in live.approved
+            and not live.cancel.is_set()
+        )
+        self.metrics.set_osc(
+            live.record.environment, run.schema, run.table, str(run.tool), record.ratio, held
+        )
+        step = None if record.pct is None else int(record.pct // 10)
+        said = (record.phase, record.throttled, record.reason, record.cutover_ready, step)
+        if said != live.logged:
+            live.logged = said
+            self.log_line(
+                live,
+                f"{live.record.statements[run.index].target}: progress `{run.table}`: {record.describe()}",
+            )
+        if record.phase != live.saved_phase:
+            live.saved_phase = record.phase
+            self.update_statement(live, run.index, progress=live.progress)
+        state = live.record.state
+        if held and state is JobState.RUNNING:
+            self._save(live, state=JobState.PENDING_CUTOVER)
+            self.log_line(
+                live,
+                f"job {live.record.id}: {JobState.PENDING_CUTOVER}: {run.tool} waits to cut over"
+                f" `{run.table}`; POST /v1/jobs/{live.record.id}/cutover (scope cutover:<environment>)"
+                " lets it",
+            )
+        elif not held and state is JobState.PENDING_CUTOVER:
+            self._save(live, state=JobState.RUNNING)
+
+    def osc_ended(self, live: LiveJob) -> None:
+        """The known tool ended: its series go, its last progress stays on the statement."""
+        run = live.osc
+        if run is None:
+            return
+        live.osc = None
+        self.metrics.forget_osc(live.record.environment, run.schema, run.table, str(run.tool))
+        last = live.progress
+        if last is not None:
+            self.update_statement(live, run.index, progress=last)
+        if live.record.state is JobState.PENDING_CUTOVER:
+            self._save(live, state=JobState.RUNNING)
 
     # ///// the job /////
 
@@ -499,6 +765,10 @@ class JobRunner:
                 lock_timeout=cfg.get_int("push-lock-timeout"),
                 cancel=live.cancel,
                 env={JOB_ENV: live.record.id},  # MYSQL_PWD is left out unless the template reads it
+                osc=OscOptions(
+                    postpone_cutover=live.record.postpone_cutover,
+                    max_trx_age=cfg.get_int("osc-max-transaction-age"),
+                ),
             ),
         )
         if live.record.wrapper_pid is not None:
@@ -507,6 +777,21 @@ class JobRunner:
         if not failed:
             return True, None
         return False, failed[0].error
+
+    def _emit_sql_audit(
+        self,
+        audit_id: int,
+        at: float,
+        who: str,
+        environment: str,
+        plan_hash: str,
+        statements: tuple[str, ...],
+        result: str,
+        job_id: str,
+    ) -> None:
+        """`_emit_audit` for an entry whose statements are not the job's (a clean-up's DROPs)."""
+        records = tuple(StatementRecord(q, "done") for q in statements)
+        self._emit_audit(audit_id, at, who, environment, plan_hash, records, result, job_id)
 
     def _emit_audit(
         self,
@@ -544,6 +829,7 @@ class _JobHooks(RunHooks):
     def __init__(self, runner: JobRunner, live: LiveJob, target: Target, offset: int) -> None:
         self.runner, self.live, self.offset = runner, live, offset
         self.where = f"{target.address} {target.schema}"
+        self.schema = target.schema
 
     def step_started(self, index: int, total: int, step: Step) -> None:
         r, live = self.runner, self.live
@@ -560,9 +846,26 @@ class _JobHooks(RunHooks):
 
     def output(self, line: LogLine) -> None:
         self.runner.log_line(self.live, f"{self.where}: {line.stream}: {line.text}")
-        p = parse_progress(line.text)
-        if p is not None and p.percent is not None:
-            self.live.progress = {"tool": p.tool, "percent": p.percent, "eta_seconds": p.eta_seconds}
+
+    def preflight(self, index: int, table: str, tool: Tool, findings: tuple[Finding, ...]) -> None:
+        r = self.runner
+        r.update_statement(
+            self.live, self.offset + index, tool=str(tool), preflight=tuple(f.to_json() for f in findings)
+        )
+        for f in findings:
+            r.log_line(
+                self.live,
+                f"{self.where}: pre-flight `{table}` ({tool}): {'refused: ' if f.refuse else ''}{f}",
+            )
+
+    def osc_started(self, index: int, table: str, tool: Tool, gate: CutoverGate | None) -> None:
+        self.runner.osc_started(self.live, OscRun(self.offset + index, self.schema, table, tool, gate))
+
+    def progress(self, index: int, table: str, record: OscProgress) -> None:
+        self.runner.osc_progress(self.live, record)
+
+    def osc_ended(self, index: int, table: str, tool: Tool) -> None:
+        self.runner.osc_ended(self.live)
 
     def wrapper_started(self, pgid: int) -> None:
         self.runner.wrapper_started(self.live, pgid)
@@ -574,8 +877,12 @@ class _JobHooks(RunHooks):
         changes: dict[str, object] = {"dropped": report.dropped}
         if report.remaining is not None:
             changes["leftovers"] = report.remaining
-        self.runner.update_statement(self.live, self.offset + index, **changes)
-        self.runner.log_line(self.live, f"{self.where}: {report.describe()}")
+        r = self.runner
+        r.update_statement(self.live, self.offset + index, **changes)
+        if report.noteworthy:
+            r.log_line(self.live, f"{self.where}: {report.describe()}")
+        if report.dropped:  # never silently: the DROPs schemad ran after the stop go to the audit log
+            r.audit_drops(self.live, tuple(x.drop_sql() for x in report.dropped))
 
 
 def _append(path: Path, line: str) -> None:
@@ -595,13 +902,31 @@ def _runs_job(pid: int, job_id: str) -> bool:
     return f"{JOB_ENV}={job_id}".encode() in environ.split(b"\0")
 
 
-async def leftovers_on(target: Target, tables: Sequence[str]) -> dict[str, tuple[Leftover, ...]]:
+async def leftovers_on(
+    target: Target, tables: Sequence[str], *, prefer: Tool | None = None
+) -> dict[str, tuple[Leftover, ...]]:
     """What online-schema-change tools left on each of `tables` of the target's schema, now.
 
     SchemadError when the server cannot be asked.
     """
     async with Instance(target.params, pool_size=1) as inst:
-        return {name: await find_leftovers(inst, target.schema, name) for name in tables}
+        return {name: await find_leftovers(inst, target.schema, name, prefer=prefer) for name in tables}
+
+
+async def environment_leftovers(targets: Sequence[Target]) -> list[TargetLeftovers]:
+    """What the tools' names hold in each target schema now (`apply.leftovers.scan_leftovers`), in order.
+
+    A target the server cannot be asked about carries its error; nothing is dropped.
+    """
+
+    async def one(t: Target) -> TargetLeftovers:
+        try:
+            async with Instance(t.params, pool_size=1) as inst:
+                return TargetLeftovers(t.address, t.schema, await scan_leftovers(inst, t.schema))
+        except SchemadError as exc:
+            return TargetLeftovers(t.address, t.schema, (), str(exc))
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
 async def stop_orphan_wrapper(

@@ -6,7 +6,9 @@ request's `plan_hash` with the current diff's, plans each selected target
 (`RepoEnvironment.push_plan`: the Plan with its routes, wrapper commands and
 refusals, built from the sizes that poll read, and verified), refuses what
 may not run (targets with errors, unsafe statements, lint errors, verify
-failures) and submits the job, which runs those Plans.  With the daemon's
+failures; with `postpone_cutover`, online changes whose tool cannot hold its
+cut-over; online changes a pre-flight check refuses, `service.osc`) and
+submits the job, which runs those Plans.  With the daemon's
 `push_requires_drift_ack`, drift nobody acknowledged (acks.py: an object the
 push would change whose live definition moved since its baseline) refuses it
 before any planning.  It answers with a
@@ -26,6 +28,7 @@ from schemad.plan.planner import Refusal, RefusalKind
 from schemad.service.drift import TargetDiff, plan_hash, select
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.jobs import PushItem
+from schemad.service.osc import PreflightNote, cutover_refusals, preflight_items
 from schemad.service.state import JobRecord
 
 if TYPE_CHECKING:
@@ -52,6 +55,8 @@ class PushOutcomeKind(StrEnum):
     LINT = "lint_errors"
     UNSAFE = "unsafe_statements"
     VERIFY = "verify_failed"
+    CUTOVER = "cutover_not_supported"  # postpone_cutover, but a tool cannot hold its cut-over (names it)
+    PREFLIGHT = "preflight_failed"  # a pre-flight check refused an online schema change
     NOTHING = "nothing_to_do"  # the live schemas match the repo: no job
     DRY_RUN = "dry_run"  # everything checked, nothing run
     SUBMITTED = "submitted"  # a job runs it
@@ -73,6 +78,7 @@ class PushRequest:
     schemas: Sequence[str] = ()  # only these schemas ([] = all)
     tables: Sequence[str] = ()  # only these tables' statements
     dry_run: bool = False
+    postpone_cutover: bool = False  # online schema changes wait for POST /v1/jobs/{id}/cutover
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,7 @@ class PushOutcome:
     statements: int = 0  # how many would run (dry run) or were submitted
     job: JobRecord | None = None  # SUBMITTED: the job
     refusals: tuple[tuple[str, Refusal], ...] = ()  # (schema, refusal) for the refused kinds
+    preflight: tuple[PreflightNote, ...] = ()  # the online changes' pre-flight findings (service.osc)
 
 
 def selected(
@@ -179,15 +186,30 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
     count = sum(len(i.steps) for i in items)
     if not items:  # no job, no audit entry, no log: there is nothing to record
         return PushOutcome(PushOutcomeKind.NOTHING, "nothing to do: the live schemas match the repo", current)
+    gate = cutover_refusals(items) if req.postpone_cutover else []
+    if gate:
+        daemon.metrics.record_push_refused(key, PushOutcomeKind.CUTOVER.value)
+        return PushOutcome(PushOutcomeKind.CUTOVER, "postpone_cutover: " + "; ".join(gate[:5]), current)
+    notes = tuple(await preflight_items(items))
+    if any(n.finding.refuse for n in notes):
+        daemon.metrics.record_push_refused(key, PushOutcomeKind.PREFLIGHT.value)
+        message = "pre-flight checks refused: " + "; ".join(str(n) for n in notes if n.finding.refuse)
+        return PushOutcome(PushOutcomeKind.PREFLIGHT, message, current, preflight=notes)
     if req.dry_run:
         return PushOutcome(
             PushOutcomeKind.DRY_RUN,
             f"dry run: {count} statement(s) would run; nothing was executed",
             current,
             count,
+            preflight=notes,
         )
     job = await daemon.jobs.submit(
-        repo=env.repo, environment=key, plan_hash=current, who=req.who, items=items
+        repo=env.repo,
+        environment=key,
+        plan_hash=current,
+        who=req.who,
+        items=items,
+        postpone_cutover=req.postpone_cutover,
     )
     return PushOutcome(
         PushOutcomeKind.SUBMITTED, f"job {job.id} runs {count} statement(s)", current, count, job
