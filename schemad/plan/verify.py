@@ -80,9 +80,16 @@ async def verify_diff(
                 problems.append(VerifyProblem(before.name, f"generated ALTER failed: {exc}\n{sql}"))
                 return
 
+    async def replay_group(ws: Instance, group: list[tuple[Table, Table]]) -> None:
+        for before, after in group:
+            await replay(ws, before, after)
+
     async with scratch_schema(params, char_set=live.char_set, collation=live.collation, options=opts) as ws:
-        # Tables are independent here (foreign_key_checks=0): replay them concurrently over the pool.
-        await asyncio.gather(*(replay(ws, b, a) for b, a in pairs if b is not None and a is not None))
+        # foreign_key_checks=0 here, but an ALTER still locks the tables its foreign keys name: tables
+        # linked by one replay one after the other (two ALTERs adding FKs to each other deadlock,
+        # error 1213), unlinked groups concurrently over the pool.
+        groups = _fk_groups([(b, a) for b, a in pairs if b is not None and a is not None])
+        await asyncio.gather(*(replay_group(ws, g) for g in groups))
         wanted = [a.name for _, a in pairs if a is not None]
         result = {t.name: t for t in await load_tables(ws, opts.temp_schema, mods.flavor, wanted)}
     for _, after in pairs:
@@ -94,3 +101,24 @@ async def verify_diff(
             detail = "; ".join(remaining.statements(smods)) if remaining is not None else "table missing"
             problems.append(VerifyProblem(after.name, f"after the ALTER it still differs: {detail}"))
     return problems
+
+
+def _fk_groups(pairs: list[tuple[Table, Table]]) -> list[list[tuple[Table, Table]]]:
+    """The (before, after) pairs split into groups that no foreign key (before or after) links."""
+    names = {b.name for b, _ in pairs}
+    parent = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for before, after in pairs:
+        for fk in (*before.foreign_keys, *after.foreign_keys):
+            if not fk.referenced_schema and fk.referenced_table in names:
+                parent[root(fk.referenced_table)] = root(before.name)
+    groups: dict[str, list[tuple[Table, Table]]] = {}
+    for pair in pairs:
+        groups.setdefault(root(pair[0].name), []).append(pair)
+    return list(groups.values())
