@@ -1,4 +1,4 @@
-"""verify replays tables linked by a foreign key one after the other (two ALTERs adding FKs to each other deadlock)."""
+"""verify replays tables linked by a foreign key one after the other (FKs added to each other deadlock)."""
 
 from __future__ import annotations
 
