@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from schemad.api.auth import SCOPES, auth_middleware, require
+from schemad.api.oscroutes import add_osc_routes
 from schemad.api.routes import ANSWERS, DAEMON, add_routes
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
@@ -255,4 +256,5 @@ def create_app(config: DaemonConfig) -> web.Application:
     app.router.add_get("/openapi.yaml", openapi)
     app[ANSWERS] = AnswerCache()
     add_routes(app)
+    add_osc_routes(app)
     return app

@@ -13,7 +13,7 @@ from schemad.service.drift import TargetDiff
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.opsstore import AckRecord
 from schemad.service.poller import PollState
-from schemad.service.served import Leftover, Note, PlannedStep
+from schemad.service.served import Leftover, Note, PlannedStep, role_of
 from schemad.service.state import AuditRecord, JobRecord
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "environment_json",
     "iso",
     "job_json",
+    "leftover_json",
     "step_json",
 ]
 
@@ -204,6 +205,7 @@ def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[
         if job.orphan is None
         else {"action": str(job.orphan.action), "pgid": job.orphan.pgid, "at": iso(job.orphan.at)},
         "progress": progress,
+        "postpone_cutover": job.postpone_cutover,
         "statements": [
             {
                 "sql": s.sql,
@@ -212,16 +214,29 @@ def job_json(job: JobRecord, progress: dict[str, object] | None = None) -> dict[
                 "error": s.error,
                 "started_at": iso(s.started_at),
                 "finished_at": iso(s.finished_at),
-                "leftovers": None if s.leftovers is None else [_leftover(x) for x in s.leftovers],
-                "dropped": [_leftover(x) for x in s.dropped],
+                "leftovers": None if s.leftovers is None else [leftover_json(x) for x in s.leftovers],
+                "dropped": [leftover_json(x) for x in s.dropped],
+                "tool": s.tool,
+                "progress": s.progress,
+                "preflight": list(s.preflight),
+                "cutover_approved_by": s.cutover_approved_by,
+                "cutover_approved_at": iso(s.cutover_approved_at),
             }
             for s in job.statements
         ],
     }
 
 
-def _leftover(x: Leftover) -> dict[str, str]:
-    return {"kind": str(x.kind), "schema": x.schema, "table": x.table, "name": x.name, "tool": str(x.tool)}
+def leftover_json(x: Leftover) -> dict[str, str]:
+    """A leftover of an online-schema-change tool; `role`: copy, scaffolding or original (old data)."""
+    return {
+        "kind": str(x.kind),
+        "schema": x.schema,
+        "table": x.table,
+        "name": x.name,
+        "tool": str(x.tool),
+        "role": str(role_of(x)),
+    }
 
 
 def audit_json(a: AuditRecord) -> dict[str, Any]:

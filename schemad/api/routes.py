@@ -278,6 +278,8 @@ _PUSH_REFUSED: dict[PushOutcomeKind, type[web.HTTPException]] = {
     PushOutcomeKind.LINT: web.HTTPUnprocessableEntity,
     PushOutcomeKind.UNSAFE: web.HTTPUnprocessableEntity,
     PushOutcomeKind.VERIFY: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.CUTOVER: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.PREFLIGHT: web.HTTPUnprocessableEntity,
 }
 
 
@@ -285,7 +287,7 @@ async def push(request: web.Request) -> web.Response:
     key, env = _env(request)
     require(request, f"push:{env.name}")
     body = await _body(request)
-    _known_fields(body, {"plan_hash", "allow_unsafe", "schemas", "tables", "dry_run"})
+    _known_fields(body, {"plan_hash", "allow_unsafe", "schemas", "tables", "dry_run", "postpone_cutover"})
     req = PushRequest(
         plan_hash=_field(body, "plan_hash", str, required=True),
         who=request[WHO],
@@ -293,6 +295,7 @@ async def push(request: web.Request) -> web.Response:
         schemas=_field(body, "schemas", list, default=[]),
         tables=_field(body, "tables", list, default=[]),
         dry_run=_field(body, "dry_run", bool, default=False),
+        postpone_cutover=_field(body, "postpone_cutover", bool, default=False),
     )
     outcome = await push_environment(_daemon(request), key, env, req)
     refused = _PUSH_REFUSED.get(outcome.kind)
@@ -300,14 +303,18 @@ async def push(request: web.Request) -> web.Response:
         raise api_error(refused, outcome.kind.value, outcome.message)
     if outcome.kind is PushOutcomeKind.SUBMITTED and outcome.job is not None:
         return web.json_response({"job": job_json(outcome.job)}, status=202)
-    return web.json_response(
-        {
-            "dry_run": req.dry_run,
-            "plan_hash": outcome.plan_hash,
-            "statements": outcome.statements,
-            "message": outcome.message,
-        }
-    )
+    answer: dict[str, Any] = {
+        "dry_run": req.dry_run,
+        "plan_hash": outcome.plan_hash,
+        "statements": outcome.statements,
+        "message": outcome.message,
+    }
+    if outcome.kind is PushOutcomeKind.DRY_RUN:  # the online changes' pre-flight findings
+        answer["preflight"] = [
+            {"target": n.where, "table": n.table, "tool": str(n.tool), **n.finding.to_json()}
+            for n in outcome.preflight
+        ]
+    return web.json_response(answer)
 
 
 async def get_object(request: web.Request) -> web.Response:
@@ -474,7 +481,8 @@ async def cancel_job(request: web.Request) -> web.Response:
     d = _daemon(request)
     env_name = job.environment.rpartition("/")[2]
     require(request, f"push:{env_name}")
-    if job.state not in (JobState.QUEUED, JobState.RUNNING) or not d.jobs.cancel(job.id):
+    active = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
+    if job.state not in active or not d.jobs.cancel(job.id):
         raise api_error(web.HTTPConflict, "job_not_running", f"job {job.id} is {job.state}, not running")
     return web.json_response({"job": job_json(d.store.get_job(job.id) or job)}, status=202)
 

@@ -139,6 +139,10 @@ class Daemon:
         if any(job.orphan is not None for job in interrupted):
             self._spawn(self.jobs.recover_leftovers(interrupted, self._target_of))
 
+    def target_of(self, job: JobRecord, st: StatementRecord) -> Target | None:
+        """The configured target a job's statement ran on (None if it is gone from the config)."""
+        return self._target_of(job, st)
+
     def _target_of(self, job: JobRecord, st: StatementRecord) -> Target | None:
         """The configured target a job's statement ran on (None if it is gone from the config)."""
         found = self.find(job.environment)

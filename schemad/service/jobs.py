@@ -419,6 +419,8 @@ class JobRunner:
         kept = sum(len(o.cleanup.refused) + len(o.cleanup.failed) for o in outcomes if o.cleanup is not None)
         errors = sum(o.error is not None for o in outcomes)
         result = AUDIT_CLEANUP if not kept and not errors else f"{AUDIT_CLEANUP}: {kept + errors} not dropped"
+        if not outcomes:  # nothing was listed: nothing happened, nothing to audit
+            return job, outcomes
         audit_id = await asyncio.to_thread(
             lambda: self.store.append_audit(
                 at=now,

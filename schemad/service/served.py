@@ -7,8 +7,8 @@ of plan, apply or lint (tests/unit/test_layering.py holds it to that).
 
 from __future__ import annotations
 
-from schemad.apply.leftovers import Leftover
+from schemad.apply.leftovers import Leftover, role_of
 from schemad.lint.engine import Note
 from schemad.plan.planner import PlannedStep
 
-__all__ = ["Leftover", "Note", "PlannedStep"]
+__all__ = ["Leftover", "Note", "PlannedStep", "role_of"]

@@ -28,6 +28,7 @@ from tests.daemon_proc import (
     RunningDaemon,
     assert_no_password,
     ensure_db_user,
+    sha,
     sql,
 )
 from tests.integration.test_openapi import check_response, operations
@@ -48,6 +49,15 @@ OBJECT = "/schemas/{schema}/objects/{name}"
 
 CALLED: set[tuple[str, str]] = set()
 
+# A token that may approve cut-overs and nothing else (scope cutover:<env>, issue 13.4).
+APPROVER_TOKEN = "approver-" + os.urandom(12).hex()
+APPROVER = f"""
+[[tokens]]
+name = "approver"
+sha256 = "{sha(APPROVER_TOKEN)}"
+scopes = ["read", "cutover:test"]
+"""
+
 
 @pytest.fixture(scope="module")
 def daemon(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
@@ -57,7 +67,7 @@ def daemon(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     sql(server, USERS + ORDERS, schema)
     root = tmp_path_factory.mktemp("contract")
     repo = DaemonRepo.create(root / "repo", server, schema, {"users.sql": USERS, "orders.sql": ORDERS})
-    d = RunningDaemon(repo, root / "run").start()
+    d = RunningDaemon(repo, root / "run", extra_toml=APPROVER).start()
     try:
         yield d
     finally:
@@ -281,7 +291,11 @@ def test_hand_ddl_then_push_and_jobs(daemon: RunningDaemon, server: DBServer) ->
     assert code(r) == "unsafe_statements"
     body = {"plan_hash": h, "allow_unsafe": True, "dry_run": True}
     r = call(daemon, "POST", ENV + "/push", 200, body=body, env="test")
-    assert r.json()["statements"] == 2
+    assert r.json()["statements"] == 2 and r.json()["preflight"] == []
+    # Nothing runs through gh-ost or Spirit, so there is no cut-over to hold.
+    body = {"plan_hash": h, "allow_unsafe": True, "postpone_cutover": True}
+    r = call(daemon, "POST", ENV + "/push", 422, body=body, env="test")
+    assert code(r) == "cutover_not_supported" and "nothing to postpone" in r.text
     body = {"plan_hash": h, "allow_unsafe": True, "schemas": [schema], "tables": []}
     r = call(daemon, "POST", REPO_ENV + "/push", 202, body=body, repo="app", env="test")
     job_id = r.json()["job"]["id"]
@@ -315,6 +329,38 @@ def test_hand_ddl_then_push_and_jobs(daemon: RunningDaemon, server: DBServer) ->
     call(daemon, "POST", "/v1/jobs/{id}/cancel", 403, id=job_id, token=READER_TOKEN)
     call(daemon, "POST", "/v1/jobs/{id}/cancel", 404, id="nope")
     call(daemon, "POST", "/v1/jobs/{id}/cancel", 401, id=job_id, token=None)
+
+
+def test_online_schema_change_operations(daemon: RunningDaemon) -> None:
+    """Leftovers, cut-over approval and clean-up answer as documented (the runs: test_osc_supervisor)."""
+    schema = daemon.repo.schema
+    r = call(daemon, "GET", ENV + "/leftovers", 200, env="test", token=READER_TOKEN)
+    assert r.json() == {
+        "environment": "test",
+        "targets": [
+            {"address": r.json()["targets"][0]["address"], "schema": schema, "error": None, "leftovers": []}
+        ],
+    }
+    call(daemon, "GET", REPO_ENV + "/leftovers", 200, repo="app", env="test")
+    call(daemon, "GET", ENV + "/leftovers", 404, env="nope")
+    call(daemon, "GET", ENV + "/leftovers", 401, env="test", token=None)
+
+    (job,) = daemon.get("/v1/jobs").json()["jobs"]
+    # push:test does not include cutover:test, and the approver may not clean up (push:test).
+    r = call(daemon, "POST", "/v1/jobs/{id}/cutover", 403, id=job["id"])
+    assert "cutover:test" in r.text
+    r = call(daemon, "POST", "/v1/jobs/{id}/cutover", 409, id=job["id"], token=APPROVER_TOKEN)
+    assert code(r) == "job_not_pending_cutover"
+    call(daemon, "POST", "/v1/jobs/{id}/cutover", 404, id="nope", token=APPROVER_TOKEN)
+    call(daemon, "POST", "/v1/jobs/{id}/cutover", 401, id=job["id"], token=None)
+
+    call(daemon, "POST", "/v1/jobs/{id}/cleanup", 403, id=job["id"], token=APPROVER_TOKEN)
+    r = call(daemon, "POST", "/v1/jobs/{id}/cleanup", 200, id=job["id"])
+    assert r.json()["cleanup"] == [] and r.json()["job"]["id"] == job["id"]
+    call(daemon, "POST", "/v1/jobs/{id}/cleanup", 404, id="nope")
+    call(daemon, "POST", "/v1/jobs/{id}/cleanup", 401, id=job["id"], token=None)
+    # The job listed nothing: nothing was dropped, and the audit log has no entry for it.
+    assert [e["result"] for e in daemon.get("/v1/audit").json()["entries"]] == ["succeeded"]
 
 
 def test_audit(daemon: RunningDaemon) -> None:
