@@ -304,8 +304,7 @@ class DriftBook:
             new = Baseline(fps, drifted, frozenset(lint))
             if new == base:
                 continue
-            memo.baseline = new
-            self._put(tid, new, now)
+            memo.baseline = new  # in memory first: a store that fails now announces again after a restart
             common = {"repo": env.repo, "address": t.target.address, "schema": t.target.schema}
             detected = [o for o in view.drift if o.key not in base.drifted]
             if detected:
@@ -317,6 +316,7 @@ class DriftBook:
             if lint.keys() - base.lint:
                 findings = [_finding_json(n) for _, n in sorted(lint.items())]
                 self.emit("lint.failed", key, env.repo, {**common, "findings": findings})
+            self._put(tid, new, now)
         if marks_changed:
             env.version += 1
         return marks_changed
@@ -487,7 +487,7 @@ class DriftBook:
         self._acks.pop(a.id, None)
         try:
             self.ops.end_ack(a.id, state, now, reason)
-        except SchemadError as exc:
+        except Exception as exc:
             log.error("drift acknowledgement %d: cannot record its end: %s", a.id, exc)
         result = AUDIT_EXPIRED if state is AckState.EXPIRED else AUDIT_VOID
         try:
@@ -499,7 +499,7 @@ class DriftBook:
                 statements=(),
                 result=f"{result}: #{a.id} {a.key} in {a.schema} on {a.address}: {reason}",
             )
-        except SchemadError as exc:
+        except Exception as exc:
             log.error("drift acknowledgement %d: cannot audit its end: %s", a.id, exc)
 
     async def _audit(self, key: str, ack: AckRecord, statements: Sequence[str], result: str) -> None:
@@ -517,7 +517,7 @@ class DriftBook:
     def _put(self, tid: TargetId, baseline: Baseline, now: float) -> None:
         try:
             self.ops.put_baseline(tid, baseline, now)
-        except SchemadError as exc:  # kept in memory; written with the next change
+        except Exception as exc:  # kept in memory; written with the next change
             log.error("drift baseline of %s: cannot store it: %s", " ".join(tid), exc)
 
 

@@ -439,7 +439,7 @@ class WebhookDispatcher:
     # ///// one target's queue /////
 
     async def _sleep(self, t: _Target, seconds: float | None) -> None:
-        t.wake.clear()
+        """Until `seconds` pass or `emit` queues something (`wake` is cleared before the queue is read)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(t.wake.wait(), seconds)
 
@@ -449,6 +449,7 @@ class WebhookDispatcher:
             t.depth = await asyncio.to_thread(self.ops.depth, name)
             self.metrics.set_webhook_queue(name, t.depth)
         while not self._stopping:
+            t.wake.clear()  # before reading: an event queued from now on wakes the sleep below
             try:
                 row = await asyncio.to_thread(self.ops.head, name)
             except Exception as exc:
