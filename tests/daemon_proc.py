@@ -288,7 +288,7 @@ scopes = ["read"]
     def wait_job(self, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             job: dict[str, Any] = self.get(f"/v1/jobs/{job_id}").json()["job"]
-            return job if job["state"] not in ("queued", "running") else None
+            return job if job["state"] not in ("queued", "running", "pending_cutover") else None
 
         result: dict[str, Any] = self.wait_for(done, timeout)
         return result

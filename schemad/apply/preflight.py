@@ -30,6 +30,7 @@ This module reads, never writes, and knows nothing of jobs or the API.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,10 @@ from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.errors import DatabaseError, SchemadError
 
-__all__ = ["Finding", "PreflightRefused", "preflight"]
+__all__ = ["CHECKS", "Finding", "PreflightRefused", "parse_skip", "preflight"]
+
+#: The checks, by name (what osc-skip-checks lists).
+CHECKS = ("key", "long_transactions", "metadata_lock_waiters", "triggers", "binlog", "disk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +116,41 @@ async def preflight(
     *,
     max_trx_age: int = 60,
     command: str = "",
+    skip: Collection[str] = (),
 ) -> tuple[Finding, ...]:
     """Every check for an online change of `schema`.`table` by `tool`; see the module docstring.
 
     `command` is the tool's (masked) command line, for options that change a
-    check (`--preserve-triggers`).  Only DatabaseError of a lost connection
-    escapes; a check the server cannot answer becomes a note.
+    check (`--preserve-triggers`).  Checks named in `skip` do not run (the
+    dir's osc-skip-checks).  Only DatabaseError of a lost connection escapes;
+    a check the server cannot answer becomes a note.
     """
     out: list[Finding] = []
-    out += await _check(inst, "key", _key, schema, table, tool)
-    if max_trx_age > 0:
+    if "key" not in skip:
+        out += await _check(inst, "key", _key, schema, table, tool)
+    if max_trx_age > 0 and "long_transactions" not in skip:
         out += await _check(inst, "long_transactions", _long_trx, max_trx_age)
-    out += await _check(inst, "metadata_lock_waiters", _mdl_waiters, schema, table)
-    out += await _check(inst, "triggers", _triggers, schema, table, tool, command)
-    if tool in (Tool.GH_OST, Tool.SPIRIT):
+    if "metadata_lock_waiters" not in skip:
+        out += await _check(inst, "metadata_lock_waiters", _mdl_waiters, schema, table)
+    if "triggers" not in skip:
+        out += await _check(inst, "triggers", _triggers, schema, table, tool, command)
+    if tool in (Tool.GH_OST, Tool.SPIRIT) and "binlog" not in skip:
         out += await _check(inst, "binlog", _binlog, tool)
-    with contextlib.suppress(DatabaseError, LookupError, TypeError, ValueError):
-        out += await _disk(inst, schema, table)  # not reported by this server: skipped quietly
+    if "disk" not in skip:
+        with contextlib.suppress(DatabaseError, LookupError, TypeError, ValueError):
+            out += await _disk(inst, schema, table)  # not reported by this server: skipped quietly
     return tuple(out)
+
+
+def parse_skip(text: str) -> tuple[frozenset[str], tuple[Finding, ...]]:
+    """osc-skip-checks' value: the check names, and a note for each name that is no check."""
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(names - set(CHECKS))
+    notes = tuple(
+        Finding("osc-skip-checks", False, f"{n!r} is not a pre-flight check (known: {', '.join(CHECKS)})")
+        for n in unknown
+    )
+    return names & frozenset(CHECKS), notes
 
 
 async def _check(inst: Instance, name: str, fn: Any, *args: Any) -> list[Finding]:

@@ -44,7 +44,7 @@ from schemad.apply.clientcnf import client_option_file, ghost_misreads, spirit_m
 from schemad.apply.executor import DDLExecutor
 from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
 from schemad.apply.osc import CutoverGate, gate_for, gate_refusal, tool_of, with_arguments
-from schemad.apply.preflight import Finding, PreflightRefused, preflight
+from schemad.apply.preflight import Finding, PreflightRefused, parse_skip, preflight
 from schemad.apply.progress import OscProgress, Tool, reader_for
 from schemad.apply.runner import LogLine, RunResult, run_managed
 from schemad.connection.instance import Instance
@@ -166,6 +166,7 @@ class OscOptions:
     postpone_cutover: bool = False  # gh-ost / Spirit hold their cut-over until the gate is released
     preflight: bool = True  # check the server before each known tool starts (apply.preflight)
     max_trx_age: int = 60  # seconds; the long-transaction check (0: not checked)
+    skip_checks: str = ""  # osc-skip-checks: comma-separated pre-flight checks not to run
 
 
 class OscHooks:
@@ -284,10 +285,17 @@ class WrappingExecutor:
         """Run the pre-flight checks; PreflightRefused when one refuses."""
         if not self.osc.preflight:
             return
+        skip, notes = parse_skip(self.osc.skip_checks)
         try:
             async with Instance(self.planner.params, pool_size=1) as inst:
-                findings = await preflight(
-                    inst, self.planner.schema, table, tool, max_trx_age=self.osc.max_trx_age, command=command
+                findings = notes + await preflight(
+                    inst,
+                    self.planner.schema,
+                    table,
+                    tool,
+                    max_trx_age=self.osc.max_trx_age,
+                    command=command,
+                    skip=skip,
                 )
         except SchemadError as exc:
             findings = (Finding("connection", True, f"cannot run the pre-flight checks: {exc}"),)

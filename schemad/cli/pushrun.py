@@ -71,7 +71,9 @@ async def push_target(plan: Plan, cfg: Config, progress: ProgressLine, warned: s
         RunOptions(
             foreign_key_checks=cfg.get_bool("foreign-key-checks"),
             lock_timeout=cfg.get_int("push-lock-timeout"),
-            osc=OscOptions(max_trx_age=cfg.get_int("osc-max-transaction-age")),
+            osc=OscOptions(
+                max_trx_age=cfg.get_int("osc-max-transaction-age"), skip_checks=cfg.get("osc-skip-checks")
+            ),
         ),
     )
     progress.clear()

@@ -739,6 +739,15 @@ def _definitions() -> list[OptionDef]:
             description="refuse to start an online schema change while a transaction older than this"
             " many seconds is open (0: no check)",
         ),
+        # schemad addition: pre-flight checks an operator knows do not apply (e.g. binlog when gh-ost
+        # reads a replica's).
+        s(
+            "osc-skip-checks",
+            commands=frozenset({PUSH}),
+            group=_SAFETY_GROUP,
+            description="comma-separated pre-flight checks not to run before an online schema change: key,"
+            " long_transactions, metadata_lock_waiters, triggers, binlog, disk",
+        ),
         b("first-only", short="1", description="use only the first host and schema of each dir", **sharding),
         b(
             "brief",

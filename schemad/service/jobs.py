@@ -436,14 +436,14 @@ class JobRunner:
         for o in outcomes:
             where = o.target or "?"
             if o.cleanup is None:
-                self._log_file(job, f"{where}: cleanup requested by {who}: not done: {o.error}")
+                self._note(job, f"{where}: cleanup requested by {who}: not done: {o.error}")
                 continue
             c = o.cleanup
             parts = [f"cleanup requested by {who}: dropped {len(c.dropped)}"]
             parts += [f"kept {x.name}: {why}" for x, why in c.refused]
             parts += [f"DROP of {x.name} failed: {err}" for x, err in c.failed]
             parts += [f"{x.name} was already gone" for x in c.gone]
-            self._log_file(
+            self._note(
                 job,
                 f"{where}: " + "; ".join(parts) + ("; " + "; ".join(c.statements) if c.statements else ""),
             )
@@ -676,6 +676,14 @@ class JobRunner:
             except Exception:
                 log.exception("job %s: the state-change hook failed", job.id)
 
+    def _note(self, job: JobRecord, text: str) -> None:
+        """A line in the log of an ended job: through its live record if this daemon ran it, else the file."""
+        live = self._live.get(job.id)
+        if live is not None:
+            self.log_line(live, text)
+        else:
+            self._log_file(job, text)
+
     def _log_file(self, job: JobRecord, text: str) -> None:
         """Append a line to the log of a job that is not running here (after a restart)."""
         if job.log_path:
@@ -770,6 +778,7 @@ class JobRunner:
                 osc=OscOptions(
                     postpone_cutover=live.record.postpone_cutover,
                     max_trx_age=cfg.get_int("osc-max-transaction-age"),
+                    skip_checks=cfg.get("osc-skip-checks"),
                 ),
             ),
         )

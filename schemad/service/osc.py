@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemad.apply.osc import gate_refusal, tool_of
-from schemad.apply.preflight import Finding, preflight
+from schemad.apply.preflight import Finding, parse_skip, preflight
 from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
@@ -93,9 +93,12 @@ async def preflight_items(items: Sequence[PushItem]) -> list[PreflightNote]:
         t = c.item.target
         where = f"{t.address} {t.schema}"
         age = c.item.dir.config.get_int("osc-max-transaction-age")
+        skip, notes = parse_skip(c.item.dir.config.get("osc-skip-checks"))
         try:
             async with Instance(t.params, pool_size=1) as inst:
-                found = await preflight(inst, t.schema, c.table, c.tool, max_trx_age=age, command=c.command)
+                found = notes + await preflight(
+                    inst, t.schema, c.table, c.tool, max_trx_age=age, command=c.command, skip=skip
+                )
         except SchemadError as exc:
             found = (Finding("connection", True, f"cannot run the pre-flight checks: {exc}"),)
         out += [PreflightNote(where, c.table, c.tool, f) for f in found]

@@ -141,6 +141,7 @@ SCHEMAD_ONLY = [
     "local-workspace-idle",
     "lint-stale-rename",
     "osc-max-transaction-age",
+    "osc-skip-checks",
 ]
 
 
