@@ -17,7 +17,7 @@ from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.diff.modifiers import StatementModifiers
 from schemad.diff.schema_diff import SchemaDiff
-from schemad.diff.table_diff import diff_tables
+from schemad.diff.table_diff import TableDiff, diff_tables
 from schemad.errors import SchemadError
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
@@ -70,19 +70,28 @@ async def verify_diff(
     ]
     problems: list[VerifyProblem] = []
 
-    async def replay(ws: Instance, before: Table, after: Table) -> None:
-        await ws.execute(before.show_create or before.create_statement(mods.flavor))
-        tdiff = diff_tables(before, after, smods)
-        for sql in tdiff.statements(smods) if tdiff is not None else []:
+    async def run(ws: Instance, table: str, part: TableDiff | None) -> None:
+        if any(p.table == table for p in problems):
+            return
+        for sql in part.statements(smods) if part is not None else []:
             try:
                 await ws.execute(sql)
             except SchemadError as exc:
-                problems.append(VerifyProblem(before.name, f"generated ALTER failed: {exc}\n{sql}"))
+                problems.append(VerifyProblem(table, f"generated ALTER failed: {exc}\n{sql}"))
                 return
 
     async def replay_group(ws: Instance, group: list[tuple[Table, Table]]) -> None:
-        for before, after in group:
-            await replay(ws, before, after)
+        """The group's live tables, then their ALTERs in the push's order: by name, new FKs last."""
+        for before, _ in group:
+            await ws.execute(before.show_create or before.create_statement(mods.flavor))
+        parts = []
+        for before, after in sorted(group, key=lambda p: p[0].name):
+            tdiff = diff_tables(before, after, smods)
+            parts.append((before.name, *(tdiff.split_foreign_key_adds() if tdiff else (None, None))))
+        for table, main, _ in parts:
+            await run(ws, table, main)
+        for table, _, fk_adds in parts:
+            await run(ws, table, fk_adds)
 
     async with scratch_schema(params, char_set=live.char_set, collation=live.collation, options=opts) as ws:
         # foreign_key_checks=0 here, but an ALTER still locks the tables its foreign keys name: tables
