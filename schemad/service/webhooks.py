@@ -345,6 +345,7 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._stopping = False
         self._user_agent = f"schemad/{_version()}"
+        self._started: set[str] = set()  # jobs that announced push.started and have not ended
 
     @property
     def targets(self) -> list[str]:
@@ -393,10 +394,22 @@ class WebhookDispatcher:
         return event
 
     def job_changed(self, job: JobRecord) -> None:
-        """A job's state changed: announce it (push.planned, push.started, ...)."""
+        """A job's state changed: announce it (push.planned, push.started, ...).
+
+        `push.started` is announced once per job: a job that goes back to
+        running after an approved cut-over does not start again.
+        """
         found = job_event(job)
-        if found is not None:
-            self.emit(found[0], job.environment, job.repo, found[1])
+        if found is None:
+            return
+        name, data = found
+        if name == "push.started":
+            if job.id in self._started:
+                return
+            self._started.add(job.id)
+        elif name in ("push.succeeded", "push.failed"):
+            self._started.discard(job.id)
+        self.emit(name, job.environment, job.repo, data)
 
     # ///// lifecycle /////
 
