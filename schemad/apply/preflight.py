@@ -13,7 +13,8 @@ Each check, what refuses, and for which tools:
   seconds is open; 0 turns the check off (all three);
 * `metadata_lock_waiters`: sessions wait for a metadata lock on the table
   (performance_schema when its MDL instrument is on, else the processlist's
-  "Waiting for table metadata lock" in the schema) (all three);
+  "Waiting for table metadata lock" of sessions in the schema or whose
+  statement names the table) (all three);
 * `triggers`: the table has triggers (gh-ost and Spirit refuse them;
   pt-osc too unless its command has --preserve-triggers);
 * `binlog`: log_bin off, binlog_format not ROW or binlog_row_image not
@@ -90,7 +91,7 @@ _PS_MDL_SQL = (
 )
 _PROCESSLIST_MDL_SQL = (
     "SELECT COUNT(*) AS n FROM information_schema.processlist"
-    " WHERE state = 'Waiting for table metadata lock' AND db = %s"
+    " WHERE state = 'Waiting for table metadata lock' AND (db = %s OR INSTR(info, %s) > 0)"
 )
 _TRIGGERS_SQL = (
     "SELECT trigger_name AS name FROM information_schema.triggers"
@@ -194,8 +195,8 @@ async def _mdl_waiters(inst: Instance, schema: str, table: str) -> list[Finding]
         n = int((await inst.query(_PS_MDL_SQL, [schema, table]))[0]["n"])
         where = f"a metadata lock on `{table}`"
     else:
-        n = int((await inst.query(_PROCESSLIST_MDL_SQL, [schema]))[0]["n"])
-        where = f"a table metadata lock in `{schema}` (processlist)"
+        n = int((await inst.query(_PROCESSLIST_MDL_SQL, [schema, table]))[0]["n"])
+        where = f"a table metadata lock in `{schema}` or on a statement naming `{table}` (processlist)"
     if n == 0:
         return []
     return [Finding("metadata_lock_waiters", True, f"{n} session(s) are waiting for {where}")]
