@@ -40,6 +40,7 @@ targets as they are; its outputs are values, audit entries and `emit` calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -48,6 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from schemad.daemon_config import parse_duration
@@ -314,7 +316,7 @@ class DriftBook:
                 objs = [{"type": k.type.value, "name": k.name} for k in resolved]
                 self.emit("drift.resolved", key, env.repo, {**common, "objects": objs})
             if lint.keys() - base.lint:
-                findings = [_finding_json(n) for _, n in sorted(lint.items())]
+                findings = [_finding_json(n, env.root) for _, n in sorted(lint.items())]
                 self.emit("lint.failed", key, env.repo, {**common, "findings": findings})
             self._put(tid, new, now)
         if marks_changed:
@@ -552,9 +554,14 @@ def _note_id(note: Any) -> str:
     return json.dumps([note.file, note.line, note.rule, note.key.type.value, note.key.name, note.message])
 
 
-def _finding_json(note: Any) -> dict[str, Any]:
+def _finding_json(note: Any, root: Path) -> dict[str, Any]:
+    """A lint finding for an event, its file relative to the repo (where the checkout is stays private)."""
+    file = note.file
+    if file is not None:
+        with contextlib.suppress(ValueError):
+            file = Path(file).resolve().relative_to(root.resolve()).as_posix()
     return {
-        "file": note.file,
+        "file": file,
         "line": note.line,
         "rule": note.rule,
         "message": note.message,

@@ -345,3 +345,28 @@ signing_key_file = "{tmp_path / "webhook.key"}"
         d.stop()
         hanging.close()
         assert_no_password(d)
+
+
+def test_lint_errors_in_the_diff_are_announced_once(
+    tmp_path: Path, server: DBServer, schema: str, receiver: Receiver
+) -> None:
+    receiver.start()
+    repo = DaemonRepo.create(
+        tmp_path / "repo", server, schema, {"users.sql": USERS}, extra_options="lint-pk=error\n"
+    )
+    toml = webhook_toml(tmp_path, receiver.port).replace(
+        'timeout = "2s"', 'timeout = "2s"\nevents = ["lint.*"]'
+    )
+    d = RunningDaemon(repo, tmp_path / "run", extra_toml=toml).start()
+    try:
+        (repo.dir / "nopk.sql").write_text("CREATE TABLE nopk (a int);\n")
+        receiver.wait(["lint.failed"])
+        check_signed(receiver)
+        (finding,) = receiver.events()[0]["data"]["findings"]
+        assert (finding["rule"], finding["object"]) == ("pk", {"type": "table", "name": "nopk"})
+        assert (finding["file"], finding["line"]) == (f"{schema}/nopk.sql", 1)  # relative to the repo
+        time.sleep(2)  # polls go on: the same finding is not announced again
+        assert receiver.names() == ["lint.failed"]
+    finally:
+        d.stop()
+        assert_no_password(d)
