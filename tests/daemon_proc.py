@@ -31,6 +31,8 @@ from tests.helpers import load_sql
 
 ADMIN_TOKEN = "admin-" + secrets.token_hex(16)
 READER_TOKEN = "reader-" + secrets.token_hex(16)
+# A token that may approve cut-overs of `test` and read, nothing else: `RunningDaemon(extra_toml=APPROVER)`.
+APPROVER_TOKEN = "approver-" + secrets.token_hex(16)
 DB_USER = "schemad_daemon"
 # Distinctive, so a leak is unmistakable in any text the suite collects.
 DB_PASSWORD = "pw-" + secrets.token_hex(12) + "-Secret"
@@ -48,6 +50,14 @@ USERS = """CREATE TABLE `users` (
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+APPROVER = f"""
+[[tokens]]
+name = "approver"
+sha256 = "{sha(APPROVER_TOKEN)}"
+scopes = ["read", "cutover:test"]
+"""
 
 
 def free_port() -> int:

@@ -283,6 +283,32 @@ class ProgressReader:
         raise NotImplementedError
 
 
+def _done(now: OscProgress) -> OscProgress:
+    """The tool reported the change complete."""
+    return replace(
+        now, phase=OscPhase.DONE, pct=100.0, eta_s=0.0, throttled=False, reason=None, cutover_ready=False
+    )
+
+
+def _failed(now: OscProgress, reason: str | None) -> OscProgress:
+    """The tool reported a fatal error (`reason`, cut to 500 characters)."""
+    reason = reason[:500] if reason is not None else None
+    return replace(now, phase=OscPhase.FAILED, throttled=False, cutover_ready=False, reason=reason)
+
+
+def _waiting(now: OscProgress, reason: str | None) -> OscProgress:
+    """The copy is done and the tool waits for the go-ahead to cut over."""
+    return replace(
+        now,
+        phase=OscPhase.POSTPONED,
+        pct=100.0,
+        eta_s=0.0,
+        throttled=False,
+        cutover_ready=True,
+        reason=reason,
+    )
+
+
 def reader_for(tool: Tool) -> ProgressReader:
     """A fresh reader for one run of `tool`."""
     return {Tool.PT_OSC: _PtOscReader, Tool.GH_OST: _GhostReader, Tool.SPIRIT: _SpiritReader}[tool](tool)
@@ -351,13 +377,13 @@ class _PtOscReader(ProgressReader):
         if _PT_AFTER_SWAP.search(text):
             return replace(now, phase=OscPhase.CLEANUP, pct=100.0, cutover_ready=False)
         if _PT_DONE.search(text):
-            return replace(now, phase=OscPhase.DONE, pct=100.0, eta_s=0.0, cutover_ready=False, reason=None)
+            return _done(now)
         if m := _PT_SIGNAL.search(text):
             self._error = f"interrupted ({m['sig']})"
             return None
         if m := _PT_NOT_ALTERED.search(text):
             why = self._error or f"{m['table']} was not altered"
-            return replace(now, phase=OscPhase.FAILED, throttled=False, cutover_ready=False, reason=why)
+            return _failed(now, why)
         if _PT_ERROR.match(text):
             self._error = text[:500]
         return None
@@ -405,15 +431,7 @@ class _GhostReader(ProgressReader):
                 cutover_ready=ready or (copied and now.cutover_ready),
             )
         if _GHOST_DONE.search(line):
-            return replace(
-                now,
-                phase=OscPhase.DONE,
-                pct=100.0,
-                eta_s=0.0,
-                throttled=False,
-                reason=None,
-                cutover_ready=False,
-            )
+            return _done(now)
         if _GHOST_ROW_COPY_DONE.search(line):
             return replace(now, phase=OscPhase.APPLYING, pct=100.0, eta_s=0.0, cutover_ready=True)
         if _GHOST_RENAMED.search(line):
@@ -422,17 +440,9 @@ class _GhostReader(ProgressReader):
             return replace(now, phase=OscPhase.CUTOVER, throttled=False, reason=None)
         m = _GHOST_LOG.match(line.strip())
         if m is not None and m["level"] == "ERROR" and m["msg"].startswith("migration aborted: "):
-            return replace(
-                now,
-                phase=OscPhase.FAILED,
-                throttled=False,
-                cutover_ready=False,
-                reason=m["msg"].removeprefix("migration aborted: ")[:500],
-            )
+            return _failed(now, m["msg"].removeprefix("migration aborted: "))
         if m is not None and m["level"] == "FATAL" and now.phase is not OscPhase.FAILED:
-            return replace(
-                now, phase=OscPhase.FAILED, throttled=False, cutover_ready=False, reason=m["msg"][:500]
-            )
+            return _failed(now, m["msg"])
         return None
 
 
@@ -483,16 +493,7 @@ class _SpiritReader(ProgressReader):
         if m := _SPIRIT_HEADER.search(line):
             phase = _SPIRIT_STATES.get(m["state"], now.phase)
             if phase is OscPhase.POSTPONED:
-                waiting = now.reason if now.phase is OscPhase.POSTPONED else _SPIRIT_DEFERRED_REASON
-                return replace(
-                    now,
-                    phase=phase,
-                    pct=100.0,
-                    eta_s=0.0,
-                    throttled=False,
-                    reason=waiting,
-                    cutover_ready=True,
-                )
+                return _waiting(now, now.reason if now.phase is phase else _SPIRIT_DEFERRED_REASON)
             if phase in (OscPhase.STARTING, OscPhase.COPYING):
                 return replace(now, phase=phase)  # the copier row that follows has the numbers
             if phase is OscPhase.FAILED:
@@ -529,39 +530,13 @@ class _SpiritReader(ProgressReader):
             )
         if m := _SPIRIT_SENTINEL.match(line):
             wait = f"waiting {m['waiting']}" + (f" of {m['max']}" if m["max"] else "")
-            return replace(
-                now,
-                phase=OscPhase.POSTPONED,
-                pct=100.0,
-                eta_s=0.0,
-                throttled=False,
-                cutover_ready=True,
-                reason=f"cut-over deferred until {m['table']} is dropped ({wait})",
-            )
+            return _waiting(now, f"cut-over deferred until {m['table']} is dropped ({wait})")
         if _SPIRIT_DEFERRED.search(line):
-            return replace(
-                now,
-                phase=OscPhase.POSTPONED,
-                pct=100.0,
-                eta_s=0.0,
-                throttled=False,
-                cutover_ready=True,
-                reason=_SPIRIT_DEFERRED_REASON,
-            )
+            return _waiting(now, _SPIRIT_DEFERRED_REASON)
         if _SPIRIT_SENTINEL_DROPPED.search(line):
             return replace(now, phase=OscPhase.CUTOVER, cutover_ready=True, reason=None)
         if _SPIRIT_DONE.search(line):
-            return replace(
-                now,
-                phase=OscPhase.DONE,
-                pct=100.0,
-                eta_s=0.0,
-                throttled=False,
-                reason=None,
-                cutover_ready=False,
-            )
+            return _done(now)
         if m := _SPIRIT_FATAL.match(line.strip()):
-            return replace(
-                now, phase=OscPhase.FAILED, throttled=False, cutover_ready=False, reason=m["msg"][:500]
-            )
+            return _failed(now, m["msg"])
         return None

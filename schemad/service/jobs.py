@@ -360,18 +360,7 @@ class JobRunner:
             self._save(live, state=JobState.RUNNING)
         st = live.record.statements[osc.index]
         r = live.record
-        audit_id = await asyncio.to_thread(
-            lambda: self.store.append_audit(
-                at=now,
-                who=who,
-                environment=r.environment,
-                plan_hash=r.plan_hash,
-                statements=(st.sql,),
-                result=AUDIT_CUTOVER_APPROVED,
-                job_id=r.id,
-            )
-        )
-        self._emit_audit(audit_id, now, who, r.environment, r.plan_hash, (st,), AUDIT_CUTOVER_APPROVED, r.id)
+        await asyncio.to_thread(self._audit_action, r, who, (st.sql,), AUDIT_CUTOVER_APPROVED)
         self.metrics.set_osc(r.environment, osc.schema, osc.table, str(osc.tool), None, False)
         self.log_line(live, f"{st.target}: cut-over of `{osc.table}` approved by {who}: {done}")
         return live.record
@@ -421,18 +410,7 @@ class JobRunner:
         result = AUDIT_CLEANUP if not kept and not errors else f"{AUDIT_CLEANUP}: {kept + errors} not dropped"
         if not outcomes:  # nothing was listed: nothing happened, nothing to audit
             return job, outcomes
-        audit_id = await asyncio.to_thread(
-            lambda: self.store.append_audit(
-                at=now,
-                who=who,
-                environment=job.environment,
-                plan_hash=job.plan_hash,
-                statements=drops,
-                result=result,
-                job_id=job.id,
-            )
-        )
-        self._emit_sql_audit(audit_id, now, who, job.environment, job.plan_hash, drops, result, job.id)
+        await asyncio.to_thread(self._audit_action, job, who, drops, result)
         for o in outcomes:
             where = o.target or "?"
             if o.cleanup is None:
@@ -576,19 +554,7 @@ class JobRunner:
 
     def audit_drops(self, live: LiveJob, drops: tuple[str, ...]) -> None:
         """An audit entry for the DROPs schemad ran on its own after stopping a tool (pt-osc triggers)."""
-        r, now = live.record, self.clock()
-        audit_id = self.store.append_audit(
-            at=now,
-            who="schemad",
-            environment=r.environment,
-            plan_hash=r.plan_hash,
-            statements=drops,
-            result=AUDIT_STOP_DROPS,
-            job_id=r.id,
-        )
-        self._emit_sql_audit(
-            audit_id, now, "schemad", r.environment, r.plan_hash, drops, AUDIT_STOP_DROPS, r.id
-        )
+        self._audit_action(live.record, "schemad", drops, AUDIT_STOP_DROPS)
 
     def wrapper_started(self, live: LiveJob, pgid: int) -> None:
         """A wrapper tool started as process group `pgid`: counted, and recorded so a restart can stop it."""
@@ -789,20 +755,25 @@ class JobRunner:
             return True, None
         return False, failed[0].error
 
-    def _emit_sql_audit(
-        self,
-        audit_id: int,
-        at: float,
-        who: str,
-        environment: str,
-        plan_hash: str,
-        statements: tuple[str, ...],
-        result: str,
-        job_id: str,
-    ) -> None:
-        """`_emit_audit` for an entry whose statements are not the job's (a clean-up's DROPs)."""
+    def _audit_action(self, job: JobRecord, who: str, statements: tuple[str, ...], result: str) -> int:
+        """An audit entry (and --audit-stdout line) for an action on a job besides its run.
+
+        A cut-over approval, a clean-up's DROPs, the DROPs after a stop: `who`
+        did `statements`, with `result`.  Returns the entry's id.
+        """
+        now = self.clock()
+        audit_id = self.store.append_audit(
+            at=now,
+            who=who,
+            environment=job.environment,
+            plan_hash=job.plan_hash,
+            statements=statements,
+            result=result,
+            job_id=job.id,
+        )
         records = tuple(StatementRecord(q, "done") for q in statements)
-        self._emit_audit(audit_id, at, who, environment, plan_hash, records, result, job_id)
+        self._emit_audit(audit_id, now, who, job.environment, job.plan_hash, records, result, job.id)
+        return audit_id
 
     def _emit_audit(
         self,

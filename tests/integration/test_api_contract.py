@@ -21,6 +21,8 @@ import pytest
 from tests.conftest import DBServer
 from tests.daemon_proc import (
     ADMIN_TOKEN,
+    APPROVER,
+    APPROVER_TOKEN,
     READER_TOKEN,
     USERS,
     DaemonRepo,
@@ -28,7 +30,6 @@ from tests.daemon_proc import (
     RunningDaemon,
     assert_no_password,
     ensure_db_user,
-    sha,
     sql,
 )
 from tests.integration.test_openapi import check_response, operations
@@ -48,15 +49,6 @@ REPO_ENV = "/v1/repos/{repo}/environments/{env}"
 OBJECT = "/schemas/{schema}/objects/{name}"
 
 CALLED: set[tuple[str, str]] = set()
-
-# A token that may approve cut-overs and nothing else (scope cutover:<env>, issue 13.4).
-APPROVER_TOKEN = "approver-" + os.urandom(12).hex()
-APPROVER = f"""
-[[tokens]]
-name = "approver"
-sha256 = "{sha(APPROVER_TOKEN)}"
-scopes = ["read", "cutover:test"]
-"""
 
 
 @pytest.fixture(scope="module")

@@ -28,11 +28,8 @@ import contextlib
 import os
 import shutil
 import stat
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +40,19 @@ from schemad.connection.instance import Instance
 from tests.conftest import DBServer
 from tests.daemon_proc import (
     ADMIN_TOKEN,
+    APPROVER,
+    APPROVER_TOKEN,
     DB_PASSWORD,
     READER_TOKEN,
     DaemonRepo,
     RunningDaemon,
     assert_no_password,
     ensure_db_user,
-    sha,
     sql,
 )
 from tests.integration.test_openapi import check_response
+from tests.integration.test_wrapper_credentials import Sampler
+from tests.integration.test_wrapper_stops import on_the_server
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -71,59 +71,11 @@ PT_OSC = (
     " --recursion-method=none --no-version-check --chunk-size 500 --chunk-time 0 --sleep 0.05"
     " --progress percentage,1"
 )
-APPROVER_TOKEN = "approver-" + os.urandom(12).hex()
-APPROVER = f"""
-[[tokens]]
-name = "approver"
-sha256 = "{sha(APPROVER_TOKEN)}"
-scopes = ["read", "cutover:test"]
-"""
 
 
-@dataclass
-class PsSampler:
-    """Reads `ps -eo args` and /proc/*/cmdline every 100 ms until stopped; records any password."""
-
-    tool: bytes  # a command line holding this proves the sampler saw the tool
-    interval: float = 0.1
-    rounds: int = 0
-    leaks: list[str] = field(default_factory=list)
-    seen: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def _round(self) -> None:
-        needle = DB_PASSWORD.encode()
-        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, check=False).stdout
-        if needle in ps:
-            self.leaks.append("ps -eo args")
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                data = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if needle in data:
-                self.leaks.append(f"/proc/{entry}/cmdline")
-            if self.tool in data and b"/bin/sh" not in data:
-                self.seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
-        self.rounds += 1
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._round()
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PsSampler:
-        self._thread = threading.Thread(target=self._run, name="ps-sampler", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(timeout=30)
+def sampler(tool: bytes) -> Sampler:
+    """`ps -eo args` and /proc/*/cmdline every 100 ms (not environ: this daemon holds the password there)."""
+    return Sampler(DB_PASSWORD.encode(), tool=tool, read_environ=False)
 
 
 @contextlib.contextmanager
@@ -154,32 +106,13 @@ def osc_daemon(
 
 
 def table_state(server: DBServer, schema: str) -> dict[str, Any]:
-    """What is there besides `big`, and `big`'s row count, checksum and whether it has `c`."""
+    """`on_the_server` (what is there besides `big`, its rows, whether it has `c`) and `big`'s checksum."""
 
-    async def read() -> dict[str, Any]:
+    async def checksum() -> Any:
         async with Instance(server.params) as inst:
-            tables = await inst.query(
-                "SELECT table_name AS n FROM information_schema.tables"
-                " WHERE table_schema = %s AND table_name <> 'big' ORDER BY 1",
-                [schema],
-            )
-            triggers = await inst.query(
-                "SELECT trigger_name AS n FROM information_schema.triggers"
-                " WHERE trigger_schema = %s ORDER BY 1",
-                [schema],
-            )
-            rows = await inst.query(f"SELECT COUNT(*) AS n FROM `{schema}`.`big`")
-            checksum = await inst.query(f"CHECKSUM TABLE `{schema}`.`big`")
-            create = (await inst.query(f"SHOW CREATE TABLE `{schema}`.`big`"))[0]["Create Table"]
-        return {
-            "tables": [r["n"] for r in tables],
-            "triggers": [r["n"] for r in triggers],
-            "rows": rows[0]["n"],
-            "checksum": checksum[0]["Checksum"],
-            "altered": "`c`" in create,
-        }
+            return (await inst.query(f"CHECKSUM TABLE `{schema}`.`big`"))[0]["Checksum"]
 
-    return asyncio.run(read())
+    return {**on_the_server(server, schema), "checksum": asyncio.run(checksum())}
 
 
 def get_job(d: RunningDaemon, job_id: str) -> dict[str, Any]:
@@ -220,7 +153,7 @@ def test_pt_osc_progress_then_cancel_leaves_an_inventory_that_cleanup_removes(
         seen: list[float] = []
         records: list[dict[str, Any]] = []
         metric: float | None = None
-        with PsSampler(b"pt-online-schema-change") as ps:
+        with sampler(b"pt-online-schema-change") as ps:
             r = d.post("/v1/environments/test/push", {"plan_hash": plan_hash})
             assert r.status == 202, r.text
             job_id = r.json()["job"]["id"]
@@ -245,7 +178,7 @@ def test_pt_osc_progress_then_cancel_leaves_an_inventory_that_cleanup_removes(
             d.wait_for(three_percentages, timeout=90, interval=0.05)
             assert d.post(f"/v1/jobs/{job_id}/cancel").status == 202
             job = d.wait_job(job_id, timeout=90)
-        assert ps.rounds >= 5 and ps.seen, "the sampler never saw the tool"
+        assert ps.rounds >= 5 and ps.tool_seen, "the sampler never saw the tool"
         assert ps.leaks == [], ps.leaks
 
         # Progress: the normalized record, from the tool's own lines, percentages rising.
@@ -325,7 +258,7 @@ def test_fake_gh_ost_waits_in_pending_cutover_until_an_approver_lets_it(
     # The test server writes no binary log; gh-ost would read a replica's (osc-skip-checks says so).
     with osc_daemon(server, tmp_path, "oscgh", template, 1000, extra="osc-skip-checks=binlog\n") as d:
         plan_hash = d.diff(refresh="true")["plan_hash"]
-        with PsSampler(b"--postpone-cut-over-flag-file") as ps:
+        with sampler(b"--postpone-cut-over-flag-file") as ps:
             r = d.post("/v1/environments/test/push", {"plan_hash": plan_hash, "postpone_cutover": True})
             assert r.status == 202, r.text
             job_id = r.json()["job"]["id"]
@@ -361,9 +294,9 @@ def test_fake_gh_ost_waits_in_pending_cutover_until_an_approver_lets_it(
             check_response("POST", "/v1/jobs/{id}/cutover", r.status, r.headers["Content-Type"], r.body)
             assert r.status == 202, r.text
             job = d.wait_job(job_id, timeout=60)
-        assert ps.rounds >= 5 and ps.seen, "the sampler never saw the tool"
+        assert ps.rounds >= 5 and ps.tool_seen, "the sampler never saw the tool"
         assert ps.leaks == [], ps.leaks
-        assert any("--conf=" in line for line in ps.seen)
+        assert any("--conf=" in line for line in ps.tool_seen)
 
         assert job["state"] == "succeeded", job
         (st,) = job["statements"]

@@ -66,9 +66,13 @@ class Sampler:
 
     needle: bytes
     interval: float = 0.1
+    tool: bytes = b"pt-online-schema-change"  # a command line with this and --execute is the tool's
+    read_environ: bool = (
+        True  # also /proc/*/environ (not when the tests' own daemon holds the password there)
+    )
     rounds: int = 0
     leaks: list[str] = field(default_factory=list)  # where the needle was seen
-    tool_seen: list[str] = field(default_factory=list)  # pt-online-schema-change command lines seen
+    tool_seen: list[str] = field(default_factory=list)  # the tool's command lines seen
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -79,14 +83,14 @@ class Sampler:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
-            for what in ("cmdline", "environ"):
+            for what in ("cmdline", "environ") if self.read_environ else ("cmdline",):
                 try:
                     data = Path(f"/proc/{entry}/{what}").read_bytes()
                 except OSError:
                     continue  # not ours to read, or gone
                 if self.needle in data:
                     self.leaks.append(f"/proc/{entry}/{what}")
-                if what == "cmdline" and b"pt-online-schema-change" in data and b"--execute" in data:
+                if what == "cmdline" and self.tool in data and b"--execute" in data:
                     self.tool_seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
         self.rounds += 1
 
