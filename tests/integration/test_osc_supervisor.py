@@ -52,19 +52,12 @@ from tests.daemon_proc import (
 )
 from tests.integration.test_openapi import check_response
 from tests.integration.test_wrapper_credentials import Sampler
-from tests.integration.test_wrapper_stops import on_the_server
+from tests.integration.test_wrapper_stops import LIVE, WANTED, on_the_server  # `big`, and `big` with `c`
 
 pytestmark = pytest.mark.timeout(240)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "osc"
 ROWS = 50_000
-LIVE = """CREATE TABLE `big` (
-  `id` int(10) unsigned NOT NULL,
-  `v` varchar(40) NOT NULL,
-  PRIMARY KEY (`id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
-"""
-WANTED = LIVE.replace("  PRIMARY KEY", "  `c` int(11) DEFAULT NULL,\n  PRIMARY KEY")
 # 100 chunks of 500 rows, 0.05 s apart: the copy lasts several seconds and reports every 1%.
 PT_OSC = (
     "pt-online-schema-change --execute --alter {CLAUSES} D={SCHEMA},t={TABLE},F={DEFAULTSFILE}"
