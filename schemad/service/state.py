@@ -102,8 +102,8 @@ class StatementRecord:
     finished_at: float | None = None
     target: str | None = None  # "host:port schema" the statement runs on, for multi-target pushes
     table: str | None = None  # the table a TABLE statement changes (where a stopped tool leaves things)
-    # What a wrapper stopped part-way (or failing) left on `table`; None: not looked for
-    # (no such stop, or the server could not be asked), () : looked, nothing found.
+    # What the tools' names hold on `table` after the alter-wrapper ran (or after a crash); None: not
+    # looked for (not run through the alter-wrapper, or the server could not be asked), (): nothing found.
     leftovers: tuple[Leftover, ...] | None = None
     # What schemad dropped of it: after a stop it caused (pt-osc triggers), or on a cleanup request.
     dropped: tuple[Leftover, ...] = ()
