@@ -137,6 +137,18 @@ class ObjectSpec:
     key: ObjectKey
     address: str | None = None
 
+    @classmethod
+    def parse(cls, schema: str, name: str, type: str = "table", address: str | None = None) -> ObjectSpec:
+        """From a request's fields; ValueError (saying what is wrong) for an empty name or unknown type."""
+        if not schema or not name:
+            raise ValueError("schema and name must not be empty")
+        try:
+            kind = ObjectType(type)
+        except ValueError:
+            known = ", ".join(t.value for t in ObjectType)
+            raise ValueError(f"type: expected one of {known}, got {type!r}") from None
+        return cls(schema, ObjectKey(kind, name), address)
+
 
 @dataclass(frozen=True, slots=True)
 class AckRequest:

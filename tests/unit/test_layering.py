@@ -41,6 +41,7 @@ ALLOWED = {
         "apply",
         "sqltext",
         "daemon_config",
+        "webhook_config",  # the [[webhooks]] part of the daemon's configuration (daemon_config imports it)
         "lint",
     },
     # The HTTP front end works only through the service (the types of what it renders: service/served.py).

