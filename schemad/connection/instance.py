@@ -167,6 +167,19 @@ class Instance:
         for idle in self._idle.values():
             idle.clear()
 
+    def abort(self) -> None:
+        """Close every connection at once, without a QUIT to the server (nothing is awaited).
+
+        For a task cancelled while it closes: an await there could be cut
+        short and leave a socket open.
+        """
+        for conn in self._all:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._all.clear()
+        for idle in self._idle.values():
+            idle.clear()
+
     async def __aenter__(self) -> Instance:
         return self
 

@@ -281,7 +281,10 @@ async def test_a_kept_server_outlives_its_idle_time_then_stops_once_given_back(s
     while list(local.state_dir().glob("*.json")) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not list(local.state_dir().glob("*.json")), "an idle, unused local server must stop"
-    while Path(f"/proc/{kept.server_pid}").exists() and time.monotonic() < deadline:
+    # The watchdog removes the server's directory after the server exited: wait for both.
+    while (
+        Path(f"/proc/{kept.server_pid}").exists() or Path(kept.root).exists()
+    ) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not Path(f"/proc/{kept.server_pid}").exists() and not Path(kept.root).exists()
 
