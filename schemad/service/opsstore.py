@@ -1,12 +1,12 @@
 """The state store's tables for drift acknowledgements, drift baselines and the webhook outbox.
 
 The three tables are created by the state store's own migrations
-(state.py, migration 3); `SqliteOpsStore` is a second connection to the same
-SQLite file (WAL mode, synchronous=FULL, every write committed before the
-method returns), so the job/audit interface (`StateStore`) stays as narrow as
-it is.  `MemoryOpsStore` is the fake with the same contract (STYLE rule 7).
-Both are thread-safe: the daemon calls the outbox methods through
-`asyncio.to_thread`.
+(state.py, migration 3); `SqliteOpsStore` reads and writes them through the
+`SqliteStateStore`'s connection and lock (`transaction`, `query`: WAL mode,
+synchronous=FULL, every write committed before the method returns), so the
+job/audit interface (`StateStore`) stays as narrow as it is.  `MemoryOpsStore`
+is the fake with the same contract (STYLE rule 7).  Both are thread-safe: the
+daemon calls the outbox methods through `asyncio.to_thread`.
 
 What it will not do: decide anything.  Whether an acknowledgement still
 holds, what counts as drift and when an event is retried or dropped are
@@ -18,17 +18,14 @@ with a key that is never written down.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.service.state import SCHEMA_VERSION, SqliteStateStore, StateError, StateStore
+from schemad.service.state import SqliteStateStore, StateError, StateStore
 
 __all__ = [
     "AckRecord",
@@ -174,7 +171,7 @@ class OpsStore(Protocol):
 def ops_store_for(store: StateStore) -> OpsStore:
     """The ops tables beside a job/audit store: the same SQLite file, or a fake beside a fake."""
     if isinstance(store, SqliteStateStore):
-        return SqliteOpsStore(store.path)
+        return SqliteOpsStore(store)
     return MemoryOpsStore()
 
 
@@ -304,48 +301,12 @@ def _outbox_from_row(r: tuple[Any, ...]) -> OutboxRow:
 
 
 class SqliteOpsStore:
-    """OpsStore in the state store's SQLite file, on a connection of its own guarded by a lock.
+    """OpsStore in the state store's SQLite file, through the store's own connection and lock."""
 
-    The file must have been opened (and so migrated) by `SqliteStateStore` first.
-    """
-
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open state store {self.path}: {exc}", path=str(self.path)) from exc
-        if version < 3:
-            self._conn.close()
-            raise StateError(
-                f"state store {self.path} has schema version {version}; open it with SqliteStateStore"
-                f" first (it migrates to {SCHEMA_VERSION})",
-                path=str(self.path),
-            )
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                self._conn.rollback()
-                raise
-            else:
-                cur.execute("COMMIT")
-            finally:
-                cur.close()
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
-            return rows
+    def __init__(self, store: SqliteStateStore) -> None:
+        self._store = store
+        self._write = store.transaction
+        self._read = store.query
 
     # ----- acknowledgements -----
 
@@ -482,5 +443,4 @@ class SqliteOpsStore:
         return int(self._read("SELECT COUNT(*) FROM webhook_outbox WHERE target = ?", (target,))[0][0])
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        """Nothing to close: the connection is the state store's, closed with it."""

@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -656,6 +656,17 @@ class SqliteStateStore(_Closeable):
         with self._lock:
             rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
             return rows
+
+    # opsstore.py's tables (drift acknowledgements, baselines, the webhook outbox) live in this file
+    # too, written through this connection and its lock: no second writer to wait for.
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A write transaction on the store's connection: committed on success, rolled back on error."""
+        return self._write()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read on the store's connection."""
+        return self._read(sql, params)
 
     def create_job(self, job: JobRecord) -> None:
         try:

@@ -30,11 +30,8 @@ def ops(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpsStore]:
     if request.param == "memory":
         yield MemoryOpsStore()
         return
-    path = tmp_path / "state.sqlite3"
-    SqliteStateStore(path).close()  # creates and migrates the file
-    store = SqliteOpsStore(path)
-    yield store
-    store.close()
+    with SqliteStateStore(tmp_path / "state.sqlite3") as store:  # creates and migrates the file
+        yield SqliteOpsStore(store)
 
 
 def ack(key: ObjectKey = T, **kw: object) -> AckRecord:
@@ -111,16 +108,9 @@ def test_outbox(ops: OpsStore) -> None:
     assert ops.head("nobody") is None
 
 
-def test_sqlite_ops_store_needs_a_migrated_file(tmp_path: Path) -> None:
-    import sqlite3
-
-    sqlite3.connect(tmp_path / "old.sqlite3").close()
-    with pytest.raises(StateError, match="open it with SqliteStateStore first"):
-        SqliteOpsStore(tmp_path / "old.sqlite3")
+def test_ops_store_for(tmp_path: Path) -> None:
     with SqliteStateStore(tmp_path / "s.sqlite3") as store:
-        ops = ops_store_for(store)
-        assert isinstance(ops, SqliteOpsStore)
-        ops.close()
+        assert isinstance(ops_store_for(store), SqliteOpsStore)
     assert isinstance(ops_store_for(MemoryStateStore()), MemoryOpsStore)
 
 
