@@ -241,8 +241,17 @@ class Metrics:
     def _remove_where(self, *prefix: str) -> None:
         """Remove every child whose first label values are `prefix` (repo[, environment])."""
         for metric, children in self._children.items():
+            if metric in (self.webhook_deliveries, self.webhook_queue):
+                continue  # labelled by webhook target, not repo: a repo may share a target's name
             for values in [v for v in children if v[: len(prefix)] == prefix]:
                 self._remove(metric, *values)
+
+    def forget_webhook(self, target: str) -> None:
+        """Remove the series of a webhook target a reload dropped."""
+        with self._lock:
+            for metric in (self.webhook_deliveries, self.webhook_queue):
+                for values in [v for v in self._children.get(metric, set()) if v[0] == target]:
+                    self._remove(metric, *values)
 
     # ///// environments /////
 

@@ -445,6 +445,9 @@ class WebhookDispatcher:
             log.error("webhooks not reconfigured, the running targets stay: %s", exc)
             return
         await self.stop()
+        kept = {t.config.name for t in targets}
+        for gone in [t.config.name for t in self._targets if t.config.name not in kept]:
+            self.metrics.forget_webhook(gone)  # its queue stays in the state store, unsent
         self._targets = targets
         self.public_url = public_url
         await self.start()

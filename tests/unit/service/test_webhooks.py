@@ -251,3 +251,15 @@ def test_push_started_is_announced_once_per_job() -> None:
         names.append(row.event)
         ops.remove(row.id)
     assert names == ["push.planned", "push.started", "push.pending_cutover", "push.succeeded"]
+
+
+async def test_a_target_a_reload_drops_loses_its_series_and_a_repo_of_its_name_does_not() -> None:
+    ops, metrics = MemoryOpsStore(), Metrics()
+    d = dispatcher("http://127.0.0.1:9/hook", ops, metrics)
+    metrics.record_webhook("t", "failed")
+    metrics.set_webhook_queue("t", 3)
+    metrics.forget_repo("t")  # a repo named like the target: the target's series stay
+    assert b'target="t"' in metrics.render()[0]
+    await d.reconfigure([], None)
+    assert b'target="t"' not in metrics.render()[0]
+    await d.stop()
