@@ -10,7 +10,8 @@ tail of the tool's output.  `diff` prints the masked command as `\\! <cmd>`.
 Credentials stay off the tool's command line and out of its environment when
 the template lets them: `{DEFAULTSFILE}` is a temporary option file written
 just before the tool starts and removed when it ends (however it ends), and
-`MYSQL_PWD` is not inherited unless the template reads `$MYSQL_PWD` itself.
+`MYSQL_PWD`, and any variable holding the password (`password=$VAR`), is not inherited unless
+the template reads it itself.
 A template that puts `{PASSWORD}`/`{PASSWORDX}` on the command line still
 works; `wrapper_warnings` says so, and callers log it once per push.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ from schemad.plan.routes import WrapperPlanner
 from schemad.plan.shellout import (
     passes_mysql_pwd,
     password_on_command_line,
+    password_variables,
     uses_defaults_file,
 )
 
@@ -268,7 +271,8 @@ class WrappingExecutor:
                     cancel=self.cancel,
                     on_start=on_start,
                     env=self.env,
-                    unset_env=() if passes_mysql_pwd(template) else (MYSQL_PWD,),
+                    # MYSQL_PWD, and the variable a `password=$VAR` read, unless the template reads them.
+                    unset_env=password_variables(template, self.planner.params.password, os.environ),
                 )
             finally:
                 if self.on_end is not None:

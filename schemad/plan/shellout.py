@@ -149,6 +149,19 @@ def passes_mysql_pwd(template: str) -> bool:
     return _MYSQL_PWD_REF.search(template) is not None
 
 
+def reads_variable(template: str, name: str) -> bool:
+    """True if `template` itself reads `$NAME` / `${NAME}` (shell expansion in the wrapper command)."""
+    n = re.escape(name)
+    return re.search(rf"\$(?:{n}(?![A-Za-z0-9_])|\{{{n}\}})", template) is not None
+
+
+def password_variables(template: str, password: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The variables of `environ` holding `password` (a `.skeema`'s `password=$VAR`, MYSQL_PWD) that
+    `template` does not read itself: a wrapper tool must not inherit them (/proc/PID/environ)."""
+    names = {"MYSQL_PWD"} | ({k for k, v in environ.items() if v == password} if password else set())
+    return tuple(sorted(k for k in names if not reads_variable(template, k)))
+
+
 class WrapperTemplateError(ConfigError):
     """A wrapper template that cannot be interpolated (unknown variable, unclosed brace)."""
 

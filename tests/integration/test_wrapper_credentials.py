@@ -253,6 +253,23 @@ def test_mysql_pwd_is_not_in_the_wrapper_environment(
     assert "MYSQL_PWD" not in env and TOKEN not in env
 
 
+def test_a_password_variable_the_skeema_file_reads_is_not_in_the_wrapper_environment(
+    server: DBServer, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `password=$DB_SECRET`: the variable holds the password, so the tool must not inherit it either.
+    monkeypatch.setenv("DB_SECRET", PASSWORD)
+    host_file = repo.parent / ".skeema"
+    host_file.write_text(
+        host_file.read_text().replace(f"password={skeema_quote(PASSWORD)}", "password=$DB_SECRET")
+    )
+    dump = tmp_path / "env.txt"
+    _add_options(repo, f"alter-wrapper=sh -c 'env > {dump}'\n")
+    assert main(["push"]) == 0
+    env = dump.read_text()
+    assert env and "PATH=" in env
+    assert "DB_SECRET" not in env and PASSWORD not in env
+
+
 def test_mysql_pwd_is_passed_when_the_template_reads_it(
     server: DBServer, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

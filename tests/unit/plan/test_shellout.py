@@ -17,6 +17,7 @@ from schemad.plan.shellout import (
     escape_value,
     passes_mysql_pwd,
     password_on_command_line,
+    password_variables,
     template_names,
     uses_defaults_file,
     wrapper_variables,
@@ -474,3 +475,12 @@ def test_defaults_file_value_is_substituted_and_not_secret() -> None:
     assert cmd.argv_for_exec()[2] == "gh-ost --conf=/tmp/schemad-cnf-ab_1/client.cnf --user=someone"
     assert cmd.display == cmd.argv_for_exec()[2]
     assert "s3cr3t" not in cmd.argv_for_exec()[2]
+
+
+def test_password_variables_are_those_holding_the_password_unless_the_template_reads_them() -> None:
+    env = {"DB_SECRET": "pw", "MYSQL_PWD": "pw", "OTHER": "x", "PATH": "/bin"}
+    assert password_variables("pt-osc D={DEFAULTSFILE}", "pw", env) == ("DB_SECRET", "MYSQL_PWD")
+    assert password_variables('tool --password="$DB_SECRET"', "pw", env) == ("MYSQL_PWD",)
+    assert password_variables("tool ${MYSQL_PWD}", "pw", env) == ("DB_SECRET",)
+    assert password_variables("tool $DB_SECRETS", "pw", env) == ("DB_SECRET", "MYSQL_PWD")  # another name
+    assert password_variables("tool", "", env) == ("MYSQL_PWD",)  # no password: nothing else matches
