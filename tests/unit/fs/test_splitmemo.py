@@ -61,7 +61,7 @@ def test_a_remembered_split_tells_the_guard_how_its_creates_classify(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workspace guard classifies each CREATE as sent (own_body): a known file needs no sqlglot for it."""
-    texts = {**TEXTS, "d.sql": "CREATE TABLE d (id int)\n;\n"}  # whitespace before `;`: nothing to tell
+    texts = {**TEXTS, "d.sql": "CREATE TABLE IF NOT EXISTS d (id int)\n;\n"}  # `\n;`: nothing to tell
     pairs = list(texts.items())
     fresh = split_files(pairs, SplitMemo(tmp_path / "split.sqlite3"))
     expected = {
@@ -81,7 +81,7 @@ def test_a_remembered_split_tells_the_guard_how_its_creates_classify(
     for body, c in expected.items():
         assert remembered(body) is None
         assert classify(body) == c
-    assert calls == [texts["d.sql"][:16]]  # only the statement whose row could tell nothing
+    assert calls == [texts["d.sql"][:30]]  # only the statement whose row could tell nothing
 
 
 def test_a_row_that_does_not_fit_the_text_is_a_miss(tmp_path: Path) -> None:

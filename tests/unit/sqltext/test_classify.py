@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlglot import Token
+from sqlglot import Token, TokenType
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import TokenError
 
 from schemad.model.keys import ObjectKey, ObjectType
@@ -13,6 +17,8 @@ from schemad.sqltext import heads as classify_mod  # the sqlglot path: where its
 from schemad.sqltext.classify import (
     Classification,
     StatementKind,
+    _read_head,
+    _simple_table,
     claim,
     classify,
     classify_regex,
@@ -127,7 +133,7 @@ def test_creates(text: str, otype: ObjectType, name: str, schema: str | None, cl
     assert c.key == ObjectKey(otype, name)
     assert c.schema == schema
     assert c.name_span is not None and text[slice(*c.name_span)] == clause
-    assert c.via == "sqlglot"
+    assert c.via == "sqlglot" or c == _simple_table(text)  # the simplest head: the strict regex
 
 
 def broken_tokenizer(text: str) -> list[Token]:
@@ -206,9 +212,90 @@ def test_normal_path_uses_sqlglot(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(text)
 
     monkeypatch.setattr(classify_mod, "_tokenize", spy)
-    text = "CREATE TABLE `t` (\n  id int\n) ENGINE=InnoDB"
+    text = "CREATE TABLE IF NOT EXISTS `t` (\n  id int\n) ENGINE=InnoDB"
     assert classify(text).via == "sqlglot"
-    assert calls == ["CREATE TABLE `t` ("]  # only the head, cut after the first `(`
+    assert calls == ["CREATE TABLE IF NOT EXISTS `t` ("]  # only the head, cut after the first `(`
+
+
+def _names_sqlglot_may_read_otherwise() -> list[str]:
+    """Every word sqlglot's MySQL tokenizer knows (keywords, multi-word ones split), as a name."""
+    words = {w for k in MySQL.Tokenizer.KEYWORDS for w in (*k.split(), k.replace(" ", "_"))}
+    words |= {t.name for t in TokenType}
+    bare = sorted(w for w in words if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", w))
+    return [*bare, *(w.lower() for w in bare), "t", "_x", "a1", "x_1_y"]
+
+
+_QUOTED_NAMES = [
+    "t",
+    "1",
+    "a b",
+    "a(b",
+    "a.b",
+    "a'b",
+    'a"b',
+    "a;b",
+    "a\\b",
+    "caf\u00e9",
+    "\u8868",
+    "-- x",
+    "/*x*/",
+]
+
+
+def test_the_simplest_table_head_reads_as_sqlglot_reads_it() -> None:
+    """`CREATE TABLE name (` skips the tokenizer: for every such head, sqlglot's answer is the same."""
+    texts = []
+    for name in [*_names_sqlglot_may_read_otherwise(), *(f"`{q}`" for q in _QUOTED_NAMES)]:
+        texts += [
+            f"CREATE TABLE {name} (id int)",
+            f"create\ttable\r\n{name}(id int)",
+            f"Create  Table {name}\n (",
+        ]
+    differ = [
+        (t, fast, slow)
+        for t in texts
+        if (fast := _simple_table(t)) is None
+        or (fast.kind, fast.key, fast.schema, fast.name_span)
+        != ((slow := _read_head(t)).kind, slow.key, slow.schema, slow.name_span)
+    ]
+    assert differ == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CREATE TABLE IF NOT EXISTS t (id int)",
+        "CREATE TABLE db.t (id int)",
+        "CREATE TABLE `db`.`t` (id int)",
+        "CREATE TEMPORARY TABLE t (id int)",
+        "CREATE TABLE /* c */ t (id int)",
+        "CREATE TABLE t /* c */ (id int)",
+        "CREATE /*!32312 TABLE */ t (id int)",
+        "CREATE TABLE 1t (id int)",
+        "CREATE TABLE caf\u00e9 (id int)",
+        "CREATE TABLE \u212aelvin (id int)",  # KELVIN SIGN: case-folds to k, but is no ASCII letter
+        "CREATE TABLE `a``b` (id int)",
+        "CREATE TABLE `a\nb` (id int)",
+        'CREATE TABLE "t" (id int)',
+        "CREATE TABLE t LIKE u",
+        "CREATE TABLE t",
+        " CREATE TABLE t (id int)",
+        "CREATE VIEW v (a) AS SELECT 1",
+    ],
+)
+def test_other_heads_are_read_by_sqlglot(text: str) -> None:
+    assert _simple_table(text) is None
+    assert classify(text) == _read_head(text)
+
+
+def test_a_file_of_simple_heads_needs_no_sqlglot() -> None:
+    code = (
+        "import sys; from schemad.sqltext.splitter import split;"
+        " s = split('create table `a` (id int);\\nCREATE TABLE b(id int);\\n', 'x.sql');"
+        " print([str(x.key) for x in s if x.key], any(m.startswith('sqlglot') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['table", "`a`',", "'table", "`b`']", "False"]
 
 
 def test_fallback_on_text_sqlglot_rejects() -> None:
