@@ -92,7 +92,10 @@ TARGETS: dict[int, dict[str, float]] = {
         "diff": 0.15,
         "diff-5%": 0.8,
         "push-5%": 0.3,
-        "diff-hand-local-cold": 0.3,  # issue 12.9
+        # Issue 12.9: hand-written files with workspace=local, against Skeema's diff of the same files
+        # (its default temp-schema workspace on the target, no cache: 4.41 s): an empty canonical cache
+        # <= 0.3x (1.32 s), a warm one <= 0.15x (0.66 s).
+        "diff-hand-local-cold": 0.3,
         "diff-hand-local": 0.15,
     },
 }
