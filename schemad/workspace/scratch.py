@@ -304,6 +304,7 @@ async def _drop_in_background(
 
 
 async def wait_for_background_drops() -> None:
-    """Wait for the temp schemas of local servers still being dropped by this process (tests, shutdown)."""
-    while _BACKGROUND:
-        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
+    """Wait for the temp schemas of local servers this event loop is still dropping (for tests)."""
+    loop = asyncio.get_running_loop()
+    while mine := [t for t in list(_BACKGROUND) if t.get_loop() is loop]:
+        await asyncio.gather(*mine, return_exceptions=True)
