@@ -220,13 +220,15 @@ def classify(text: str) -> Classification:
     c = _memo.get(text)
     if c is not None:
         return c
-    told = _claims.get(text)
-    if told is not None and _same_reading(classify_regex(text), told):
-        c = told
-        with _memo_lock:
-            _claims.pop(text, None)
-    else:
-        c = _classify(text)
+    c = _simple_table(text)  # a head match, cheaper than checking a claim against the whole text
+    if c is None:
+        told = _claims.get(text)
+        if told is not None and _same_reading(classify_regex(text), told):
+            c = told
+            with _memo_lock:
+                _claims.pop(text, None)
+        else:
+            c = _read_head(text)
     _put(_memo, text, c)
     return c
 
@@ -251,10 +253,6 @@ def _simple_table(text: str) -> Classification | None:
     else:
         name, span = m["bare"], m.span("bare")
     return Classification(StatementKind.CREATE, ObjectKey(ObjectType.TABLE, name), None, span, via="regex")
-
-
-def _classify(text: str) -> Classification:
-    return _simple_table(text) or _read_head(text)
 
 
 def _read_head(text: str) -> Classification:
