@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+from unittest.mock import Mock
 
 import pytest
 
@@ -70,18 +71,13 @@ def test_a_remembered_split_tells_the_guard_how_its_creates_classify(
     forget()  # another run
     again = SplitMemo(tmp_path / "split.sqlite3")
     assert split_files(pairs, again) == fresh and again.hits == len(pairs)
-    calls: list[str] = []
-    real = heads._tokenize
-
-    def spy(text: str) -> list[object]:
-        calls.append(text)
-        return real(text)
-
-    monkeypatch.setattr(heads, "_tokenize", spy)
+    tokenize = Mock(wraps=heads._tokenize)  # what sqlglot is asked to read
+    monkeypatch.setattr(heads, "_tokenize", tokenize)
     for body, c in expected.items():
         assert remembered(body) is None
         assert classify(body) == c
-    assert calls == [texts["d.sql"][:30]]  # only the statement whose row could tell nothing
+    # Only the statement whose row could tell nothing:
+    assert [call.args[0] for call in tokenize.call_args_list] == [texts["d.sql"][:30]]
 
 
 def test_a_row_that_does_not_fit_the_text_is_a_miss(tmp_path: Path) -> None:
