@@ -125,7 +125,9 @@ def _tables() -> str:
     # ADD / DROP SYSTEM VERSIONING of a table with implicit period columns changes nothing else.
     return (
         f"SELECT {_BIN.format('table_name')} AS name,"
-        f" MD5({_q('engine', 'table_collation', 'create_options', 'table_comment', 'table_type')}) AS h"
+        f" MD5({_q('engine', 'table_collation', 'create_options', 'table_comment', 'table_type')}) AS h,"
+        # Not hashed: the table's size and row estimate, read in the same scan for the daemon's plans.
+        " data_length + index_length AS size, table_rows AS n"
         " FROM information_schema.tables"
         " WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
     )
@@ -359,8 +361,14 @@ def _digest(parts: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-async def fingerprints(inst: Instance, schema: str) -> dict[ObjectKey, str]:
-    """One fingerprint per object of `schema`, from six bulk queries run concurrently."""
+async def fingerprints(
+    inst: Instance, schema: str, sizes: dict[str, tuple[int, int]] | None = None
+) -> dict[ObjectKey, str]:
+    """One fingerprint per object of `schema`, from six bulk queries run concurrently.
+
+    With `sizes`, each table's (data_length + index_length, table_rows) is put
+    there too, from the same scan of information_schema.TABLES (not hashed).
+    """
     flavor = await inst.flavor()
     results: list[list[Row]] = list(
         await asyncio.gather(*(inst.query(sql, (schema,) * n) for sql, n in queries(flavor)))
@@ -368,6 +376,8 @@ async def fingerprints(inst: Instance, schema: str) -> dict[ObjectKey, str]:
     tables, columns, statistics, constraints, objects, routines = results
 
     parts: dict[str, dict[str, str]] = {str(r["name"]): {"t": str(r["h"])} for r in tables}
+    if sizes is not None:
+        sizes.update({str(r["name"]): (int(r["size"] or 0), int(r["n"] or 0)) for r in tables})
     for r in columns:
         if (p := parts.get(str(r["name"]))) is not None:  # views have columns too
             p["c"] = str(r["h"])

@@ -3,16 +3,15 @@
 A `LiveState` is kept per target (server x schema) of an environment: the
 live schema, the per-object fingerprints it was read with, each table's size
 and row count, and when.  `poll_target` refreshes it: the six fingerprint
-queries and one of information_schema.TABLES for the sizes when nothing
-changed, and a re-introspection of only the objects whose fingerprint
-moved.  Sizes move without DDL, so they are never part of a fingerprint.
+queries when nothing changed (the sizes come from the same scan of
+information_schema.TABLES, never hashed: they move without DDL), and a
+re-introspection of only the objects whose fingerprint moved.
 `InstancePool` holds one pooled `Instance` per server, replaced when the
 server's connection settings change and dropped after a failed poll.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,7 +24,7 @@ from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
-from schemad.plan.planner import TableSize, read_table_sizes
+from schemad.plan.planner import TableSize
 
 __all__ = ["InstancePool", "LiveState", "poll_target"]
 
@@ -83,7 +82,9 @@ async def poll_target(
     live: LiveState, inst: Instance, schema: str, filters: Filters, clock: Callable[[], float]
 ) -> bool:
     """Refresh one target's live side from `inst`; True if its schema changed (sizes are just replaced)."""
-    fp, sizes = await asyncio.gather(fingerprints(inst, schema), read_table_sizes(inst, schema))
+    lengths: dict[str, tuple[int, int]] = {}
+    fp = await fingerprints(inst, schema, lengths)  # the sizes come from its TABLES scan
+    sizes = {name: TableSize(length, rows) for name, (length, rows) in lengths.items()}
     now = clock()
     if live.flavor is None:
         live.flavor = await inst.flavor()
