@@ -304,12 +304,18 @@ scopes = ["read"]
         return result
 
 
-def assert_no_password(d: RunningDaemon) -> None:
-    """The password never reaches a log line, stdout, a job, the audit log, a metric or a response."""
+def assert_nowhere(d: RunningDaemon, **secrets: str) -> None:
+    """None of `secrets` (what=value) is in the daemon's log, stdout, responses or state files."""
     texts = {"log": d.log_path.read_bytes(), "stdout": d.stdout_path.read_bytes()}
     texts["responses"] = b"\n".join(d.responses)
     for f in d.state_dir.rglob("*"):
         if f.is_file():
             texts[str(f)] = f.read_bytes()
     for where, data in texts.items():
-        assert DB_PASSWORD.encode() not in data, f"password found in {where}"
+        for what, value in secrets.items():
+            assert value.encode() not in data, f"{what} found in {where}"
+
+
+def assert_no_password(d: RunningDaemon) -> None:
+    """The password never reaches a log line, stdout, a job, the audit log, a metric or a response."""
+    assert_nowhere(d, password=DB_PASSWORD)

@@ -36,6 +36,7 @@ from tests.daemon_proc import (
     DaemonRepo,
     RunningDaemon,
     assert_no_password,
+    assert_nowhere,
     ensure_db_user,
     free_port,
     sql,
@@ -192,14 +193,7 @@ def failed_attempts(d: RunningDaemon, target: str = "ci") -> float:
 
 def assert_no_secret(d: RunningDaemon) -> None:
     """The signing key and the Slack URL's token are in no log, stdout, state file, answer or metric."""
-    texts = {"log": d.log_path.read_bytes(), "stdout": d.stdout_path.read_bytes()}
-    texts["responses"] = b"\n".join(d.responses)
-    for f in d.state_dir.rglob("*"):
-        if f.is_file():
-            texts[str(f)] = f.read_bytes()
-    for where, data in texts.items():
-        assert KEY.encode() not in data, f"signing key found in {where}"
-        assert SLACK_TOKEN.encode() not in data, f"Slack URL token found in {where}"
+    assert_nowhere(d, signing_key=KEY, slack_url_token=SLACK_TOKEN)
 
 
 def test_signed_events_arrive_in_order_and_none_is_lost_while_the_receiver_is_down(
