@@ -309,3 +309,33 @@ def annotate_renames(schema: Schema, statements: Iterable[Statement]) -> Schema:
         return schema
     tables = tuple(_annotated(t, found[t.name]) if t.name in found else t for t in schema.tables)
     return replace(schema, tables=tables, _objects={})
+
+
+def rename_conflicts(schema: Schema, text_of: dict[str, str]) -> list[tuple[str, RenameAnnotation, str]]:
+    """Annotations that contradict their own table: the old name is still declared beside the new one.
+
+    `text_of` maps each table name to a text searched for annotations (one
+    statement's). Returns (table, annotation, why) for each contradiction,
+    e.g. `column user_name /* @renamed from=username */` in a table that still
+    declares `username`: no rename can give both (sqldef refuses it too).
+    """
+    out: list[tuple[str, RenameAnnotation, str]] = []
+    tables = {t.name.lower() for t in schema.tables}
+    for name, text in text_of.items():
+        table = schema.table(name)
+        if table is None:
+            continue
+        for a in find_renames(text):
+            old = a.renamed_from.lower()
+            if a.kind is RenameKind.TABLE:
+                clash = old in tables and old != a.name.lower()
+                what = f"table `{a.renamed_from}` is still declared"
+            elif a.kind is RenameKind.COLUMN:
+                clash = any(c.name.lower() == old for c in table.columns) and old != a.name.lower()
+                what = f"column `{a.renamed_from}` is still declared in table `{table.name}`"
+            else:
+                clash = any(i.name.lower() == old for i in table.secondary_indexes) and old != a.name.lower()
+                what = f"index `{a.renamed_from}` is still declared in table `{table.name}`"
+            if clash:
+                out.append((table.name, a, f"cannot rename `{a.renamed_from}` to `{a.name}`: {what}"))
+    return out

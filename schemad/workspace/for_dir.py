@@ -12,12 +12,15 @@ no server and parses nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from schemad.connection.params import ConnParams
+from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.renames import rename_conflicts
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import Creatable, WorkspaceResult, exec_statements
+from schemad.workspace.tempschema import Creatable, StatementFailure, WorkspaceResult, exec_statements
 
 __all__ = ["DirSettings", "for_dir"]
 
@@ -54,7 +57,8 @@ async def for_dir(
     may use (default: `schema_name`); the result's schema is named
     `schema_name`.
     """
-    return await exec_statements(
+    statements = list(statements)
+    result = await exec_statements(
         params,
         statements,
         schema_name=schema_name,
@@ -64,3 +68,25 @@ async def for_dir(
         options=settings.workspace,
         cache=cache,
     )
+    conflicts = _rename_conflicts(result, statements)
+    if not conflicts:
+        return result
+    failures = sorted((*result.failures, *conflicts), key=lambda f: (f.file, f.line))
+    return replace(result, failures=tuple(failures))
+
+
+def _rename_conflicts(result: WorkspaceResult, statements: list[Creatable]) -> list[StatementFailure]:
+    """A `@renamed from=old` annotation whose table still declares `old`: a failure at the annotation."""
+    out: list[StatementFailure] = []
+    for stmt in statements:
+        if stmt.key is None or stmt.key.type is not ObjectType.TABLE or "@renamed" not in stmt.body.lower():
+            continue
+        for part in (stmt, *stmt.folded):
+            for table, a, why in rename_conflicts(result.schema, {stmt.key.name: part.own_body}):
+                line = part.line + part.own_body[: a.offset].count("\n")
+                out.append(
+                    StatementFailure(
+                        key=ObjectKey(ObjectType.TABLE, table), file=part.file, line=line, message=why
+                    )
+                )
+    return out

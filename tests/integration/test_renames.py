@@ -171,3 +171,18 @@ def _lint(d: Path, capsys: pytest.CaptureFixture[str], *options: str) -> list[di
     main(["lint", "--skip-format", "--output=json", *options])
     findings: list[dict[str, object]] = json.loads(capsys.readouterr().out)["findings"]
     return [f for f in findings if str(f["file"]).endswith(("users.sql", "accounts.sql"))]
+
+
+def test_an_annotation_whose_old_name_is_still_declared_is_refused_at_its_line(
+    server: DBServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = "CREATE TABLE people (id int NOT NULL PRIMARY KEY, username varchar(50));\n"
+    files = {
+        "people": "CREATE TABLE people (\n  id int NOT NULL PRIMARY KEY,\n  username varchar(50),\n"
+        "  user_name varchar(100) /* @renamed from=username */\n);\n"
+    }
+    with repo(server, tmp_path, monkeypatch, live, files):
+        assert main(["diff"]) == 2  # no rename gives both names: the target is skipped (sqldef refuses it)
+        err = capsys.readouterr().err
+        assert "people.sql:4" in err and "cannot rename `username` to `user_name`" in err, err
+        assert main(["push", "--allow-unsafe"]) == 2
