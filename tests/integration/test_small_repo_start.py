@@ -79,7 +79,8 @@ def test_diff_after_init_imports_no_sqlglot_and_no_daemon(
     assert not loaded(diff, "sqlglot"), "the files init wrote should come from the split memo"
     assert not loaded(diff, "prometheus_client") and not loaded(diff, "schemad.service.jobs")
     # asyncmy's version lookup through importlib.metadata, and every lint rule, cost a small repo's
-    # diff ~20 ms of start-up: neither is needed when nothing changed (connection/driver.py, lint/__init__.py).
+    # diff ~20 ms of start-up: neither is needed when nothing changed (connection/driver.py,
+    # lint/__init__.py).
     assert not loaded(diff, "importlib.metadata") and not loaded(diff, "schemad.lint.rule")
 
     # A hand edit: that file is read and classified again, and the diff sees the change.  (Its head

@@ -1,4 +1,4 @@
-"""schemad.connection.driver: asyncmy without importlib.metadata, and the same version asyncmy would report."""
+"""schemad.connection.driver: asyncmy without importlib.metadata, reporting the version asyncmy would."""
 
 from __future__ import annotations
 
@@ -13,5 +13,7 @@ def test_driver_reports_installed_version_without_importlib_metadata() -> None:
         "print(sys.modules['asyncmy.version'].__VERSION__); "
         "print('importlib.metadata' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == [importlib.metadata.version("asyncmy"), "False"]
