@@ -26,6 +26,18 @@ from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variable
 __all__ = ["DIRECT", "PENDING", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
 
 _ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
+_NAME = r"`(?:[^`]|``)+`"
+# An ALTER that only renames (a `@renamed from=` annotation): RENAME COLUMN / KEY / INDEX, RENAME TO.
+_RENAME_ONE = rf"RENAME (?:COLUMN|KEY|INDEX) {_NAME} TO {_NAME}"
+_RENAMES_ONLY = re.compile(
+    rf"ALTER TABLE {_NAME} (?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?"
+    rf"(?:RENAME TO {_NAME}|{_RENAME_ONE}(?:, {_RENAME_ONE})*)"
+)
+
+
+def renames_only(sql: str) -> bool:
+    """True for an ALTER TABLE that only renames a table, columns or indexes (metadata only)."""
+    return _RENAMES_ONLY.fullmatch(sql) is not None
 
 
 class RouteKind(StrEnum):
@@ -86,7 +98,14 @@ class WrapperPlanner:
         """The option (`alter-wrapper` or `ddl-wrapper`) and template that run `step`; None: run directly."""
         cfg = self.cfg
         size = self.sizes.get(step.key.name, 0) if step.key.type is ObjectType.TABLE else 0
-        if step.is_alter_table and cfg.alter_wrapper and size >= cfg.alter_wrapper_min_size:
+        # A rename is metadata only, and online-schema-change tools refuse RENAME (pt-osc, gh-ost):
+        # it never goes through the alter-wrapper (the ddl-wrapper, if set, still takes it).
+        if (
+            step.is_alter_table
+            and cfg.alter_wrapper
+            and size >= cfg.alter_wrapper_min_size
+            and not renames_only(step.sql)
+        ):
             return "alter-wrapper", cfg.alter_wrapper
         if cfg.ddl_wrapper:
             return "ddl-wrapper", cfg.ddl_wrapper
