@@ -64,9 +64,6 @@ _GH_OST = re.compile(r"(?<![\w-])gh-ost(?![\w-])")
 # pt-online-schema-change's option to keep its triggers: honoured after a stop too.
 _KEEPS_TRIGGERS = re.compile(r"(?<![\w-])--no-drop-triggers(?![\w-])")
 
-#: The environment variable a wrapper inherits only when its template reads it.
-MYSQL_PWD = "MYSQL_PWD"
-
 
 @dataclass(frozen=True, slots=True)
 class LeftoverReport:

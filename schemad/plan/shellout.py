@@ -112,10 +112,6 @@ _TABLE_PREFIX = re.compile(
 )
 
 
-# `$MYSQL_PWD` or `${MYSQL_PWD}` written in a template: the tool is meant to get the variable.
-_MYSQL_PWD_REF = re.compile(r"\$(?:MYSQL_PWD(?![A-Za-z0-9_])|\{MYSQL_PWD\})")
-
-
 def template_names(template: str) -> frozenset[str]:
     """The upper-cased names of every `{...}` in `template`, as interpolation walks it.
 
@@ -146,7 +142,7 @@ def uses_defaults_file(template: str) -> bool:
 
 def passes_mysql_pwd(template: str) -> bool:
     """True if `template` itself reads `$MYSQL_PWD` / `${MYSQL_PWD}`: only then does the tool inherit it."""
-    return _MYSQL_PWD_REF.search(template) is not None
+    return reads_variable(template, "MYSQL_PWD")
 
 
 def reads_variable(template: str, name: str) -> bool:
