@@ -826,27 +826,21 @@ def _definitions() -> list[OptionDef]:
         s("allow-pk-type", description="primary key column types lint-pk-type accepts", **allow),
         s("warnings", hidden=True, deprecated=True, **allow),
         s("errors", hidden=True, deprecated=True, **allow),
-        # ---- Premium-only names, tolerated so shared .skeema files parse
+        # ---- Premium-edition names (issue 14).  Each block below is owned by one piece of work
+        # and turns its names from tolerated-and-ignored into real options.
+        # [tls] ssl-mode verify modes, certificates, server-public-key-path
         *(
             _premium(n)
-            for n in (
-                "ignore-view",
-                "ignore-trigger",
-                "ignore-event",
-                "inserts",
-                "update-seed-inserts",
-                "update-views",
-                "strip-definer",
-                "ssl-ca",
-                "ssl-cert",
-                "ssl-key",
-                "ssl-verify-server-cert",
-                "server-public-key-path",
-                "ssh",
-                "ssh-to-db",
-                "temp-schema-environment",
-            )
+            for n in ("ssl-ca", "ssl-cert", "ssl-key", "ssl-verify-server-cert", "server-public-key-path")
         ),
+        # [ssh] tunnels
+        *(_premium(n) for n in ("ssh", "ssh-to-db")),
+        # [temp-schema-environment] and the ignore-view/trigger/event filters
+        *(_premium(n) for n in ("temp-schema-environment", "ignore-view", "ignore-trigger", "ignore-event")),
+        # [definer] strip-definer, update-views
+        *(_premium(n) for n in ("strip-definer", "update-views")),
+        # [inserts] seed data
+        *(_premium(n) for n in ("inserts", "update-seed-inserts")),
     ]
 
 
