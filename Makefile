@@ -27,11 +27,13 @@ server-binary:
 
 # pt-online-schema-change (Debian percona-toolkit) for the alter-wrapper tests,
 # promtool (Debian prometheus) for the alert-rule tests, systemd-analyze (Debian
-# systemd) for the checks of systemd/schemad.service.
+# systemd) for the checks of systemd/schemad.service, sshd (Debian openssh-server) for
+# the ssh tunnel tests.
 tools:
 	scripts/ensure-package "alter-wrapper tests" pt-online-schema-change -- percona-toolkit
 	scripts/ensure-package "alert-rule tests" promtool -- prometheus
 	scripts/ensure-package "systemd unit tests" systemd-analyze -- systemd
+	scripts/ensure-package "ssh tunnel tests" sshd ssh-keygen -- openssh-server openssh-client
 
 setup: $(STAMP) server-binary tools
 
