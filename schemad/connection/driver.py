@@ -11,10 +11,12 @@ only sends that value as a connection attribute.  Where no dist-info is found
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import types
 from importlib.machinery import PathFinder
+from typing import Any
 
 
 def _preload_version() -> None:
@@ -42,6 +44,44 @@ def _preload_version() -> None:
 
 
 _preload_version()
+
+
+def _import_auth_without_cryptography() -> None:
+    """Import asyncmy.auth without `cryptography`, which it loads only for RSA password exchange.
+
+    asyncmy.auth imports cryptography's RSA machinery at module level (about 16 ms, a
+    tenth of a small repo's `schemad init`) although only `sha2_rsa_encrypt` uses it: MySQL 8
+    sha256 / caching_sha2 passwords over an unencrypted connection.  The module is imported
+    while `cryptography` reads as absent, and that one function is wrapped to load it on
+    first use, so the RSA path works exactly as before.
+    """
+    if "cryptography" in sys.modules or "asyncmy.auth" in sys.modules:
+        return
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # import reads it as absent
+    try:
+        import asyncmy.auth
+    finally:
+        del sys.modules["cryptography"]
+    auth: Any = asyncmy.auth  # untyped module: its globals are set below
+    encrypt = auth.sha2_rsa_encrypt
+
+    def sha2_rsa_encrypt(password: bytes, salt: bytes, public_key: bytes) -> bytes:
+        if not auth._have_cryptography:
+            with contextlib.suppress(ImportError):  # absent: asyncmy's own error says what is missing
+                from cryptography.hazmat.backends import default_backend
+                from cryptography.hazmat.primitives import hashes, serialization
+                from cryptography.hazmat.primitives.asymmetric import padding
+
+                auth.default_backend, auth.hashes = default_backend, hashes
+                auth.serialization, auth.padding = serialization, padding
+                auth._have_cryptography = True
+        result: bytes = encrypt(password, salt, public_key)
+        return result
+
+    auth.sha2_rsa_encrypt = sha2_rsa_encrypt
+
+
+_import_auth_without_cryptography()
 
 import asyncmy  # noqa: E402
 from asyncmy.constants import CLIENT  # noqa: E402
