@@ -8,7 +8,9 @@ MariaDB can replace every one of these in a single statement
 MySQL a changed routine, trigger or event is dropped and created again, which
 Skeema counts as unsafe (a brief window without the object).  Characteristic-
 only routine changes become `ALTER PROCEDURE|FUNCTION`.  Creation metadata
-(sql_mode, database collation) only counts with compare-metadata.
+(sql_mode, database collation) only counts with compare-metadata.  A desired
+object without definer (its file gave none, under strip-definer) matches any
+live definer, and its CREATE leaves DEFINER out.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def diff_object(
     create = after.create_statement(flavor)
     if before is None:
         return [ObjectStatement(key, DiffKind.CREATE, create)]
+    if not after.definer:
+        before = replace(before, definer="")  # none given: whoever the live definer is, it is not a change
     if isinstance(before, Event) and isinstance(after, Event) and after.recurring and after.starts is None:
         # The file gives no STARTS: the server filled in its creation time, which is no difference.
         before = replace(before, starts=None)

@@ -9,9 +9,11 @@ constraint statements (CREATE INDEX, ALTER TABLE .. ADD ..) on the tables
 written are removed too, wherever they are: the CREATE written already has
 what they add (format's comes from the workspace, which ran them; pull's
 from the live server).  Files whose text would not change are not written, so
-their bytes and timestamps stay as they were.  Deciding *what* the canonical
-text is belongs to the caller (introspection or a workspace); this module
-only places text.
+their bytes and timestamps stay as they were.  Without `update_views` a view
+already in a file is never rewritten (only removed when it is gone); with
+`strip_definer` stored objects are written without DEFINER.  Deciding *what*
+the canonical text is belongs to the caller (introspection or a workspace);
+this module only places text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemad.errors import CannotCreateError
+from schemad.model.definer import strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.table import strip_auto_increment
@@ -53,6 +56,8 @@ class DumpOptions:
     include_auto_inc: bool = False  # keep AUTO_INCREMENT=n in table files
     strip_partitioning: bool = False  # omit PARTITION BY clauses
     keep_renames: bool = False  # format/lint: a rewritten table keeps its `@renamed from=` annotations
+    strip_definer: bool = False  # omit the DEFINER clause of views, routines, triggers and events
+    update_views: bool = True  # False: a CREATE VIEW already in a file is left as it is (update-views)
 
 
 @dataclass(slots=True)
@@ -87,6 +92,8 @@ def canonical_text(
             for marker in ("\n PARTITION BY ", "\n/*!50100 PARTITION BY ", "\n/*!50500 PARTITION BY "):
                 if marker in text:
                     text = text[: text.index(marker)]
+    elif opts.strip_definer:
+        text = strip_definer_clause(text)
     return text
 
 
@@ -189,6 +196,8 @@ def dump_objects(
         if obj is None:
             new_text[path][i] = ""
             continue
+        if key.type is ObjectType.VIEW and not opts.update_views:
+            continue  # hand-formatted views stay; the server's one-line text would replace them
         text = canonical_text(obj, flavor, opts, stmt)
         if opts.keep_renames and key.type is ObjectType.TABLE:
             from schemad.sqltext.renames import carry_renames

@@ -10,23 +10,31 @@ holds the identifier quoting the stored-object renderers share:
   double quotes when the object's sql_mode has ANSI_QUOTES; the quote character
   is doubled inside).
 
+An empty definer means "none given" (strip-definer): the object's CREATE is
+rendered without a DEFINER clause, so the server makes the connecting user its
+definer, and :func:`strip_definer_clause` cuts the clause out of a SHOW CREATE
+text.
+
 It will not validate that a user exists, match user patterns, or pick a
 definer for objects that have none; it does no I/O.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 __all__ = [
     "Security",
     "ansi_quotes",
+    "definer_clause",
     "format_definer",
     "normalize_definer",
     "parse_definer",
     "quote_identifier",
     "split_definer",
     "sql_mode_set",
+    "strip_definer_clause",
 ]
 
 
@@ -75,6 +83,37 @@ def format_definer(definer: str, *, ansi: bool = False) -> str:
     if not host:
         return quote_identifier(user, ansi=ansi)
     return quote_identifier(user, ansi=ansi) + "@" + quote_identifier(host, ansi=ansi)
+
+
+def definer_clause(definer: str, *, ansi: bool = False) -> str:
+    """``DEFINER=`u`@`h` `` (with its trailing space) as a CREATE prints it; "" when no definer is given."""
+    return f"DEFINER={format_definer(definer, ansi=ansi)} " if definer else ""
+
+
+# What SHOW CREATE prints before the DEFINER clause of a view, routine, trigger or event.
+_BEFORE_DEFINER = re.compile(r"CREATE (?:OR REPLACE )?(?:ALGORITHM=\w+ )?(?=DEFINER=)")
+
+
+def strip_definer_clause(text: str) -> str:
+    """A server-printed CREATE without its ``DEFINER=`u`@`h` `` clause; unchanged when it has none.
+
+    Only the clause the server prints right after ``CREATE [ALGORITHM=..]`` is
+    removed, its user and host read as quoted parts, so nothing in the body is
+    touched.  A text of another shape is returned as it is.
+    """
+    m = _BEFORE_DEFINER.match(text)
+    if m is None:
+        return text
+    pos = m.end() + len("DEFINER=")
+    try:
+        _, pos = _read_part(text, pos)
+        if text.startswith("@", pos):
+            _, pos = _read_part(text, pos + 1)
+    except ValueError:
+        return text
+    if not text.startswith(" ", pos):
+        return text
+    return text[: m.end()] + text[pos + 1 :]
 
 
 def _read_part(text: str, pos: int) -> tuple[str, int]:

@@ -26,11 +26,11 @@ server filled in; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from schemad.model.definer import format_definer
+from schemad.model.definer import definer_clause, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
 
@@ -87,7 +87,7 @@ class Event:
     """
 
     name: str
-    definer: str  # user@host, unquoted; a MariaDB role is the bare name
+    definer: str  # user@host, unquoted; a MariaDB role is the bare name; "" = none given (strip-definer)
     body: str  # the statement after DO, verbatim
     execute_at: datetime | None = None  # one-time events, in the event's time zone
     interval_value: str = ""  # recurring events: "1", "1:30" (unquoted even for compound fields)
@@ -131,10 +131,14 @@ class Event:
     def header(self) -> str:
         """Everything before the body, ending with ``DO ``."""
         text = (
-            f"CREATE DEFINER={format_definer(self.definer)} EVENT {escape_identifier(self.name)}"
+            f"CREATE {definer_clause(self.definer)}EVENT {escape_identifier(self.name)}"
             f" ON SCHEDULE {self.schedule_clause()} ON COMPLETION {self.on_completion.value}"
             f" {self.status.clause}"
         )
         if self.comment:
             text += f" COMMENT {escape_string(self.comment)}"
         return text + " DO "
+
+    def without_definer(self) -> Event:
+        """This event as a CREATE without DEFINER describes it: any definer (the creating user's)."""
+        return replace(self, definer="", show_create=strip_definer_clause(self.show_create))

@@ -27,9 +27,10 @@ from enum import StrEnum
 from schemad.model.definer import (
     Security,
     ansi_quotes,
-    format_definer,
+    definer_clause,
     quote_identifier,
     sql_mode_set,
+    strip_definer_clause,
 )
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_string
@@ -66,7 +67,7 @@ class Routine:
 
     type: RoutineType
     name: str
-    definer: str  # user@host, unquoted; a MariaDB role is the bare name
+    definer: str  # user@host, unquoted; a MariaDB role is the bare name; "" = none given (strip-definer)
     params: str  # the parameter list between the parentheses, verbatim ("" when empty)
     returns: str  # functions: return type verbatim incl. CHARSET/COLLATE; "" for procedures
     body: str  # verbatim routine body (everything after the characteristics)
@@ -113,9 +114,13 @@ class Routine:
         ansi = ansi_quotes(self.sql_mode)
         aggregate = "AGGREGATE " if self.aggregate else ""
         return (
-            f"CREATE DEFINER={format_definer(self.definer, ansi=ansi)} {aggregate}{self.type.value}"
+            f"CREATE {definer_clause(self.definer, ansi=ansi)}{aggregate}{self.type.value}"
             f" {quote_identifier(self.name, ansi=ansi)}("
         )
+
+    def without_definer(self) -> Routine:
+        """This routine as a CREATE without DEFINER describes it: any definer (the creating user's)."""
+        return replace(self, definer="", show_create=strip_definer_clause(self.show_create))
 
     def _returns_keyword(self, flavor: Flavor) -> str:
         # MariaDB prints the Oracle spelling when the routine was created under sql_mode=ORACLE.

@@ -30,10 +30,10 @@ reproduces it.  This module will not parse trigger bodies; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from schemad.model.definer import ansi_quotes, format_definer, quote_identifier
+from schemad.model.definer import ansi_quotes, definer_clause, quote_identifier, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 
@@ -59,7 +59,7 @@ class Trigger:
     table: str  # the table it is defined on (same schema)
     timing: TriggerTiming
     event: TriggerEvent
-    definer: str  # user@host, unquoted; a MariaDB role is the bare name
+    definer: str  # user@host, unquoted; a MariaDB role is the bare name; "" = none given (strip-definer)
     body: str  # ACTION_STATEMENT: the text after FOR EACH ROW [FOLLOWS|PRECEDES x], verbatim
     action_order: int = 1  # 1-based position among triggers with the same table, timing and event
     sql_mode: str = ""  # sql_mode at creation; ANSI_QUOTES changes the quoting
@@ -72,8 +72,8 @@ class Trigger:
         return ObjectKey(ObjectType.TRIGGER, self.name)
 
     def definer_prefix(self) -> str:
-        """``CREATE DEFINER=<definer> ``: how every SHOW CREATE TRIGGER text starts."""
-        return f"CREATE DEFINER={format_definer(self.definer, ansi=ansi_quotes(self.sql_mode))} "
+        """``CREATE DEFINER=<definer> ``: how SHOW CREATE TRIGGER starts (``CREATE `` without definer)."""
+        return f"CREATE {definer_clause(self.definer, ansi=ansi_quotes(self.sql_mode))}"
 
     def canonical_statement(self) -> str:
         """The CREATE rebuilt from the parts (MySQL 8's SHOW CREATE TRIGGER form; valid on MariaDB)."""
@@ -92,6 +92,15 @@ class Trigger:
         """The verbatim statement when known, else :meth:`canonical_statement`."""
         del flavor  # the verbatim text already is the flavor's; the canonical form is shared
         return self.statement or self.canonical_statement()
+
+    def without_definer(self) -> Trigger:
+        """This trigger as a CREATE without DEFINER describes it: any definer (the creating user's)."""
+        return replace(
+            self,
+            definer="",
+            statement=strip_definer_clause(self.statement),
+            show_create=strip_definer_clause(self.show_create),
+        )
 
     def statement_agrees(self) -> bool:
         """Whether ``statement`` (if any) is consistent with the parts: same definer prefix, same body."""

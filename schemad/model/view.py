@@ -15,10 +15,10 @@ parse or normalise the SELECT itself; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from schemad.model.definer import Security, format_definer
+from schemad.model.definer import Security, definer_clause, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 
@@ -44,7 +44,7 @@ class View:
     """A view; equality ignores the server text and the unsupported flag."""
 
     name: str
-    definer: str  # user@host, unquoted; a MariaDB role is the bare name
+    definer: str  # user@host, unquoted; a MariaDB role is the bare name; "" = none given (strip-definer)
     algorithm: ViewAlgorithm
     security: Security
     check_option: CheckOption
@@ -60,12 +60,16 @@ class View:
         """The CREATE VIEW text SHOW CREATE VIEW prints (same on MariaDB and MySQL)."""
         del flavor  # no vendor difference known for views
         text = (
-            f"CREATE ALGORITHM={self.algorithm.value} DEFINER={format_definer(self.definer)}"
-            f" SQL SECURITY {self.security.value} VIEW {escape_identifier(self.name)} AS {self.definition}"
+            f"CREATE ALGORITHM={self.algorithm.value} {definer_clause(self.definer)}"
+            f"SQL SECURITY {self.security.value} VIEW {escape_identifier(self.name)} AS {self.definition}"
         )
         if self.check_option is not CheckOption.NONE:
             text += f" WITH {self.check_option.value} CHECK OPTION"
         return text
+
+    def without_definer(self) -> View:
+        """This view as a CREATE without DEFINER describes it: any definer (the creating user's)."""
+        return replace(self, definer="", show_create=strip_definer_clause(self.show_create))
 
 
 def definition_from_show_create(show_create: str, name: str, check_option: CheckOption) -> str | None:

@@ -2,6 +2,8 @@
 
 Patterns are ``user@host`` with SQL LIKE wildcards (``%`` any run, ``_`` one
 character); quotes and backticks around either part are ignored, and so is case.
+An object whose file gives no DEFINER under strip-definer (model definer "")
+has no definer to judge: the server will pick the connecting user.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def definer_allowed(definer: str, patterns: Iterable[str]) -> bool:
 
 
 def _definer(schema: Schema, obj: SchemaObject, opts: LintOptions, flavor: Flavor) -> Iterator[Finding]:
-    if not isinstance(obj, Routine | View | Trigger | Event):
+    if not isinstance(obj, Routine | View | Trigger | Event) or not obj.definer:
         return
     if not definer_allowed(obj.definer, opts.allow_definer):
         allowed = ", ".join(opts.allow_definer) or "(none)"
