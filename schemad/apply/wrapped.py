@@ -49,6 +49,7 @@ from schemad.apply.osc import CutoverGate, gate_for, gate_refusal, tool_of, with
 from schemad.apply.preflight import Finding, PreflightRefused, parse_skip, preflight
 from schemad.apply.progress import OscProgress, Tool, reader_for
 from schemad.apply.runner import LogLine, RunResult, run_managed
+from schemad.connection import tunnel
 from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
@@ -253,10 +254,14 @@ class WrappingExecutor:
         with contextlib.ExitStack() as files:
             if gate is not None:
                 files.callback(gate.close)
+            # Under ssh the tool gets the tunnel's local port (it runs here, not on the SSH host).
+            planner, params = self.planner, await tunnel.tool_params(self.planner.params)
+            if params is not planner.params:
+                planner = WrapperPlanner(planner.cfg, params, planner.schema, planner.sizes)
             defaults_file = None
             if uses_defaults_file(template):
-                defaults_file = str(files.enter_context(client_option_file(self.planner.params)))
-            cmd = self.planner.command_for(step, defaults_file=defaults_file)
+                defaults_file = str(files.enter_context(client_option_file(params)))
+            cmd = planner.command_for(step, defaults_file=defaults_file)
             assert cmd is not None  # routed
             if gate is not None:
                 cmd = with_arguments(cmd, gate.arguments())

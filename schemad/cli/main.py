@@ -97,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("%s", exc)
         return EXIT_FATAL
+    finally:
+        _close_tunnels()
+
+
+def _close_tunnels() -> None:
+    # A command that went through `ssh` leaves SSH connections on a background thread: they end with it.
+    tunnel = sys.modules.get("schemad.connection.tunnel")
+    if tunnel is not None:
+        tunnel.close_all_sync()
 
 
 def _help(command: str, extra: list[str]) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 from schemad.connection.driver import CLIENT, DictCursor, DriverError, asyncmy
 from schemad.connection.params import ConnParams
+from schemad.connection.tlsdriver import TlsConnector, describe_tls_error
 from schemad.errors import ConnectError, DatabaseError
 from schemad.model.flavor import Flavor
 
@@ -73,6 +74,8 @@ class Instance:
         self._sem = asyncio.Semaphore(pool_size)
         self._flavor: Flavor | None = None
         self._variables: dict[str, str] = {}
+        # TLS context built on the first connection, then shared by all of them.
+        self._tls = TlsConnector(params.tls, host=params.host, address=params.address)
 
     def __repr__(self) -> str:
         return f"Instance({self.params.address})"
@@ -111,10 +114,19 @@ class Instance:
         else:
             kwargs["host"] = p.host
             kwargs["port"] = p.port
+        if p.ssh is not None:  # through a local port forwarded over SSH; p.host stays the real server
+            from schemad.connection import tunnel
+
+            kwargs.pop("unix_socket", None)
+            kwargs["host"], kwargs["port"] = await tunnel.local_endpoint(p, timeout=self.connect_timeout)
+        kwargs.update(self._tls.driver_kwargs(tcp="unix_socket" not in kwargs))
         try:
-            conn = await asyncio.wait_for(asyncmy.connect(**kwargs), self.connect_timeout + 1)
+            conn = await asyncio.wait_for(self._tls.connect(**kwargs), self.connect_timeout + 1)
         except (DriverError, OSError, TimeoutError) as exc:
-            cause = self._error(exc).message.split(": ", 1)[-1]
+            cause = describe_tls_error(exc, p.host) or self._error(exc).message.split(": ", 1)[-1]
+            if p.ssh is not None:
+                why = await tunnel.diagnose(p, timeout=self.connect_timeout)
+                cause = why or f"{cause} (via {p.ssh.describe(p.host)})"
             raise ConnectError(
                 f"cannot connect to {p.address}: {cause}", host=p.address, errno=self._error(exc).errno
             ) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from schemad.connection.sshopts import SshRoute
 from schemad.errors import ConfigError
 
 # connect-options that configure the driver rather than the session; Skeema
@@ -101,6 +102,7 @@ class ConnParams:
     password: str = field(default="", repr=False)
     connect_options: tuple[tuple[str, str], ...] = ()
     database: str | None = None  # default schema of every connection
+    ssh: SshRoute | None = None  # reached through SSH; host/port/socket stay the real server's
 
     @property
     def address(self) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schemad.connection import tunnel
 from schemad.daemon_config import DaemonConfig, RepoConfig
 from schemad.errors import SchemadError
 from schemad.plan.planner import Target
@@ -191,6 +192,7 @@ class Daemon:
         self.ops.close()
         self.cache.close()
         local_workspace.release_all()  # it stops after its local-workspace-idle
+        await tunnel.close_all()  # the SSH connections every environment's servers shared
 
     async def reload(self, config: DaemonConfig) -> None:
         """Apply a new configuration: repos added, removed or changed; jobs keep running.
