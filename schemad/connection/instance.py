@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from schemad.connection.driver import CLIENT, DictCursor, DriverError, asyncmy
+from schemad.connection.driver import CLIENT, DictCursor, DriverError
 from schemad.connection.params import ConnParams
 from schemad.connection.tlsdriver import TlsConnector, describe_tls_error
 from schemad.errors import ConnectError, DatabaseError

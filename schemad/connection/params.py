@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from schemad.connection.sshopts import SshRoute
+from schemad.connection.tls import TlsSettings
 from schemad.errors import ConfigError
 
 # connect-options that configure the driver rather than the session; Skeema
@@ -103,6 +104,7 @@ class ConnParams:
     connect_options: tuple[tuple[str, str], ...] = ()
     database: str | None = None  # default schema of every connection
     ssh: SshRoute | None = None  # reached through SSH; host/port/socket stay the real server's
+    tls: TlsSettings = field(default_factory=TlsSettings)  # verify-identity checks `host`
 
     @property
     def address(self) -> str:
