@@ -5,6 +5,13 @@ one held connection; `FakeExecutor` records statements for tests of the
 orchestration.  `execute_plan` holds the per-schema push lock for the whole
 run so two pushes to one schema (two CLIs, or CLI and daemon) never
 interleave, and returns a record saying exactly which statements ran.
+
+The whole push runs on one connection opened without multi-statements, so a
+statement is exactly one statement on the server, whatever its text holds
+(a seed INSERT comes from a file).  A table's seed INSERTs (DiffKind.INSERT)
+run only after asking the table, on that connection and right before the
+first of them, whether it has a row: a table that got rows since the plan
+was made is refused, never inserted into.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Protocol
 
 from schemad.connection.instance import Instance, Session
 from schemad.connection.params import ConnParams
+from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.errors import DatabaseError, SchemadError
 from schemad.model.keys import ObjectType, escape_identifier
@@ -57,6 +65,10 @@ def push_lock_name(schema: str) -> str:
     return name if len(name) <= 64 else "schemad.push." + hashlib.sha256(schema.encode()).hexdigest()[:40]
 
 
+class SeedRefused(SchemadError):
+    """A seed INSERT's table has rows at push time: the INSERT is not run."""
+
+
 class DDLExecutor(Protocol):
     async def execute(self, step: Step) -> None: ...
 
@@ -82,11 +94,15 @@ class DirectExecutor:
         self.schema = schema
         self.foreign_key_checks = foreign_key_checks
         self._in_schema = False
+        self._seeding: set[str] = set()  # tables found empty before this run's first INSERT into them
 
     async def execute(self, step: Step) -> None:
         if step.key.type is not ObjectType.DATABASE and not self._in_schema:
             await self.session.execute(f"USE {escape_identifier(self.schema)}")
             self._in_schema = True
+        if step.kind is DiffKind.INSERT:
+            await self._seed(step)
+            return
         adds_fk = step.is_alter_table and " FOREIGN KEY " in step.sql and self.foreign_key_checks
         if adds_fk:
             await self.session.execute("SET foreign_key_checks = 1")
@@ -95,6 +111,15 @@ class DirectExecutor:
         finally:
             if adds_fk:
                 await self.session.execute("SET foreign_key_checks = 0")
+
+    async def _seed(self, step: Step) -> None:
+        table = escape_identifier(step.key.name)
+        # Asked before the table's first INSERT of this run; its next ones follow on rows it put there.
+        if step.key.name not in self._seeding:
+            if await self.session.query(f"SELECT 1 AS x FROM {table} LIMIT 1"):
+                raise SeedRefused(f"table {table} already has rows: its seed INSERT was not run")
+            self._seeding.add(step.key.name)
+        await self.session.execute(step.sql)
 
 
 async def _acquire(session: Session, schema: str, timeout: int) -> None:
@@ -132,8 +157,9 @@ async def execute_plan(
     record = PushRecord(schema=schema)
     async with (
         Instance(params.with_session(foreign_key_checks="0"), pool_size=1) as inst,
-        inst.session() as s,
+        inst.connection(multi=False) as conn,
     ):
+        s = Session(inst, conn)
         await _acquire(s, schema, lock_timeout)
         try:
             run: DDLExecutor = executor or DirectExecutor(s, schema, foreign_key_checks=foreign_key_checks)

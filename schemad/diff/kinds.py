@@ -15,3 +15,4 @@ class DiffKind(StrEnum):
     CREATE = "CREATE"
     ALTER = "ALTER"
     DROP = "DROP"
+    INSERT = "INSERT"  # seed data: a file's INSERT, run on a table that is new or empty (plan.seeds)

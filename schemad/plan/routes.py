@@ -97,6 +97,8 @@ class WrapperPlanner:
     def route(self, step: Step) -> tuple[str, str] | None:
         """The option (`alter-wrapper` or `ddl-wrapper`) and template that run `step`; None: run directly."""
         cfg = self.cfg
+        if step.kind is DiffKind.INSERT:
+            return None  # seed data is not DDL: it runs on the push's own connection
         size = self.sizes.get(step.key.name, 0) if step.key.type is ObjectType.TABLE else 0
         # A rename is metadata only, and online-schema-change tools refuse RENAME (pt-osc, gh-ost):
         # it never goes through the alter-wrapper (the ddl-wrapper, if set, still takes it).

@@ -27,6 +27,8 @@ class StatementKind(StrEnum):
     #: CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX .. ON t, or ALTER TABLE t ADD {INDEX|KEY|UNIQUE|FULLTEXT|
     #: SPATIAL|CONSTRAINT|FOREIGN KEY|PRIMARY KEY|CHECK} ..: folded into t's CREATE (key = the table's)
     FOLDABLE = "foldable"
+    #: INSERT/REPLACE: seed data (key = its table when `INSERT [IGNORE] INTO [db.]t` reads; sqltext.inserts)
+    INSERT = "insert"
     USE = "use"  #: USE db (client command; ends at a newline or the delimiter)
     DELIMITER = "delimiter"  #: DELIMITER xx (client command; ends at a newline)
     NOOP = "noop"  #: only whitespace and/or comments, or a stray delimiter
@@ -52,7 +54,7 @@ class Classification:
     """The result of :func:`classify`."""
 
     kind: StatementKind
-    key: ObjectKey | None = None  # only for CREATE, and FOLDABLE (its table)
+    key: ObjectKey | None = None  # only for CREATE, and FOLDABLE and INSERT (their table)
     schema: str | None = None  # CREATE's (FOLDABLE's table's) schema qualifier, or USE's target
     name_span: tuple[int, int] | None = None  # [start, end) of the `[schema.]name` clause in the text
     via: Literal["sqlglot", "regex"] = "sqlglot"  # which path produced it (the regex is the fallback)

@@ -6,8 +6,9 @@ the object's unquoted name and optional schema qualifier), a standalone index or
 constraint statement to fold into its table's CREATE (``FOLDABLE``: ``CREATE
 [UNIQUE|FULLTEXT|SPATIAL] INDEX i ON t``, ``ALTER TABLE t ADD {INDEX|KEY|UNIQUE|
 FULLTEXT|SPATIAL|CONSTRAINT|FOREIGN KEY|PRIMARY KEY|CHECK}``, with the table's name), a
-``USE db`` command, or something else (``UNKNOWN``: the caller warns "Unable to
-parse statement").  A FOLDABLE statement is only recognised from its head; what
+``USE db`` command, an ``INSERT``/``REPLACE`` (seed data, with its table when the head
+reads ``INSERT [IGNORE] INTO [db.]t``), or something else (``UNKNOWN``: the caller warns
+"Unable to parse statement").  A FOLDABLE statement is only recognised from its head; what
 follows (the other clauses of an ALTER) is for the workspace guard to check.
 
 The head of the statement is tokenized with sqlglot's MySQL tokenizer (in
@@ -221,6 +222,8 @@ def classify(text: str) -> Classification:
     if c is not None:
         return c
     c = _simple_table(text)  # a head match, cheaper than checking a claim against the whole text
+    if c is None and _INSERT_WORD.match(text):
+        c = _insert_head(text)
     if c is None:
         told = _claims.get(text)
         if told is not None and _same_reading(classify_regex(text), told):
@@ -253,6 +256,26 @@ def _simple_table(text: str) -> Classification | None:
     else:
         name, span = m["bare"], m.span("bare")
     return Classification(StatementKind.CREATE, ObjectKey(ObjectType.TABLE, name), None, span, via="regex")
+
+
+# Seed data: any statement starting INSERT or REPLACE is one (sqltext.inserts refuses the forms it does
+# not accept, at the statement's file:line); the table is read from `INSERT [IGNORE] INTO [db.]t`.
+_INSERT_WORD = re.compile(r"(?:INSERT|REPLACE)(?![\w$])", re.I)
+_INSERT_HEAD = re.compile(
+    rf"INSERT\s+(?:IGNORE\s+)?INTO\s+(?P<n1>{MASKED_IDENT})(?:\s*\.\s*(?P<n2>{MASKED_IDENT}))?(?![\w$])", re.I
+)
+
+
+def _insert_head(text: str) -> Classification:
+    """An INSERT's kind, with its table's key, qualifier and name span when the head is the plain form."""
+    m = _INSERT_HEAD.match(mask(text))
+    if m is None:
+        return Classification(StatementKind.INSERT, via="regex")
+    n1, n2 = text[m.start("n1") : m.end("n1")], m["n2"] and text[m.start("n2") : m.end("n2")]
+    schema, name = (_unquote(n1), _unquote(n2)) if n2 else (None, _unquote(n1))
+    key = ObjectKey(ObjectType.TABLE, name)
+    span = (m.start("n1"), m.end("n2" if n2 else "n1"))
+    return Classification(StatementKind.INSERT, key, schema, span, via="regex")
 
 
 def _read_head(text: str) -> Classification:

@@ -114,7 +114,7 @@ class Statement:
             self.schema is None
             or self.key is None
             or self.name_span is None
-            or self.kind is not StatementKind.CREATE
+            or self.kind not in (StatementKind.CREATE, StatementKind.INSERT)
         ):
             return body
         start, end = self.name_span  # a statement's text starts at its first token, as its body does

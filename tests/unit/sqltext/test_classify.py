@@ -307,7 +307,7 @@ def test_fallback_on_text_sqlglot_rejects() -> None:
 
 UNKNOWN = [
     "SELECT 1",
-    "INSERT INTO t VALUES (1)",
+    "INSERTS INTO t VALUES (1)",
     "ALTER TABLE t ADD COLUMN b int",
     "ALTER TABLE t DROP INDEX i",
     "ALTER TABLE t ENGINE=InnoDB",
