@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.cascade import Config, ConfigSources
 from schemad.fs.dir import Dir
-from schemad.model.keys import ObjectKey
+from schemad.model.keys import ObjectKey, ObjectType
 from schemad.plan.dir_options import conn_params, filters
 
 if TYPE_CHECKING:  # only annotations here: init needs neither the file reader nor the writer's imports
     from schemad.fs.dumper import DumpResult
     from schemad.fs.logical import LogicalSchema
+    from schemad.sqltext.splitter import Statement
 
 __all__ = [
     "GENERATOR",
@@ -91,11 +92,29 @@ def exportable_schemas(available: list[str], cfg: Config) -> list[str]:
     ]
 
 
-def ignored_key(cfg: Config) -> Callable[[ObjectKey], bool]:
+def ignored_key(
+    cfg: Config, existing: Mapping[Path, Iterable[Statement]] | None = None
+) -> Callable[[ObjectKey], bool]:
+    """What the dumper leaves alone: keys the ignore-* options match.
+
+    A trigger is also ignored by its table's name (ignore-table), which only
+    its text says: the triggers of `existing` (the dir's file statements)
+    whose table is ignored are matched here by key.
+    """
     f = filters(cfg)
+    on_ignored: set[ObjectKey] = set()
+    if f.table is not None:
+        from schemad.sqltext.references import trigger_table
+
+        for stmts in (existing or {}).values():
+            for s in stmts:
+                if s.key is not None and s.key.type is ObjectType.TRIGGER:
+                    on = trigger_table(s.body)
+                    if on is not None and f.ignores(ObjectType.TRIGGER, s.key.name, on_table=on[1]):
+                        on_ignored.add(s.key)
 
     def ignored(key: ObjectKey) -> bool:
-        return f.ignores(key.type, key.name)
+        return key in on_ignored or f.ignores(key.type, key.name)
 
     return ignored
 

@@ -111,6 +111,8 @@ class Layer:
     label: str
     settings: Mapping[str, Setting]
     path: Path | None = None
+    # An option file's layer keeps its file, to be reduced again for another environment.
+    option_file: OptionFile | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +249,32 @@ class Config:
         """This config plus a subdirectory's `.skeema` (still below the command line)."""
         layer = _file_layer(option_file, LayerKind.DIR_FILE, [(self._environment, None)])
         return self._replace(layers=(*self._layers, layer))
+
+    def for_environment(self, environment: str) -> Config:
+        """The same files and command line read for `environment` (its `[environment]` sections).
+
+        Each `.skeema` layer (global, `~/.skeema`, the dirs') is reduced again
+        from its file as read; `~/.my.cnf`, `$MYSQL_PWD` and the command line
+        do not depend on the environment and stay as they are.
+        """
+        if environment == self._environment:
+            return self
+        layers = [
+            _file_layer(layer.option_file, layer.kind, [(environment, None)])
+            if layer.option_file is not None and layer.kind in (LayerKind.GLOBAL_FILE, LayerKind.DIR_FILE)
+            else layer
+            for layer in self._layers
+        ]
+        return Config(
+            environment,
+            layers=layers,
+            cli=self._cli,
+            registry=self._registry,
+            environ=self._environ,
+            repo_base=self._repo_base,
+            allow_cli_host=self._allow_cli_host,
+            allow_cli_schema=self._allow_cli_schema,
+        )
 
     def with_cli(self, options: Mapping[str, str | None]) -> Config:
         """This config with command-line options added (a None value = given without value)."""
@@ -432,7 +460,7 @@ def _file_layer(
             if kind is LayerKind.MY_CNF and canon == "host":
                 continue  # [client] host= is for the mysql client, never for Skeema
             settings[canon] = _setting(canon, values[name], kind, of.path)
-    return Layer(kind, str(of.path), MappingProxyType(settings), of.path)
+    return Layer(kind, str(of.path), MappingProxyType(settings), of.path, of)
 
 
 def _setting(name: str, ov: OptionValue, kind: LayerKind, path: Path) -> Setting:

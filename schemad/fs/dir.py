@@ -119,6 +119,10 @@ class Dir:
 
         yield from visit(root, 0)
 
+    def in_environment(self, environment: str) -> Dir:
+        """This dir with the options of another environment (same files, same command line)."""
+        return Dir(self.path, self.config.for_environment(environment), self.option_file)
+
     @property
     def name(self) -> str:
         return self.path.name

@@ -41,10 +41,10 @@ async def introspect_schema(
         char_set=head[0]["char_set"],
         collation=head[0]["collation"],
         tables=tuple(t for t in tables if not f.ignores(t.key.type, t.name)),
-        views=tuple(views),
+        views=tuple(v for v in views if not f.ignores(v.key.type, v.name)),
         routines=tuple(r for r in routines if not f.ignores(r.key.type, r.name)),
-        triggers=tuple(triggers),
-        events=tuple(events),
+        triggers=tuple(t for t in triggers if not f.ignores(t.key.type, t.name, on_table=t.table)),
+        events=tuple(e for e in events if not f.ignores(e.key.type, e.name)),
     )
 
 

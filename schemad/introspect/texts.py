@@ -31,15 +31,16 @@ _TEXT_COLUMN = {ObjectType.TABLE: "Create Table"} | {
 # MariaDB lists a table WITH SYSTEM VERSIONING as 'SYSTEM VERSIONED', not 'BASE TABLE'.
 _NAMES = """
 SELECT table_name AS name, IF(table_type = 'VIEW', 'view', 'table') AS type,
-       table_type = 'SYSTEM VERSIONED' AS versioned
+       table_type = 'SYSTEM VERSIONED' AS versioned, NULL AS on_table
   FROM information_schema.tables
  WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')
 UNION ALL
-SELECT routine_name, LOWER(routine_type), 0 FROM information_schema.routines WHERE routine_schema = %s
+SELECT routine_name, LOWER(routine_type), 0, NULL FROM information_schema.routines WHERE routine_schema = %s
 UNION ALL
-SELECT trigger_name, 'trigger', 0 FROM information_schema.triggers WHERE trigger_schema = %s
+SELECT trigger_name, 'trigger', 0, event_object_table
+  FROM information_schema.triggers WHERE trigger_schema = %s
 UNION ALL
-SELECT event_name, 'event', 0 FROM information_schema.events WHERE event_schema = %s
+SELECT event_name, 'event', 0, NULL FROM information_schema.events WHERE event_schema = %s
 """
 
 
@@ -78,9 +79,9 @@ async def load_texts(inst: Instance, schema: str, filters: Filters | None = None
         raise SchemadError(f"{inst.params.address}: schema {schema} does not exist")
     f = filters or Filters()
     keys = sorted(
-        k
-        for k in (ObjectKey(ObjectType(r["type"]), r["name"]) for r in rows)
-        if not f.ignores(k.type, k.name)
+        ObjectKey(ObjectType(r["type"]), r["name"])
+        for r in rows
+        if not f.ignores(ObjectType(r["type"]), r["name"], on_table=r["on_table"])
     )
     qs = escape_identifier(schema)
     views = [k for k in keys if k.type is ObjectType.VIEW]

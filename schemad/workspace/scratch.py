@@ -7,7 +7,8 @@ path, errors and cancellation included; workspace sessions run with
 foreign_key_checks=0 and, per temp-schema-binlog, sql_log_bin=0.
 
 Which server holds the temp schema is the `workspace` option
-(:func:`workspace_server`): the target itself (temp-schema, the default), a
+(:func:`workspace_server`): the target itself (temp-schema, the default; or
+the server of the `temp-schema-environment`: workspace/offload.py), a
 local throwaway server (local, a schemad addition: workspace/local.py) or a
 Docker container (docker: workspace/docker.py).  The last two never create
 anything on the target, and fail rather than fall back to it.
@@ -48,6 +49,8 @@ class WorkspaceOptions:
     docker_image: str = ""  # docker-image ("" = the flavor's image)
     docker_cleanup: str = "none"  # docker-cleanup: none | stop | destroy
     flavor: str = ""  # the dir's `flavor` option (workspace=docker's image when set)
+    environment: str = ""  # temp-schema-environment, when it moves the temp schema off the target
+    server: ConnParams | None = None  # that environment's server (None: the target's own)
 
 
 def preflight(values: Iterable[str]) -> None:
@@ -74,12 +77,18 @@ def preflight(values: Iterable[str]) -> None:
 async def workspace_server(params: ConnParams, opts: WorkspaceOptions) -> AsyncIterator[ConnParams]:
     """How to reach the server that holds the workspace of target `params`, under `opts.kind`.
 
-    temp-schema: `params` itself.  local / docker: a server of their own, set
-    up to print what the target would (same flavor and major.minor, its
-    session settings, its account); they only read the target, and raise
-    (ConfigError) rather than fall back to it.
+    temp-schema: `params` itself, or with temp-schema-environment (`opts.server`)
+    that environment's server, with the target's session settings and refused
+    (ConfigError) unless it is the target's flavor.  local / docker: a server
+    of their own, set up to print what the target would (same flavor and
+    major.minor, its session settings, its account).  All three only read the
+    target when they run elsewhere, and raise rather than fall back to it.
     """
-    if opts.kind is WorkspaceKind.TEMP_SCHEMA:
+    if opts.kind is WorkspaceKind.TEMP_SCHEMA and opts.server is not None:
+        from schemad.workspace.offload import offloaded
+
+        yield await offloaded(params, opts.server, opts.environment)
+    elif opts.kind is WorkspaceKind.TEMP_SCHEMA:
         yield params
     elif opts.kind is WorkspaceKind.LOCAL:
         from schemad.workspace.local import local_workspace
