@@ -6,7 +6,8 @@ path (`schemad.toml: repos[1].poll.interval: expected a duration like "30s", got
 "soon"`), and unknown keys are errors so that typos never pass silently.  See
 `config/schemad.example.toml` for every key.
 
-No I/O beyond reading that one file and checking that repo paths exist.
+No I/O beyond reading that one file, checking that repo paths exist and
+reading the listeners' TLS certificates and keys (listen_tls.py checks them).
 Passwords never live here: they come from the repos' `.skeema` files, an
 environment variable or a credentials file (systemd `LoadCredential=`), and a
 key named like a password is rejected.  Bearer tokens are stored only as the
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from schemad.errors import ConfigError
+from schemad.listen_tls import TlsFileError, TlsFiles
+from schemad.listen_tls import load as load_tls
 from schemad.webhook_config import WebhookConfig, parse_public_url, parse_webhooks
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "ListenAddress",
     "PollSchedule",
     "RepoConfig",
+    "TlsFiles",
     "Token",
     "WorkspaceConfig",
     "parse_duration",
@@ -52,11 +56,23 @@ LogFormat = Literal["json", "text"]
 
 @dataclass(frozen=True, slots=True)
 class ListenAddress:
-    """One address the API listens on: TCP `host:port` or a Unix socket `unix`."""
+    """One address the API listens on: TCP `host:port` (HTTPS with `tls`) or a Unix socket `unix`."""
 
     host: str | None = None  # TCP only; IPv6 without brackets
     port: int | None = None  # TCP only
     unix: Path | None = None  # Unix socket path (then host and port are None)
+    tls: TlsFiles | None = None  # TCP only: serve HTTPS with this certificate and key
+
+    @property
+    def url(self) -> str:
+        """How a client on this host reaches it: `https://HOST:PORT`, `http://HOST:PORT`, `unix:/path`."""
+        if self.unix is not None:
+            return str(self)
+        return f"{'https' if self.tls else 'http'}://{self}"
+
+    def same_place(self, other: ListenAddress) -> bool:
+        """Whether both name the same socket, TLS or not."""
+        return (self.host, self.port, self.unix) == (other.host, other.port, other.unix)
 
     @classmethod
     def parse(cls, text: str, base: Path | None = None) -> ListenAddress:
@@ -271,6 +287,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
 _FORBIDDEN_WORDS = frozenset({"password", "passwd", "pass", "pwd", "secret"})
 _POLL_KEYS = frozenset({"interval", "cron", "jitter"})
+_LISTEN_KEYS = frozenset({"address", "tls_cert", "tls_key"})
 
 _TOP_KEYS = frozenset(
     {
@@ -426,19 +443,56 @@ class _Loader:
         )
 
     def listen(self, value: object) -> tuple[ListenAddress, ...]:
-        texts = self.strings(value, "listen")
-        if not texts:
+        """`listen`: addresses as strings, or tables `{address = "HOST:PORT", tls_cert = …, tls_key = …}`."""
+        if not isinstance(value, list):
+            raise self.error("listen", f"expected a list of addresses, got {_show(value)}")
+        if not value:
             raise self.error("listen", "expected at least one address")
         out: list[ListenAddress] = []
-        for i, text in enumerate(texts):
-            try:
-                address = ListenAddress.parse(text, self.base)
-            except ValueError as e:
-                raise self.error(f"listen[{i}]", str(e)) from None
-            if address in out:
-                raise self.error(f"listen[{i}]", f"duplicate address {text!r}")
+        for i, item in enumerate(value):
+            key = f"listen[{i}]"
+            address = self.listen_address(item, key)
+            if any(address.same_place(a) for a in out):
+                raise self.error(key, f"duplicate address {str(address)!r}")
             out.append(address)
         return tuple(out)
+
+    def listen_address(self, item: object, key: str) -> ListenAddress:
+        if isinstance(item, dict):
+            self.known(item, _LISTEN_KEYS, key)
+            if "address" not in item:
+                raise self.error(f"{key}.address", 'missing (e.g. address = "0.0.0.0:7443")')
+            text = self.string(item["address"], f"{key}.address")
+        elif isinstance(item, str):
+            text, item = item, {}
+        else:
+            raise self.error(
+                key, f'expected "HOST:PORT", "unix:/path" or a table {{address = …}}, got {_show(item)}'
+            )
+        try:
+            address = ListenAddress.parse(text, self.base)
+        except ValueError as e:
+            raise self.error(f"{key}.address" if item else key, str(e)) from None
+        tls_keys = [k for k in ("tls_cert", "tls_key") if k in item]
+        if not tls_keys:
+            return address
+        if address.unix is not None:
+            raise self.error(
+                f"{key}.{tls_keys[0]}", "TLS is for TCP addresses; a unix socket is served plain"
+            )
+        for k in ("tls_cert", "tls_key"):
+            if k not in item:
+                raise self.error(f"{key}.{k}", "missing (an HTTPS address needs tls_cert and tls_key)")
+        # Not resolved: a symlink (certbot's live/ directory) is followed anew at each reload.
+        files = TlsFiles(
+            cert=self.base / Path(self.string(item["tls_cert"], f"{key}.tls_cert")).expanduser(),
+            key=self.base / Path(self.string(item["tls_key"], f"{key}.tls_key")).expanduser(),
+        )
+        try:
+            load_tls(files)  # the listener loads them again at start or reload; here only the check
+        except TlsFileError as e:
+            raise self.error(f"{key}.tls_{e.which}", str(e)) from None
+        return ListenAddress(address.host, address.port, tls=files)
 
     def repos(self, value: object) -> tuple[RepoConfig, ...]:
         if not isinstance(value, list):

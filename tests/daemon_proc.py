@@ -4,8 +4,9 @@
 server as a database user WITH a password (taken from an environment
 variable, as a production .skeema would); `RunningDaemon` starts the daemon
 on its own port with a TOML config (two tokens: `admin` with every scope,
-`reader` with `read`), waits for /readyz, and talks HTTP to it.  Everything
-the daemon logs goes to one file, which the password-leak test reads.
+`reader` with `read`), waits for /readyz, and talks HTTP to it (or HTTPS
+with `tls=TlsListen(...)`: a second address, verified against its CA).
+Everything the daemon logs goes to one file, which the password-leak test reads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -128,6 +130,19 @@ class Response:
         return self.body.decode()
 
 
+@dataclass(frozen=True)
+class TlsListen:
+    """An HTTPS address of the daemon, beside its plain one."""
+
+    cert: Path
+    key: Path
+    ca: Path  # what the suite's clients verify the daemon's certificate against
+    port: int = field(default_factory=free_port)
+
+    def toml(self) -> str:
+        return f'{{address = "127.0.0.1:{self.port}", tls_cert = "{self.cert}", tls_key = "{self.key}"}}'
+
+
 @dataclass
 class RunningDaemon:
     repo: DaemonRepo
@@ -137,6 +152,7 @@ class RunningDaemon:
     proc: subprocess.Popen[bytes] | None = None
     extra_toml: str = ""
     unix_socket: Path | None = None  # also listen here
+    tls: TlsListen | None = None  # also listen with HTTPS
     args: tuple[str, ...] = ()  # extra `schemad serve` arguments
     repo_toml: str = ""  # extra keys of the [[repos]] table
     refresh_min_interval: str = "0s"  # tests refresh back to back; the limit has its own test
@@ -146,6 +162,11 @@ class RunningDaemon:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def https_url(self) -> str:
+        assert self.tls is not None
+        return f"https://127.0.0.1:{self.tls.port}"
 
     @property
     def log_path(self) -> Path:
@@ -162,9 +183,12 @@ class RunningDaemon:
     def write_config(self) -> Path:
         env = self.repo.environment
         toml = self.workdir / "schemad.toml"
+        listen = [f'"127.0.0.1:{self.port}"']
+        listen += [self.tls.toml()] if self.tls else []
+        listen += [f'"unix:{self.unix_socket}"'] if self.unix_socket else []
         toml.write_text(
             f"""
-listen = ["127.0.0.1:{self.port}"{f', "unix:{self.unix_socket}"' if self.unix_socket else ""}]
+listen = [{", ".join(listen)}]
 state_dir = "state"
 log_format = "json"
 shutdown_grace = "{self.shutdown_grace}"
@@ -242,15 +266,17 @@ scopes = ["read"]
         *,
         token: str | None = ADMIN_TOKEN,
         timeout: float = 30,
+        https: bool = False,  # to the TLS address, verifying its certificate
     ) -> Response:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req = urllib.request.Request((self.https_url if https else self.url) + path, data=data, method=method)
         if token is not None:
             req.add_header("Authorization", f"Bearer {token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            context = ssl.create_default_context(cafile=str(self.tls.ca)) if https and self.tls else None
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
                 resp = Response(r.status, dict(r.headers), r.read())
         except urllib.error.HTTPError as e:
             resp = Response(e.code, dict(e.headers), e.read())

@@ -15,7 +15,7 @@ import importlib.resources
 import logging
 import math
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from schemad.errors import (
     SchemadError,
     SQLFileError,
 )
+from schemad.listen_tls import ServerTls
 from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
@@ -55,6 +56,8 @@ RELOADER = web.AppKey("reloader", ConfigReloader)
 STATE = web.AppKey("state", State)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", StateStore)
+# The TLS listeners by address (`str(ListenAddress)`): a SIGHUP gives them their new certificates.
+LISTENER_TLS = web.AppKey("listener_tls", Mapping[str, ServerTls])
 
 
 async def _state_store(app: web.Application) -> AsyncIterator[None]:
@@ -99,7 +102,7 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     notifier = Notifier.from_environ()
 
     async def reload() -> None:
-        await app[RELOADER].reload(app.get(DAEMON), notifier)
+        await app[RELOADER].reload(app.get(DAEMON), notifier, app[LISTENER_TLS])
 
     tasks: set[asyncio.Task[None]] = set()
 
@@ -237,9 +240,12 @@ async def json_errors(
         )
 
 
-def create_app(config: DaemonConfig) -> web.Application:
+def create_app(
+    config: DaemonConfig, *, listener_tls: Mapping[str, ServerTls] | None = None
+) -> web.Application:
     app = web.Application(middlewares=[json_errors, auth_middleware(current_config)])
     app[CONFIG] = config
+    app[LISTENER_TLS] = listener_tls or {}
     app[RELOADER] = ConfigReloader(config)
     app[STATE] = State()
     app[METRICS] = Metrics()

@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,7 +32,7 @@ from aiohttp import http_exceptions, web
 # The daemon's logging set-up, for `schemad serve`: the CLI reaches the service only through the API.
 from schemad.service.logs import setup_logging
 
-__all__ = ["ApiRunner", "JsonErrorHandler", "run", "setup_logging"]
+__all__ = ["ApiRunner", "JsonErrorHandler", "Listener", "run", "setup_logging"]
 
 log = logging.getLogger(__name__)
 
@@ -104,24 +105,32 @@ class ApiRunner(web.AppRunner):
         return _ApiServer(await super()._make_server())
 
 
-async def _serve(app: web.Application, sockets: Iterable[socket.socket], shutdown_timeout: float) -> None:
+# A listening socket, and the context of its TLS listener (None: plain HTTP).
+Listener = tuple[socket.socket, ssl.SSLContext | None]
+
+
+async def _serve(app: web.Application, listeners: Iterable[Listener], shutdown_timeout: float) -> None:
     runner = ApiRunner(
         app, handle_signals=True, shutdown_timeout=shutdown_timeout, keepalive_timeout=KEEPALIVE_TIMEOUT
     )
     await runner.setup()
     try:
-        for sock in sockets:
-            await web.SockSite(runner, sock).start()
+        for sock, ssl_context in listeners:
+            await web.SockSite(runner, sock, ssl_context=ssl_context).start()
         while True:
             await asyncio.sleep(3600)
     finally:
         await runner.cleanup()
 
 
-def run(app: web.Application, sockets: Iterable[socket.socket], *, shutdown_timeout: float) -> None:
-    """Serve `app` on the listening `sockets` until SIGINT/SIGTERM, as `web.run_app` does."""
+def run(app: web.Application, listeners: Iterable[Listener], *, shutdown_timeout: float) -> None:
+    """Serve `app` on the listening sockets until SIGINT/SIGTERM, as `web.run_app` does.
+
+    A socket with an SSLContext serves HTTPS (the context of a `listen_tls.ServerTls`,
+    whose certificate a reload can replace).
+    """
     loop = asyncio.new_event_loop()
-    main = loop.create_task(_serve(app, list(sockets), shutdown_timeout))
+    main = loop.create_task(_serve(app, list(listeners), shutdown_timeout))
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(main)

@@ -4,17 +4,22 @@
 reload replaces it.  A file that can't be read, or is not a valid
 configuration, changes nothing: the running configuration stays.  What the
 command line set at start (listen address, embedded server, state dir)
-stays as well.  In-flight requests and jobs keep the objects they already
-hold, so nothing is dropped; new requests see the new configuration.
+stays as well, and so do the listeners: a TLS listener only reads its
+certificate and key again (from the paths the new file gives its address) and
+serves them from the next handshake on.  In-flight requests and jobs keep the
+objects they already hold, so nothing is dropped; new requests see the new
+configuration.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import SchemadError
+from schemad.listen_tls import ServerTls, reload_all
 from schemad.service.daemon import Daemon
 from schemad.service.systemd import Notifier
 
@@ -52,11 +57,20 @@ class ConfigReloader:
         log.info("SIGHUP: configuration reloaded from %s", old.source)
         return True
 
-    async def reload(self, daemon: Daemon | None, notifier: Notifier) -> None:
-        """Re-read the file and apply it to `daemon`; systemd hears RELOADING, then READY in any case."""
+    async def reload(
+        self, daemon: Daemon | None, notifier: Notifier, listeners: Mapping[str, ServerTls] | None = None
+    ) -> None:
+        """Re-read the file and apply it to `daemon` and the TLS `listeners` (by address).
+
+        systemd hears RELOADING, then READY in any case.
+        """
         notifier.reloading()
         try:
-            if self.reread() and daemon is not None:
+            if not self.reread():
+                return
+            if listeners:
+                reload_all(listeners, {str(a): a.tls for a in self.config.listen})
+            if daemon is not None:
                 await daemon.reload(self.config)
         except Exception:
             log.exception("SIGHUP: reload failed; the daemon keeps running")

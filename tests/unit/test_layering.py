@@ -42,10 +42,11 @@ ALLOWED = {
         "sqltext",
         "daemon_config",
         "webhook_config",  # the [[webhooks]] part of the daemon's configuration (daemon_config imports it)
+        "listen_tls",  # the listeners' certificates, which a reload replaces (daemon_config imports it)
         "lint",
     },
     # The HTTP front end works only through the service (the types of what it renders: service/served.py).
-    "api": {"errors", "daemon_config", "service"},
+    "api": {"errors", "daemon_config", "listen_tls", "service"},
     # The language server: runs files like lint/format do, or asks the daemon over HTTP.
     "lsp": {"errors", "model", "connection", "introspect", "fs", "workspace", "sqltext", "plan", "lint"},
     "cli": {
@@ -58,6 +59,7 @@ ALLOWED = {
         "workspace",
         "embedded",
         "daemon_config",
+        "listen_tls",
         "api",
         "sqltext",
         "diff",

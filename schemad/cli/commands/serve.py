@@ -2,7 +2,8 @@
 
 `--config FILE` is the TOML configuration (config/schemad.example.toml);
 `--embedded` starts a throwaway MariaDB and serves the bundled example repo
-(what `make run` does); `--repo NAME=PATH` adds repos; `--listen HOST:PORT`.
+(what `make run` does); `--repo NAME=PATH` adds repos; `--listen HOST:PORT`
+(HTTPS when the config gives that address a certificate).
 With `--embedded` and no tokens configured, a random token with every scope
 is made for this run and printed with three curl commands to try.
 """
@@ -20,8 +21,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from schemad.daemon_config import ListenAddress
+from schemad.daemon_config import DaemonConfig, ListenAddress
 from schemad.errors import ConfigError
+from schemad.listen_tls import ServerTls, TlsFileError, announce
 
 EMBEDDED_LISTEN = "127.0.0.1:8080"
 
@@ -31,7 +33,7 @@ def run_serve(argv: list[str]) -> int:
 
     from schemad.api.app import create_app
     from schemad.api.server import run, setup_logging
-    from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig, RepoConfig, Token
+    from schemad.daemon_config import EXAMPLE_REPO, RepoConfig, Token
 
     parser = argparse.ArgumentParser(prog="schemad serve", description=__doc__)
     parser.add_argument(
@@ -96,17 +98,41 @@ def run_serve(argv: list[str]) -> int:
         ("apscheduler", logging.WARNING),
     ):
         logging.getLogger(name).setLevel(logging.DEBUG if args.debug else quiet)
-    url = f"http://{host}:{port}"
+    if listen:  # that address alone, with the TLS the configuration gives it if any
+        given = ListenAddress(host, port)
+        addresses = [next((a for a in config.listen if a.same_place(given)), given)]
+    else:
+        addresses = list(config.listen) or [ListenAddress(host, port)]
+    # Every certificate loads before any socket is bound: a bad one stops the start whole.
+    listener_tls = {str(a): _server_tls(config, a) for a in addresses if a.tls is not None}
+    url = next((a.url for a in addresses if a.unix is None), addresses[0].url)
     logging.getLogger("schemad").info("schemad serving on %s/ (state in %s)", url, config.state_dir)
     if token is not None:
         env = repos[0].environments[0]
         print(_hints(url, token, env), file=sys.stderr)
-    addresses = [ListenAddress(host, port)] if listen or not config.listen else list(config.listen)
     sockets = [_bind(a) for a in addresses]
     for a in addresses:
-        logging.getLogger("schemad").info("listening on %s", a)
-    run(create_app(config), sockets, shutdown_timeout=10)
+        if str(a) in listener_tls:
+            announce(a.url, listener_tls[str(a)].info)
+        else:
+            logging.getLogger("schemad").info("listening on %s", a.url)
+    listeners = [
+        (s, listener_tls[str(a)].context if str(a) in listener_tls else None)
+        for s, a in zip(sockets, addresses, strict=True)
+    ]
+    run(create_app(config, listener_tls=listener_tls), listeners, shutdown_timeout=10)
     return 0
+
+
+def _server_tls(config: DaemonConfig, address: ListenAddress) -> ServerTls:
+    """The TLS listener of `address`; ConfigError names the file's key, as the loader does."""
+    assert address.tls is not None
+    try:
+        return ServerTls(address.tls)
+    except TlsFileError as exc:  # changed since the configuration was loaded
+        where = [i for i, a in enumerate(config.listen) if a.same_place(address)]
+        key = f"listen[{where[0]}].tls_{exc.which}" if where else f"listen {address}"
+        raise ConfigError(f"{config.source}: {key}: {exc}") from None
 
 
 def _bind(address: ListenAddress) -> socket.socket:
