@@ -87,15 +87,21 @@ def fingerprint(cert: Path) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, 64, 2))
 
 
-def peer_certificate(port: int, ca: Path | None = None, host: str = "127.0.0.1") -> tuple[str, str]:
-    """(fingerprint, subject CN) of the certificate a TLS client sees; it verifies against `ca` if given."""
-    if ca is not None:
-        ctx = ssl.create_default_context(cafile=str(ca))
+def peer_certificate(port: int, ca: Path | None, *, verify_system: bool = False) -> tuple[str, str]:
+    """(fingerprint, subject CN) of the certificate a TLS client of 127.0.0.1:`port` sees.
+
+    The client verifies against `ca`, or the system's CAs with `verify_system`, else not at all.
+    """
+    if ca is not None or verify_system:
+        ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
     else:  # see what is served, whatever it is
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host, port), timeout=10) as raw, ctx.wrap_socket(raw) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     digest = hashlib.sha256(der).hexdigest().upper()

@@ -2,7 +2,8 @@
 
 Every operation of openapi.yaml gets generated requests (deterministic:
 `derandomize`), sent with the admin token to one daemon (a schema with two
-tables and one finished push job).  Two thirds of the generated path parameters
+tables and one finished push job), every other one to its HTTPS listener
+(a certificate from a throwaway CA, which the client verifies).  Two thirds of the generated path parameters
 are aimed at things that exist (the environment, repo, schema, a table, the
 job), so the handlers run past their 404s.  Each answer must be no 5xx, a
 documented status and content type, and a JSON body matching its schema.
@@ -30,7 +31,16 @@ from schemathesis.specs.openapi.checks import (
 
 from schemad.api.app import OPENAPI
 from tests.conftest import DBServer
-from tests.daemon_proc import ADMIN_TOKEN, DaemonRepo, RunningDaemon, assert_no_password, ensure_db_user, sql
+from tests.daemon_proc import (
+    ADMIN_TOKEN,
+    DaemonRepo,
+    RunningDaemon,
+    TlsListen,
+    assert_no_password,
+    ensure_db_user,
+    sql,
+)
+from tests.listener_pki import ListenerPki
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,6 +79,7 @@ class Target:
         }
         self.calls = 0
         self.statuses: Counter[tuple[str, int]] = Counter()
+        self.https = 0  # requests sent to the HTTPS listener
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +90,9 @@ def target(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     sql(server, USERS + "CREATE TABLE by_hand (id int PRIMARY KEY);", schema)
     root = tmp_path_factory.mktemp("fuzz")
     repo = DaemonRepo.create(root / "repo", server, schema, {"users.sql": USERS})
-    d = RunningDaemon(repo, root / "run").start()
+    pki = ListenerPki.create(root / "pki")
+    issued = pki.issue("schemad-fuzz")
+    d = RunningDaemon(repo, root / "run", tls=TlsListen(issued.cert, issued.key, pki.ca)).start()
     try:
         # One finished job, for /v1/jobs/{id}, its log and a refused cancel.
         plan = d.diff(refresh="true")
@@ -91,7 +104,7 @@ def target(server: DBServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         t = Target(d, job_id)
         start = time.monotonic()
         yield t
-        print(f"\nschemathesis: {t.calls} requests in {time.monotonic() - start:.1f}s")
+        print(f"\nschemathesis: {t.calls} requests ({t.https} over HTTPS) in {time.monotonic() - start:.1f}s")
         for (label, status), n in sorted(t.statuses.items()):
             print(f"  {label}: {status} x{n}")
         assert d.proc is not None and d.proc.poll() is None, "the daemon died under generated requests"
@@ -122,11 +135,16 @@ def aim(case: schemathesis.Case, t: Target) -> None:
 def test_generated_requests_get_documented_answers(case: schemathesis.Case, target: Target) -> None:
     aim(case, target)
     target.calls += 1
+    d = target.daemon
+    assert d.tls is not None
+    https = target.calls % 2 == 0  # every other request, deterministically
+    target.https += https
     response = case.call_and_validate(
-        base_url=target.daemon.url,
+        base_url=d.https_url if https else d.url,
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         checks=CHECKS,
         timeout=30,
+        verify=str(d.tls.ca) if https else True,
     )
     target.statuses[(case.operation.label, response.status_code)] += 1
     target.daemon.responses.append(response.content)  # for the password scan
@@ -138,3 +156,4 @@ def test_the_test_schema_survived(target: Target) -> None:
     assert d.diff(refresh="true")["statement_count"] == 0
     assert [j["id"] for j in d.get("/v1/jobs").json()["jobs"]] == [target.real["id"]]
     assert d.get("/readyz", token=None).status == 200
+    assert target.https > 0 and d.get("/readyz", token=None, https=True).status == 200
