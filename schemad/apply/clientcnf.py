@@ -37,10 +37,14 @@ How the readers parse it, and so how values are written (`option_value`):
   is `--password` on its command line (no environment variable), which
   schemad never uses.
 
-This module will not: write TLS or other connect options, choose which tool
-reads the file, or remove it if schemad itself is killed with SIGKILL (the
-directory `schemad-cnf-*` then stays under `$TMPDIR`, readable by its owner
-only, until removed by hand).
+With `tls=True` (pt-online-schema-change runs) the group also carries the
+target's TLS settings in the client libraries' spelling
+(`apply.wrapper_tls.client_tls_lines`).
+
+This module will not: write connect options, choose which tool reads the
+file, or remove it if schemad itself is killed with SIGKILL (the directory
+`schemad-cnf-*` then stays under `$TMPDIR`, readable by its owner only,
+until removed by hand).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from schemad.apply.wrapper_tls import client_tls_lines
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
 
@@ -90,11 +95,11 @@ def option_value(value: str) -> str:
     return '"' + _TO_ESCAPE.sub(lambda m: _ESCAPES[m.group()], value) + '"'
 
 
-def render_client_options(params: ConnParams) -> str:
+def render_client_options(params: ConnParams, *, tls: bool = False) -> str:
     """The option file's text: a `[client]` group with the credentials and address of `params`.
 
     With a socket, host is `localhost` (the client libraries use the socket only
-    then).  An empty password writes no `password` line.
+    then).  An empty password writes no `password` line.  `tls`: add the TLS lines.
     """
     lines = [
         "# Written by schemad for one wrapper run and deleted when it ends.",
@@ -109,6 +114,8 @@ def render_client_options(params: ConnParams) -> str:
     else:
         lines.append(f"host = {option_value(params.host)}")
     lines.append(f"port = {int(params.port)}")
+    if tls:
+        lines += [f"{name} = {option_value(value)}" for name, value in client_tls_lines(params.tls)]
     return "\n".join(lines) + "\n"
 
 
@@ -153,7 +160,9 @@ def _goini_value(text: str) -> str:
 
 
 @contextlib.contextmanager
-def client_option_file(params: ConnParams, *, parent: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+def client_option_file(
+    params: ConnParams, *, parent: str | os.PathLike[str] | None = None, tls: bool = False
+) -> Iterator[Path]:
     """Create the option file for `params`; yield its path; remove it and its directory on exit.
 
     The directory comes from `tempfile.mkdtemp` under `parent` (default
@@ -169,7 +178,7 @@ def client_option_file(params: ConnParams, *, parent: str | os.PathLike[str] | N
                 f"the temporary option file path {path!r} has characters a DSN cannot carry"
                 " (only letters, digits and / . _ + - work): set TMPDIR to a plain directory"
             )
-        data = render_client_options(params).encode("utf-8", "surrogateescape")
+        data = render_client_options(params, tls=tls).encode("utf-8", "surrogateescape")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(path, flags, 0o600)
         try:

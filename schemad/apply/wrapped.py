@@ -14,6 +14,8 @@ just before the tool starts and removed when it ends (however it ends), and
 the template reads it itself.
 A template that puts `{PASSWORD}`/`{PASSWORDX}` on the command line still
 works; `wrapper_warnings` says so, and callers log it once per push.
+The target's TLS settings reach pt-online-schema-change in its `{DEFAULTSFILE}`
+and gh-ost as `--ssl*` arguments (`apply.wrapper_tls`).
 
 A known online-schema-change tool (`apply.osc.tool_of`: pt-online-schema-change,
 gh-ost, Spirit) gets more: pre-flight checks before it starts (`apply.preflight`;
@@ -45,10 +47,11 @@ from dataclasses import dataclass
 from schemad.apply.clientcnf import client_option_file, ghost_misreads, spirit_misreads
 from schemad.apply.executor import DDLExecutor
 from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
-from schemad.apply.osc import CutoverGate, gate_for, gate_refusal, tool_of, with_arguments
+from schemad.apply.osc import CutoverGate, gate_for, gate_refusal, simple_command, tool_of, with_arguments
 from schemad.apply.preflight import Finding, PreflightRefused, parse_skip, preflight
 from schemad.apply.progress import OscProgress, Tool, reader_for
 from schemad.apply.runner import LogLine, RunResult, run_managed
+from schemad.apply.wrapper_tls import ghost_tls_arguments
 from schemad.connection import tunnel
 from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
@@ -259,10 +262,14 @@ class WrappingExecutor:
             if params is not planner.params:
                 planner = WrapperPlanner(planner.cfg, params, planner.schema, planner.sizes)
             defaults_file = None
+            runs = tool_of(shown.display)  # the target's TLS settings reach pt-osc and gh-ost only
             if uses_defaults_file(template):
-                defaults_file = str(files.enter_context(client_option_file(params)))
+                option_file = client_option_file(params, tls=runs is Tool.PT_OSC)
+                defaults_file = str(files.enter_context(option_file))
             cmd = planner.command_for(step, defaults_file=defaults_file)
             assert cmd is not None  # routed
+            if runs is Tool.GH_OST and simple_command(template) and "--ssl" not in template:
+                cmd = with_arguments(cmd, ghost_tls_arguments(params.tls))
             if gate is not None:
                 cmd = with_arguments(cmd, gate.arguments())
             try:

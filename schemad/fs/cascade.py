@@ -6,7 +6,7 @@ Layers, lowest to highest precedence:
 2. `$MYSQL_PWD`, as the default of `password`;
 3. global files `/etc/skeema`, `/usr/local/etc/skeema` (injectable);
 4. `~/.my.cnf`: `[mysql]` < `[client]` < `[skeema]`; the first two only give
-   user/password/port/socket/ssl-mode, `[skeema]` any option; unknown names are
+   user/password/port/socket and the ssl-* options, `[skeema]` any option; unknown names are
    ignored and `host` is never taken from this file (it is the mysql client's);
 5. `~/.skeema`;
 6. each ancestor directory's `.skeema`, outermost first, down to the start dir
@@ -64,7 +64,21 @@ log = logging.getLogger(__name__)
 DEFAULT_GLOBAL_FILES: tuple[Path, ...] = (Path("/etc/skeema"), Path("/usr/local/etc/skeema"))
 
 # What ~/.my.cnf's [client] and [mysql] sections may contribute.
-_MY_CNF_CLIENT_OPTIONS = frozenset({"user", "password", "port", "socket", "ssl-mode"})
+_MY_CNF_CLIENT_OPTIONS = frozenset(
+    {
+        "user",
+        "password",
+        "port",
+        "socket",
+        "ssl-mode",
+        # the TLS files, as the mysql/mariadb clients read them from [client] (relative: to ~)
+        "ssl-ca",
+        "ssl-cert",
+        "ssl-key",
+        "ssl-verify-server-cert",
+        "server-public-key-path",
+    }
+)
 # Options only a directory's .skeema may set (or the CLI of commands that allow it).
 _DIR_ONLY = ("host", "schema")
 
