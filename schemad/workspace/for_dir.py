@@ -17,12 +17,18 @@ from typing import Protocol
 
 from schemad.connection.params import ConnParams
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.definers import has_definer_clause
 from schemad.sqltext.renames import rename_conflicts
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import Creatable, StatementFailure, WorkspaceResult, exec_statements
 
 __all__ = ["DirSettings", "for_dir"]
+
+# Object types with a definer.
+_STORED = frozenset(
+    {ObjectType.VIEW, ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT}
+)
 
 
 class DirSettings(Protocol):
@@ -47,6 +53,7 @@ async def for_dir(
     fallback: tuple[str, str],
     cache: CanonicalCache | None,
     home: Collection[str] | None = None,
+    strip_definer: bool = False,
 ) -> WorkspaceResult:
     """Run `statements` (a dir's CREATEs) in the workspace on `params`' server, with `settings`.
 
@@ -55,7 +62,9 @@ async def for_dir(
     server's.  `cache` is the canonical cache, None under the dir's no-cache
     (DirOptions.cache_for).  `home` is the schema names a qualified CREATE
     may use (default: `schema_name`); the result's schema is named
-    `schema_name`.
+    `schema_name`.  With `strip_definer` (the dir's strip-definer, "unset"
+    resolved by the caller), a view, routine, trigger or event whose CREATE
+    gives no DEFINER comes back without definer (see _any_definer).
     """
     statements = list(statements)
     result = await exec_statements(
@@ -68,11 +77,39 @@ async def for_dir(
         options=settings.workspace,
         cache=cache,
     )
+    if strip_definer:
+        result = _any_definer(result, statements)
     conflicts = _rename_conflicts(result, statements)
     if not conflicts:
         return result
     failures = sorted((*result.failures, *conflicts), key=lambda f: (f.file, f.line))
     return replace(result, failures=tuple(failures))
+
+
+def _any_definer(result: WorkspaceResult, statements: list[Creatable]) -> WorkspaceResult:
+    """Objects whose CREATE names no definer, without the workspace user the server gave them.
+
+    The workspace connection's user is no choice of the files: the diff then
+    matches any live definer and the CREATE it emits leaves DEFINER out, so
+    the target server picks the connecting user (schemad.diff.objects_diff).
+    """
+    bare = {
+        s.key
+        for s in statements
+        if s.key is not None and s.key.type in _STORED and not has_definer_clause(s.own_body)
+    }
+    if not bare:
+        return result
+    sch = result.schema
+    schema = replace(
+        sch,
+        views=tuple(v.without_definer() if v.key in bare else v for v in sch.views),
+        routines=tuple(r.without_definer() if r.key in bare else r for r in sch.routines),
+        triggers=tuple(t.without_definer() if t.key in bare else t for t in sch.triggers),
+        events=tuple(e.without_definer() if e.key in bare else e for e in sch.events),
+        _objects={},
+    )
+    return replace(result, schema=schema)
 
 
 def _rename_conflicts(result: WorkspaceResult, statements: list[Creatable]) -> list[StatementFailure]:
