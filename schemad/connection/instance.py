@@ -119,7 +119,7 @@ class Instance:
 
             kwargs.pop("unix_socket", None)
             kwargs["host"], kwargs["port"] = await tunnel.local_endpoint(p, timeout=self.connect_timeout)
-        kwargs.update(self._tls.driver_kwargs(tcp="unix_socket" not in kwargs))
+        kwargs.update(self._tls.driver_kwargs(tcp=not p.socket))  # a socket forwarded over SSH too
         try:
             conn = await asyncio.wait_for(self._tls.connect(**kwargs), self.connect_timeout + 1)
         except (DriverError, OSError, TimeoutError) as exc:
