@@ -206,8 +206,8 @@ class DaemonConfig:
     def load(cls, path: Path, environ: Mapping[str, str] = os.environ) -> DaemonConfig:
         """Read and validate one TOML file; ConfigError names the file and the key path.
 
-        Relative paths in the file (repo paths, `state_dir`, `unix:` sockets) are
-        relative to the file's directory.  Without `state_dir` in the file, systemd's
+        Relative paths in the file (repo paths, `state_dir`, `unix:` sockets, TLS
+        files) are relative to the file's directory.  Without `state_dir` in the file, systemd's
         `$STATE_DIRECTORY` (from `environ`) is used, else /var/lib/schemad.
         """
         return _Loader(path, environ).load()

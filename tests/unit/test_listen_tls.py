@@ -314,3 +314,13 @@ def test_url_of_each_kind_of_address() -> None:
     assert ListenAddress("::1", 7443, tls=files).url == "https://[::1]:7443"
     assert ListenAddress(unix=Path("/run/s.sock")).url == "unix:/run/s.sock"
     assert ListenAddress("h", 1).same_place(ListenAddress("h", 1, tls=files))
+
+
+def test_serve_listen_keeps_the_tls_the_config_gives_that_address(tmp_path: Path, one: Issued) -> None:
+    from schemad.cli.commands.serve import listen_addresses
+
+    config = DaemonConfig.load(write(tmp_path, f'listen = ["127.0.0.1:7480", {table(one.cert, one.key)}]\n'))
+    assert listen_addresses(config, None) == list(config.listen)
+    assert listen_addresses(config, ListenAddress("127.0.0.1", 7443)) == [config.listen[1]]  # HTTPS
+    assert listen_addresses(config, ListenAddress("127.0.0.1", 9000)) == [ListenAddress("127.0.0.1", 9000)]
+    assert listen_addresses(DaemonConfig(), None) == [ListenAddress("127.0.0.1", 7480)]

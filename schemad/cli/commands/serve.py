@@ -98,11 +98,7 @@ def run_serve(argv: list[str]) -> int:
         ("apscheduler", logging.WARNING),
     ):
         logging.getLogger(name).setLevel(logging.DEBUG if args.debug else quiet)
-    if listen:  # that address alone, with the TLS the configuration gives it if any
-        given = ListenAddress(host, port)
-        addresses = [next((a for a in config.listen if a.same_place(given)), given)]
-    else:
-        addresses = list(config.listen) or [ListenAddress(host, port)]
+    addresses = listen_addresses(config, ListenAddress(host, port) if listen else None)
     # Every certificate loads before any socket is bound: a bad one stops the start whole.
     listener_tls = {str(a): _server_tls(config, a) for a in addresses if a.tls is not None}
     url = next((a.url for a in addresses if a.unix is None), addresses[0].url)
@@ -122,6 +118,16 @@ def run_serve(argv: list[str]) -> int:
     ]
     run(create_app(config, listener_tls=listener_tls), listeners, shutdown_timeout=10)
     return 0
+
+
+def listen_addresses(config: DaemonConfig, given: ListenAddress | None) -> list[ListenAddress]:
+    """What `serve` listens on: `--listen`'s address alone (`given`), else the configuration's.
+
+    `--listen` keeps the TLS files the configuration gives that same address, if any.
+    """
+    if given is not None:
+        return [next((a for a in config.listen if a.same_place(given)), given)]
+    return list(config.listen) or [ListenAddress(config.listen_host, config.listen_port)]
 
 
 def _server_tls(config: DaemonConfig, address: ListenAddress) -> ServerTls:
