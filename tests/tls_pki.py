@@ -1,8 +1,8 @@
 """A throwaway PKI for the TLS tests, made with the `openssl` command line.
 
-`make_pki(dir)` writes a CA, a server certificate it signed (SAN `localhost`
-only, so a connection to 127.0.0.1 fails name verification while one to
-`localhost` passes), a client certificate for `REQUIRE X509` accounts, and a
+`make_pki(dir)` writes a CA, a server certificate it signed (SAN `db.example`
+and 127.0.0.1: a connection to `localhost` fails name verification, one to
+127.0.0.1 passes), a client certificate for `REQUIRE X509` accounts, and a
 second, unrelated CA.  Keys are unencrypted RSA 2048; certificates last a day.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Pki:
     ca: Path  # the CA that signed server and client
-    server_cert: Path  # SAN DNS:localhost only
+    server_cert: Path  # SAN DNS:db.example, IP:127.0.0.1
     server_key: Path
     client_cert: Path  # CN schemad-client, signed by `ca`
     client_key: Path
@@ -47,7 +47,7 @@ def make_pki(d: Path) -> Pki:
     d.mkdir(parents=True, exist_ok=True)
     ca = _ca_with_subject(d, "ca", "/CN=schemad test CA")
     other = _ca_with_subject(d, "other-ca", "/CN=someone else's CA")
-    server = _signed(d, "server", ca, "/CN=schemad test server", "subjectAltName=DNS:localhost")
+    server = _signed(d, "server", ca, "/CN=schemad test server", "subjectAltName=DNS:db.example,IP:127.0.0.1")
     client = _signed(d, "client", ca, "/CN=schemad-client", "extendedKeyUsage=clientAuth")
     return Pki(
         ca=ca[0],
