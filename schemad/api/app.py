@@ -103,6 +103,7 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
 
     async def reload() -> None:
         await app[RELOADER].reload(app.get(DAEMON), notifier, app[LISTENER_TLS])
+        _publish_certificates(app)
 
     tasks: set[asyncio.Task[None]] = set()
 
@@ -116,6 +117,11 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
+
+
+def _publish_certificates(app: web.Application) -> None:
+    for address, tls in app[LISTENER_TLS].items():
+        app[METRICS].set_listen_certificate(address, tls.info.not_after.timestamp())
 
 
 async def _systemd(app: web.Application) -> AsyncIterator[None]:
@@ -249,6 +255,7 @@ def create_app(
     app[RELOADER] = ConfigReloader(config)
     app[STATE] = State()
     app[METRICS] = Metrics()
+    _publish_certificates(app)
     app.cleanup_ctx.append(_state_store)
     app.cleanup_ctx.append(_embedded_server)
     app.cleanup_ctx.append(_daemon)

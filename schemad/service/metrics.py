@@ -219,6 +219,12 @@ class Metrics:
             osc,
             registry=r,
         )
+        self.listen_certificate_expiry = Gauge(
+            "schemad_listen_certificate_expiry_timestamp_seconds",
+            "When the certificate an HTTPS listener serves stops being valid (Unix time), by listen address.",
+            ["listen"],
+            registry=r,
+        )
         self.build_info = Gauge(
             "schemad_build_info",
             "Always 1; the labels say which schemad and Python are running.",
@@ -419,6 +425,14 @@ class Metrics:
         """Publish how many events wait in webhook `target`'s queue."""
         with self._lock:
             self._child(self.webhook_queue, target).set(max(depth, 0))
+
+    def set_listen_certificate(self, listen: str, not_after: float) -> None:
+        """Publish the end of validity of the certificate listener `listen` (its configured address) serves.
+
+        Listeners change only at a restart, so their series are never forgotten.
+        """
+        with self._lock:
+            self.listen_certificate_expiry.labels(listen=listen).set(not_after)
 
     # ///// online schema changes /////
 

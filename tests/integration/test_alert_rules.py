@@ -29,7 +29,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_check_rules() -> None:
     proc = promtool("check", "rules", str(RULES))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 5 rules found" in proc.stdout
+    assert "SUCCESS: 6 rules found" in proc.stdout
 
 
 def test_promtool_test_rules() -> None:
@@ -45,6 +45,7 @@ def test_rules_read_only_series_the_daemon_exports() -> None:
     m.set_drift("main", "prod", "app", {"table": 1})
     m.set_drift_unknown("main", "prod", "broken")
     m.set_repo_file_errors("main", 1)
+    m.set_listen_certificate("0.0.0.0:7443", 1.0)
     exported = {line.split("{")[0].split(" ")[0] for line in m.render()[0].decode().splitlines()}
     used = set(re.findall(r"\bschemad_[a-z_]+\b", RULES.read_text()))
     assert used, "no schemad series in the rules"

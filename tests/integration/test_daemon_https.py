@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from schemad.errors import EXIT_CONFIG
+from schemad.listen_tls import TlsFiles, load
 from tests.conftest import DBServer
 from tests.daemon_proc import (
     ADMIN_TOKEN,
@@ -51,7 +52,11 @@ def one(pki: ListenerPki) -> Issued:
 
 @pytest.fixture(scope="module")
 def two(pki: ListenerPki) -> Issued:
-    return pki.issue("two")
+    return pki.issue("two", days=30)  # ends before `one`: the expiry metric moves on reload
+
+
+def not_after(issued: Issued) -> float:
+    return load(TlsFiles(issued.cert, issued.key))[1].not_after.timestamp()
 
 
 def install(issued: Issued, tls: TlsListen) -> None:
@@ -119,6 +124,8 @@ def test_sighup_serves_new_files_to_new_connections_and_keeps_open_ones(
 ) -> None:
     tls, proc = daemon.tls, daemon.proc
     assert tls is not None and proc is not None
+    expiry = "schemad_listen_certificate_expiry_timestamp_seconds"
+    assert daemon.metric(expiry, listen=f"127.0.0.1:{tls.port}") == not_after(one)
     # A keep-alive connection opened before the reload.
     before = http.client.HTTPSConnection(
         "127.0.0.1", tls.port, timeout=10, context=ssl.create_default_context(cafile=str(tls.ca))
@@ -131,6 +138,8 @@ def test_sighup_serves_new_files_to_new_connections_and_keeps_open_ones(
     proc.send_signal(signal.SIGHUP)
     daemon.wait_for(lambda: peer_certificate(tls.port, tls.ca)[0] == fingerprint(two.cert), timeout=15)
     assert peer_certificate(tls.port, tls.ca) == (fingerprint(two.cert), "two")
+    # Published once the whole reload is done, a moment after the listener switched.
+    daemon.wait_for(lambda: daemon.metric(expiry, listen=f"127.0.0.1:{tls.port}") == not_after(two))
 
     # The connection from before was not dropped: same socket, still the first certificate.
     before.request("GET", "/v1/repos", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -149,6 +158,7 @@ def test_sighup_serves_new_files_to_new_connections_and_keeps_open_ones(
     assert "listen[1].tls_key" in log and f"{tls.key}: the key does not match the certificate" in log
     assert peer_certificate(tls.port, tls.ca) == (fingerprint(two.cert), "two")
     assert daemon.get("/healthz", https=True, token=None).status == 200
+    assert daemon.metric(expiry, listen=f"127.0.0.1:{tls.port}") == not_after(two)
 
 
 def test_a_bad_pair_stops_the_start_naming_the_key_and_the_file(
