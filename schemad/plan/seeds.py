@@ -28,7 +28,7 @@ from schemad.model.schema import Schema
 from schemad.sqltext.inserts import SeedInsert, check_insert
 from schemad.workspace.tempschema import StatementFailure
 
-__all__ = ["NONE", "SEED", "SeedPlan", "check_seeds", "plan_seeds", "with_seeds"]
+__all__ = ["NONE", "SEED", "SeedPlan", "check_seeds", "plan_seeds", "seed_failures", "with_seeds"]
 
 SEED = "seed"  #: inserts=seed (Skeema's default): new or empty tables only
 NONE = "none"  #: inserts=none: never
@@ -58,6 +58,19 @@ def check_seeds(
         if why is not None:
             out.append(StatementFailure(key, stmt.file, stmt.line, why, column=stmt.col))
     return out
+
+
+def seed_failures(
+    seeds: Sequence[SeedInsert],
+    desired: Schema,
+    schemas: Collection[str],
+    failures: Sequence[StatementFailure] = (),
+) -> list[StatementFailure]:
+    """lint's check: `check_seeds`, but not on a table whose CREATE is among the workspace's `failures`."""
+    failed = {f.key for f in failures}
+    return check_seeds(
+        [s for s in seeds if ObjectKey(ObjectType.TABLE, s.table) not in failed], desired, schemas
+    )
 
 
 def plan_seeds(

@@ -47,6 +47,11 @@ class LiveState:
         """Skeema's size of each table (0 when it has no rows, by the server's row count), for the plan."""
         return {name: s.size for name, s in self.sizes.items()}
 
+    @property
+    def empty_tables(self) -> set[str]:
+        """Tables the server's row count says are empty (an estimate for InnoDB: never pushed on)."""
+        return {name for name, s in self.sizes.items() if s.rows == 0}
+
 
 class InstancePool:
     """One pooled `Instance` per server address, opened on first use."""

@@ -37,7 +37,6 @@ __all__ = [
     "SAFE_FUNCTIONS",
     "SeedInsert",
     "check_insert",
-    "insertable_columns",
     "parse_insert",
     "render_insert",
 ]
@@ -250,11 +249,6 @@ def parse_insert(stmt: Statement) -> SeedInsert:
     except _Refused as e:
         raise SQLFileError(f"seed INSERT refused: {e}", file=stmt.file, line=stmt.line) from None
     return SeedInsert(stmt, table, schema, columns, widths, ignore)
-
-
-def insertable_columns(table: Table) -> tuple[str, ...]:
-    """The columns a seed row gives values for: all but generated and system-versioning ones."""
-    return tuple(c.name for c in table.columns if c.generated is None and c.row_period is None)
 
 
 def check_insert(ins: SeedInsert, table: Table | None) -> str | None:
