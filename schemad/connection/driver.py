@@ -88,4 +88,20 @@ from asyncmy.constants import CLIENT  # noqa: E402
 from asyncmy.cursors import DictCursor  # noqa: E402
 from asyncmy.errors import Error as DriverError  # noqa: E402
 
-__all__ = ["CLIENT", "DictCursor", "DriverError", "asyncmy"]
+__all__ = ["CLIENT", "DictCursor", "DriverError", "asyncmy", "single_statements"]
+
+_COM_SET_OPTION = 0x1B
+_MULTI_STATEMENTS_OFF = b"\x01\x00"  # MYSQL_OPTION_MULTI_STATEMENTS_OFF, 2 bytes little-endian
+
+
+async def single_statements(conn: Any) -> None:
+    """Make an open connection run exactly one statement per query (COM_SET_OPTION, multi-statements off).
+
+    asyncmy always asks for CLIENT_MULTI_STATEMENTS at the handshake, whatever
+    `client_flag` says, so a connection opened "without" it still ran
+    `..; DROP ..` as two statements.  Turned off on the server's side, the
+    second part is a syntax error.  A compound statement (BEGIN ... END) is
+    one statement and still runs.
+    """
+    await conn._execute_command(_COM_SET_OPTION, _MULTI_STATEMENTS_OFF)
+    await conn.read_packet()  # an EOF packet; an error packet raises

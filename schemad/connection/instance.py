@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from schemad.connection.driver import CLIENT, DictCursor, DriverError
+from schemad.connection.driver import CLIENT, DictCursor, DriverError, single_statements
 from schemad.connection.params import ConnParams
 from schemad.connection.tlsdriver import TlsConnector, describe_tls_error
 from schemad.errors import ConnectError, DatabaseError
@@ -136,6 +136,8 @@ class Instance:
         try:
             async with conn.cursor() as cur:
                 await cur.execute("SET SESSION " + ", ".join(sets))
+            if not multi:  # asyncmy asks for multi-statements whatever client_flag says: off on the server
+                await single_statements(conn)
         except DriverError as exc:
             conn.close()
             raise self._error(exc, "SET SESSION ...") from None
