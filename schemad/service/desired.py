@@ -27,7 +27,7 @@ from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema, read_sql
 from schemad.model.schema import Schema
-from schemad.plan.dir_options import DirOptions, patterns_by_type
+from schemad.plan.dir_options import DirOptions
 from schemad.plan.planner import PlanOptions, Target
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
@@ -127,6 +127,7 @@ async def build_dir(
                 schema_name=server.schema,
                 fallback=(cs, collation),
                 cache=ds.opts.cache,
+                strip_definer=bool(ds.opts.strip_definer),  # unset: off (no live user to ask here)
             )
         except SchemadError as exc:
             ds.file_error = f"workspace on {server.address}: {exc}"
@@ -164,7 +165,7 @@ def _listing(ds: DirState) -> tuple[list[Path], set[Path] | None]:
 
 def _read(ds: DirState, repo: str) -> None:
     """(Re)build the dir's LogicalSchema, re-splitting only files that changed."""
-    ignore = patterns_by_type(ds.opts.filters)
+    ignore = ds.opts.filters
     logical = LogicalSchema()
     parsed: dict[Path, _ParsedFile] = {}
     digest = hashlib.sha256()

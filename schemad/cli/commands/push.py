@@ -122,8 +122,12 @@ async def _run_target(
     cache: CanonicalCache | None,
     warned: set[str],
     printer: Printer,
+    passwords: dict[str, str],
 ) -> None:
-    """Plan, print and (unless dry-run) push one target; `warned` holds the wrapper advice already logged."""
+    """Plan, print and (unless dry-run) push one target; `warned` holds the wrapper advice already logged.
+
+    `passwords` caches those of temp-schema-environment servers across the run's targets.
+    """
     cfg = d.config
     cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
     where = f"{target.address} {target.schema}"
@@ -133,7 +137,7 @@ async def _run_target(
     else:
         log.info("Pushing changes from %s to %s", files, where)
     progress.update(f"{target.address} {target.schema}: planning")
-    opts = DirOptions.from_dir(d)
+    opts = DirOptions.from_dir(d, passwords=passwords)
     logical = LogicalSchema.from_files(d.sql_files(), ignore=opts.ignore, memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; ignored", stmt.location)
@@ -213,6 +217,7 @@ async def _run_all(
     briefed: set[str] = set()  # --brief names each server once
     cache = CanonicalCache()  # one per run, shared by all targets; opened lazily
     warned: set[str] = set()  # wrapper advice logged so far
+    passwords: dict[str, str] = {}  # of temp-schema-environment servers, resolved once per run
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code, skipped
@@ -220,7 +225,7 @@ async def _run_all(
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
-                    await _run_target(t, d, dry_run, brief, out, progress, cache, warned, printer)
+                    await _run_target(t, d, dry_run, brief, out, progress, cache, warned, printer, passwords)
                 except SchemadError as exc:
                     log.error("%s", dir_error(d.path, exc))
                     out.code = max(out.code, EXIT_FATAL)

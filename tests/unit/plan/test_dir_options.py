@@ -16,7 +16,7 @@ from schemad.fs.cascade import ConfigSources
 from schemad.fs.dir import Dir
 from schemad.lint.options import Severity
 from schemad.model.keys import ObjectType
-from schemad.plan.dir_options import DirOptions
+from schemad.plan.dir_options import DirOptions, patterns_by_type
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
 from schemad.workspace.scratch import WorkspaceOptions
@@ -43,7 +43,8 @@ def test_every_option_is_read_from_the_dir(tmp_path: Path) -> None:
     )
     o = DirOptions.from_dir(d)
     assert o.filters.table is not None and o.filters.table.pattern == "^tmp_"
-    assert set(o.ignore) == {ObjectType.TABLE, ObjectType.PROCEDURE}
+    assert o.ignore is o.filters  # LogicalSchema's ignore= rule
+    assert set(patterns_by_type(o.filters)) == {ObjectType.TABLE, ObjectType.PROCEDURE}
     assert o.lint.severity("pk") is Severity.ERROR and o.lint.allow_engine == {"innodb", "myisam"}
     assert o.lint_plan
     assert o.workspace == WorkspaceOptions(temp_schema="_ws", concurrency=2, reuse=True, binlog="off")
