@@ -217,11 +217,16 @@ async def _endpoint(reg: _Registry, route: SshRoute, params: ConnParams, timeout
         if fwd is not None:
             fwd.listener.close()
         ssh = _asyncssh()
+
+        def live(_host: str, _port: int) -> bool:
+            # A connection accepted after the SSH connection died is closed at once, not left waiting.
+            return not conn.is_closed()
+
         try:
             if isinstance(dest, str):
-                listener = await conn.forward_local_port_to_path(LOOPBACK, 0, dest)
+                listener = await conn.forward_local_port_to_path(LOOPBACK, 0, dest, accept_handler=live)
             else:
-                listener = await conn.forward_local_port(LOOPBACK, 0, dest[0], dest[1])
+                listener = await conn.forward_local_port(LOOPBACK, 0, dest[0], dest[1], accept_handler=live)
         except (ssh.Error, OSError) as exc:
             raise ConnectError(
                 f"cannot forward a local port to {_where(route, params)}: {_reason(exc)}", host=params.address

@@ -159,6 +159,13 @@ def _descendants(pid: int) -> list[int]:
     return children + [d for c in children for d in _descendants(c)]
 
 
+def _listening(port: int) -> bool:
+    """A TCP listener on 127.0.0.1:port, read from /proc (connecting would be accepted by it)."""
+    want = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(f[1] == want and f[3] == "0A" for f in (line.split() for line in lines))
+
+
 def sql(server: DBServer, text: str, schema: str | None = None) -> None:
     asyncio.run(load_sql(server.params, schema, text))
 
@@ -379,10 +386,15 @@ async def test_a_dropped_ssh_connection_is_made_again(bastion: Bastion, server: 
         assert bastion.proc is not None
         for pid in _descendants(bastion.proc.pid):
             os.kill(pid, signal.SIGKILL)
+        # Once the client has seen the drop, the old listener is gone (a connection racing the drop
+        # could wait out its connect timeout instead: asyncssh's forwarder leaves it waiting).
         deadline = time.monotonic() + 10
+        while _listening(first[1]):
+            assert time.monotonic() < deadline, "the SSH connection's drop went unnoticed"
+            await asyncio.sleep(0.05)
         while True:
             try:
-                async with Instance(params) as inst:
+                async with Instance(params, connect_timeout=3) as inst:
                     assert (await inst.query("SELECT 2 AS x"))[0]["x"] == 2
                 break
             except ConnectError:
