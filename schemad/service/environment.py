@@ -43,7 +43,9 @@ from schemad.model.schema import Schema
 from schemad.plan.planner import (
     Plan,
     Target,
+    empty_tables,
     plan_from_models,
+    seeded_tables,
     table_sizes,
     tables_to_size,
     uses_sizes,
@@ -262,15 +264,22 @@ class RepoEnvironment:
     async def _poll_one(self, t: TargetState) -> bool:
         """Refresh one target's live side; True if it changed in a way its diff depends on.
 
-        That is its schema, or a table's size where the dir's options route,
-        print or judge statements by size.
+        That is its schema, a table's size where the dir's options route,
+        print or judge statements by size, or whether a seeded table is empty.
         """
-        opts = self.dirs[t.dir_path].opts
-        before = t.live.table_sizes
+        ds = self.dirs[t.dir_path]
+        opts = ds.opts
+        before, was_empty = t.live.table_sizes, t.live.empty_tables
         moved = await poll_target(
             t.live, self.instances.get(t.target.params), t.target.schema, opts.filters, self.clock
         )
-        return moved or (uses_sizes(opts.mods, opts) and t.live.table_sizes != before)
+        # A seeded table that gets (or loses) its rows adds or removes its INSERTs.
+        seeded = {k.name for k in seeded_tables(ds.logical, opts)} if ds.logical is not None else set()
+        return (
+            moved
+            or (uses_sizes(opts.mods, opts) and t.live.table_sizes != before)
+            or bool(seeded & (t.live.empty_tables ^ was_empty))
+        )
 
     # ///// the desired side /////
 
@@ -334,7 +343,11 @@ class RepoEnvironment:
                         ds.opts,
                         t.live.table_sizes,
                         logical=ds.logical,
+                        empty=t.live.empty_tables,  # the poll's row counts: push_plan asks the tables
                     )
+                    if plan.failures:  # seed INSERTs that do not fit their table, at file:line
+                        t.error = "; ".join(str(f) for f in plan.failures)
+                        continue
                     t.diff = TargetDiff(
                         address=t.target.address,
                         schema=t.target.schema,
@@ -374,7 +387,13 @@ class RepoEnvironment:
         exact = tables_to_size(steps, mods.allow_unsafe, opts.safe_below_size)
         if exact:
             sizes |= await table_sizes(self.instances.get(t.target.params), t.target.schema, exact)
-        plan = plan_from_models(t.target, live, desired, mods, opts, sizes, logical=ds.logical)
+        empty: set[str] = set()
+        if ds.logical is not None:  # whether a seeded table is empty, asked of the table now
+            names = sorted({k.name for k in seeded_tables(ds.logical, opts)} & set(t.live.sizes))
+            empty = await empty_tables(self.instances.get(t.target.params), t.target.schema, names)
+        plan = plan_from_models(t.target, live, desired, mods, opts, sizes, logical=ds.logical, empty=empty)
+        if plan.failures:
+            raise SchemadError("; ".join(str(f) for f in plan.failures))
         if tables:
             plan = plan.only_tables(tables)
         # Verify replays what the files' `@renamed from=` annotations ask for, as build_plan's does.

@@ -43,6 +43,7 @@ from schemad.lint.rules.renames import STALE_RENAME
 from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.dir_options import conn_params
+from schemad.plan.seeds import seed_failures
 from schemad.sqltext.renames import annotate_renames, statement_renames
 from schemad.workspace.cache import CanonicalCache
 
@@ -69,7 +70,9 @@ async def _lint_dir(
                 stmt.file, stmt.line, stmt.col, UNPARSED, Severity.WARNING, "unable to parse statement"
             )
         )
-    for failure in result.failures:
+    # A seed INSERT that does not fit its table is an error, like a statement the workspace rejects.
+    seeds = seed_failures(logical.seeds, result.schema, work.opts.home, result.failures)
+    for failure in (*result.failures, *seeds):
         if text:
             log.error("%s", failure)
         message = f"{failure.key}: {failure.message}"

@@ -58,10 +58,8 @@ def test_unparsed_and_uses() -> None:
         }
     )
     assert [s.schema for s in ls.uses] == ["app"]
-    assert [(s.line, s.body) for s in ls.unparsed] == [
-        (2, "INSERT INTO t VALUES (1)"),
-        (4, "ALTER TABLE t ADD b int"),
-    ]
+    assert [(s.line, s.body) for s in ls.unparsed] == [(4, "ALTER TABLE t ADD b int")]
+    assert [(s.statement.line, s.table, s.row_widths) for s in ls.seeds] == [(2, "t", (1,))]
     t = ls.creates[ObjectKey(T, "t")]
     assert (t.schema, t.default_schema) == ("app", "app")
 
