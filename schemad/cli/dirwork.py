@@ -8,7 +8,7 @@ same DirOptions and runs the same workspace.for_dir.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from schemad.cli.common import log, warn_unsupported
 from schemad.connection.instance import Instance
@@ -16,6 +16,7 @@ from schemad.errors import ConfigError
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.fs.splitmemo import split_memo
+from schemad.introspect.privileges import resolve_strip_definer
 from schemad.model.flavor import Flavor
 from schemad.plan.dir_options import DirOptions, conn_params
 from schemad.workspace.cache import CanonicalCache
@@ -28,7 +29,7 @@ class DirWorkspace:
     logical: LogicalSchema  # the dir's parsed files
     result: WorkspaceResult  # what the server made of them
     flavor: Flavor
-    opts: DirOptions  # the dir's options, as the run read them
+    opts: DirOptions  # the dir's options, as the run read them (strip_definer resolved)
 
 
 async def run_dir(
@@ -46,7 +47,7 @@ async def run_dir(
     """
     cfg = d.config
     cfg.check_values()  # a bad value in this dir's .skeema, with its file:line, before any work
-    opts = DirOptions.from_dir(d)
+    opts = DirOptions.from_dir(d, passwords=passwords)
     logical = LogicalSchema.from_files(d.sql_files(), ignore=opts.ignore, memo=split_memo(cfg))
     for stmt in logical.unparsed:
         log.warning("%s: unable to parse statement; left as is", stmt.location)
@@ -64,6 +65,8 @@ async def run_dir(
     async with Instance(params) as inst:
         variables = await inst.variables()
         flavor = await inst.flavor()
+        # strip-definer unset: decided by what this server lets the dir's user do.
+        opts = replace(opts, strip_definer=await resolve_strip_definer(opts.strip_definer, inst))
     result = await for_dir(
         params,
         logical.creates.values(),
@@ -73,5 +76,6 @@ async def run_dir(
         cache=opts.cache_for(cache),
         # The names the dir's `schema` spells out: a file may qualify its CREATEs with any of them.
         home=opts.home,
+        strip_definer=bool(opts.strip_definer),
     )
     return DirWorkspace(logical, result, flavor, opts)

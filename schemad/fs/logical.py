@@ -17,6 +17,11 @@ warning, losing the index).  Those on a table no managed CREATE of the dir defin
 dropped with it.  That the statements hold nothing but index and constraint clauses
 is the workspace guard's to check, not this module's.
 
+INSERT statements are seed data (schemad.sqltext.inserts): each is read strictly
+here, so a form push would not accept is an SQLFileError at its file:line for
+every command; those on an ignored table are dropped.  They are never run here, nor
+handed to a workspace: only push runs them (schemad.plan.seeds decides when).
+
 What it will not do: interpret the CREATE statements (a workspace does that, by running
 them), choose which files belong to the dir (the caller lists them), read options, or
 fill in ``char_set``/``collation`` (the caller takes them from ``.skeema``).  Statements
@@ -29,15 +34,26 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from schemad.errors import DuplicateDefinitionError, SQLFileError
 from schemad.fs.splitmemo import SplitMemo, split_files
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.sqltext.inserts import SeedInsert, parse_insert
+from schemad.sqltext.references import trigger_table
 from schemad.sqltext.splitter import Statement, StatementKind, split
 
-__all__ = ["LogicalSchema", "read_sql"]
+__all__ = ["IgnoreRule", "LogicalSchema", "read_sql"]
 
-IgnorePatterns = Mapping[ObjectType, re.Pattern[str]]
+
+class IgnoreRule(Protocol):
+    """The dir's ignore-* options as one rule (introspect.filters.Filters is one)."""
+
+    def ignores(self, type_: ObjectType, name: str, *, on_table: str | None = None) -> bool: ...
+
+
+# A rule, or one pattern per object type (each matching its own type's names only).
+IgnorePatterns = Mapping[ObjectType, re.Pattern[str]] | IgnoreRule
 
 
 @dataclass(slots=True)
@@ -51,6 +67,7 @@ class LogicalSchema:
     files: dict[str, list[Statement]] = field(default_factory=dict)  # every statement, per file, in order
     standalone: list[Statement] = field(default_factory=list)  # FOLDABLE statements, in order read
     _standalone_on: dict[ObjectKey, list[Statement]] = field(default_factory=dict, repr=False)  # by table
+    seeds: list[SeedInsert] = field(default_factory=list)  # INSERT statements, in order read
     char_set: str | None = None  # filled by the caller from default-character-set
     collation: str | None = None  # filled by the caller from default-collation
 
@@ -99,11 +116,15 @@ class LogicalSchema:
         """File one statement under the right heading; a second CREATE of one object is fatal."""
         if stmt.kind is StatementKind.USE:
             self.uses.append(stmt)
+        elif stmt.kind is StatementKind.INSERT:
+            seed = parse_insert(stmt)  # refuses every form but the plain one, at file:line
+            if not _ignored(ObjectKey(ObjectType.TABLE, seed.table), stmt, ignore):
+                self.seeds.append(seed)
         elif stmt.kind is StatementKind.UNKNOWN:
             self.unparsed.append(stmt)
         elif stmt.kind is StatementKind.FOLDABLE and stmt.key is not None:
             key = stmt.key
-            if _ignored(key, ignore):
+            if _ignored(key, stmt, ignore):
                 return
             self.standalone.append(stmt)
             self._standalone_on.setdefault(key, []).append(stmt)
@@ -112,7 +133,7 @@ class LogicalSchema:
                 self.creates[key] = replace(create, folded=(*create.folded, stmt))
         elif stmt.kind is StatementKind.CREATE and stmt.key is not None:
             key = stmt.key
-            if _ignored(key, ignore):
+            if _ignored(key, stmt, ignore):
                 return
             first = self.creates.get(key) or self.unsupported.get(key)
             if first is not None:
@@ -129,13 +150,15 @@ class LogicalSchema:
                 self.unsupported[key] = stmt
 
 
-def _ignored(key: ObjectKey, ignore: IgnorePatterns | None) -> bool:
-    """Whether the dir's ignore-* regex for `key`'s type matches its name."""
-    return (
-        ignore is not None
-        and (pattern := ignore.get(key.type)) is not None
-        and bool(pattern.search(key.name))
-    )
+def _ignored(key: ObjectKey, stmt: Statement, ignore: IgnorePatterns | None) -> bool:
+    """Whether the dir's ignore-* options leave `key` out (a trigger also by its table's name)."""
+    if ignore is None:
+        return False
+    if isinstance(ignore, Mapping):
+        pattern = ignore.get(key.type)
+        return pattern is not None and bool(pattern.search(key.name))
+    on = trigger_table(stmt.body) if key.type is ObjectType.TRIGGER else None
+    return ignore.ignores(key.type, key.name, on_table=on[1] if on is not None else None)
 
 
 def read_sql(path: Path) -> str:

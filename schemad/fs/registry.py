@@ -310,8 +310,10 @@ def parse_enum(value: str, opt: OptionDef, *, source: str = "") -> str:
     allowed = list(opt.choices)
     if opt.default.lower() not in (c.lower() for c in allowed):
         allowed.append(opt.default)
+    # `_` and `-` are one character in values as in names (ssl-mode=VERIFY_CA = verify-ca).
+    text = text.replace("_", "-")
     for choice in allowed:
-        if text == choice.lower():
+        if text == choice.lower().replace("_", "-"):
             return choice
     listed = ", ".join(f'"{c}"' for c in allowed)
     raise ConfigError(f"{_where(source)}option {opt.name} can only be set to one of these values: {listed}")
@@ -453,10 +455,15 @@ def _definitions() -> list[OptionDef]:
         r("ignore-table", description="leave out tables whose name matches this regex", **glob),
         r("ignore-proc", description="leave out procedures whose name matches this regex", **glob),
         r("ignore-func", description="leave out functions whose name matches this regex", **glob),
+        # ignore-table also leaves out views (one namespace) and the triggers of the tables it matches.
+        r("ignore-view", description="leave out views whose name matches this regex", **glob),
+        r("ignore-trigger", description="leave out triggers whose name matches this regex", **glob),
+        r("ignore-event", description="leave out events whose name matches this regex", **glob),
         e(
             "ssl-mode",
-            choices=("disabled", "preferred", "required"),
-            description="whether connections use TLS",
+            choices=("disabled", "preferred", "required", "verify-ca", "verify-identity"),
+            description="whether connections use TLS and what they verify of the server's certificate "
+            "(default: preferred, or verify-ca when ssl-ca is set)",
             **glob,
         ),
         b("debug", description="log debug messages too", **glob),
@@ -465,6 +472,32 @@ def _definitions() -> list[OptionDef]:
             default=ON,
             deprecated=True,
             description="read user, password, port and socket from ~/.my.cnf",
+            **glob,
+        ),
+        # [ssh] Skeema Premium's tunnels, plus two schemad additions naming the files they use.
+        s(
+            "ssh",
+            description="reach the servers through this SSH bastion, [user@]host[:port] (user and port "
+            "default to ~/.ssh/config's, else the local user and 22)",
+            **glob,
+        ),
+        b(
+            "ssh-to-db",
+            description="log in over SSH to each database host itself (after the ssh bastion, if set) "
+            "and connect from there to its 127.0.0.1:port, or its socket",
+            **glob,
+        ),
+        s(
+            "ssh-known-hosts",
+            default="~/.ssh/known_hosts",
+            description="known_hosts file the SSH host keys are checked against; an unknown or changed "
+            "key is refused (schemad addition)",
+            **glob,
+        ),
+        s(
+            "ssh-identity-file",
+            description="private key offered before ssh-agent's and ~/.ssh/id_*; unencrypted, a key "
+            "with a passphrase must come from the agent (schemad addition)",
             **glob,
         ),
         # ---- workspace
@@ -529,6 +562,12 @@ def _definitions() -> list[OptionDef]:
             "(e.g. 30s, 5m, 1h; 0 stops it as soon as no command uses it)",
             **ws,
         ),
+        s(
+            "temp-schema-environment",
+            description="with workspace=temp-schema, run the temp schema on the server of this other "
+            "environment (a section of the same .skeema files) instead of the target's",
+            **ws,
+        ),
         b("reuse-temp-schema", hidden=True, deprecated=True, **ws),
         # schemad addition: bypass the on-disk canonical-form cache of the workspace.
         b(
@@ -559,6 +598,22 @@ def _definitions() -> list[OptionDef]:
             "strip-partitioning",
             commands=frozenset({INIT, PULL, LINT, FORMAT}),
             description="leave PARTITION BY clauses out of the files",
+            help_variants=format_help,
+        ),
+        # Unset (the default) = on for a user that cannot create objects with another DEFINER.
+        b(
+            "strip-definer",
+            commands=frozenset({INIT, PULL, LINT, FORMAT, DIFF, PUSH}),
+            description="leave DEFINER clauses out of the files (views, routines, triggers, events); "
+            "diff and push then match any definer where a file names none (default: on when the user "
+            "lacks SUPER / SET USER)",
+            help_variants=(*format_help, HelpVariant(_DIFF_PUSH, group=_SQL_GROUP)),
+        ),
+        b(
+            "update-views",
+            commands=frozenset({PULL, LINT, FORMAT}),
+            description="rewrite CREATE VIEW statements already in files into the server's one-line form "
+            "(pull: also when the view changed on the server)",
             help_variants=format_help,
         ),
         b(
@@ -597,6 +652,11 @@ def _definitions() -> list[OptionDef]:
             default=ON,
             commands=frozenset({PULL}),
             description="add a dir for each schema of the server that has none yet",
+        ),
+        b(
+            "update-seed-inserts",
+            commands=frozenset({PULL}),
+            description="rewrite the INSERT statements of tables whose files have some from the live rows",
         ),
         b(
             "write",
@@ -641,6 +701,16 @@ def _definitions() -> list[OptionDef]:
             **sql,
         ),
         # schemad addition: `modify-list` also adds, drops and reorganizes RANGE/LIST partitions.
+        # Skeema's third value, `all` (insert into tables that have rows), is refused: never done here.
+        e(
+            "inserts",
+            default="seed",
+            choices=("none", "seed"),
+            false_choice="none",
+            description="run the INSERT statements of the *.sql files on tables that are new or empty "
+            "(seed), or never (none)",
+            **sql,
+        ),
         e(
             "partitioning",
             default="keep",
@@ -828,19 +898,36 @@ def _definitions() -> list[OptionDef]:
         s("errors", hidden=True, deprecated=True, **allow),
         # ---- Premium-edition names (issue 14).  Each block below is owned by one piece of work
         # and turns its names from tolerated-and-ignored into real options.
-        # [tls] ssl-mode verify modes, certificates, server-public-key-path
-        *(
-            _premium(n)
-            for n in ("ssl-ca", "ssl-cert", "ssl-key", "ssl-verify-server-cert", "server-public-key-path")
+        # [tls] certificates (ssl-mode, above, has the verify modes).  Relative file names are
+        # relative to the option file that sets them, or to the working directory on the command line.
+        s(
+            "ssl-ca",
+            description="PEM file of the CAs the servers' certificates must chain to (set alone: "
+            "ssl-mode=verify-ca)",
+            **glob,
         ),
-        # [ssh] tunnels
-        *(_premium(n) for n in ("ssh", "ssh-to-db")),
-        # [temp-schema-environment] and the ignore-view/trigger/event filters
-        *(_premium(n) for n in ("temp-schema-environment", "ignore-view", "ignore-trigger", "ignore-event")),
-        # [definer] strip-definer, update-views
-        *(_premium(n) for n in ("strip-definer", "update-views")),
-        # [inserts] seed data
-        *(_premium(n) for n in ("inserts", "update-seed-inserts")),
+        s(
+            "ssl-cert",
+            description="client certificate (PEM) for accounts created REQUIRE X509; needs ssl-key",
+            **glob,
+        ),
+        s("ssl-key", description="private key (PEM) of ssl-cert", **glob),
+        b(
+            "ssl-verify-server-cert",
+            description="verify the server's certificate and host name (same as ssl-mode=verify-identity)",
+            **glob,
+        ),
+        s(
+            "server-public-key-path",
+            description="the server's RSA public key (PEM), for MySQL 8 caching_sha2_password over a "
+            "connection without TLS",
+            **glob,
+        ),
+        # [ssh] tunnels: real options now (with the connection options above).
+        # [temp-schema-environment] and the ignore-view/trigger/event filters: real options now (above).
+        # [definer] strip-definer, update-views: real options now (with strip-partitioning above).
+        # [inserts] seed data: real options now (inserts with the SQL generation options, update-seed-inserts
+        # with pull's).
     ]
 
 

@@ -138,6 +138,7 @@ class Engine:
         opts = DumpOptions(
             include_auto_inc=cfg.get_bool("include-auto-inc"),
             strip_partitioning=cfg.get_bool("strip-partitioning"),
+            strip_definer=bool(dir_opts.strip_definer),  # unset: off
         )
         objects = run.result.schema.objects()
         failed = {f.key for f in run.result.failures}
@@ -152,6 +153,7 @@ class Engine:
                 or s.key in failed
                 or logical.creates.get(s.key) is not s
                 or s.key not in objects
+                or (s.key.type is ObjectType.VIEW and not dir_opts.update_views)  # as `schemad format`
             ):
                 continue
             want = canonical_text(objects[s.key], run.flavor, opts, s)
@@ -196,6 +198,7 @@ class Engine:
                 cache=opts.cache_for(self.cache),
                 # As `schemad lint`: a file may qualify its CREATEs with a name the dir's `schema` spells out.
                 home=opts.home,
+                strip_definer=bool(opts.strip_definer),  # unset: off
             )
         return _Run(d, logical, result, flavor)
 

@@ -26,6 +26,7 @@ from schemad.errors import DatabaseError
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.filters import Filters
 from schemad.introspect.introspector import introspect_schema
+from schemad.introspect.privileges import resolve_strip_definer
 from schemad.introspect.texts import SchemaTexts, load_texts
 from schemad.lint.options import LintOptions, Severity
 from schemad.model.flavor import Flavor
@@ -33,6 +34,7 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
+from schemad.plan.seeds import NONE, SeedPlan, plan_seeds, with_seeds
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
 from schemad.sqltext.renames import annotate_renames
 from schemad.workspace.cache import CanonicalCache
@@ -67,6 +69,8 @@ class PlanOptions:
     cache: CanonicalCache | None = None  # canonical-form cache for the workspace (None: run everything)
     lint: LintOptions | None = None  # lint the objects the diff creates or alters (None: don't)
     wrappers: WrapperConfig | None = None  # alter-wrapper / ddl-wrapper (None: every statement runs directly)
+    strip_definer: bool | None = None  # a CREATE without DEFINER matches any definer; None: per server
+    inserts: str = "seed"  # the files' INSERTs: "seed" on tables created or empty, "none" never
 
 
 class RefusalKind(StrEnum):
@@ -216,6 +220,29 @@ async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[st
     return {t: TableSize(lengths[t].length, len(r)).size for t, r in zip(wanted, has_rows, strict=True)}
 
 
+def seeded_tables(logical: LogicalSchema, opts: PlanOptions) -> set[ObjectKey]:
+    """The tables the files' INSERTs fill, when the plan may run them (`inserts` is not none)."""
+    if opts.inserts == NONE:
+        return set()
+    return {ObjectKey(ObjectType.TABLE, s.table) for s in logical.seeds}
+
+
+def seeded_names(logical: LogicalSchema, opts: PlanOptions, texts: SchemaTexts | None) -> list[str]:
+    """The live tables (per `texts`) whose emptiness decides whether their INSERTs run."""
+    if texts is None:
+        return []
+    return sorted({k.name for k in seeded_tables(logical, opts)} & {k.name for k in texts.texts})
+
+
+async def empty_tables(inst: Instance, schema: str, tables: Sequence[str]) -> set[str]:
+    """Those of `tables` that hold no row, asked of each table itself (never the row estimate)."""
+    if not tables:
+        return set()
+    q = escape_identifier(schema)
+    rows = await inst.query_many([f"SELECT 1 AS x FROM {q}.{escape_identifier(t)} LIMIT 1" for t in tables])
+    return {t for t, r in zip(tables, rows, strict=True) if not r}
+
+
 def tables_to_size(steps: Sequence[Step], allow_unsafe: bool, safe_below_size: int) -> list[str]:
     """The tables whose size decides whether their unsafe steps may run (safe-below-size)."""
     if allow_unsafe or not safe_below_size:
@@ -243,7 +270,12 @@ def _filtered(schema: Schema, f: Filters) -> Schema:
     return replace(
         schema,
         tables=tuple(t for t in schema.tables if not f.ignores(ObjectType.TABLE, t.name)),
+        views=tuple(v for v in schema.views if not f.ignores(ObjectType.VIEW, v.name)),
         routines=tuple(r for r in schema.routines if not f.ignores(r.key.type, r.name)),
+        triggers=tuple(
+            t for t in schema.triggers if not f.ignores(ObjectType.TRIGGER, t.name, on_table=t.table)
+        ),
+        events=tuple(e for e in schema.events if not f.ignores(ObjectType.EVENT, e.name)),
         _objects={},
     )
 
@@ -330,13 +362,22 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
 
         texts = await load_texts(inst, target.schema, opts.filters) if head else None
         fixed = fixed_points(logical, texts) if texts is not None else set()
+        fixed -= seeded_tables(logical, opts)  # their INSERTs are checked against the workspace's table
         if opts.lint and fixed:
             fixed -= _lint_needs(logical, fixed, target.schema)
         to_run = [s for s in logical.creates.values() if s.key is None or s.key not in fixed]
+        # strip-definer unset: decided by what the target lets its user do.
+        strip_definer = await resolve_strip_definer(opts.strip_definer, inst)
 
         # home: for_dir's default, the target's schema alone, the name its statements are diffed under.
         ws = await for_dir(
-            target.params, to_run, opts, schema_name=target.schema, fallback=fallback, cache=opts.cache
+            target.params,
+            to_run,
+            opts,
+            schema_name=target.schema,
+            fallback=fallback,
+            cache=opts.cache,
+            strip_definer=strip_definer,
         )
         desired = _filtered(ws.schema, opts.filters)
         live = None
@@ -348,10 +389,11 @@ async def build_plan(target: Target, logical: LogicalSchema, opts: PlanOptions) 
             sizes = await table_sizes(inst, target.schema, wanted) if wanted else {}
         except DatabaseError:
             sizes = {}
+        empty = await empty_tables(inst, target.schema, seeded_names(logical, opts, texts))
         plan = plan_from_models(
-            target, live, desired, mods, opts, sizes, logical=logical, lint_schema=ws.schema
+            target, live, desired, mods, opts, sizes, logical=logical, lint_schema=ws.schema, empty=empty
         )
-        plan = replace(plan, failures=ws.failures)
+        plan = replace(plan, failures=ws.failures + plan.failures)
         # Verify replays the ALTERs the annotations ask for (RENAME COLUMN, a renamed table).
         return await verified(plan, live, annotate_renames(desired, logical.creates.values()), mods, opts)
 
@@ -438,6 +480,7 @@ def plan_from_models(
     *,
     logical: LogicalSchema | None = None,
     lint_schema: Schema | None = None,
+    empty: Collection[str] = (),
 ) -> Plan:
     """The plan that turns `live` (None: the schema does not exist) into `desired`.  No I/O.
 
@@ -454,6 +497,13 @@ def plan_from_models(
     # they go on the desired side for the diff only (lint reads the model as the server made it).
     annotated = annotate_renames(desired, logical.creates.values()) if logical is not None else desired
     diff = diff_schemas(*_without_equal_tables(live, annotated), mods)
+    seeds = SeedPlan((), ())
+    if logical is not None:
+        # The files' INSERTs on tables created here or live and empty (`empty`), after the table statements.
+        seeds = plan_seeds(
+            logical.seeds, opts.inserts, diff.steps, live, lint_schema or desired, empty, (target.schema,)
+        )
+        diff = replace(diff, steps=with_seeds(diff.steps, seeds.steps))
     known = sizes if sizes is not None else {}
     planned = plan_steps(diff.steps, known, mods.allow_unsafe, opts.safe_below_size)
     wcfg = target_wrapper_config(target, opts.wrappers)
@@ -467,7 +517,9 @@ def plan_from_models(
     notes: tuple[Note, ...] = ()
     if opts.lint is not None and logical is not None:
         notes = lint_changes(lint_schema or desired, diff, mods.flavor, opts.lint, logical)
-    return Plan(target=target, diff=diff, steps=planned, lint=notes, wrappers=wrappers)
+    return Plan(
+        target=target, diff=diff, steps=planned, failures=seeds.failures, lint=notes, wrappers=wrappers
+    )
 
 
 def _with_risk(planned: tuple[PlannedStep, ...], mods: StatementModifiers) -> tuple[PlannedStep, ...]:
@@ -509,7 +561,9 @@ def lint_changes(
 ) -> tuple[Note, ...]:
     """Skeema's diff/push lint: the rules on every object the diff creates or alters, at its file:line."""
     changed = {
-        s.key for s in diff.steps if s.kind is not DiffKind.DROP and s.key.type is not ObjectType.DATABASE
+        s.key
+        for s in diff.steps
+        if s.kind not in (DiffKind.DROP, DiffKind.INSERT) and s.key.type is not ObjectType.DATABASE
     }
     if not changed:
         return ()

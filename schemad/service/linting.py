@@ -18,6 +18,7 @@ from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.lint import Severity, lint_located
 from schemad.plan.dir_options import DirOptions
+from schemad.plan.seeds import seed_failures
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.for_dir import for_dir
 
@@ -101,10 +102,14 @@ async def lint_text(env: RepoEnvironment, file: str, sql: str) -> list[Diagnosti
         cache=opts.cache_for(env.cache),
         # A CREATE may be qualified with the schema it is linted against: the target's ("lint" is no file's).
         home=(target.target.schema,),
+        strip_definer=bool(opts.strip_definer),  # unset: off
     )
     for f in result.failures:
         if f.key in own.creates:
             out.append(Diagnostic(f.line, f.column or 1, "sql-error", "error", f.message))
+    # This file's seed INSERTs, checked against the tables (never run).
+    for f in seed_failures(own.seeds, result.schema, (target.target.schema,), result.failures):
+        out.append(Diagnostic(f.line, f.column or 1, "sql-error", "error", f.message))
     assert target.live.flavor is not None
     for note in lint_located(
         result.schema, target.live.flavor, opts.lint, own.creates, only=set(own.creates)

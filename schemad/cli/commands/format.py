@@ -15,6 +15,9 @@ the table's CREATE is rewritten with the server's text, which has them, and
 they are removed from wherever they were, so the dir converges to one CREATE
 per object.  With `--skip-fold-standalone` such a table is left as it is
 (its CREATE alone has no canonical text to compare with).
+
+Views are left as written unless `update-views` (the server keeps a view as
+one long line without comments); `strip-definer` removes DEFINER clauses.
 """
 
 from __future__ import annotations
@@ -47,15 +50,20 @@ def reformat(d: Dir, work: DirWorkspace, *, write: bool = True) -> list[str]:
     logical, result, flavor = work.logical, work.result, work.flavor
     fold = cfg.get_bool("fold-standalone")
     failed = {f.key for f in result.failures}  # a table's CREATE may have run, and a folded statement not
+    update_views = work.opts.update_views
     objects = {
         k: o
         for k, o in result.schema.objects().items()
-        if k in logical.creates and k not in failed and (fold or not logical.creates[k].folded)
+        if k in logical.creates
+        and k not in failed
+        and (fold or not logical.creates[k].folded)
+        and (update_views or k.type is not ObjectType.VIEW)  # hand-formatted views stay as written
     }
     opts = DumpOptions(
         include_auto_inc=cfg.get_bool("include-auto-inc"),
         strip_partitioning=cfg.get_bool("strip-partitioning"),
         keep_renames=True,  # a rename not pushed yet survives a rewrite; pull drops them
+        strip_definer=bool(work.opts.strip_definer),
     )
     existing = read_dir_statements(d.path)
     if not write:

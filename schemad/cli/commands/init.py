@@ -9,6 +9,7 @@ With `--schema X` the host dir itself is the schema dir ("flat" layout).
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
@@ -32,7 +33,9 @@ from schemad.fs.dir import Dir, HostPort
 from schemad.fs.dumper import DumpOptions, dump_objects
 from schemad.fs.optionfile import OptionFile
 from schemad.fs.splitmemo import split_memo
+from schemad.introspect.privileges import resolve_strip_definer
 from schemad.introspect.texts import load_texts
+from schemad.plan.dir_options import strip_definer_setting
 
 # Connectivity options copied into the host dir's .skeema when given on the command line.
 _COPIED = (
@@ -42,7 +45,23 @@ _COPIED = (
     "ignore-table",
     "ignore-proc",
     "ignore-func",
+    "ignore-view",
+    "ignore-trigger",
+    "ignore-event",
     "ssl-mode",
+    "ssl-ca",
+    "ssl-cert",
+    "ssl-key",
+    "ssl-verify-server-cert",
+    "server-public-key-path",
+    "ssh",
+    "ssh-to-db",
+    "ssh-known-hosts",
+    "ssh-identity-file",
+)
+# Written absolute: the file is read from elsewhere than the working directory.
+_PATHS = frozenset(
+    {"ssh-known-hosts", "ssh-identity-file", "ssl-ca", "ssl-cert", "ssl-key", "server-public-key-path"}
 )
 
 
@@ -55,7 +74,8 @@ def set_connection(of: OptionFile, env: str, host: HostPort, cfg: Config) -> Non
         of.set("port", str(host.port), env)
     for name in _COPIED:
         if cfg.is_set(name) and cfg.source(name) == "command line":
-            of.set(name, cfg.get(name), env)
+            value = cfg.get(name)
+            of.set(name, os.path.abspath(os.path.expanduser(value)) if name in _PATHS else value, env)
 
 
 def host_dir_name(host: HostPort) -> str:
@@ -133,6 +153,7 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
         else:
             names = exportable_schemas(available, cfg)
         schemas = await asyncio.gather(*(load_texts(inst, n, filters(cfg)) for n in names))
+        strip_definer = await resolve_strip_definer(strip_definer_setting(cfg), inst)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -140,6 +161,7 @@ async def _init(path: Path, env: str, host: HostPort, params: ConnParams, cfg: C
     opts = DumpOptions(
         include_auto_inc=cfg.get_bool("include-auto-inc"),
         strip_partitioning=cfg.get_bool("strip-partitioning"),
+        strip_definer=strip_definer,
     )
     ignored = ignored_key(cfg)
     flat = (schemas[0].name, schemas[0].char_set, schemas[0].collation) if only else None

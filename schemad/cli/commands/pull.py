@@ -4,6 +4,11 @@ Changed objects are rewritten in place, new ones get files, dropped ones are
 removed; a dir whose schema no longer exists loses its *.sql files and
 .skeema.  Files of unchanged objects stay byte-identical.  In host dirs,
 `new-schemas` (default on) creates dirs for schemas that no dir maps yet.
+A view already in a file is left as written, even when the server's view
+changed, unless `update-views`; `strip-definer` writes no DEFINER clauses.
+Seed INSERTs are kept as written, or with `update-seed-inserts` rewritten
+from the live rows of their tables (schemad.cli.seedpull); those of a table
+the server no longer has are removed with its CREATE.
 Errors in one dir are logged and the others still run (exit 2 at the end).
 
 Standalone index and constraint statements (`CREATE INDEX i ON t`, `ALTER
@@ -32,19 +37,26 @@ from schemad.cli.common import (
     log_files,
     walk,
 )
+from schemad.cli.seedpull import pull_seeds
 from schemad.connection.instance import Instance
 from schemad.errors import EXIT_FATAL, ConfigError, SchemadError
 from schemad.fs.dir import Dir
 from schemad.fs.dumper import DumpOptions, dump_objects, read_dir_statements
 from schemad.fs.optionfile import OptionFile
 from schemad.fs.splitmemo import split_memo
+from schemad.introspect.privileges import resolve_strip_definer
 from schemad.introspect.texts import SchemaTexts, load_texts
+from schemad.model.keys import ObjectType
+from schemad.plan.dir_options import strip_definer_setting
 
 
-def _dump_opts(d: Dir) -> DumpOptions:
+async def _dump_opts(d: Dir, inst: Instance) -> DumpOptions:
+    cfg = d.config
     return DumpOptions(
-        include_auto_inc=d.config.get_bool("include-auto-inc"),
-        strip_partitioning=d.config.get_bool("strip-partitioning"),
+        include_auto_inc=cfg.get_bool("include-auto-inc"),
+        strip_partitioning=cfg.get_bool("strip-partitioning"),
+        strip_definer=await resolve_strip_definer(strip_definer_setting(cfg), inst),
+        update_views=cfg.get_bool("update-views"),  # off: views already in files stay as written
     )
 
 
@@ -99,6 +111,7 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
             return
         flavor = await inst.flavor()
         schema = await load_texts(inst, name, filters(d.config))
+        opts = await _dump_opts(d, inst)
     log.info("Updating %s to reflect %s %s", d.path, host, name)
     _refresh_flavor(d.path, d.environment, str(flavor))
     existing = read_dir_statements(d.path)
@@ -106,14 +119,19 @@ async def _pull_target(d: Dir, passwords: dict[str, str]) -> None:
         d.path,
         schema.objects(),
         flavor,
-        _dump_opts(d),
+        opts,
         existing=existing,
-        ignored=ignored_key(d.config),
+        ignored=ignored_key(d.config, existing),
         memo=split_memo(d.config),
         fold_standalone=True,
     )
     _update_schema_options(d, schema)
     log_files(result, existing.keys())
+    # Seed INSERTs: rewritten from the live rows with update-seed-inserts; a dropped table's go with it.
+    live = {k.name for k in schema.objects() if k.type is ObjectType.TABLE}
+    seeds = await pull_seeds(d, conn_params(d, host, passwords), name, live)
+    if seeds is not None:
+        log_files(seeds, existing.keys())
     for obj in schema.objects().values():
         if obj.unsupported:  # as init says it (only system-versioned tables are checked)
             log.warning("%s: %s uses features schemad cannot alter; it was written as is", d.path, obj.key)
@@ -142,6 +160,7 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
             return
         flavor = await inst.flavor()
         schemas = [await load_texts(inst, n, filters(d.config)) for n in new]
+        opts = await _dump_opts(d, inst)
     for schema in schemas:
         target = d.path / schema.name
         target.mkdir(exist_ok=True)
@@ -151,7 +170,7 @@ async def _new_schemas(d: Dir, passwords: dict[str, str]) -> None:
             target,
             schema.objects(),
             flavor,
-            _dump_opts(d),
+            opts,
             existing={},
             ignored=ignored_key(d.config),
             memo=split_memo(d.config),

@@ -39,7 +39,17 @@ REFERENCE_OPTIONS = [
     "ignore-table",
     "ignore-proc",
     "ignore-func",
+    "ignore-view",
+    "ignore-trigger",
+    "ignore-event",
     "ssl-mode",
+    "ssl-ca",
+    "ssl-cert",
+    "ssl-key",
+    "ssl-verify-server-cert",
+    "server-public-key-path",
+    "ssh",
+    "ssh-to-db",
     "debug",
     "my-cnf",
     "workspace",
@@ -49,9 +59,14 @@ REFERENCE_OPTIONS = [
     "temp-schema-binlog",
     "docker-cleanup",
     "reuse-temp-schema",
+    "temp-schema-environment",
+    "inserts",
+    "update-seed-inserts",
     "dir",
     "include-auto-inc",
     "strip-partitioning",
+    "strip-definer",
+    "update-views",
     "update-partitioning",
     "format",
     "normalize",
@@ -111,23 +126,7 @@ REFERENCE_OPTIONS = [
     "allow-pk-type",
 ]
 
-PREMIUM = [
-    "ignore-view",
-    "ignore-trigger",
-    "ignore-event",
-    "inserts",
-    "update-seed-inserts",
-    "update-views",
-    "strip-definer",
-    "ssl-ca",
-    "ssl-cert",
-    "ssl-key",
-    "ssl-verify-server-cert",
-    "server-public-key-path",
-    "ssh",
-    "ssh-to-db",
-    "temp-schema-environment",
-]
+PREMIUM: list[str] = []
 
 
 # Options schemad adds to Skeema's set (each documented in the README).
@@ -142,6 +141,8 @@ SCHEMAD_ONLY = [
     "lint-stale-rename",
     "osc-max-transaction-age",
     "osc-skip-checks",
+    "ssh-known-hosts",
+    "ssh-identity-file",
 ]
 
 
