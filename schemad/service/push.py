@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from schemad.errors import SchemadError
 from schemad.plan.planner import Refusal, RefusalKind
 from schemad.service.drift import TargetDiff, plan_hash, select
 from schemad.service.environment import RepoEnvironment, TargetState
@@ -161,7 +162,20 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
     for t, diff in sel:
         if diff is None or not diff.steps:
             continue
-        plan = await env.push_plan(t.key, allow_unsafe=req.allow_unsafe, tables=req.tables)
+        try:
+            plan = await env.push_plan(t.key, allow_unsafe=req.allow_unsafe, tables=req.tables)
+        except SchemadError as exc:
+            # The watcher re-reads the dir while the push is checked (its desired state is not built
+            # yet: the reviewed diff can no longer be confirmed, as after a change), or the files no
+            # longer plan (a target error): a refusal, never a 500.
+            changing = env.desired_for(t) is None
+            kind = PushOutcomeKind.PLAN_CHANGED if changing else PushOutcomeKind.BLOCKED
+            if kind is PushOutcomeKind.BLOCKED:
+                daemon.metrics.record_push_refused(key, kind.value)
+            hint = ": review the diff again" if changing else ""
+            return PushOutcome(
+                kind, f"{exc}{hint}", environment_hash(key, env, selected(env, req.schemas, req.tables))
+            )
         if plan.plan_hash != diff.plan_hash:  # a poll in between changed the diff after all
             return PushOutcome(
                 PushOutcomeKind.PLAN_CHANGED,
