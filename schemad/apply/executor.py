@@ -86,6 +86,10 @@ class FakeExecutor:
         self.executed.append(step.sql)
 
 
+# sql_mode flags that change how a statement's string literals are read.
+_QUOTING_MODES = frozenset({"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES"})
+
+
 class DirectExecutor:
     """Runs DDL on one held session: foreign_key_checks=0 (like Skeema), in the target schema."""
 
@@ -119,7 +123,21 @@ class DirectExecutor:
             if await self.session.query(f"SELECT 1 AS x FROM {table} LIMIT 1"):
                 raise SeedRefused(f"table {table} already has rows: its seed INSERT was not run")
             self._seeding.add(step.key.name)
-        await self.session.execute(step.sql)
+        # The INSERT was read with the default quoting (backslash escapes, '...' and "..." strings);
+        # under a session sql_mode of NO_BACKSLASH_ESCAPES or ANSI_QUOTES the server would read the
+        # same text differently from the check that admitted it (a `\'` ending a string early), so
+        # it runs with those two modes off, and the session's mode is put back for what follows.
+        rows = await self.session.query("SELECT @@SESSION.sql_mode AS m")
+        mode = str(rows[0]["m"]) if rows else ""
+        plain = ",".join(m for m in mode.split(",") if m and m not in _QUOTING_MODES)
+        if plain == mode:
+            await self.session.execute(step.sql)
+            return
+        await self.session.execute("SET SESSION sql_mode = %s", (plain,))
+        try:
+            await self.session.execute(step.sql)
+        finally:
+            await self.session.execute("SET SESSION sql_mode = %s", (mode,))
 
 
 async def _acquire(session: Session, schema: str, timeout: int) -> None:

@@ -337,3 +337,25 @@ def test_the_push_asks_the_table_right_before_and_runs_one_statement_per_step(
     third = Step(key, DiffKind.INSERT, "INSERT INTO plain VALUES (3)")
     assert run(third) == [("failed", "table `plain` already has rows: its seed INSERT was not run")]
     assert rows(server, "plain") == [(1,), (2,)]
+
+
+def test_a_session_sql_mode_that_reads_quotes_differently_does_not_apply_to_seeds(
+    server: DBServer, repo: Path
+) -> None:
+    # The INSERT is admitted as read with backslash escapes; a target session with NO_BACKSLASH_ESCAPES
+    # would read `\'` as the end of the string.  The seeds run with the default quoting and the
+    # session's own mode is back for what follows (the procedure keeps it).
+    (repo.parent / ".skeema").write_text(
+        (repo.parent / ".skeema").read_text()
+        + "connect-options=\"sql_mode='NO_BACKSLASH_ESCAPES,ANSI_QUOTES,STRICT_TRANS_TABLES'\"\n"
+    )
+    (repo / "colors.sql").write_text(
+        COLORS + "INSERT INTO colors (id, name) VALUES (4, 'it\\'s'), (5, \"x\");\n"
+    )
+    (repo / "p.sql").write_text("CREATE PROCEDURE p() SELECT 1;\n")
+    assert main(["push"]) == 0
+    assert rows(server, "colors")[3:] == [(4, "it's"), (5, "x")]
+    mode = asyncio.run(
+        _rows(server, f"SELECT sql_mode FROM information_schema.routines WHERE routine_schema = '{SCHEMA}'")
+    )
+    assert mode and "NO_BACKSLASH_ESCAPES" in str(mode[0][0]) and "ANSI_QUOTES" in str(mode[0][0])
