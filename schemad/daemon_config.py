@@ -30,6 +30,7 @@ from typing import Any, Literal
 from schemad.errors import ConfigError
 from schemad.listen_tls import TlsFileError, TlsFiles
 from schemad.listen_tls import load as load_tls
+from schemad.state_config import PASSWORD_KEYS, StateConfig, parse_state
 from schemad.webhook_config import WebhookConfig, parse_public_url, parse_webhooks
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ListenAddress",
     "PollSchedule",
     "RepoConfig",
+    "StateConfig",
     "TlsFiles",
     "Token",
     "WorkspaceConfig",
@@ -178,6 +180,7 @@ class DaemonConfig:
     public_url: str | None = None  # how people reach the API, for links in webhook events
     webhooks: tuple[WebhookConfig, ...] = ()  # where events go (schemad.webhook_config)
     push_requires_drift_ack: bool = False  # push refuses (409) while unacknowledged drift is in its way
+    state: StateConfig = StateConfig()  # where jobs, audit and ops tables live (schemad.state_config)
 
     @classmethod
     def parse_listen(cls, text: str) -> tuple[str, int]:
@@ -304,6 +307,7 @@ _TOP_KEYS = frozenset(
         "public_url",
         "webhooks",
         "push_requires_drift_ack",
+        "state",
     }
 )
 
@@ -373,6 +377,15 @@ class _Loader:
         if isinstance(value, dict):
             for k, v in value.items():
                 sub = _join(key, k)
+                if key == "state" and k in PASSWORD_KEYS:
+                    continue  # where the control schema's password is, not the password
+                if key == "state" and _FORBIDDEN_WORDS & set(re.split(r"[^a-z0-9]+", k.lower())):
+                    raise self.error(
+                        sub,
+                        "the control schema's password must not be in this file: name a credentials "
+                        "file with state.password_file (e.g. systemd LoadCredential=, "
+                        '"$CREDENTIALS_DIRECTORY/NAME") or an environment variable with state.password_env',
+                    )
                 if _FORBIDDEN_WORDS & set(re.split(r"[^a-z0-9]+", k.lower())):
                     raise self.error(
                         sub,
@@ -440,6 +453,7 @@ class _Loader:
             push_requires_drift_ack=self.boolean(
                 doc.get("push_requires_drift_ack", False), "push_requires_drift_ack"
             ),
+            state=parse_state(self, doc.get("state", {})),
         )
 
     def listen(self, value: object) -> tuple[ListenAddress, ...]:

@@ -52,6 +52,7 @@ class ConfigReloader:
             listen_port=old.listen_port,
             embedded=old.embedded,
             state_dir=old.state_dir,
+            state=old.state,  # the store is opened once, at start
         )
         self.reloads += 1
         log.info("SIGHUP: configuration reloaded from %s", old.source)
