@@ -23,7 +23,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,7 +180,7 @@ class DaemonConfig:
     public_url: str | None = None  # how people reach the API, for links in webhook events
     webhooks: tuple[WebhookConfig, ...] = ()  # where events go (schemad.webhook_config)
     push_requires_drift_ack: bool = False  # push refuses (409) while unacknowledged drift is in its way
-    state: StateConfig = StateConfig()  # where jobs, audit and ops tables live (schemad.state_config)
+    state: StateConfig = field(default_factory=StateConfig)  # where jobs/audit/ops tables live
 
     @classmethod
     def parse_listen(cls, text: str) -> tuple[str, int]:

@@ -54,6 +54,7 @@ _MYSQL_KEYS = frozenset(
 )
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
 _USER = re.compile(r"[^\s'\"`\\]{1,80}")
+_PREFERRED = TlsSettings(mode=SslMode.PREFERRED)  # the mysql clients' default without ssl-ca
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class MysqlStateConfig:
     user: str = "schemad"
     schema: str = "schemad_control"
     password: SecretRef | None = None  # None: no password (e.g. unix_socket authentication)
-    tls: TlsSettings = TlsSettings(mode=SslMode.PREFERRED)
+    tls: TlsSettings = _PREFERRED
     connect_timeout: float = 10.0  # seconds
     migrate_wait: float = 60.0  # seconds to wait for another daemon's schema migration
     pool_size: int = 8  # connections kept open at most
@@ -150,7 +151,9 @@ def _mysql(loader: _Loader, t: Mapping[str, object]) -> MysqlStateConfig:
         schema=schema,
         password=_password(loader, t),
         tls=_tls(loader, t),
-        connect_timeout=loader.duration(t.get("connect_timeout", "10s"), "state.connect_timeout", positive=True),
+        connect_timeout=loader.duration(
+            t.get("connect_timeout", "10s"), "state.connect_timeout", positive=True
+        ),
         migrate_wait=loader.duration(t.get("migrate_wait", "60s"), "state.migrate_wait", positive=True),
         pool_size=pool,
     )
