@@ -146,6 +146,14 @@ class WorkspaceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """Environments whose dirs map to many shards (host-wrapper, several hosts or schemas): `[fleet]`."""
+
+    refresh: float = 300.0  # seconds between re-runs of host-wrapper (and the schema lists) of a fleet
+    concurrency: int = 8  # targets an environment's poll reads at once
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """An API bearer token, known only by the hex SHA-256 of its text."""
 
@@ -180,6 +188,7 @@ class DaemonConfig:
     public_url: str | None = None  # how people reach the API, for links in webhook events
     webhooks: tuple[WebhookConfig, ...] = ()  # where events go (schemad.webhook_config)
     push_requires_drift_ack: bool = False  # push refuses (409) while unacknowledged drift is in its way
+    fleet: FleetConfig = FleetConfig()  # host-wrapper re-runs and poll concurrency
     state: StateConfig = field(default_factory=StateConfig)  # where jobs/audit/ops tables live
 
     @classmethod
@@ -308,6 +317,7 @@ _TOP_KEYS = frozenset(
         "webhooks",
         "push_requires_drift_ack",
         "state",
+        "fleet",
     }
 )
 
@@ -453,6 +463,7 @@ class _Loader:
             push_requires_drift_ack=self.boolean(
                 doc.get("push_requires_drift_ack", False), "push_requires_drift_ack"
             ),
+            fleet=self.fleet(doc.get("fleet", {})),
             state=parse_state(self, doc.get("state", {})),
         )
 
@@ -603,6 +614,14 @@ class _Loader:
                 ) from None
             return PollSchedule(None, " ".join(cron.split()), jitter)
         return PollSchedule(inherit.interval, inherit.cron, jitter)
+
+    def fleet(self, value: object) -> FleetConfig:
+        t = self.table(value, "fleet")
+        self.known(t, frozenset({"refresh", "concurrency"}), "fleet")
+        n = t.get("concurrency", 8)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 256:
+            raise self.error("fleet.concurrency", f"expected a whole number from 1 to 256, got {_show(n)}")
+        return FleetConfig(self.duration(t.get("refresh", "5m"), "fleet.refresh", positive=True), n)
 
     def workspace(self, value: object) -> WorkspaceConfig:
         t = self.table(value, "workspace")
