@@ -38,6 +38,7 @@ from schemad.service.answers import Answer, AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, render_sql
 from schemad.service.environment import RepoEnvironment, TargetState
+from schemad.service.fleet import ShardGroup, ShardState
 from schemad.service.linting import lint_text
 from schemad.service.objects import UnknownSchema, object_sides
 from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
@@ -347,6 +348,36 @@ async def get_object(request: web.Request) -> web.Response:
     )
 
 
+async def get_fleet(request: web.Request) -> web.Response:
+    """The consistency view: each dir's shards grouped by live schema fingerprint (service/fleet.py)."""
+    require(request, "read")
+    key, env = _env(request)
+    if _bool_param(request, "refresh"):
+        await _daemon(request).refresh(key, env)
+    shards = env.shards()
+    views = env.fleet()
+
+    def shard(s: ShardState) -> dict[str, Any]:
+        return {**s.to_json(), "last_poll": iso(s.last_poll)}
+
+    def group(g: ShardGroup) -> dict[str, Any]:
+        return {**g.to_json(), "shards": [shard(s) for s in g.shards]}
+
+    return web.json_response(
+        {
+            "environment": key,
+            "repo": env.repo,
+            "fleet": env.is_fleet,
+            "stale": env.stale,
+            "shards": len(shards),
+            "groups": sum(len(v.groups) for v in views),
+            "drifted": sum(s.drifted is True for s in shards),
+            "failing": sum(s.error is not None for s in shards),
+            "dirs": [{**v.to_json(), "groups": [group(g) for g in v.groups]} for v in views],
+        }
+    )
+
+
 # ///// drift acknowledgements /////
 
 MAX_ACK_OBJECTS = 100
@@ -549,6 +580,7 @@ def add_routes(app: web.Application) -> None:
         r.add_get(f"{prefix}/environments/{{env}}/diff", get_diff)
         r.add_post(f"{prefix}/environments/{{env}}/push", push)
         r.add_get(f"{prefix}/environments/{{env}}/drift", get_drift)
+        r.add_get(f"{prefix}/environments/{{env}}/fleet", get_fleet)
         r.add_post(f"{prefix}/environments/{{env}}/drift/ack", ack_drift)
         r.add_get(f"{prefix}/environments/{{env}}/schemas/{{schema}}/objects/{{name}}", get_object)
     r.add_get("/v1/jobs", list_jobs)

@@ -235,7 +235,14 @@ class Daemon:
         rt = RepoRuntime(repo)
         for env in repo.environments:
             rt.envs[env] = RepoEnvironment(
-                repo.name, repo.path, env, self.cache, workspace=self.config.workspace, clock=self.clock
+                repo.name,
+                repo.path,
+                env,
+                self.cache,
+                workspace=self.config.workspace,
+                clock=self.clock,
+                fleet_refresh=self.config.fleet.refresh,
+                poll_concurrency=self.config.fleet.concurrency,
             )
             # The lock outlives a reload's new RepoEnvironment: a push still running keeps holding it.
             rt.envs[env].push_lock = self._push_locks.setdefault((repo.name, env), asyncio.Lock())
@@ -428,6 +435,17 @@ class Daemon:
         for gone in self._published.get(ident, set()) - schemas:  # a schema dir left the repo
             self.metrics.forget_schema(*ident, gone)
         self._published[ident] = schemas
+        if env.is_fleet:
+            shards = env.shards()
+            self.metrics.set_fleet(
+                *ident,
+                shards=len(shards),
+                groups=sum(len(v.groups) for v in env.fleet()),
+                drifted=sum(s.drifted is True for s in shards),
+                failing=sum(s.error is not None for s in shards),
+            )
+        else:
+            self.metrics.forget_fleet(*ident)
         rt = self.repos[env.repo]  # a file error shows in every environment: count the files of one
         self.metrics.set_repo_file_errors(env.repo, max(_bad_files(e) for e in rt.envs.values()))
         self.metrics.set_workspace_statements(self.cache.stats.statements_run)

@@ -32,7 +32,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemad.connection.params import ConnParams
@@ -51,10 +51,12 @@ from schemad.plan.planner import (
     uses_sizes,
     verified,
 )
+from schemad.plan.routes import RouteKind
 from schemad.plan.targets import DirError, discover_targets
 from schemad.service.desired import DirState, build_dir, dir_options
 from schemad.service.drift import TargetDiff
-from schemad.service.live import InstancePool, LiveState, poll_target
+from schemad.service.fleet import FleetView, ShardState, fleet_view, group_fingerprint, group_plan_hash
+from schemad.service.live import InstancePool, LiveState, SharedSchemas, poll_target
 from schemad.sqltext.renames import annotate_renames
 from schemad.workspace.cache import CanonicalCache
 
@@ -88,6 +90,8 @@ class RepoEnvironment:
         *,
         workspace: WorkspaceConfig | None = None,
         clock: Callable[[], float] = time.time,
+        fleet_refresh: float = 300.0,
+        poll_concurrency: int = 8,
     ) -> None:
         self.repo = repo
         self.workspace = workspace  # the daemon's defaults for what a dir's .skeema leaves unset
@@ -106,6 +110,9 @@ class RepoEnvironment:
         self._lock = asyncio.Lock()
         self.instances = InstancePool()  # the live side's connections, one per server
         self._discovered = False
+        self.fleet_refresh = fleet_refresh  # seconds between re-runs of host-wrapper (fleets only)
+        self.poll_concurrency = max(1, poll_concurrency)  # targets read at once in one poll
+        self._hosts_at: float | None = None  # when the targets were last discovered
 
     # ///// reads (no I/O) /////
 
@@ -133,6 +140,40 @@ class RepoEnvironment:
             return None
         return min(x for x in times if x is not None)
 
+    @property
+    def is_fleet(self) -> bool:
+        """One of its dirs gets its hosts from host-wrapper or maps to more than one target (fleet.py)."""
+        per_dir: dict[Path, int] = {}
+        for t in self.targets.values():
+            per_dir[t.dir_path] = per_dir.get(t.dir_path, 0) + 1
+        return any(n > 1 for n in per_dir.values()) or any(
+            ds.dir.config.get("host-wrapper") for ds in self.dirs.values()
+        )
+
+    def shards(self) -> list[ShardState]:
+        """Every target as a shard: the serialisable per-shard state of the last poll."""
+        out = []
+        for t in self.ordered_targets():
+            fp = group_fingerprint(t.live.fingerprints) if t.live.snapshot_at is not None else None
+            rel = _relative(t.dir_path, self.root)
+            drifted, plan, n = None, None, 0
+            if t.diff is not None:
+                sqls = [p.step.sql for p in t.diff.planned]
+                drifted, n = bool(sqls or t.diff.unsupported), len(sqls)
+                plan = group_plan_hash(rel, fp or "", sqls)
+            error = t.live.error or t.error
+            out.append(
+                ShardState(
+                    t.target.address, t.target.schema, rel, fp, drifted, n, plan, t.live.snapshot_at, error
+                )
+            )
+        return out
+
+    def fleet(self) -> list[FleetView]:
+        """The consistency view: each dir's shards grouped by fingerprint (fleet.fleet_view)."""
+        fps = {k: t.live.fingerprints for k, t in self.targets.items()}
+        return fleet_view(self.shards(), fps)
+
     def file_errors(self) -> list[str]:
         """The repo's files that can't be read or split: a dir's `*.sql` or `.skeema` (one per dir)."""
         sql = [d.file_error for d in self.dirs.values() if d.file_error and not d.config_error]
@@ -154,6 +195,8 @@ class RepoEnvironment:
         async with self._lock:
             if not self._discovered:
                 await self._discover()
+            elif self._hosts_due():
+                await self._refresh_hosts()
             moved = await self._poll_all(raise_errors=True)
             # A schema whose charset changed may need a workspace of that charset.
             await self._build_dirs(
@@ -229,7 +272,63 @@ class RepoEnvironment:
                 targets[key] = old
         self.dirs, self.targets = dirs, targets
         self._discovered = True
+        self._hosts_at = self.clock()
         self.version += 1
+
+    def _hosts_due(self) -> bool:
+        return self.is_fleet and (
+            self._hosts_at is None or self.clock() - self._hosts_at >= self.fleet_refresh
+        )
+
+    async def _refresh_hosts(self) -> None:
+        """Re-run host-wrapper (and the schema lists): add the shards that appeared, drop those gone.
+
+        The dirs keep their desired side (no workspace run): only the targets
+        move.  A dir whose hosts can't be listed now keeps its shards (logged),
+        as a broken .skeema does.
+        """
+
+        async def server_schemas(params: ConnParams) -> list[str]:
+            return await self.instances.get(params).schema_names()
+
+        found, errors = await discover_targets(self.root, self.name, server_schemas)
+        failed = {e.path for e in errors}
+        for e in errors:
+            log.error("repo %s environment %s: listing shards: %s", self.repo, self.name, _dir_error(e))
+        if any(
+            d.path not in self.dirs for _, d in found
+        ):  # a new dir: a full re-read (rare: .skeema changed)
+            await self._discover()
+            return
+        targets: dict[tuple[str, str], TargetState] = {}
+        for target, d in found:
+            key = (target.address, target.schema)
+            old = self.targets.get(key)
+            if old is not None and old.target.params == target.params and old.dir_path == d.path:
+                targets[key] = old
+            else:
+                targets[key] = TargetState(target, d.path)
+        for key, old in self.targets.items():
+            if key not in targets and any(p == old.dir_path or p in old.dir_path.parents for p in failed):
+                targets[key] = old
+        added, removed = (
+            sorted(targets.keys() - self.targets.keys()),
+            sorted(self.targets.keys() - targets.keys()),
+        )
+        for what, keys in (("added", added), ("removed", removed)):
+            if keys:
+                log.info(
+                    "repo %s environment %s: %d shard(s) %s: %s",
+                    self.repo,
+                    self.name,
+                    len(keys),
+                    what,
+                    ", ".join(f"{a} {s}" for a, s in keys),
+                )
+        self.targets = targets
+        self._hosts_at = self.clock()
+        if added or removed:
+            self.version += 1
 
     # ///// the live side /////
 
@@ -237,8 +336,15 @@ class RepoEnvironment:
         return await self._poll_targets(list(self.targets.values()), raise_errors=raise_errors)
 
     async def _poll_targets(self, targets: list[TargetState], *, raise_errors: bool) -> list[tuple[str, str]]:
-        """Poll `targets` concurrently; return the keys whose live side changed."""
-        results = await asyncio.gather(*(self._poll_one(t) for t in targets), return_exceptions=True)
+        """Poll `targets`, `poll_concurrency` at a time; return the keys whose live side changed."""
+        sem = asyncio.Semaphore(self.poll_concurrency)
+        shared: SharedSchemas = {}  # shards with one new fingerprint are introspected once
+
+        async def one(t: TargetState) -> bool:
+            async with sem:
+                return await self._poll_one(t, shared)
+
+        results = await asyncio.gather(*(one(t) for t in targets), return_exceptions=True)
         moved: list[tuple[str, str]] = []
         errors: list[str] = []
         for t, r in zip(targets, results, strict=True):
@@ -261,7 +367,7 @@ class RepoEnvironment:
                 raise SchemadError(self.last_poll_error or "poll failed")
         return moved
 
-    async def _poll_one(self, t: TargetState) -> bool:
+    async def _poll_one(self, t: TargetState, shared: SharedSchemas | None = None) -> bool:
         """Refresh one target's live side; True if it changed in a way its diff depends on.
 
         That is its schema, a table's size where the dir's options route,
@@ -271,7 +377,13 @@ class RepoEnvironment:
         opts = ds.opts
         before, was_empty = t.live.table_sizes, t.live.empty_tables
         moved = await poll_target(
-            t.live, self.instances.get(t.target.params), t.target.schema, opts.filters, self.clock
+            t.live,
+            self.instances.get(t.target.params),
+            t.target.schema,
+            opts.filters,
+            self.clock,
+            shared,
+            str(t.dir_path),
         )
         # A seeded table that gets (or loses) its rows adds or removes its INSERTs.
         seeded = {k.name for k in seeded_tables(ds.logical, opts)} if ds.logical is not None else set()
@@ -318,6 +430,9 @@ class RepoEnvironment:
         self._diff(list(self.targets))
 
     def _diff(self, keys: Iterable[tuple[str, str]]) -> None:
+        # Shards of one dir with the same live schema, name, charset (and sizes, where they count)
+        # get the same statements: planned once, unless a wrapper route names the server.
+        memo: dict[tuple[object, ...], TargetDiff] = {}
         for key in keys:
             t = self.targets.get(key)
             if t is None:
@@ -331,7 +446,10 @@ class RepoEnvironment:
                 t.error = t.live.error or "not polled yet"
             else:
                 desired = self.desired_for(t)
-                if desired is None:
+                same = self._same_plan_key(t)
+                if desired is not None and same in memo:
+                    t.diff = replace(memo[same], address=t.target.address)
+                elif desired is None:
                     t.error = "the workspace has not run for this schema yet"
                 else:
                     live = t.live.schema if t.live.exists else None
@@ -356,7 +474,25 @@ class RepoEnvironment:
                         unsupported=tuple(plan.diff.unsupported),
                         lint=plan.lint,
                     )
+                    if all(p.route.kind is RouteKind.DIRECT for p in plan.steps):
+                        memo[same] = t.diff
         self.version += 1
+
+    def _same_plan_key(self, t: TargetState) -> tuple[object, ...]:
+        """What a target's plan depends on besides its server's address (see `_diff`)."""
+        ds = self.dirs[t.dir_path]
+        sizes = tuple(sorted(t.live.table_sizes.items())) if uses_sizes(ds.opts.mods, ds.opts) else ()
+        seeded = {k.name for k in seeded_tables(ds.logical, ds.opts)} if ds.logical is not None else set()
+        return (
+            t.dir_path,
+            t.target.schema,
+            str(t.live.flavor),
+            self._charset_for(t),
+            t.live.exists,
+            group_fingerprint(t.live.fingerprints),
+            sizes,
+            tuple(sorted(seeded & t.live.empty_tables)),
+        )
 
     async def push_plan(
         self, key: tuple[str, str], *, allow_unsafe: bool, tables: Collection[str] = ()

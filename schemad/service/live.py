@@ -12,12 +12,14 @@ server's connection settings change and dropped after a failed poll.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
+from schemad.errors import SchemadError
 from schemad.introspect.filters import Filters
 from schemad.introspect.fingerprint import changed, fingerprints
 from schemad.introspect.introspector import introspect_schema
@@ -25,8 +27,9 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.planner import TableSize
+from schemad.service.fleet import group_fingerprint
 
-__all__ = ["InstancePool", "LiveState", "poll_target"]
+__all__ = ["InstancePool", "LiveState", "SharedSchemas", "poll_target"]
 
 
 @dataclass(slots=True)
@@ -83,10 +86,27 @@ class InstancePool:
         self._instances.clear()
 
 
+#: Introspected schemas of one poll, shared by the shards whose fingerprints match (see `poll_target`).
+SharedSchemas = dict[tuple[str, str, str], "asyncio.Future[Schema]"]
+
+
 async def poll_target(
-    live: LiveState, inst: Instance, schema: str, filters: Filters, clock: Callable[[], float]
+    live: LiveState,
+    inst: Instance,
+    schema: str,
+    filters: Filters,
+    clock: Callable[[], float],
+    shared: SharedSchemas | None = None,
+    scope: str = "",
 ) -> bool:
-    """Refresh one target's live side from `inst`; True if its schema changed (sizes are just replaced)."""
+    """Refresh one target's live side from `inst`; True if its schema changed (sizes are just replaced).
+
+    With `shared` (one dict per poll of a fleet), a shard that must be
+    introspected first looks for a shard of the same `scope` (its dir: same
+    filters), flavor and group fingerprint that was introspected in this
+    poll, and takes a copy of that model under its own name: N shards with a
+    new schema cost one introspection, not N.
+    """
     lengths: dict[str, tuple[int, int]] = {}
     fp = await fingerprints(inst, schema, lengths)  # the sizes come from its TABLES scan
     sizes = {name: TableSize(length, rows) for name, (length, rows) in lengths.items()}
@@ -101,17 +121,43 @@ async def poll_target(
         live.schema, live.exists, live.fingerprints, live.snapshot_at = None, False, fp, now
         live.sizes = sizes
         return was
-    if live.schema is None:
-        live.schema = await introspect_schema(inst, schema, filters)
-    else:
-        moved = changed(live.fingerprints, fp)
-        if not moved:
-            live.snapshot_at, live.sizes = now, sizes
-            return False
-        tables = {k.name for k in moved if k.type is ObjectType.TABLE}
-        part = await introspect_schema(inst, schema, filters, only_tables=tables)
-        kept = [tb for tb in live.schema.tables if tb.name not in tables]
-        merged = sorted([*kept, *part.tables], key=lambda tb: tb.name)
-        live.schema = replace(part, tables=tuple(merged), _objects={})
+    if live.schema is not None and not changed(live.fingerprints, fp):
+        live.snapshot_at, live.sizes = now, sizes
+        return False
+    future: asyncio.Future[Schema] | None = None
+    if shared is not None:
+        key = (scope, str(live.flavor), group_fingerprint(fp))
+        other = shared.get(key)
+        if other is not None:
+            with contextlib.suppress(Exception):  # that shard failed: read this one itself
+                model = await asyncio.shield(other)
+                live.schema = replace(model, name=schema, _objects={})
+                live.exists, live.fingerprints, live.snapshot_at, live.sizes = True, fp, now, sizes
+                return True
+        else:
+            future = shared[key] = asyncio.get_running_loop().create_future()
+    try:
+        live.schema = await _introspect(live, inst, schema, filters, fp)
+    except BaseException as exc:
+        if future is not None:
+            future.set_exception(exc if isinstance(exc, Exception) else SchemadError("poll cancelled"))
+            future.exception()  # retrieved: a shard nobody waits on is not an unhandled error
+        raise
+    if future is not None:
+        future.set_result(live.schema)
     live.exists, live.fingerprints, live.snapshot_at, live.sizes = True, fp, now, sizes
     return True
+
+
+async def _introspect(
+    live: LiveState, inst: Instance, schema: str, filters: Filters, fp: dict[ObjectKey, str]
+) -> Schema:
+    """The whole schema the first time; after that only the tables whose fingerprint moved."""
+    if live.schema is None:
+        return await introspect_schema(inst, schema, filters)
+    moved = changed(live.fingerprints, fp)
+    tables = {k.name for k in moved if k.type is ObjectType.TABLE}
+    part = await introspect_schema(inst, schema, filters, only_tables=tables)
+    kept = [tb for tb in live.schema.tables if tb.name not in tables]
+    merged = sorted([*kept, *part.tables], key=lambda tb: tb.name)
+    return replace(part, tables=tuple(merged), _objects={})

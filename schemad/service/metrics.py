@@ -132,6 +132,28 @@ class Metrics:
             [*env, "schema"],
             registry=r,
         )
+        # Fleets: per environment, never per shard (a fleet may have thousands).
+        self.fleet_shards = Gauge(
+            "schemad_fleet_shards", "Shards (server x schema) of a fleet environment.", env, registry=r
+        )
+        self.fleet_groups = Gauge(
+            "schemad_fleet_schema_groups",
+            "Distinct live schemas (fingerprint groups) among a fleet's shards; 1 when consistent.",
+            env,
+            registry=r,
+        )
+        self.fleet_drifted = Gauge(
+            "schemad_fleet_shards_drifted",
+            "Shards of a fleet whose live schema differs from the repository.",
+            env,
+            registry=r,
+        )
+        self.fleet_failing = Gauge(
+            "schemad_fleet_shards_failing",
+            "Shards of a fleet whose last poll failed or whose drift cannot be evaluated.",
+            env,
+            registry=r,
+        )
         self.poll_duration = Histogram(
             "schemad_poll_duration_seconds",
             "Time taken by one drift poll of an environment.",
@@ -359,6 +381,24 @@ class Metrics:
             if self._kinds.pop(key, None) is None:
                 return
             self._remove_where(*key)
+
+    # ///// fleets /////
+
+    def set_fleet(
+        self, repo: str, environment: str, *, shards: int, groups: int, drifted: int, failing: int
+    ) -> None:
+        """Publish a fleet environment's shard counts (one series each per environment)."""
+        with self._lock:
+            self._child(self.fleet_shards, repo, environment).set(shards)
+            self._child(self.fleet_groups, repo, environment).set(groups)
+            self._child(self.fleet_drifted, repo, environment).set(drifted)
+            self._child(self.fleet_failing, repo, environment).set(failing)
+
+    def forget_fleet(self, repo: str, environment: str) -> None:
+        """The environment is no fleet (any more): no fleet series (no-op if it had none)."""
+        with self._lock:
+            for metric in (self.fleet_shards, self.fleet_groups, self.fleet_drifted, self.fleet_failing):
+                self._remove(metric, repo, environment)
 
     # ///// repository, push jobs, alter-wrapper /////
 
