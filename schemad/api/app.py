@@ -38,7 +38,8 @@ from schemad.service.daemon import Daemon
 from schemad.service.metrics import Metrics
 from schemad.service.objects import repo_environments
 from schemad.service.reload import ConfigReloader
-from schemad.service.state import SqliteStateStore, StateStore
+from schemad.service.state import StateStore
+from schemad.service.stores import open_state_store
 from schemad.service.systemd import Notifier, watchdog_loop
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,8 @@ LISTENER_TLS = web.AppKey("listener_tls", Mapping[str, ServerTls])
 async def _state_store(app: web.Application) -> AsyncIterator[None]:
     """Open the job/audit store (the daemon marks what a previous process left running)."""
     config = app[CONFIG]
-    try:
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SchemadError(f"cannot create state dir {config.state_dir}: {exc.strerror}") from None
-    store = SqliteStateStore(config.state_dir / "state.sqlite3")
+    # In a thread: a control schema may take a while (connecting, another daemon's migration).
+    store = await asyncio.to_thread(open_state_store, config.state, config.state_dir)
     app[STORE] = store
     try:
         yield

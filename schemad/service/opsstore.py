@@ -169,9 +169,14 @@ class OpsStore(Protocol):
 
 
 def ops_store_for(store: StateStore) -> OpsStore:
-    """The ops tables beside a job/audit store: the same SQLite file, or a fake beside a fake."""
+    """The ops tables beside a job/audit store: the same SQLite file or control schema, or a fake."""
     if isinstance(store, SqliteStateStore):
         return SqliteOpsStore(store)
+    from schemad.service.opsstore_mysql import MysqlOpsStore  # it imports this module
+    from schemad.service.state_mysql import MysqlStateStore
+
+    if isinstance(store, MysqlStateStore):
+        return MysqlOpsStore(store)
     return MemoryOpsStore()
 
 
