@@ -43,6 +43,7 @@ ALLOWED = {
         "daemon_config",
         "webhook_config",  # the [[webhooks]] part of the daemon's configuration (daemon_config imports it)
         "listen_tls",  # the listeners' certificates, which a reload replaces (daemon_config imports it)
+        "state_config",  # the [state] table: which store, the control schema's settings
         "lint",
     },
     # The HTTP front end works only through the service (the types of what it renders: service/served.py).
