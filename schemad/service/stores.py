@@ -14,7 +14,7 @@ from schemad.service.state import SqliteStateStore, StateStore
 from schemad.service.state_mysql import MysqlStateStore
 from schemad.state_config import StateConfig
 
-__all__ = ["describe_state_store", "open_state_store"]
+__all__ = ["open_state_store"]
 
 
 def open_state_store(state: StateConfig, state_dir: Path) -> StateStore:
@@ -26,8 +26,3 @@ def open_state_store(state: StateConfig, state_dir: Path) -> StateStore:
     except OSError as exc:
         raise SchemadError(f"cannot create state dir {state_dir}: {exc.strerror}") from None
     return SqliteStateStore(state_dir / "state.sqlite3")
-
-
-def describe_state_store(state: StateConfig, state_dir: Path) -> str:
-    """Where the state is, for the start-up log line."""
-    return state.mysql.location if state.mysql is not None else str(state_dir)

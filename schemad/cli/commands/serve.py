@@ -102,7 +102,8 @@ def run_serve(argv: list[str]) -> int:
     # Every certificate loads before any socket is bound: a bad one stops the start whole.
     listener_tls = {str(a): _server_tls(config, a) for a in addresses if a.tls is not None}
     url = next((a.url for a in addresses if a.unix is None), addresses[0].url)
-    logging.getLogger("schemad").info("schemad serving on %s/ (state in %s)", url, config.state_dir)
+    where = config.state.mysql.location if config.state.mysql is not None else config.state_dir
+    logging.getLogger("schemad").info("schemad serving on %s/ (state in %s)", url, where)
     if token is not None:
         env = repos[0].environments[0]
         print(_hints(url, token, env), file=sys.stderr)
