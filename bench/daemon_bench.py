@@ -66,6 +66,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "get_diff_p99_ms": ("ms", 20, "max"),
     "poll_median_ms": ("ms", 100, "max"),
     "poll_queries": ("queries", 10, "max"),
+    "fleet40_poll_median_ms": ("ms", 0, "max"),
+    "fleet40_poll_queries": ("queries", 0, "max"),
     "rss_5x1000_mib": ("MiB", 200, "max"),
     "hwm_5x1000_mib": ("MiB", 0, "max"),
 }
@@ -450,6 +452,69 @@ async def _poll_unchanged(repo: Path, env_name: str, cache_path: Path) -> dict[s
         cache.close()
 
 
+# ///// 3b. an unchanged poll of a 40-shard fleet, in-process /////
+
+FLEET_SHARDS = 40
+FLEET_TABLES = 10
+
+
+async def _poll_fleet(port: int, work: Path) -> dict[str, Any]:
+    """40 schemas of 10 tables on the bench server, listed by host-wrapper + a /regex/ schema."""
+    from schemad.connection.instance import Instance
+    from schemad.connection.params import ConnParams
+    from schemad.service.environment import RepoEnvironment
+    from schemad.workspace.cache import CanonicalCache
+
+    params = ConnParams(host="127.0.0.1", port=port, user="root")
+    tables = [
+        f"CREATE TABLE `t{i}` (`id` int NOT NULL, `v` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`),"
+        f" KEY `v` (`v`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"
+        for i in range(FLEET_TABLES)
+    ]
+    names = [f"fleet_{i:02d}" for i in range(FLEET_SHARDS)]
+    async with Instance(params) as inst:
+        for n in names:
+            await inst.execute(f"DROP DATABASE IF EXISTS `{n}`")
+            await inst.execute(f"CREATE DATABASE `{n}`")
+            for t in tables:
+                await inst.execute(t.replace("CREATE TABLE ", f"CREATE TABLE `{n}`.", 1))
+    repo = work / "fleet-repo"
+    (repo / "shards").mkdir(parents=True, exist_ok=True)
+    (work / "fleet-hosts.sh").write_text(f"#!/bin/sh\necho 127.0.0.1:{port}\n")
+    (work / "fleet-hosts.sh").chmod(0o755)
+    (repo / ".skeema").write_text(
+        f"[production]\nhost=fleet\nhost-wrapper={work / 'fleet-hosts.sh'}\nuser=root\n"
+    )
+    (repo / "shards" / ".skeema").write_text("schema=/^fleet_[0-9]+$/\n")
+    (repo / "shards" / "tables.sql").write_text("".join(t + ";\n" for t in tables))
+    cache = CanonicalCache(work / "fleet-cache.sqlite")
+    env = RepoEnvironment("bench", repo, "production", cache)
+    try:
+        await env.evaluate()
+        if len(env.targets) != FLEET_SHARDS or any(
+            t.diff is None or t.diff.planned for t in env.targets.values()
+        ):
+            raise SystemExit(f"fleet not evaluated: {[t.error for t in env.targets.values()][:3]}")
+        times: list[float] = []
+        queries: list[int] = []
+        for _ in range(POLLS):
+            before = sum(sum(i.query_counts.values()) for i in env.instances)
+            t0 = time.perf_counter()
+            await env.poll()
+            times.append((time.perf_counter() - t0) * 1000)
+            queries.append(sum(sum(i.query_counts.values()) for i in env.instances) - before)
+        return {
+            "fleet40_poll_median_ms": round(statistics.median(times), 1),
+            "fleet40_poll_queries": max(queries),
+        }
+    finally:
+        await env.close()
+        cache.close()
+        async with Instance(params) as inst:
+            for n in names:
+                await inst.execute(f"DROP DATABASE IF EXISTS `{n}`")
+
+
 # ///// 4. RSS, 5 environments /////
 
 
@@ -508,6 +573,7 @@ def run(port: int, work: Path, load_schema: Any) -> dict[str, Any]:
         d.stop()
 
     out.update(asyncio.run(_poll_unchanged(repo, "production", work / "daemon-1" / "cache" / "poll.sqlite")))
+    out.update(asyncio.run(_poll_fleet(port, work)))
 
     t0 = time.perf_counter()
     for s in schemas[1:]:
