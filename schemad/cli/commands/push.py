@@ -43,6 +43,7 @@ from schemad.workspace.scratch import preflight
 class Outcome:
     code: int = EXIT_OK
     output: list[str] = field(default_factory=list)  # STDOUT text, printed per target in one piece
+    result: str = "skipped (error)"  # what happened, for the summary lines of a run over many targets
 
 
 class Printer:
@@ -145,11 +146,15 @@ async def _run_target(
     plan = await build_plan(target, logical, opts.plan_options(cache))
     progress.clear()
     if not _report_plan(plan, out):
+        out.result = "skipped (unsafe)" if plan.refused and not plan.lint_errors else "skipped (error)"
         return
     steps = [p.step for p in plan.steps]
+    unsupported = " (unsupported objects skipped)" if plan.diff.unsupported else ""
     if not steps:
         log.info("%s: No differences found", where)
+        out.result = "no differences" + unsupported
         return
+    out.result = f"{_count(len(steps), 'statement')} to push{unsupported}"
     if brief:
         out.output.append(f"{target.address}\n")
         out.code = max(out.code, EXIT_DIFFERENCES)
@@ -170,8 +175,10 @@ async def _run_target(
     out.output.clear()
     if not await push_target(plan, cfg, progress, warned):
         out.code = max(out.code, EXIT_FATAL)
+        out.result = "push failed"
     else:
         log.info("%s: push complete", where)
+        out.result = f"{_count(len(steps), 'statement')} pushed{unsupported}"
 
 
 async def _server_schemas(params: ConnParams) -> list[str]:
@@ -219,9 +226,11 @@ async def _run_all(
     warned: set[str] = set()  # wrapper advice logged so far
     passwords: dict[str, str] = {}  # of temp-schema-environment servers, resolved once per run
 
+    results: list[str] = []  # per target, for the summary
+
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code, skipped
-        async with sem:
+        async with sem:  # concurrent-servers: this many servers at once
             for t, d in group:  # targets of one server run one after another
                 out = Outcome()
                 try:
@@ -238,12 +247,24 @@ async def _run_all(
                     printer.print(t.address, "".join(out.output))
                 skipped += out.code >= EXIT_FATAL
                 code = max(code, out.code)
+                results.append(out.result)
 
     try:
         await asyncio.gather(*(run_host(g) for g in by_host.values()))
     finally:
         cache.close()
+    if len(targets) > 1:
+        for line in summary_lines(results):
+            log.info("%s", line)
     return code, skipped
+
+
+def summary_lines(results: list[str]) -> list[str]:
+    """One line per outcome of a run over many targets (shards): "12 shards: no differences", most first."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        counts[r] += 1
+    return [f"{_count(n, 'shard')}: {r}" for r, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
 
 
 def _count(n: int, noun: str) -> str:
