@@ -474,6 +474,20 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN postpone_cutover INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: push campaigns across a fleet's shards (issue 15.4, campaignstore.py): one JSON document each.
+    """
+    CREATE TABLE campaigns (
+        id          TEXT PRIMARY KEY,
+        repo        TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        doc         TEXT NOT NULL  -- JSON CampaignRecord: the request, its waves, every shard's state
+    );
+    CREATE INDEX campaigns_env ON campaigns (environment, created_at);
+    CREATE INDEX campaigns_state ON campaigns (state);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -188,6 +188,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             KEY webhook_outbox_target (target, id)
         ) {_TABLE}""",
     ),
+    # 3: push campaigns (issue 15.4, campaignstore.py), as SQLite's 5.
+    (
+        f"""CREATE TABLE IF NOT EXISTS campaigns (
+            id          VARCHAR(255) NOT NULL PRIMARY KEY,
+            repo        VARCHAR(1024) NOT NULL,
+            environment VARCHAR(255) NOT NULL,
+            state       VARCHAR(32) NOT NULL,
+            created_at  DOUBLE NOT NULL,
+            updated_at  DOUBLE NOT NULL,
+            doc         LONGTEXT NOT NULL,  -- JSON CampaignRecord: the request, its waves, every shard's state
+            KEY campaigns_env (environment, created_at),
+            KEY campaigns_state (state)
+        ) {_TABLE}""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
