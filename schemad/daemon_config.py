@@ -41,6 +41,7 @@ __all__ = [
     "ListenAddress",
     "PollSchedule",
     "RepoConfig",
+    "ReplicaConfig",
     "StateConfig",
     "TlsFiles",
     "Token",
@@ -154,6 +155,15 @@ class FleetConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicaConfig:
+    """Several daemons on one control schema (`[state] backend = "mysql"` only): `[replicas]`."""
+
+    id: str | None = None  # this daemon's replica id; None: <hostname>-<uuid> kept in state_dir/replica-id
+    lease_ttl: float = 15.0  # seconds an environment's lease lasts unless renewed (every lease_ttl/4)
+    push_wait: float = 60.0  # seconds a push handed to another replica waits for it to be taken
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """An API bearer token, known only by the hex SHA-256 of its text."""
 
@@ -190,6 +200,7 @@ class DaemonConfig:
     push_requires_drift_ack: bool = False  # push refuses (409) while unacknowledged drift is in its way
     fleet: FleetConfig = FleetConfig()  # host-wrapper re-runs and poll concurrency
     state: StateConfig = field(default_factory=StateConfig)  # where jobs/audit/ops tables live
+    replicas: ReplicaConfig = ReplicaConfig()  # ownership of environments among daemons (mysql state)
 
     @classmethod
     def parse_listen(cls, text: str) -> tuple[str, int]:
@@ -297,6 +308,7 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...], what: st
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
+_REPLICA_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _FORBIDDEN_WORDS = frozenset({"password", "passwd", "pass", "pwd", "secret"})
 _POLL_KEYS = frozenset({"interval", "cron", "jitter"})
 _LISTEN_KEYS = frozenset({"address", "tls_cert", "tls_key"})
@@ -318,6 +330,7 @@ _TOP_KEYS = frozenset(
         "push_requires_drift_ack",
         "state",
         "fleet",
+        "replicas",
     }
 )
 
@@ -465,6 +478,7 @@ class _Loader:
             ),
             fleet=self.fleet(doc.get("fleet", {})),
             state=parse_state(self, doc.get("state", {})),
+            replicas=self.replicas(doc.get("replicas", {})),
         )
 
     def listen(self, value: object) -> tuple[ListenAddress, ...]:
@@ -622,6 +636,20 @@ class _Loader:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 256:
             raise self.error("fleet.concurrency", f"expected a whole number from 1 to 256, got {_show(n)}")
         return FleetConfig(self.duration(t.get("refresh", "5m"), "fleet.refresh", positive=True), n)
+
+    def replicas(self, value: object) -> ReplicaConfig:
+        t = self.table(value, "replicas")
+        self.known(t, frozenset({"id", "lease_ttl", "push_wait"}), "replicas")
+        rid = t.get("id")
+        if rid is not None and not (isinstance(rid, str) and _REPLICA_ID.fullmatch(rid)):
+            raise self.error(
+                "replicas.id", f"expected 1 to 128 of A-Z a-z 0-9 . _ : - characters, got {_show(rid)}"
+            )
+        ttl = self.duration(t.get("lease_ttl", "15s"), "replicas.lease_ttl", positive=True)
+        if ttl < 1:
+            raise self.error("replicas.lease_ttl", f"expected at least 1s, got {ttl:g}s")
+        wait = self.duration(t.get("push_wait", "60s"), "replicas.push_wait", positive=True)
+        return ReplicaConfig(rid, ttl, wait)
 
     def workspace(self, value: object) -> WorkspaceConfig:
         t = self.table(value, "workspace")

@@ -202,6 +202,76 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             KEY campaigns_state (state)
         ) {_TABLE}""",
     ),
+    # 3: replicas (issue 15.2, service/replicas.py): heartbeats, leases, published answers, the poll log,
+    # pushes handed to an environment's owner, the push locks, which replica runs each job, job logs.
+    (
+        f"""CREATE TABLE IF NOT EXISTS replicas (
+            id           VARCHAR(128) NOT NULL PRIMARY KEY,
+            host         VARCHAR(255) NOT NULL,
+            pid          BIGINT NOT NULL,
+            started_at   DOUBLE NOT NULL,
+            heartbeat_at DOUBLE NOT NULL,  -- control server time (UNIX_TIMESTAMP(NOW(6))), like expires_at
+            expires_at   DOUBLE NOT NULL
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS leases (
+            name        VARCHAR(255) NOT NULL PRIMARY KEY,  -- what is owned: env:<repo>/<environment>
+            owner       VARCHAR(128),                       -- NULL: released
+            expires_at  DOUBLE NOT NULL,                    -- control server time
+            acquired_at DOUBLE NOT NULL,
+            epoch       BIGINT NOT NULL DEFAULT 0           -- +1 at every change of owner
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS published (
+            name         VARCHAR(255) NOT NULL PRIMARY KEY,
+            owner        VARCHAR(128) NOT NULL,
+            published_at DOUBLE NOT NULL,    -- control server time
+            plan_hash    VARCHAR(255) NOT NULL,
+            stale        TINYINT NOT NULL,
+            last_poll_at DOUBLE,
+            last_error   TEXT,
+            statements   INT NOT NULL,       -- drift figures: statements of the diff
+            drifted      INT NOT NULL,       -- schemas with drift
+            fingerprints LONGTEXT NOT NULL,  -- JSON: "address schema" -> {"type:name": fingerprint}
+            env_json     LONGTEXT NOT NULL,  -- the environment as GET .../environments lists it
+            diff_json    LONGTEXT NOT NULL,  -- GET .../diff as served
+            diff_sql     LONGTEXT NOT NULL   -- GET .../diff?format=sql as served
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS poll_log (
+            id          BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            name        VARCHAR(255) NOT NULL,
+            replica     VARCHAR(128) NOT NULL,
+            started_at  DOUBLE NOT NULL,  -- control server time, written before the poll starts
+            finished_at DOUBLE,           -- written after it ended; NULL: cut short (killed)
+            ok          TINYINT,
+            KEY poll_log_name (name, started_at)
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS push_requests (
+            id          VARCHAR(64) NOT NULL PRIMARY KEY,
+            name        VARCHAR(255) NOT NULL,
+            request     LONGTEXT NOT NULL,     -- JSON PushRequest
+            received_by VARCHAR(128) NOT NULL,
+            created_at  DOUBLE NOT NULL,
+            state       VARCHAR(16) NOT NULL,  -- queued, taken, done, expired
+            taken_by    VARCHAR(128),
+            outcome     LONGTEXT,              -- JSON: kind, message, plan_hash, statements, job_id
+            KEY push_requests_state (state, name)
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS push_locks (
+            name     VARCHAR(255) NOT NULL PRIMARY KEY,
+            replica  VARCHAR(128) NOT NULL,
+            taken_at DOUBLE NOT NULL
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS job_runners (
+            job_id  VARCHAR(255) NOT NULL PRIMARY KEY,
+            replica VARCHAR(128) NOT NULL,
+            KEY job_runners_replica (replica)
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS job_logs (
+            job_id VARCHAR(255) NOT NULL,
+            seq    BIGINT NOT NULL,
+            line   MEDIUMTEXT NOT NULL,
+            PRIMARY KEY (job_id, seq)
+        ) {_TABLE}""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -277,6 +347,9 @@ class MysqlStateStore(_Closeable):
         self._idle: list[Any] = []
         self._open = 0  # connections handed out or idle
         self._closed = False
+        # Set by the daemon when it is one of several replicas (service/replicas.py): the jobs it
+        # creates are recorded as its own, and a restart interrupts only its own.
+        self.replica: str | None = None
         self._migrate()
 
     # ----- connections -----
@@ -488,6 +561,10 @@ class MysqlStateStore(_Closeable):
                 if exc.args[0] == _ER_DUP_ENTRY:
                     raise StateError(f"job {job.id} already exists", key=job.id) from None
                 raise
+            if self.replica is not None:
+                cur.execute(
+                    "INSERT INTO job_runners (job_id, replica) VALUES (%s, %s)", (job.id, self.replica)
+                )
 
         self.run(write)
 
@@ -591,14 +668,31 @@ class MysqlStateStore(_Closeable):
     # ----- restart -----
 
     def mark_interrupted(self) -> list[JobRecord]:
+        """The active jobs of this replica (all of them when it is not one) end as interrupted.
+
+        A replica's jobs are those it recorded in `job_runners`; jobs without a runner (written
+        before migration 3) are anyone's.  Another replica's jobs are left alone: that replica
+        runs them, or whoever takes over their environment ends them (`interrupt_jobs_of`).
+        """
+        if self.replica is None:
+            return self._interrupt("", ())
+        return self._interrupt(" AND (r.replica = %s OR r.replica IS NULL)", (self.replica,))
+
+    def interrupt_jobs_of(self, replica: str, environment: str) -> list[JobRecord]:
+        """A dead replica's active jobs of one environment end as interrupted (its new owner's call)."""
+        return self._interrupt(" AND r.replica = %s AND j.environment = %s", (replica, environment))
+
+    def _interrupt(self, where: str, args: tuple[Any, ...]) -> list[JobRecord]:
         now = self._clock()
         active = tuple(str(s) for s in _ACTIVE)
+        cols = ", ".join(f"j.{c.strip()}" for c in _JOB_COLUMNS.split(","))
 
         def write(cur: Cursor) -> list[JobRecord]:
             cur.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ({', '.join(['%s'] * len(active))})"
-                " ORDER BY created_at, id FOR UPDATE",
-                active,
+                f"SELECT {cols} FROM jobs j LEFT JOIN job_runners r ON r.job_id = j.id"
+                f" WHERE j.state IN ({', '.join(['%s'] * len(active))}){where}"
+                " ORDER BY j.created_at, j.id FOR UPDATE",
+                (*active, *args),
             )
             out = [_interrupt(_job_from_row(r), now) for r in cur.fetchall()]
             for job in out:
