@@ -230,7 +230,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_error   TEXT,
             statements   INT NOT NULL,       -- drift figures: statements of the diff
             drifted      INT NOT NULL,       -- schemas with drift
-            fingerprints LONGTEXT NOT NULL,  -- JSON: "address schema" -> {"type:name": fingerprint}
+            fingerprints LONGTEXT NOT NULL,  -- JSON: "address schema" -> object of "type:name" -> fingerprint
             env_json     LONGTEXT NOT NULL,  -- the environment as GET .../environments lists it
             diff_json    LONGTEXT NOT NULL,  -- GET .../diff as served
             diff_sql     LONGTEXT NOT NULL   -- GET .../diff?format=sql as served
