@@ -173,6 +173,22 @@ def test_diff(daemon: RunningDaemon) -> None:
     call(daemon, "GET", REPO_ENV + "/diff", 404, repo="nope", env="test")
 
 
+def test_fleet(daemon: RunningDaemon) -> None:
+    # One schema on one server is no fleet; the view still groups its one shard, which matches the repo.
+    schema = daemon.repo.schema
+    for template, params in ((ENV, {}), (REPO_ENV, {"repo": "app"})):
+        r = call(daemon, "GET", template + "/fleet", 200, query="refresh=true", env="test", **params)
+        doc = r.json()
+        assert doc["fleet"] is False
+        shards = [s for d in doc["dirs"] for g in d["groups"] for s in g["shards"]]
+        assert [s["schema"] for s in shards] == [schema]
+        assert all(g["matches_repo"] for d in doc["dirs"] for g in d["groups"])
+        call(daemon, "GET", template + "/fleet", 400, query="refresh=maybe", env="test", **params)
+        call(daemon, "GET", template + "/fleet", 404, env="nope", **params)
+        call(daemon, "GET", template + "/fleet", 401, token=None, env="test", **params)
+    call(daemon, "GET", REPO_ENV + "/fleet", 404, repo="nope", env="test")
+
+
 def test_objects(daemon: RunningDaemon) -> None:
     schema = daemon.repo.schema
     for template, params in ((ENV + OBJECT, {}), (REPO_ENV + OBJECT, {"repo": "app"})):
