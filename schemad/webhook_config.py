@@ -46,6 +46,10 @@ EVENTS = (
     "push.succeeded",
     "push.failed",
     "lint.failed",
+    "campaign.started",
+    "campaign.wave_done",
+    "campaign.halted",
+    "campaign.finished",
 )
 
 WebhookFormat = Literal["json", "slack"]

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from schemad.api.auth import SCOPES, auth_middleware, require
+from schemad.api.campaignroutes import add_campaign_routes
 from schemad.api.oscroutes import add_osc_routes
-from schemad.api.routes import ANSWERS, DAEMON, add_routes
+from schemad.api.routes import ANSWERS, DAEMON, add_routes, published_answers
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
     ConfigError,
@@ -76,6 +77,7 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
 async def _daemon(app: web.Application) -> AsyncIterator[None]:
     """Evaluate every repo x environment, then watch, poll and run pushes until shutdown."""
     daemon = Daemon(current_config(app), app[STORE], app[METRICS])
+    daemon.render_published = published_answers  # what an owner publishes for the other replicas
     app[DAEMON] = daemon
     await daemon.start()
     app[STATE].ready = True
@@ -174,7 +176,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    body = {"ready": state.ready, "errors": state.errors}
+    body: dict[str, object] = {"ready": state.ready, "errors": state.errors}
+    daemon = request.app.get(DAEMON)
+    if daemon is not None and daemon.replicas is not None:  # one of several: which environments it polls
+        r = daemon.replicas
+        body["replica"] = {
+            "id": r.id,
+            "live_replicas": list(r.live),
+            "owns": sorted(k for k, e in daemon.environments() if daemon.owns(e)),
+        }
     return web.json_response(body, status=200 if state.ready else 503)
 
 
@@ -268,4 +278,5 @@ def create_app(
     app[ANSWERS] = AnswerCache()
     add_routes(app)
     add_osc_routes(app)
+    add_campaign_routes(app)
     return app

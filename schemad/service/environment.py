@@ -205,6 +205,19 @@ class RepoEnvironment:
             )
             self._diff(moved)
 
+    async def poll_shards(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Re-read these targets' live side now and re-diff them (a campaign checks one shard at a time)."""
+        async with self._lock:
+            targets = [self.targets[k] for k in keys if k in self.targets]
+            stale = self.last_poll_error  # the stale mark is the whole poll's: a shard's error stays its own
+            moved = await self._poll_targets(targets, raise_errors=False)
+            self.last_poll_error = stale
+            await self._build_dirs(
+                {self.targets[k].dir_path: self.dirs[self.targets[k].dir_path] for k in moved}.values(),
+                only_missing=True,
+            )
+            self._diff(moved)
+
     async def files_changed(
         self, dirs: Iterable[Path], options_changed: bool, paths: Iterable[Path] = ()
     ) -> None:

@@ -206,6 +206,7 @@ def _slack_title(event: Event) -> str:
     d, env = event.data, event.environment
     where = f"schema `{d.get('schema')}` on {d.get('address')}"
     job = d.get("job") or {}
+    camp = d.get("campaign") or {}
     n = d.get("statement_count", 0)
     titles = {
         "drift.detected": f"Drift detected in {env}: {_objects_text(d.get('objects', []))} ({where})"
@@ -221,6 +222,12 @@ def _slack_title(event: Event) -> str:
         "push.failed": f"Push to {env} ended {job.get('state')}: job {job.get('id')}"
         + (f": {job.get('error')}" if job.get("error") else ""),
         "lint.failed": f"Lint failed in {env}: {len(d.get('findings', []))} error(s) in {where}",
+        "campaign.started": f"Campaign {camp.get('id')} in {env} started: {camp.get('shards')} shard(s)",
+        "campaign.wave_done": f"Campaign {camp.get('id')} in {env}: wave {d.get('wave_done')} of"
+        f" {camp.get('waves')} done ({camp.get('done')} of {camp.get('shards')} shard(s) done)",
+        "campaign.halted": f"Campaign {camp.get('id')} in {env} halted: {camp.get('error')}",
+        "campaign.finished": f"Campaign {camp.get('id')} in {env} ended {camp.get('state')}:"
+        f" {camp.get('done')} of {camp.get('shards')} shard(s) done, {camp.get('failures')} failed",
     }
     return titles.get(event.name, f"{event.name} in {env}")
 
