@@ -23,7 +23,7 @@ from aiohttp import web
 from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.campaignroutes import add_campaign_routes
 from schemad.api.oscroutes import add_osc_routes
-from schemad.api.routes import ANSWERS, DAEMON, add_routes, published_answers
+from schemad.api.routes import ANSWERS, DAEMON, add_routes
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
     ConfigError,
@@ -77,7 +77,6 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
 async def _daemon(app: web.Application) -> AsyncIterator[None]:
     """Evaluate every repo x environment, then watch, poll and run pushes until shutdown."""
     daemon = Daemon(current_config(app), app[STORE], app[METRICS])
-    daemon.render_published = published_answers  # what an owner publishes for the other replicas
     app[DAEMON] = daemon
     await daemon.start()
     app[STATE].ready = True
@@ -176,15 +175,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    body: dict[str, object] = {"ready": state.ready, "errors": state.errors}
-    daemon = request.app.get(DAEMON)
-    if daemon is not None and daemon.replicas is not None:  # one of several: which environments it polls
-        r = daemon.replicas
-        body["replica"] = {
-            "id": r.id,
-            "live_replicas": list(r.live),
-            "owns": sorted(k for k, e in daemon.environments() if daemon.owns(e)),
-        }
+    body = {"ready": state.ready, "errors": state.errors}
     return web.json_response(body, status=200 if state.ready else 503)
 
 
