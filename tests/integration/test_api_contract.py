@@ -189,6 +189,32 @@ def test_fleet(daemon: RunningDaemon) -> None:
     call(daemon, "GET", REPO_ENV + "/fleet", 404, repo="nope", env="test")
 
 
+def test_campaigns(daemon: RunningDaemon) -> None:
+    # The one shard matches the repo: a campaign over its group has nothing to do; the rest are refusals.
+    for template, params in ((ENV, {}), (REPO_ENV, {"repo": "app"})):
+        doc = call(daemon, "GET", template + "/fleet", 200, query="refresh=true", env="test", **params).json()
+        [group] = [
+            {"fingerprint": g["fingerprint"], "plan_hash": g["plan_hash"]} for g in doc["dirs"][0]["groups"]
+        ]
+        path = template + "/campaigns"
+        r = call(daemon, "POST", path, 422, body={"groups": [group]}, env="test", **params)
+        assert r.json()["error"]["code"] == "nothing_to_do"
+        gone = {"fingerprint": "0" * 32, "plan_hash": group["plan_hash"]}
+        r = call(daemon, "POST", path, 409, body={"groups": [gone]}, env="test", **params)
+        assert r.json()["error"]["code"] == "plan_changed"
+        call(daemon, "POST", path, 400, body={"groups": []}, env="test", **params)
+        call(daemon, "POST", path, 400, body={"groups": [group], "wave_size": 0}, env="test", **params)
+        call(daemon, "POST", path, 401, body={"groups": [group]}, token=None, env="test", **params)
+        call(daemon, "POST", path, 403, body={"groups": [group]}, token=READER_TOKEN, env="test", **params)
+        call(daemon, "POST", path, 404, body={"groups": [group]}, env="nope", **params)
+        assert call(daemon, "GET", path, 200, env="test", **params).json() == {"campaigns": []}
+        call(daemon, "GET", path, 404, env="nope", **params)
+    for action in ("pause", "resume", "abort"):
+        call(daemon, "POST", f"/v1/campaigns/{{id}}/{action}", 404, id="nope")
+    call(daemon, "GET", "/v1/campaigns/{id}", 404, id="nope")
+    call(daemon, "GET", "/v1/campaigns/{id}", 401, token=None, id="nope")
+
+
 def test_objects(daemon: RunningDaemon) -> None:
     schema = daemon.repo.schema
     for template, params in ((ENV + OBJECT, {}), (REPO_ENV + OBJECT, {"repo": "app"})):

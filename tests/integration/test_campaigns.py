@@ -23,6 +23,7 @@ from schemad.connection.params import ConnParams
 from schemad.daemon_config import DaemonConfig, RepoConfig, Token
 from schemad.webhook_config import WebhookConfig
 from tests.daemon_proc import DaemonRepo, RunningDaemon
+from tests.helpers import load_sql
 from tests.integration import test_fleet
 from tests.integration.test_fleet import PER_SERVER, shard, sql
 from tests.integration.test_openapi import check_response
@@ -49,6 +50,7 @@ def change(root: Path, *, unique: bool = False) -> None:
 def config(root: Path, tmp_path: Path, hook: str | None = None) -> DaemonConfig:
     return DaemonConfig(
         state_dir=tmp_path / "state",
+        refresh_min_interval=0.0,
         repos=(RepoConfig("app", root, environments=("test",)),),
         tokens=(
             Token("admin", hashlib.sha256(TOKEN.encode()).hexdigest(), frozenset({"read", "push:test"})),
@@ -176,7 +178,7 @@ async def test_a_failing_shard_in_the_third_wave_halts_the_campaign(
     order = sorted((s["address"], s["schema"]) for s in d["groups"][0]["shards"])
     bad_address, bad_schema = order[2 + 8 + 8 + 3]  # the fourth shard of wave 3
     bad = next(p for p in servers if f"{p.host}:{p.port}" == bad_address)
-    sql(bad, "INSERT INTO a (id, name) VALUES (1, 'dup'), (2, 'dup')", bad_schema)  # breaks the UNIQUE key
+    await load_sql(bad, bad_schema, "INSERT INTO a (id, name) VALUES (1, 'dup'), (2, 'dup')")  # breaks UNIQUE
     doc = await fleet_doc(client)  # rows do not change a fingerprint
     body = {"groups": groups_of(doc), "canaries": 2, "wave_size": 8, "concurrency": 4}
     r = await client.post("/v1/environments/test/campaigns", json=body, headers=AUTH)
