@@ -11,6 +11,7 @@ of the daemon issue.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.resources
 import logging
 import math
@@ -23,7 +24,7 @@ from aiohttp import web
 from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.campaignroutes import add_campaign_routes
 from schemad.api.oscroutes import add_osc_routes
-from schemad.api.routes import ANSWERS, DAEMON, add_routes
+from schemad.api.routes import ANSWERS, DAEMON, add_routes, published_answers
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
     ConfigError,
@@ -77,6 +78,8 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
 async def _daemon(app: web.Application) -> AsyncIterator[None]:
     """Evaluate every repo x environment, then watch, poll and run pushes until shutdown."""
     daemon = Daemon(current_config(app), app[STORE], app[METRICS])
+    # What an owner publishes for the other replicas: the answers as this API serves them.
+    daemon.render_published = functools.partial(published_answers, daemon)
     app[DAEMON] = daemon
     await daemon.start()
     app[STATE].ready = True
@@ -175,7 +178,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    body = {"ready": state.ready, "errors": state.errors}
+    body: dict[str, object] = {"ready": state.ready, "errors": state.errors}
+    daemon = request.app.get(DAEMON)
+    if daemon is not None and daemon.replicas is not None:  # one of several: which environments it polls
+        r = daemon.replicas
+        body["replica"] = {
+            "id": r.id,
+            "live_replicas": list(r.live),
+            "owns": sorted(k for k, e in daemon.environments() if daemon.owns(e)),
+        }
     return web.json_response(body, status=200 if state.ready else 503)
 
 

@@ -42,9 +42,10 @@ from schemad.service.fleet import ShardGroup, ShardState
 from schemad.service.linting import lint_text
 from schemad.service.objects import UnknownSchema, object_sides
 from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
+from schemad.service.replicas import Published
 from schemad.service.state import JobState
 
-__all__ = ["ANSWERS", "DAEMON", "add_routes"]
+__all__ = ["ANSWERS", "DAEMON", "add_routes", "published_answers"]
 
 DAEMON = web.AppKey("daemon", Daemon)
 ANSWERS = web.AppKey("answers", AnswerCache)  # the rendered diffs, per environment state
@@ -170,6 +171,14 @@ async def list_environments(request: web.Request) -> web.Response:
     for key, env in d.environments():
         if request.match_info.get("repo") not in (None, env.repo):
             continue
+        if not d.owns(env):  # another replica's: as it published it (pending until it did)
+            assert d.replicas is not None
+            published = await asyncio.to_thread(d.replicas.control.published, d.lease_of(env))
+            if published is not None:
+                item = dict(published.doc["environment"])
+                item["owner"], item["published_at"] = published.owner, iso(published.published_at)
+                items.append(item)
+                continue
         try:
             poll = d.poller.state(key)
         except KeyError:
@@ -185,35 +194,118 @@ async def get_diff(request: web.Request) -> web.Response:
     if fmt not in ("json", "sql"):
         raise web.HTTPBadRequest(text=f"query parameter format: expected json or sql, got {fmt!r}")
     schemas, tables = _list_param(request, "schema"), _list_param(request, "table")
+    d = _daemon(request)
+    if not d.owns(env):  # another replica owns it: its published answer
+        if schemas or tables:
+            raise api_error(
+                web.HTTPServiceUnavailable,
+                "not_owner",
+                f"{key} is polled by another replica; it publishes the whole environment's diff only:"
+                " ask without schema/table filters",
+            )
+        published = await _published(d, key, env)
+        body = published.diff_sql if fmt == "sql" else published.diff_json
+        headers = {**published.doc.get("headers", {}), **_published_headers(published)}
+        return _response(Answer(body, "text/plain" if fmt == "sql" else "application/json", headers))
     if _bool_param(request, "refresh"):
         # Joins a running poll; too soon after the last refresh: 429 (RateLimitError).
-        await _daemon(request).refresh(key, env)
+        await d.refresh(key, env)
 
     def render() -> Answer:
-        sel = selected(env, schemas, tables)
-        h = environment_hash(key, env, sel)
-        rt = _daemon(request).repos.get(env.repo)
-        commit = rt.head if rt is not None else None
-        unevaluated = _unevaluated(env, sel, schemas)
-        headers = {
-            "X-Schemad-Plan-Hash": h,
-            "X-Schemad-Stale": "true" if env.stale else "false",
-            "X-Schemad-Unevaluated": str(len(unevaluated)),
-        }
-        drift = _daemon(request).drift.view(env)
-        if fmt == "sql":
-            text = (
-                _unevaluated_sql(unevaluated)
-                + _acknowledged_sql(sel, drift)
-                + render_sql([d for _, d in sel if d is not None])
-            )
-            return Answer(text.encode(), "text/plain", headers)
-        doc = diff_json(key, env, sel, h, commit, drift)
-        return Answer(json.dumps(doc).encode(), "application/json", headers)
+        return _render_diff(d, key, env, fmt, schemas, tables)
 
     # Only the whole environment's answer is kept (a filtered one is rendered each time).
     answer = render() if schemas or tables else request.app[ANSWERS].answer(env, f"diff/{fmt}", render)
     return _response(answer)
+
+
+def _render_diff(
+    d: Daemon, key: str, env: RepoEnvironment, fmt: str, schemas: list[str], tables: list[str]
+) -> Answer:
+    sel = selected(env, schemas, tables)
+    h = environment_hash(key, env, sel)
+    rt = d.repos.get(env.repo)
+    commit = rt.head if rt is not None else None
+    unevaluated = _unevaluated(env, sel, schemas)
+    headers = {
+        "X-Schemad-Plan-Hash": h,
+        "X-Schemad-Stale": "true" if env.stale else "false",
+        "X-Schemad-Unevaluated": str(len(unevaluated)),
+    }
+    drift = d.drift.view(env)
+    if fmt == "sql":
+        text = (
+            _unevaluated_sql(unevaluated)
+            + _acknowledged_sql(sel, drift)
+            + render_sql([x for _, x in sel if x is not None])
+        )
+        return Answer(text.encode(), "text/plain", headers)
+    doc = diff_json(key, env, sel, h, commit, drift)
+    return Answer(json.dumps(doc).encode(), "application/json", headers)
+
+
+# ///// replicas: answers published by an environment's owner (service/replicas.py) /////
+
+
+def published_answers(d: Daemon, key: str, env: RepoEnvironment) -> dict[str, Any]:
+    """What the owner of `env` publishes after each poll, for every other replica to serve."""
+    as_json = _render_diff(d, key, env, "json", [], [])
+    as_sql = _render_diff(d, key, env, "sql", [], [])
+    try:
+        poll = d.poller.state(key)
+    except KeyError:
+        poll = None
+    diffs = [t.diff for t in env.targets.values() if t.diff is not None]
+    return {
+        "plan_hash": as_json.headers["X-Schemad-Plan-Hash"],
+        "stale": env.stale,
+        "last_poll_at": (poll.last_finished if poll and poll.last_finished else env.evaluated_at),
+        "last_error": poll.last_error if poll else env.last_poll_error,
+        "statements": sum(len(x.steps) for x in diffs),
+        "drifted": sum(1 for x in diffs if x.steps),
+        "fingerprints": {
+            f"{t.target.address} {t.target.schema}": {str(k): str(v) for k, v in t.live.fingerprints.items()}
+            for t in env.ordered_targets()
+        },
+        "doc": {"environment": environment_json(key, env, poll), "headers": as_json.headers},
+        "diff_json": as_json.body.decode(),
+        "diff_sql": as_sql.body.decode(),
+    }
+
+
+async def _published(d: Daemon, key: str, env: RepoEnvironment) -> Published:
+    assert d.replicas is not None
+    got = await asyncio.to_thread(d.replicas.control.published, d.lease_of(env))
+    if got is None:
+        raise api_error(
+            web.HTTPServiceUnavailable,
+            "not_published",
+            f"{key} is polled by another replica, which has not published its diff yet",
+        )
+    return got
+
+
+def _owned(request: web.Request, key: str, env: RepoEnvironment) -> None:
+    """503 `not_owner` (naming the owner) for what only the replica polling `env` can answer."""
+    d = _daemon(request)
+    if d.owns(env):
+        return
+    assert d.replicas is not None
+    owner = d.replicas.owner_hint(d.lease_of(env))
+    raise api_error(
+        web.HTTPServiceUnavailable,
+        "not_owner",
+        f"{key} is polled by replica {owner or '(none yet)'}: ask that replica for this",
+    )
+
+
+def _published_headers(p: Published) -> dict[str, str]:
+    """Who published an answer served by another replica, and how old it is (seconds)."""
+    return {
+        "X-Schemad-Owner": p.owner,
+        "X-Schemad-Published-At": iso(p.published_at) or "",
+        "X-Schemad-Age": f"{p.age:.3f}",
+    }
 
 
 def _unevaluated(
@@ -280,6 +372,7 @@ _PUSH_REFUSED: dict[PushOutcomeKind, type[web.HTTPException]] = {
     PushOutcomeKind.VERIFY: web.HTTPUnprocessableEntity,
     PushOutcomeKind.CUTOVER: web.HTTPUnprocessableEntity,
     PushOutcomeKind.PREFLIGHT: web.HTTPUnprocessableEntity,
+    PushOutcomeKind.OWNER_UNAVAILABLE: web.HTTPServiceUnavailable,
 }
 
 
@@ -322,6 +415,7 @@ async def get_object(request: web.Request) -> web.Response:
     key, env = _env(request)
     schema, name = request.match_info["schema"], request.match_info["name"]
     kind = request.query.get("type", "table")
+    _owned(request, key, env)
     try:
         sides = object_sides(env, schema, kind, name)
     except ValueError:
@@ -352,6 +446,7 @@ async def get_fleet(request: web.Request) -> web.Response:
     """The consistency view: each dir's shards grouped by live schema fingerprint (service/fleet.py)."""
     require(request, "read")
     key, env = _env(request)
+    _owned(request, key, env)
     if _bool_param(request, "refresh"):
         await _daemon(request).refresh(key, env)
     shards = env.shards()
@@ -437,6 +532,7 @@ async def get_drift(request: web.Request) -> web.Response:
     key, env = _env(request)
     limit = _int_param(request, "limit", 100, 1, 500)
     d = _daemon(request)
+    _owned(request, key, env)
     objects = [
         {"address": v.address, "schema": v.schema, **drift_object_json(o)}
         for v in d.drift.view(env).values()

@@ -39,7 +39,10 @@ from schemad.service.metrics import Metrics
 from schemad.service.opsstore import ops_store_for
 from schemad.service.poller import Poller
 from schemad.service.poller import PollSchedule as SchedulerSchedule
+from schemad.service.push import PushRequest, push_here
+from schemad.service.replicas import ControlSchema, ReplicaHooks, Replicas, lease_name, replica_id
 from schemad.service.state import JobRecord, StatementRecord, StateStore
+from schemad.service.state_mysql import MysqlStateStore
 from schemad.service.watcher import RepoChange, watch_repo
 from schemad.service.webhooks import WebhookDispatcher
 from schemad.workspace import local as local_workspace
@@ -102,6 +105,20 @@ class Daemon:
         self._scheduled: dict[tuple[str, str], str] = {}  # (repo, environment) -> its poller key
         self._push_locks: dict[tuple[str, str], asyncio.Lock] = {}  # one push per repo x environment
         self._published: dict[tuple[str, str], set[str]] = {}  # (repo, environment) -> schemas with series
+        # One of several replicas on a control schema (replicas.py): only owned environments are polled.
+        self.replicas: Replicas | None = None
+        # Set by the API: an environment's answers as served, for the other replicas (`published`).
+        self.render_published: Callable[[str, RepoEnvironment], dict[str, Any]] | None = None
+        self._outbox: dict[str, dict[str, Any]] = {}  # lease name -> answers not yet published
+        self._flusher: asyncio.Task[None] | None = None
+        if isinstance(store, MysqlStateStore):
+            rid = replica_id(config.replicas.id, config.state_dir)
+            store.replica = rid  # its jobs are recorded as its own; a restart interrupts only those
+            hooks = ReplicaHooks(
+                self._lease_names, self._pushing, self._gained, self._lost, self._push_request
+            )
+            control = ControlSchema(store, rid, config.replicas.lease_ttl)
+            self.replicas = Replicas(control, hooks, push_wait=config.replicas.push_wait)
 
     # ///// lookups /////
 
@@ -112,6 +129,14 @@ class Daemon:
     def key(self, repo: str, env: str) -> str:
         shared = sum(env in r.config.environments for r in self.repos.values()) > 1
         return f"{repo}/{env}" if shared else env
+
+    def lease_of(self, env: RepoEnvironment) -> str:
+        """The environment's lease name in the control schema (replicas.py)."""
+        return lease_name(env.repo, env.name)
+
+    def owns(self, env: RepoEnvironment) -> bool:
+        """This daemon polls and pushes `env` (always, unless it is one of several replicas)."""
+        return self.replicas is None or self.replicas.owns(self.lease_of(env))
 
     def find(self, env: str, repo: str | None = None) -> tuple[str, RepoEnvironment] | None:
         """The environment `env` of `repo`, or of the only repo having it (None if unknown/ambiguous)."""
@@ -138,6 +163,8 @@ class Daemon:
         interrupted = await self.jobs.recover()
         await self.poller.start()
         await self._bring_up(self.config.repos)
+        if self.replicas is not None:  # takes its share of the environments; they are evaluated then
+            await self.replicas.start()
         await self.campaigns.resume_all()  # after the jobs' recovery: an interrupted shard is re-checked
         # What their tools left on the tables, once the targets' connection settings are known.
         if any(job.orphan is not None for job in interrupted):
@@ -171,6 +198,7 @@ class Daemon:
                 self._first_evaluation(self.key(rt.config.name, e), env)
                 for rt in added
                 for e, env in rt.envs.items()
+                if self.owns(env)
             )
         )
         for rt in added:
@@ -184,6 +212,8 @@ class Daemon:
         await self.campaigns.stop()  # no shard starts; the records stay active for the next start
         await self.jobs.drain(grace)
         await self.poller.shutdown(wait=False)
+        if self.replicas is not None:  # polls stopped: the others may take over at once
+            await self.replicas.stop()
         for rt in self.repos.values():
             await self._stop_repo_tasks(rt)
             for env in rt.envs.values():
@@ -232,6 +262,8 @@ class Daemon:
 
     async def _reread(self, key: str, env: RepoEnvironment) -> None:
         """Re-read an environment's whole tree (targets, options, files) and publish the result."""
+        if not self.owns(env):
+            return
         await env.files_changed((), True)
         self.publish(key, env)
 
@@ -278,6 +310,9 @@ class Daemon:
             for env_name, env in rt.envs.items():
                 ident, key = (rt.config.name, env_name), self.key(rt.config.name, env_name)
                 self.metrics.name_environment(key, *ident)  # a job submitted under this key counts here
+                if not self.owns(env):  # another replica polls it
+                    self._unschedule(ident)
+                    continue
                 if self._scheduled.get(ident) == key:
                     continue
                 self._unschedule(ident)
@@ -323,7 +358,7 @@ class Daemon:
     async def _first_evaluation(self, key: str, env: RepoEnvironment) -> None:
         t0 = time.monotonic()
         try:
-            await env.evaluate()
+            await self._logged(env, env.evaluate)
             ok = env.last_poll_error is None
         except SchemadError as exc:
             log.error("environment %s: %s", key, exc)
@@ -335,7 +370,8 @@ class Daemon:
     def _poll_fn(self, key: str, env: RepoEnvironment) -> Callable[[], Awaitable[None]]:
         async def poll() -> None:
             try:
-                await env.poll()
+                # A replica's first poll of an environment it just took reads everything.
+                await self._logged(env, env.poll if env.evaluated else env.evaluate)
             finally:
                 self.publish(key, env)
 
@@ -365,6 +401,8 @@ class Daemon:
         if rt is None:
             return
         for env_name, env in rt.envs.items():
+            if not self.owns(env):  # its owner reads the change; it is read in full when taken over
+                continue
             await env.files_changed(change.dirs, change.option_files_changed, change.paths)
             self.publish(self.key(change.repo, env_name), env)
 
@@ -398,10 +436,111 @@ class Daemon:
         if found is not None:
             self._spawn(self.poll_now(*found))
 
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background (kept until done, cancelled at stop)."""
+        self._spawn(coro)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # ///// replicas (replicas.py) /////
+
+    async def _logged(self, env: RepoEnvironment, read: Callable[[], Awaitable[None]]) -> None:
+        """One poll; as a replica only while it owns `env`, recorded in the control schema's poll log."""
+        if self.replicas is None:
+            await read()
+            return
+        name = self.lease_of(env)
+        if not self.replicas.owns(name):
+            return  # lost meanwhile: its new owner polls it
+        control = self.replicas.control
+        started = asyncio.ensure_future(asyncio.to_thread(control.poll_started, name))
+        ok, entry = False, None
+        try:
+            try:
+                entry = await asyncio.shield(started)
+            except asyncio.CancelledError:  # stopped while the entry was written: close it, then stop
+                entry = await started
+                raise
+            await read()
+            ok = env.last_poll_error is None
+        finally:
+            if entry is not None:
+                with contextlib.suppress(SchemadError):
+                    await asyncio.to_thread(control.poll_finished, entry, ok)
+
+    async def _flush_published(self) -> None:
+        """Write the answers waiting in the outbox (the newest per environment) to the control schema."""
+        assert self.replicas is not None
+        while self._outbox:
+            name = next(iter(self._outbox))
+            payload = self._outbox.pop(name)
+            try:
+                await asyncio.to_thread(self.replicas.control.publish, name, payload)
+            except SchemadError as exc:
+                log.warning("replica %s: cannot publish %s: %s", self.replicas.id, name, exc)
+
+    def _by_lease(self, name: str) -> tuple[str, RepoEnvironment] | None:
+        return next(((k, e) for k, e in self.environments() if self.lease_of(e) == name), None)
+
+    def _lease_names(self) -> list[str]:
+        return [self.lease_of(env) for _, env in self.environments()]
+
+    def _pushing(self, name: str) -> bool:
+        found = self._by_lease(name)
+        return found is not None and found[1].push_lock.locked()
+
+    async def _gained(self, name: str, dead: str | None) -> None:
+        """This replica took `name`: end what a dead owner left running, then poll it (read in full)."""
+        found = self._by_lease(name)
+        if found is None:
+            return
+        key, env = found
+        if dead is not None and self.replicas is not None:
+            control = self.replicas.control
+            jobs = await asyncio.to_thread(self.store.interrupt_jobs_of, dead, key)  # type: ignore[attr-defined]
+            for job in jobs:
+                log.warning("job %s: interrupted (replica %s, which ran it, is gone)", job.id, dead)
+                self._job_state(job)
+            await asyncio.to_thread(control.release_push_lock, name, dead)
+        env.evaluated_at = None  # nothing was read while another replica owned it
+        self._sync_schedule()
+        with contextlib.suppress(KeyError):
+            await self.poller.poll_now(key)
+
+    async def _lost(self, name: str) -> None:
+        """`name` is no longer this replica's: its poll stops (awaited), its pushes are asked to stop."""
+        found = self._by_lease(name)
+        if found is None:
+            return
+        key, env = found
+        ident = (env.repo, env.name)
+        running = self.poller.running(key)
+        self._unschedule(ident)
+        if running is not None:
+            await asyncio.gather(running, return_exceptions=True)
+        for job_id in self.jobs.running_for(key):
+            self.jobs.cancel(job_id)
+        self._published.pop(ident, None)
+        self.metrics.forget_environment(*ident)
+        self.metrics.name_environment(key, *ident)
+
+    async def _push_request(self, id: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """A push another replica handed over: run here as if it had arrived here."""
+        found = self._by_lease(name)
+        if found is None or self.replicas is None:
+            return {"kind": "owner_unavailable", "message": f"push {id}: {name} is not configured here"}
+        req = PushRequest(**request)
+        out = await push_here(self, *found, req)
+        return {
+            "kind": out.kind.value,
+            "message": out.message,
+            "plan_hash": out.plan_hash,
+            "statements": out.statements,
+            "job_id": out.job.id if out.job is not None else None,
+        }
 
     # ///// metrics /////
 
@@ -415,7 +554,7 @@ class Daemon:
         was never read) has unknown drift.  An environment a reload replaced or
         dropped publishes nothing: its series are gone (or are the new one's).
         """
-        if not self._current(env):
+        if not self._current(env) or not self.owns(env):  # only the owner exports an environment's series
             return
         try:  # drift baselines, acknowledgements that ended, drift/lint events
             self.drift.observe(key, env)
@@ -453,6 +592,10 @@ class Daemon:
         rt = self.repos[env.repo]  # a file error shows in every environment: count the files of one
         self.metrics.set_repo_file_errors(env.repo, max(_bad_files(e) for e in rt.envs.values()))
         self.metrics.set_workspace_statements(self.cache.stats.statements_run)
+        if self.replicas is not None and self.render_published is not None:
+            self._outbox[self.lease_of(env)] = self.render_published(key, env)
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.get_running_loop().create_task(self._flush_published())
 
 
 def _bad_files(env: RepoEnvironment) -> int:

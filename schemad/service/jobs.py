@@ -326,6 +326,11 @@ class JobRunner:
         )
         return record
 
+    def running_for(self, environment: str) -> list[str]:
+        """Ids of the jobs of `environment` (its key) running here."""
+        live = self._live.values()
+        return [j.record.id for j in live if not j.done and j.record.environment == environment]
+
     def cancel(self, job_id: str) -> bool:
         """Ask a running job to stop (a held cut-over too); False if it is not running here."""
         live = self._live.get(job_id)

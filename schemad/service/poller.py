@@ -324,6 +324,11 @@ class Poller:
         if entry.task is not None:
             entry.task.cancel()
 
+    def running(self, environment: str) -> asyncio.Task[None] | None:
+        """`environment`'s poll in flight (None: none, or not scheduled)."""
+        entry = self._entries.get(environment)
+        return entry.task if entry is not None else None
+
     def environments(self) -> list[str]:
         """The environments being polled, sorted."""
         return sorted(self._entries)

@@ -18,9 +18,10 @@ stays held while the job runs and is released when the job's task ends.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ __all__ = [
     "PushRequest",
     "environment_hash",
     "push_environment",
+    "push_here",
     "selected",
 ]
 
@@ -58,6 +60,7 @@ class PushOutcomeKind(StrEnum):
     VERIFY = "verify_failed"
     CUTOVER = "cutover_not_supported"  # postpone_cutover, but a tool cannot hold its cut-over (names it)
     PREFLIGHT = "preflight_failed"  # a pre-flight check refused an online schema change
+    OWNER_UNAVAILABLE = "owner_unavailable"  # replicas: no owner of the environment took the push in time
     NOTHING = "nothing_to_do"  # the live schemas match the repo: no job
     DRY_RUN = "dry_run"  # everything checked, nothing run
     SUBMITTED = "submitted"  # a job runs it
@@ -112,23 +115,83 @@ def environment_hash(key: str, env: RepoEnvironment, sel: list[tuple[TargetState
 
 
 async def push_environment(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
-    """Check the reviewed plan against the database now and submit it; see the module docstring."""
+    """Check the reviewed plan against the database now and submit it; see the module docstring.
+
+    One of several replicas that does not own `env` hands the push to its owner (`_hand_over`).
+    """
+    if not daemon.owns(env):
+        return await _hand_over(daemon, key, env, req)
+    return await push_here(daemon, key, env, req)
+
+
+async def push_here(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
+    """The push on this daemon, under the environment's push lock (a replica: the control schema's too)."""
     if env.push_lock.locked():
         return PushOutcome(PushOutcomeKind.RUNNING, f"a push to {key} is running; wait for it to end")
     await env.push_lock.acquire()
     handed_off = False
+    control = daemon.replicas.control if daemon.replicas is not None else None
+    name = daemon.lease_of(env)
+    held = False
+
+    async def release() -> None:  # the control schema's lock first: a push here may take it next
+        if held and control is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(control.release_push_lock, name)
+        env.push_lock.release()
+
     try:
+        if control is not None:
+            if not await asyncio.to_thread(control.take_push_lock, name):
+                return PushOutcome(
+                    PushOutcomeKind.RUNNING,
+                    f"a push to {key} is running on another replica; wait for it to end",
+                )
+            held = True
         outcome = await _checked(daemon, key, env, req)
         if outcome.kind is not PushOutcomeKind.SUBMITTED or outcome.job is None:
             return outcome
         task = daemon.jobs.task(outcome.job.id)
         if task is not None:
             handed_off = True
-            task.add_done_callback(lambda _t: env.push_lock.release())
+            task.add_done_callback(lambda _t: daemon.spawn(release()))
         return outcome
     finally:
         if not handed_off:
-            env.push_lock.release()
+            await release()
+
+
+async def _hand_over(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
+    """A replica not owning `env`: refuse what the control schema already refuses, else ask the owner."""
+    assert daemon.replicas is not None
+    control, name = daemon.replicas.control, daemon.lease_of(env)
+    holder = await asyncio.to_thread(control.push_lock_holder, name)
+    if holder is not None:
+        return PushOutcome(
+            PushOutcomeKind.RUNNING, f"a push to {key} is running (on replica {holder}); wait for it to end"
+        )
+    if not req.schemas and not req.tables:  # the published hash is the whole environment's
+        published = await asyncio.to_thread(control.published, name)
+        if published is not None and published.plan_hash != req.plan_hash:
+            return PushOutcome(
+                PushOutcomeKind.PLAN_CHANGED,
+                f"plan_hash {req.plan_hash} does not match the current diff ({published.plan_hash}):"
+                " review the diff again",
+                published.plan_hash,
+            )
+    out = await daemon.replicas.forward(
+        name, asdict(req) | {"schemas": list(req.schemas), "tables": list(req.tables)}
+    )
+    try:
+        kind = PushOutcomeKind(str(out.get("kind")))
+    except ValueError:
+        kind = PushOutcomeKind.OWNER_UNAVAILABLE
+    job = None
+    if out.get("job_id"):
+        job = await asyncio.to_thread(daemon.store.get_job, str(out["job_id"]))
+    return PushOutcome(
+        kind, str(out.get("message", "")), out.get("plan_hash"), int(out.get("statements") or 0), job
+    )
 
 
 async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
