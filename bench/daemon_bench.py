@@ -68,6 +68,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "poll_queries": ("queries", 10, "max"),
     "fleet40_poll_median_ms": ("ms", 0, "max"),
     "fleet40_poll_queries": ("queries", 0, "max"),
+    "campaign40_c1_s": ("s", 0, "max"),
+    "campaign40_c8_s": ("s", 0, "max"),
     "rss_5x1000_mib": ("MiB", 200, "max"),
     "hwm_5x1000_mib": ("MiB", 0, "max"),
 }
@@ -515,6 +517,75 @@ async def _poll_fleet(port: int, work: Path) -> dict[str, Any]:
                 await inst.execute(f"DROP DATABASE IF EXISTS `{n}`")
 
 
+# ///// 3c. a push campaign over the 40-shard fleet, concurrency 1 and 8, in-process /////
+
+
+async def _campaign_fleet(port: int, work: Path, concurrency: int) -> float:
+    """Wall time of a campaign adding a column to `t0` of 40 shards (1 canary, waves of 8)."""
+    from schemad.connection.instance import Instance
+    from schemad.daemon_config import DaemonConfig, RepoConfig
+    from schemad.service.campaigns import CampaignRequest, GroupRef
+    from schemad.service.campaignstore import ACTIVE_CAMPAIGN, CampaignSettings
+    from schemad.service.daemon import Daemon as ServiceDaemon
+    from schemad.service.metrics import Metrics
+    from schemad.service.state import SqliteStateStore
+
+    params_port = port
+    names = [f"camp_{i:02d}" for i in range(FLEET_SHARDS)]
+    table = "CREATE TABLE `t0` (`id` int NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB"
+    from schemad.connection.params import ConnParams
+
+    params = ConnParams(host="127.0.0.1", port=params_port, user="root")
+    async with Instance(params) as inst:
+        for n in names:
+            await inst.execute(f"DROP DATABASE IF EXISTS `{n}`")
+            await inst.execute(f"CREATE DATABASE `{n}`")
+            await inst.execute(table.replace("CREATE TABLE ", f"CREATE TABLE `{n}`.", 1))
+    base = work / f"campaign-{concurrency}"
+    repo = base / "repo"
+    (repo / "shards").mkdir(parents=True, exist_ok=True)
+    (repo / ".skeema").write_text(f"[production]\nhost=127.0.0.1\nport={port}\nuser=root\n")
+    (repo / "shards" / ".skeema").write_text("schema=/^camp_[0-9]+$/\n")
+    (repo / "shards" / "t0.sql").write_text(
+        "CREATE TABLE `t0` (`id` int NOT NULL, `c` int DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;\n"
+    )
+    cfg = DaemonConfig(
+        state_dir=base / "state", repos=(RepoConfig("bench", repo, environments=("production",)),)
+    )
+    (base / "state").mkdir(parents=True, exist_ok=True)
+    store = SqliteStateStore(base / "state" / "state.sqlite3")
+    d = ServiceDaemon(cfg, store, Metrics())
+    try:
+        await d.start()
+        found = d.find("production")
+        assert found is not None
+        key, env = found
+        [view] = env.fleet()
+        groups = [GroupRef(g.fingerprint or "", g.plan_hash or "") for g in view.groups]
+        settings = CampaignSettings(canaries=1, wave_size=8, concurrency=concurrency)
+        t0 = time.perf_counter()
+        rec = await d.campaigns.create(key, env, CampaignRequest(groups, "bench", settings))
+        while (cur := d.campaigns.get(rec.id)) is not None and cur.state in ACTIVE_CAMPAIGN:
+            await asyncio.sleep(0.05)
+        wall = time.perf_counter() - t0
+        if cur is None or str(cur.state) != "finished":
+            raise SystemExit(f"campaign did not finish: {cur.error if cur else None}")
+        return wall
+    finally:
+        await d.stop(grace=5)
+        store.close()
+        async with Instance(params) as inst:
+            for n in names:
+                await inst.execute(f"DROP DATABASE IF EXISTS `{n}`")
+
+
+async def _campaigns(port: int, work: Path) -> dict[str, Any]:
+    return {
+        "campaign40_c1_s": round(await _campaign_fleet(port, work, 1), 2),
+        "campaign40_c8_s": round(await _campaign_fleet(port, work, 8), 2),
+    }
+
+
 # ///// 4. RSS, 5 environments /////
 
 
@@ -574,6 +645,7 @@ def run(port: int, work: Path, load_schema: Any) -> dict[str, Any]:
 
     out.update(asyncio.run(_poll_unchanged(repo, "production", work / "daemon-1" / "cache" / "poll.sqlite")))
     out.update(asyncio.run(_poll_fleet(port, work)))
+    out.update(asyncio.run(_campaigns(port, work)))
 
     t0 = time.perf_counter()
     for s in schemas[1:]:
