@@ -70,6 +70,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "fleet40_poll_queries": ("queries", 0, "max"),
     "campaign40_c1_s": ("s", 0, "max"),
     "campaign40_c8_s": ("s", 0, "max"),
+    "ownership_move_after_kill_s": ("s", 0, "max"),  # replica_bench.py; bound: lease_ttl 2s + poll 1s
     "rss_5x1000_mib": ("MiB", 200, "max"),
     "hwm_5x1000_mib": ("MiB", 0, "max"),
 }
@@ -646,6 +647,9 @@ def run(port: int, work: Path, load_schema: Any) -> dict[str, Any]:
     out.update(asyncio.run(_poll_unchanged(repo, "production", work / "daemon-1" / "cache" / "poll.sqlite")))
     out.update(asyncio.run(_poll_fleet(port, work)))
     out.update(asyncio.run(_campaigns(port, work)))
+    from bench.replica_bench import ownership_move  # as run.py imports this module
+
+    out.update(ownership_move(port, work))
 
     t0 = time.perf_counter()
     for s in schemas[1:]:
