@@ -487,7 +487,8 @@ class Replicas:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.control.register)
-        await self.tick()
+        # What it owns from the start is read before the daemon says it is ready (as without replicas).
+        await asyncio.gather(*await self.tick(), return_exceptions=True)
         self._spawn(self._loop(), "replica heartbeat")
         self._spawn(self._requests(), "replica push requests")
 
@@ -504,8 +505,11 @@ class Replicas:
 
     # ----- the heartbeat -----
 
-    async def tick(self) -> None:
-        """One heartbeat; past the deadline without a renewal, every owned environment stops."""
+    async def tick(self) -> list[asyncio.Task[None]]:
+        """One heartbeat; past the deadline without a renewal, every owned environment stops.
+
+        Returns the tasks reading the environments it took.
+        """
         t0 = time.monotonic()
         keep = frozenset(n for n in self.owned if self.hooks.keep(n))
         budget = max(0.1, self.deadline - t0) if self.owned else self.ttl
@@ -516,7 +520,7 @@ class Replicas:
         except (TimeoutError, SchemadError) as exc:
             log.warning("replica %s: cannot renew its leases: %s", self.id, exc or "timed out")
             await self._check_deadline()
-            return
+            return []
         self.deadline = t0 + self.ttl * 3 / 4
         self.live = got.live
         self.owners = got.owners
@@ -531,9 +535,11 @@ class Replicas:
             log.info("replica %s: handed environment %s over", self.id, name)
         new = sorted(got.mine - self.owned - set(got.extra))
         self.owned |= set(new)
+        gains = []
         for name in new:
             log.info("replica %s: owns environment %s", self.id, name)
-            self._spawn(self.hooks.gain(name, got.taken.get(name)), f"gain {name}")
+            gains.append(self._spawn(self.hooks.gain(name, got.taken.get(name)), f"gain {name}"))
+        return gains
 
     async def _check_deadline(self) -> None:
         if self.owned and time.monotonic() >= self.deadline:
@@ -611,8 +617,9 @@ class Replicas:
                     }
                 withdrawn = True  # taken: the owner answers (its checks are bounded)
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
