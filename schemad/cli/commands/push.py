@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from schemad.cli.args import ParsedArgs
@@ -226,7 +226,7 @@ async def _run_all(
     warned: set[str] = set()  # wrapper advice logged so far
     passwords: dict[str, str] = {}  # of temp-schema-environment servers, resolved once per run
 
-    results: list[str] = []  # per target, for the summary
+    results: list[tuple[str, str]] = []  # (dir, outcome) per target, for the fleet summary
 
     async def run_host(group: list[tuple[Target, Dir]]) -> None:
         nonlocal code, skipped
@@ -247,15 +247,18 @@ async def _run_all(
                     printer.print(t.address, "".join(out.output))
                 skipped += out.code >= EXIT_FATAL
                 code = max(code, out.code)
-                results.append(out.result)
+                results.append((str(d.path), out.result))
 
     try:
         await asyncio.gather(*(run_host(g) for g in by_host.values()))
     finally:
         cache.close()
-    if len(targets) > 1:
-        for line in summary_lines(results):
-            log.info("%s", line)
+    # A dir that maps to several targets (host-wrapper, several hosts, a schema wildcard) is a fleet
+    # of shards: its targets end with one line per outcome.  Other repos keep Skeema's output.
+    per_dir = Counter(str(d.path) for _, d in targets)
+    shards = [r for path, r in results if per_dir[path] > 1]
+    for line in summary_lines(shards):
+        log.info("%s", line)
     return code, skipped
 
 
