@@ -34,6 +34,8 @@ _STATUS: dict[str, type[web.HTTPException]] = {
     "nothing_to_do": web.HTTPUnprocessableEntity,
     "invalid_request": web.HTTPBadRequest,
     "not_found": web.HTTPNotFound,
+    "not_published": web.HTTPServiceUnavailable,  # replicas: the owner has not published its fleet yet
+    "owner_unavailable": web.HTTPServiceUnavailable,  # replicas: no runner took an action in time
 }
 
 MAX_GROUPS = 1000
@@ -176,7 +178,7 @@ def _action(name: str) -> Any:
         require(request, f"push:{rec.environment}")
         runner = _daemon(request).campaigns
         try:
-            out = getattr(runner, name)(rec.id, request[WHO])
+            out = await runner.act(name, rec.id, request[WHO])
         except CampaignRefused as exc:
             raise _refused(exc) from None
         return web.json_response({"campaign": campaign_json(out)}, status=202)

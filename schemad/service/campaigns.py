@@ -33,15 +33,31 @@ that was `running` is re-checked: if the statement its job had in flight is
 still running on the server it is waited for; then a shard matching the
 repo is done, one still at its starting fingerprint runs, anything else is
 failed as half-applied (and counts).  No statement is ever sent twice.
+
+Replicas (replicas.py, `[state] backend = "mysql"`).  The runner is the
+environment's owner.  A POST on a replica that does not own it is checked
+against the fleet view the owner published (fingerprints and plan hashes)
+and only recorded; `watch` on the owner adopts every active campaign of an
+environment it owns (and has read), taking the environment's push lock
+here and in the control schema, whether the campaign is new, was left by
+a stopped daemon, or by a replica whose lease expired (it was interrupted
+there first: a replica stops its campaigns with its polls, before anyone
+may take over).  The create is exclusive in the control schema (the lease
+row locked): no second active campaign, none while another replica holds
+the push lock.  pause/resume/abort on a replica not running the campaign
+wait in `campaign_actions` until its runner applies them (or, after
+`push_wait`, are withdrawn: 503, nothing changed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -49,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from schemad.errors import SchemadError
 from schemad.service.campaignstore import (
     ACTIVE_CAMPAIGN,
+    CampaignBusy,
     CampaignRecord,
     CampaignSettings,
     CampaignState,
@@ -58,9 +75,10 @@ from schemad.service.campaignstore import (
     campaign_store_for,
 )
 from schemad.service.environment import RepoEnvironment
-from schemad.service.fleet import ShardState
+from schemad.service.fleet import FleetView, ShardGroup, ShardState
 from schemad.service.jobs import PushItem
 from schemad.service.osc import preflight_items
+from schemad.service.replicas import lease_name
 from schemad.service.state import JobState
 
 if TYPE_CHECKING:
@@ -104,6 +122,7 @@ class _Live:
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a pause, resume or abort happened
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock | None = None  # the environment's push lock, held until the campaign ends
+    lease: str | None = None  # replicas: the control schema's push lock of this lease name is held too
 
 
 class CampaignRunner:
@@ -113,33 +132,85 @@ class CampaignRunner:
         self.clock = daemon.clock
         self._live: dict[str, _Live] = {}
         self._stopping = False
+        self._halt = asyncio.Event()  # `watch` ends
+        self._look = asyncio.Event()  # `watch` looks again now (a lease was taken)
 
     # ///// requests /////
 
     async def create(self, key: str, env: RepoEnvironment, req: CampaignRequest) -> CampaignRecord:
         """Check the request against the fleet now, record the campaign and start it."""
+        replicas = self.daemon.replicas
+        if replicas is not None and not self.daemon.owns(env):
+            return await self._create_elsewhere(key, env, req)
         if env.push_lock.locked():
             raise CampaignRefused(
                 "push_running", f"a push or campaign in {key} is running; wait for it to end"
             )
         await env.push_lock.acquire()
         started = False
+        lease: str | None = None
         try:
-            record = await self._checked(key, env, req)
-            await asyncio.to_thread(self.store.create_campaign, record)
+            if replicas is not None:
+                if not await asyncio.to_thread(replicas.control.take_push_lock, self.daemon.lease_of(env)):
+                    raise CampaignRefused(
+                        "push_running", f"a push or campaign in {key} is running on another replica"
+                    )
+                lease = self.daemon.lease_of(env)
+            with contextlib.suppress(Exception):  # a failed poll shows as shard errors below
+                await self.daemon.poll_now(key, env)
+            record = self._plan(key, env.repo, env.name, env.fleet(), req)
+            await self._record(record, lease)
             self._emit("campaign.started", record)
-            live = _Live(record, lock=env.push_lock)
+            live = _Live(record, lock=env.push_lock, lease=lease)
             self._start(live)
             started = True
             return record
         finally:
             if not started:
+                await self._unlock(lease)
                 env.push_lock.release()
 
-    async def _checked(self, key: str, env: RepoEnvironment, req: CampaignRequest) -> CampaignRecord:
-        with contextlib.suppress(Exception):  # a failed poll shows as shard errors below
-            await self.daemon.poll_now(key, env)
-        views = {v.dir: v for v in env.fleet()}
+    async def _create_elsewhere(self, key: str, env: RepoEnvironment, req: CampaignRequest) -> CampaignRecord:
+        """Not the owner: check against the fleet view the owner published, record; the owner runs it."""
+        assert self.daemon.replicas is not None
+        lease = self.daemon.lease_of(env)
+        published = await asyncio.to_thread(self.daemon.replicas.control.published, lease)
+        if published is None or published.fleet_json is None:
+            raise CampaignRefused(
+                "not_published", f"{key} is polled by another replica, which has not published its fleet yet"
+            )
+        record = self._plan(key, env.repo, env.name, views_from_json(json.loads(published.fleet_json)), req)
+        await self._record(record, None)
+        self._emit("campaign.started", record)
+        self._look.set()
+        log.info("campaign %s: recorded for replica %s, which owns %s", record.id, published.owner, key)
+        return record
+
+    async def _record(self, record: CampaignRecord, lease: str | None) -> None:
+        if self.daemon.replicas is None:
+            await asyncio.to_thread(self.store.create_campaign, record)
+            return
+        holder = self.daemon.replicas.id if lease is not None else None
+        try:
+            await asyncio.to_thread(
+                self.store.create_exclusive,  # type: ignore[attr-defined]
+                record,
+                lease_name(record.repo, record.environment),
+                holder,
+            )
+        except CampaignBusy as exc:
+            raise CampaignRefused("push_running", f"{exc}; wait for it to end") from None
+
+    async def _unlock(self, lease: str | None) -> None:
+        """Release the control schema's push lock (best effort: a dead replica's is cleared by the next)."""
+        if lease is not None and self.daemon.replicas is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.daemon.replicas.control.release_push_lock, lease)
+
+    def _plan(
+        self, key: str, repo: str, name: str, fleet: Sequence[FleetView], req: CampaignRequest
+    ) -> CampaignRecord:
+        views = {v.dir: v for v in fleet}
         groups: list[GroupPlan] = []
         shards: list[ShardState] = []
         for ref in req.groups:
@@ -188,8 +259,8 @@ class CampaignRunner:
         cid = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "-c" + secrets.token_hex(4)
         return CampaignRecord(
             id=cid,
-            repo=env.repo,
-            environment=env.name,
+            repo=repo,
+            environment=name,
             requested_by=req.who,
             created_at=now,
             updated_at=now,
@@ -230,6 +301,40 @@ class CampaignRunner:
                 self.daemon.jobs.cancel(s.job_id)  # the statement in flight finishes; nothing after it
         return live.record
 
+    async def act(self, action: str, cid: str, who: str) -> CampaignRecord:
+        """pause/resume/abort from any replica: here if it runs here, else through the control schema."""
+        if action not in _ACTIONS:
+            raise CampaignRefused("invalid_request", f"unknown campaign action {action!r}")
+        replicas = self.daemon.replicas
+        if replicas is None or cid in self._live:
+            out: CampaignRecord = getattr(self, action)(cid, who)
+            return out
+        store: Any = self.store  # MysqlCampaignStore: replicas exist only on the MySQL backend
+        aid = uuid.uuid4().hex
+        why = await asyncio.to_thread(store.request_action, cid, aid, action, who)
+        if why is not None:
+            code = "not_found" if why.startswith("no campaign") else "campaign_not_active"
+            raise CampaignRefused(code, why)
+        deadline = time.monotonic() + replicas.push_wait
+        withdrawn = False
+        while True:
+            await asyncio.sleep(0.1)
+            state, result = await asyncio.to_thread(store.action_state, cid, aid)
+            if state == "done":
+                rec: CampaignRecord | None = await asyncio.to_thread(store.get_campaign, cid)
+                assert rec is not None
+                return rec
+            if state == "refused":
+                raise CampaignRefused("campaign_not_active", result or f"campaign {cid}: {action} refused")
+            if not withdrawn and time.monotonic() > deadline:
+                if await asyncio.to_thread(store.withdraw_action, cid, aid):
+                    raise CampaignRefused(
+                        "owner_unavailable",
+                        f"no replica running campaign {cid} took the {action} within {replicas.push_wait:g}s;"
+                        " nothing changed",
+                    )
+                withdrawn = True  # taken meanwhile: its runner answers
+
     def _active(self, cid: str, state: CampaignState | None) -> _Live:
         live = self._live.get(cid)
         if live is None or live.record.state not in ACTIVE_CAMPAIGN:
@@ -246,7 +351,9 @@ class CampaignRunner:
     # ///// lifecycle /////
 
     async def resume_all(self) -> None:
-        """Daemon start: take up the campaigns a stop or crash left running or paused."""
+        """Daemon start: take up the campaigns a stop or crash left running or paused (replicas: `watch`)."""
+        if self.daemon.replicas is not None:
+            return
         for rec in await asyncio.to_thread(self.store.active_campaigns):
             found = self.daemon.find(rec.environment, rec.repo)
             if found is None:
@@ -257,9 +364,82 @@ class CampaignRunner:
             await live.lock.acquire()  # type: ignore[union-attr]
             self._start(live)
 
+    async def watch(self, every: float = 0.5) -> None:
+        """Replicas: adopt the active campaigns of owned environments, apply actions asked elsewhere."""
+        while not self._halt.is_set():
+            try:
+                await self._adopt()
+                await self._apply_actions()
+            except Exception:
+                log.exception("campaigns: cannot read the control schema's campaigns")
+            self._look.clear()
+            waiters = [asyncio.ensure_future(e.wait()) for e in (self._halt, self._look)]
+            await asyncio.wait(waiters, timeout=every, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+
+    def look(self) -> None:
+        """A lease was taken: `watch` looks for its campaigns now."""
+        self._look.set()
+
+    async def _adopt(self) -> None:
+        replicas = self.daemon.replicas
+        assert replicas is not None
+        for rec in await asyncio.to_thread(self.store.active_campaigns):
+            found = self.daemon.find(rec.environment, rec.repo)
+            if rec.id in self._live or found is None or self._stopping:
+                continue
+            _, env = found
+            if not self.daemon.owns(env) or not env.evaluated or env.push_lock.locked():
+                continue  # not ours, not read yet since taken, or a push runs: later
+            await env.push_lock.acquire()
+            lease: str | None = None
+            started = False
+            try:
+                if not await asyncio.to_thread(replicas.control.take_push_lock, self.daemon.lease_of(env)):
+                    continue
+                lease = self.daemon.lease_of(env)
+                fresh = await asyncio.to_thread(self.store.get_campaign, rec.id)
+                if fresh is None or fresh.state not in ACTIVE_CAMPAIGN:
+                    continue
+                log.warning("campaign %s: %s; run by replica %s from now", fresh.id, fresh.state, replicas.id)
+                self._start(_Live(fresh, lock=env.push_lock, lease=lease))
+                started = True
+            finally:
+                if not started:
+                    await self._unlock(lease)
+                    env.push_lock.release()
+
+    async def _apply_actions(self) -> None:
+        store: Any = self.store
+        mine = [cid for cid, live in self._live.items() if live.task is not None and not live.task.done()]
+        for cid, aid, action, who in await asyncio.to_thread(store.queued_actions, mine):
+            refused = None
+            try:
+                if action not in _ACTIONS:
+                    raise CampaignRefused("invalid_request", f"unknown campaign action {action!r}")
+                getattr(self, action)(cid, who)
+            except CampaignRefused as exc:
+                refused = str(exc)
+            await asyncio.to_thread(store.finish_action, cid, aid, refused)
+
+    async def release_env(self, repo: str, environment: str) -> None:
+        """Replicas: the lease is lost: its campaigns stop where they are (the next owner resumes them)."""
+        tasks = [
+            live.task
+            for live in self._live.values()
+            if (live.record.repo, live.record.environment) == (repo, environment)
+            and live.task is not None
+            and not live.task.done()
+        ]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         """Daemon stop: the runners stop where they are; the records stay active for the next start."""
         self._stopping = True
+        self._halt.set()
         tasks = [v.task for v in self._live.values() if v.task is not None and not v.task.done()]
         for t in tasks:
             t.cancel()
@@ -275,6 +455,26 @@ class CampaignRunner:
         """Replace the record and write it through at once: nothing reorders the writes."""
         live.record = replace(live.record, updated_at=self.clock(), **changes)
         self.store.update_campaign(live.record)
+        self._metrics(live.record)
+
+    def _metrics(self, rec: CampaignRecord) -> None:
+        """The environment's campaign gauges (only the runner exports them: no double count)."""
+        found = self.daemon.find(rec.environment, rec.repo)
+        if found is None or not self.daemon.owns(found[1]):
+            return
+        env = found[1]
+        mine = [
+            v.record
+            for v in self._live.values()
+            if (v.record.repo, v.record.environment) == (rec.repo, rec.environment)
+        ]
+        self.daemon.metrics.set_campaigns(
+            env.repo,
+            env.name,
+            sum(r.state is CampaignState.RUNNING for r in mine),
+            sum(r.state is CampaignState.PAUSED for r in mine),
+            counts(rec),
+        )
 
     def _shard(self, live: _Live, i: int, **changes: Any) -> ShardRun:
         shards = list(live.record.shards)
@@ -292,6 +492,9 @@ class CampaignRunner:
         )
         self._save(live, state=state, error=error, shards=shards, ended_at=now, next_wave_at=None)
         live.wake.set()
+        found = self.daemon.find(live.record.environment, live.record.repo)
+        if found is not None:
+            self.daemon.metrics.record_campaign_ended(found[1].repo, found[1].name, str(state))
         event = {CampaignState.HALTED: "campaign.halted"}.get(state, "campaign.finished")
         self._emit(event, live.record)
         log.log(
@@ -342,6 +545,8 @@ class CampaignRunner:
         finally:
             if live.record.state not in ACTIVE_CAMPAIGN or not self._stopping:
                 self._live.pop(live.record.id, None)
+            self._metrics(live.record)
+            await self._unlock(live.lease)
             if live.lock is not None and live.lock.locked():
                 live.lock.release()
 
@@ -522,6 +727,29 @@ class CampaignRunner:
         }
         key = self.daemon.key(rec.repo, rec.environment) if rec.repo in self.daemon.repos else rec.environment
         self.daemon.webhooks.emit(name, key, rec.repo, data)
+
+
+_ACTIONS = ("pause", "resume", "abort")
+
+
+def views_from_json(doc: Mapping[str, Any]) -> list[FleetView]:
+    """The fleet view as GET .../fleet serves it (an owner's published answer), back as FleetViews."""
+    out = []
+    for v in doc.get("dirs", []):
+        groups = tuple(
+            ShardGroup(
+                dir=str(v["dir"]),
+                fingerprint=g.get("fingerprint"),
+                shards=tuple(ShardState.from_json({**s, "last_poll": None}) for s in g["shards"]),
+                matches_repo=g.get("matches_repo"),
+                plan_hash=g.get("plan_hash"),
+                statements=int(g.get("statements") or 0),
+                majority=bool(g.get("majority")),
+            )
+            for g in v.get("groups", [])
+        )
+        out.append(FleetView(str(v["dir"]), groups))
+    return out
 
 
 def counts(rec: CampaignRecord) -> Mapping[str, int]:

@@ -3,7 +3,7 @@
 A campaign is one JSON document in the `campaigns` table (SQLite migration 5,
 control-schema migration 3), rewritten whole on every change and committed
 before the write returns, so the state store alone says where a campaign is:
-a restarted daemon (or, later, another replica) resumes from it.  Shards hold
+a restarted daemon (or another replica, with the MySQL backend) resumes from it.  Shards hold
 the id of the push job that runs them; the job's own record holds its
 statements, each written before it runs (jobs.py).
 
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from schemad.service.state import SqliteStateStore, StateError, StateStore
 
 __all__ = [
+    "CampaignBusy",
     "CampaignRecord",
     "CampaignSettings",
     "CampaignState",
@@ -222,6 +223,10 @@ class CampaignRecord:
         )
 
 
+class CampaignBusy(StateError):
+    """An environment already has an active campaign or a push running: no second one."""
+
+
 class CampaignStore(Protocol):
     """Where campaigns are kept; every write is durable on return."""
 
@@ -368,6 +373,102 @@ class MysqlCampaignStore:
     def get_campaign(self, id: str) -> CampaignRecord | None:
         rows = self._read("SELECT doc FROM campaigns WHERE id = %s", (id,))
         return _from(rows[0][0]) if rows else None
+
+    # ----- replicas (service/replicas.py): any replica creates and acts, the owner runs -----
+
+    def create_exclusive(self, c: CampaignRecord, lease: str, holder: str | None) -> None:
+        """Create `c` unless the environment has an active campaign or a push lock not held by `holder`.
+
+        The lease row, locked FOR UPDATE, serialises two replicas creating at once.
+        CampaignBusy names what is in the way.
+        """
+
+        def write(cur: Any) -> None:
+            cur.execute(
+                "INSERT IGNORE INTO leases (name, owner, expires_at, acquired_at) VALUES (%s, NULL, 0, 0)",
+                (lease,),
+            )
+            cur.execute("SELECT 1 FROM leases WHERE name = %s FOR UPDATE", (lease,))
+            cur.execute("SELECT replica FROM push_locks WHERE name = %s", (lease,))
+            row = cur.fetchone()
+            if row is not None and str(row[0]) != holder:
+                raise CampaignBusy(f"a push or campaign in {c.environment} is running (on replica {row[0]})")
+            cur.execute(
+                "SELECT id FROM campaigns WHERE repo = %s AND environment = %s AND state IN (%s, %s)",
+                (c.repo, c.environment, *_ACTIVE_VALUES),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                raise CampaignBusy(f"campaign {row[0]} in {c.environment} is not over")
+            cur.execute("INSERT INTO campaigns VALUES (%s, %s, %s, %s, %s, %s, %s)", _row(c))
+
+        self._run(write)
+
+    def request_action(self, cid: str, action_id: str, action: str, who: str) -> str | None:
+        """Queue pause/resume/abort for the campaign's runner; else why not (not active, one pending)."""
+
+        def write(cur: Any) -> str | None:
+            cur.execute("SELECT state FROM campaigns WHERE id = %s FOR UPDATE", (cid,))
+            row = cur.fetchone()
+            if row is None:
+                return f"no campaign {cid!r}"
+            if str(row[0]) not in _ACTIVE_VALUES:
+                return f"campaign {cid} is {row[0]}"
+            cur.execute(
+                "SELECT action FROM campaign_actions WHERE campaign_id = %s AND state = 'queued'", (cid,)
+            )
+            pending = cur.fetchone()
+            if pending is not None:
+                return f"campaign {cid}: a {pending[0]} is waiting for its runner"
+            cur.execute(
+                "REPLACE INTO campaign_actions (campaign_id, action_id, action, requested_by, state, result)"
+                " VALUES (%s, %s, %s, %s, 'queued', NULL)",
+                (cid, action_id, action, who),
+            )
+            return None
+
+        result: str | None = self._run(write)
+        return result
+
+    def action_state(self, cid: str, action_id: str) -> tuple[str, str | None]:
+        """(queued | done | refused | expired | missing, why refused)."""
+        rows = self._read(
+            "SELECT state, result FROM campaign_actions WHERE campaign_id = %s AND action_id = %s",
+            (cid, action_id),
+        )
+        return (str(rows[0][0]), rows[0][1]) if rows else ("missing", None)
+
+    def withdraw_action(self, cid: str, action_id: str) -> bool:
+        """Withdraw an action no runner applied yet (True); False once one did."""
+        n: int = self._run(
+            lambda cur: cur.execute(
+                "UPDATE campaign_actions SET state = 'expired' WHERE campaign_id = %s AND action_id = %s"
+                " AND state = 'queued'",
+                (cid, action_id),
+            )
+        )
+        return bool(n)
+
+    def queued_actions(self, cids: list[str]) -> list[tuple[str, str, str, str]]:
+        """(campaign id, action id, action, who) waiting for these campaigns' runner."""
+        if not cids:
+            return []
+        marks = ", ".join(["%s"] * len(cids))
+        rows = self._read(
+            "SELECT campaign_id, action_id, action, requested_by FROM campaign_actions"
+            f" WHERE state = 'queued' AND campaign_id IN ({marks})",
+            tuple(cids),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def finish_action(self, cid: str, action_id: str, refused: str | None) -> None:
+        self._run(
+            lambda cur: cur.execute(
+                "UPDATE campaign_actions SET state = %s, result = %s"
+                " WHERE campaign_id = %s AND action_id = %s",
+                ("refused" if refused else "done", refused, cid, action_id),
+            )
+        )
 
     def list_campaigns(self, *, environment: str | None = None, limit: int = 50) -> list[CampaignRecord]:
         where, params = ("WHERE environment = %s", (environment,)) if environment is not None else ("", ())

@@ -154,6 +154,26 @@ class Metrics:
             env,
             registry=r,
         )
+        # Push campaigns: per environment and state, never per campaign or shard; only from the runner.
+        self.campaigns = Gauge(
+            "schemad_campaigns",
+            "Push campaigns this daemon runs in an environment, by state (running, paused).",
+            [*env, "state"],
+            registry=r,
+        )
+        self.campaigns_ended = Counter(
+            "schemad_campaigns_ended",
+            "Push campaigns that ended here, by how (finished, halted, aborted).",
+            [*env, "state"],
+            registry=r,
+        )
+        self.campaign_shards = Gauge(
+            "schemad_campaign_shards",
+            "Shards of the environment's latest campaign run here, by state (pending, running, done,"
+            " failed, skipped).",
+            [*env, "state"],
+            registry=r,
+        )
         self.poll_duration = Histogram(
             "schemad_poll_duration_seconds",
             "Time taken by one drift poll of an environment.",
@@ -399,6 +419,22 @@ class Metrics:
         with self._lock:
             for metric in (self.fleet_shards, self.fleet_groups, self.fleet_drifted, self.fleet_failing):
                 self._remove(metric, repo, environment)
+
+    # ///// push campaigns /////
+
+    def set_campaigns(
+        self, repo: str, environment: str, running: int, paused: int, shards: Mapping[str, int]
+    ) -> None:
+        """The environment's campaigns run here, and its latest campaign's shards by state."""
+        with self._lock:
+            self._child(self.campaigns, repo, environment, "running").set(running)
+            self._child(self.campaigns, repo, environment, "paused").set(paused)
+            for state, n in shards.items():
+                self._child(self.campaign_shards, repo, environment, state).set(n)
+
+    def record_campaign_ended(self, repo: str, environment: str, state: str) -> None:
+        with self._lock:
+            self._child(self.campaigns_ended, repo, environment, state).inc()
 
     # ///// repository, push jobs, alter-wrapper /////
 

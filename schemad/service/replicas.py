@@ -29,8 +29,9 @@ after, server times) so that this can be checked.
 Published answers.  After each poll the owner writes the environment's
 answers into `published` (GET .../diff as JSON and SQL with its plan_hash,
 the environment as listed, live fingerprints, drift figures, last poll and
-error): every replica serves GETs for environments it does not own from
-there, with the owner and the answer's age, without touching the target.
+error, and a fleet's consistency view): every replica serves GETs for
+environments it does not own from there, with the owner and the answer's
+age, without touching the target.
 
 Pushes anywhere.  A push to a replica that does not own the environment is
 checked against the published plan_hash, then written to `push_requests`;
@@ -133,6 +134,7 @@ class Published:
     doc: dict[str, Any]  # {"environment": ..., "headers": ...}
     diff_json: bytes
     diff_sql: bytes
+    fleet_json: bytes | None = None  # GET .../fleet as served (None: published before it was)
 
 
 class ControlSchema:
@@ -301,13 +303,18 @@ class ControlSchema:
                     p["diff_sql"],
                 ),
             )
+            if p.get("fleet_json") is not None:
+                cur.execute(
+                    "REPLACE INTO published_fleet (name, fleet_json) VALUES (%s, %s)", (name, p["fleet_json"])
+                )
 
         self.store.run(tx, what="publish")
 
     def published(self, name: str) -> Published | None:
         rows = self.store.query(
-            f"SELECT owner, published_at, {_NOW} - published_at, plan_hash, stale, env_json, diff_json,"
-            " diff_sql FROM published WHERE name = %s",
+            f"SELECT p.owner, p.published_at, {_NOW} - p.published_at, p.plan_hash, p.stale, p.env_json,"
+            " p.diff_json, p.diff_sql, f.fleet_json FROM published p"
+            " LEFT JOIN published_fleet f ON f.name = p.name WHERE p.name = %s",
             (name,),
         )
         if not rows:
@@ -323,6 +330,7 @@ class ControlSchema:
             json.loads(r[5]),
             str(r[6]).encode(),
             str(r[7]).encode(),
+            str(r[8]).encode() if r[8] is not None else None,
         )
 
     # ----- pushes -----

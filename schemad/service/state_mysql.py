@@ -272,6 +272,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (job_id, seq)
         ) {_TABLE}""",
     ),
+    # 5: campaigns and fleets under replicas (new tables, so MySQL and MariaDB both re-run it safely).
+    (
+        f"""CREATE TABLE IF NOT EXISTS published_fleet (
+            name       VARCHAR(255) NOT NULL PRIMARY KEY,  -- as in `published`, written with it
+            fleet_json LONGTEXT NOT NULL                   -- GET .../fleet as its owner serves it
+        ) {_TABLE}""",
+        f"""CREATE TABLE IF NOT EXISTS campaign_actions (
+            campaign_id VARCHAR(255) NOT NULL PRIMARY KEY,  -- one pending action per campaign
+            action_id   VARCHAR(64) NOT NULL,
+            action      VARCHAR(16) NOT NULL,               -- pause, resume, abort
+            requested_by VARCHAR(255) NOT NULL,
+            state       VARCHAR(16) NOT NULL,               -- queued, done, refused, expired
+            result      TEXT                                -- why it was refused
+        ) {_TABLE}""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
