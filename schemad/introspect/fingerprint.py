@@ -7,8 +7,12 @@ the object count: six bulk queries, sent concurrently over the Instance's pool.
 :func:`changed` compares two results; only the objects it returns need to be
 introspected again (``introspect_schema(..., only_tables=...)``).  A key absent
 from the new result was dropped, a new key was created.
+:func:`fingerprints_of` reads many schemas of one server (a fleet's shards)
+with the same six queries per batch of up to `BATCH` schemas (IN lists, every
+row carrying its schema), so an unchanged fleet poll costs O(servers), not
+O(shards).
 
-The queries (``%s`` is the schema name; MariaDB wraps the GROUP_CONCAT ones in
+The queries (``%s`` is the schema name, or an IN list of them; MariaDB wraps the GROUP_CONCAT ones in
 ``SET STATEMENT group_concat_max_len=1073741824 FOR``, MySQL in a
 ``/*+ SET_VAR(...) */`` hint, so long tables are never silently truncated):
 
@@ -94,13 +98,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from schemad.connection.instance import Instance, Row
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 
-__all__ = ["changed", "fingerprints", "queries"]
+__all__ = ["BATCH", "Prints", "changed", "fingerprints", "fingerprints_of", "queries"]
 
 _GROUP_CONCAT_MAX = 1073741824
 
@@ -120,20 +125,25 @@ def _select(flavor: Flavor, rest: str) -> str:
 _BIN = "CAST({} AS BINARY)"
 
 
-def _tables() -> str:
+def _in(column: str, n: int) -> str:
+    """`column = %s` for one schema (information_schema's lookup by name), an IN list for several."""
+    return f"{column} = %s" if n == 1 else f"{column} IN ({', '.join(['%s'] * n)})"
+
+
+def _tables(n: int) -> str:
     # TABLE_TYPE is 'SYSTEM VERSIONED' for a MariaDB table WITH SYSTEM VERSIONING: hashed, since
     # ADD / DROP SYSTEM VERSIONING of a table with implicit period columns changes nothing else.
     return (
-        f"SELECT {_BIN.format('table_name')} AS name,"
+        f"SELECT table_schema AS db, {_BIN.format('table_name')} AS name,"
         f" MD5({_q('engine', 'table_collation', 'create_options', 'table_comment', 'table_type')}) AS h,"
         # Not hashed: the table's size and row estimate, read in the same scan for the daemon's plans.
         " data_length + index_length AS size, table_rows AS n"
         " FROM information_schema.tables"
-        " WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
+        f" WHERE {_in('table_schema', n)} AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
     )
 
 
-def _columns(flavor: Flavor) -> str:
+def _columns(flavor: Flavor, n: int) -> str:
     cols = _q(
         "column_name",
         "ordinal_position",
@@ -149,12 +159,13 @@ def _columns(flavor: Flavor) -> str:
     name = _BIN.format("table_name")
     return _select(
         flavor,
-        f"{name} AS name, MD5(GROUP_CONCAT({cols} ORDER BY ordinal_position SEPARATOR '\\n')) AS h"
-        f" FROM information_schema.columns WHERE table_schema = %s GROUP BY {name}",
+        f"table_schema AS db, {name} AS name,"
+        f" MD5(GROUP_CONCAT({cols} ORDER BY ordinal_position SEPARATOR '\\n')) AS h"
+        f" FROM information_schema.columns WHERE {_in('table_schema', n)} GROUP BY table_schema, {name}",
     )
 
 
-def _statistics(flavor: Flavor) -> str:
+def _statistics(flavor: Flavor, n: int) -> str:
     if flavor.min_mariadb(10, 6):
         extra: tuple[str, ...] = ("ignored",)
     elif flavor.min_mysql(8, 0):
@@ -174,12 +185,12 @@ def _statistics(flavor: Flavor) -> str:
     )
     # No ORDER BY: the server returns indexes in SHOW CREATE order.
     return (
-        f"SELECT {_BIN.format('table_name')} AS name, MD5({part}) AS h"
-        " FROM information_schema.statistics WHERE table_schema = %s"
+        f"SELECT table_schema AS db, {_BIN.format('table_name')} AS name, MD5({part}) AS h"
+        f" FROM information_schema.statistics WHERE {_in('table_schema', n)}"
     )
 
 
-def _constraints(flavor: Flavor) -> str:
+def _constraints(flavor: Flavor, n: int) -> str:
     # Two parts rather than a join of the two views: joining them makes the server
     # nest-loop over information_schema (6x slower at 1,000 tables).
     # The schema's own name is hashed as '': shards of one fleet named shard_01, shard_02 match.
@@ -194,32 +205,35 @@ def _constraints(flavor: Flavor) -> str:
     rules = _q("constraint_name", "update_rule", "delete_rule", "match_option")
     name = _BIN.format("table_name")
     sql = (
-        f"{name} AS name, 'fk' AS part,"
+        f"table_schema AS db, {name} AS name, 'fk' AS part,"
         f" MD5(GROUP_CONCAT({fk} ORDER BY constraint_name, ordinal_position SEPARATOR '\\n')) AS h"
         " FROM information_schema.key_column_usage"
-        f" WHERE table_schema = %s AND referenced_table_name IS NOT NULL GROUP BY {name}"
-        f" UNION ALL SELECT {name}, 'fr', MD5(GROUP_CONCAT({rules} ORDER BY constraint_name SEPARATOR '\\n'))"
-        f" FROM information_schema.referential_constraints WHERE constraint_schema = %s GROUP BY {name}"
+        f" WHERE {_in('table_schema', n)} AND referenced_table_name IS NOT NULL GROUP BY table_schema, {name}"
+        f" UNION ALL SELECT constraint_schema, {name}, 'fr',"
+        f" MD5(GROUP_CONCAT({rules} ORDER BY constraint_name SEPARATOR '\\n'))"
+        f" FROM information_schema.referential_constraints WHERE {_in('constraint_schema', n)}"
+        f" GROUP BY constraint_schema, {name}"
     )
     if flavor.is_mariadb:
         ck = _q("constraint_name", "check_clause", "level")
         ck_name = _BIN.format("table_name")
         sql += (
-            f" UNION ALL SELECT {ck_name}, 'ck',"
+            f" UNION ALL SELECT constraint_schema, {ck_name}, 'ck',"
             f" MD5(GROUP_CONCAT({ck} ORDER BY constraint_name SEPARATOR '\\n'))"
-            f" FROM information_schema.check_constraints WHERE constraint_schema = %s GROUP BY {ck_name}"
+            f" FROM information_schema.check_constraints WHERE {_in('constraint_schema', n)}"
+            f" GROUP BY constraint_schema, {ck_name}"
         )
     else:
         ck = _q("cc.constraint_name", "cc.check_clause", "tc.enforced")
         ck_name = _BIN.format("tc.table_name")
         sql += (
-            f" UNION ALL SELECT {ck_name}, 'ck',"
+            f" UNION ALL SELECT cc.constraint_schema, {ck_name}, 'ck',"
             f" MD5(GROUP_CONCAT({ck} ORDER BY cc.constraint_name SEPARATOR '\\n'))"
             " FROM information_schema.check_constraints cc"
             " JOIN information_schema.table_constraints tc"
             "   ON tc.constraint_schema = cc.constraint_schema AND tc.constraint_name = cc.constraint_name"
             "  AND tc.constraint_type = 'CHECK'"
-            f" WHERE cc.constraint_schema = %s GROUP BY {ck_name}"
+            f" WHERE {_in('cc.constraint_schema', n)} GROUP BY cc.constraint_schema, {ck_name}"
         )
     pt = _q(
         "partition_name",
@@ -235,15 +249,16 @@ def _constraints(flavor: Flavor) -> str:
     )
     pt_name = _BIN.format("table_name")
     sql += (
-        f" UNION ALL SELECT {pt_name}, 'pt', MD5(GROUP_CONCAT({pt} ORDER BY partition_ordinal_position,"
+        f" UNION ALL SELECT table_schema, {pt_name}, 'pt',"
+        f" MD5(GROUP_CONCAT({pt} ORDER BY partition_ordinal_position,"
         " subpartition_ordinal_position SEPARATOR '\\n'))"
-        " FROM information_schema.partitions WHERE table_schema = %s AND partition_name IS NOT NULL"
-        f" GROUP BY {pt_name}"
+        f" FROM information_schema.partitions WHERE {_in('table_schema', n)} AND partition_name IS NOT NULL"
+        f" GROUP BY table_schema, {pt_name}"
     )
     return _select(flavor, sql)
 
 
-def _objects(flavor: Flavor) -> str:
+def _objects(flavor: Flavor, n: int) -> str:
     # VIEW_DEFINITION qualifies every name with its schema: the view's own one is left out of the hash.
     own = "REPLACE(view_definition, CONCAT('`', REPLACE(table_schema, '`', '``'), '`.'), '')"
     view_cols = [own, "definer", "security_type", "check_option"]
@@ -287,18 +302,18 @@ def _objects(flavor: Flavor) -> str:
         schema_cols.append("schema_comment")
     schema = _q(*schema_cols)
     return (
-        f"SELECT 'view' AS kind, {_BIN.format('table_name')} AS name, MD5({view}) AS h"
-        " FROM information_schema.views WHERE table_schema = %s"
-        f" UNION ALL SELECT 'trigger', {_BIN.format('trigger_name')}, MD5({trigger})"
-        " FROM information_schema.triggers WHERE trigger_schema = %s"
-        f" UNION ALL SELECT 'event', {_BIN.format('event_name')}, MD5({event})"
-        " FROM information_schema.events WHERE event_schema = %s"
-        f" UNION ALL SELECT 'database', {_BIN.format('schema_name')}, MD5({schema})"
-        " FROM information_schema.schemata WHERE schema_name = %s"
+        f"SELECT table_schema AS db, 'view' AS kind, {_BIN.format('table_name')} AS name, MD5({view}) AS h"
+        f" FROM information_schema.views WHERE {_in('table_schema', n)}"
+        f" UNION ALL SELECT trigger_schema, 'trigger', {_BIN.format('trigger_name')}, MD5({trigger})"
+        f" FROM information_schema.triggers WHERE {_in('trigger_schema', n)}"
+        f" UNION ALL SELECT event_schema, 'event', {_BIN.format('event_name')}, MD5({event})"
+        f" FROM information_schema.events WHERE {_in('event_schema', n)}"
+        f" UNION ALL SELECT schema_name, 'database', {_BIN.format('schema_name')}, MD5({schema})"
+        f" FROM information_schema.schemata WHERE {_in('schema_name', n)}"
     )
 
 
-def _routines(flavor: Flavor) -> str:
+def _routines(flavor: Flavor, n: int) -> str:
     if flavor.is_mariadb:
         proc = _q(
             "param_list",
@@ -317,8 +332,8 @@ def _routines(flavor: Flavor) -> str:
             "db_collation",
         )
         return (
-            f"SELECT LOWER(type) AS kind, {_BIN.format('name')} AS name, MD5({proc}) AS h"
-            " FROM mysql.proc WHERE db = %s AND type IN ('PROCEDURE', 'FUNCTION')"
+            f"SELECT db AS db, LOWER(type) AS kind, {_BIN.format('name')} AS name, MD5({proc}) AS h"
+            f" FROM mysql.proc WHERE {_in('db', n)} AND type IN ('PROCEDURE', 'FUNCTION')"
         )
     routine = _q(
         "r.dtd_identifier",
@@ -337,31 +352,47 @@ def _routines(flavor: Flavor) -> str:
     param = _q("ordinal_position", "parameter_mode", "parameter_name", "dtd_identifier")
     return _select(
         flavor,
-        f"LOWER(r.routine_type) AS kind, {_BIN.format('r.routine_name')} AS name, MD5({routine}) AS h"
+        f"r.routine_schema AS db, LOWER(r.routine_type) AS kind, {_BIN.format('r.routine_name')} AS name,"
+        f" MD5({routine}) AS h"
         " FROM information_schema.routines r LEFT JOIN ("
-        f" SELECT specific_name, routine_type, GROUP_CONCAT({param} ORDER BY ordinal_position"
-        " SEPARATOR '\\n') AS h FROM information_schema.parameters WHERE specific_schema = %s"
-        " GROUP BY specific_name, routine_type) p"
-        " ON p.specific_name = r.specific_name AND p.routine_type = r.routine_type"
-        " WHERE r.routine_schema = %s AND r.routine_type IN ('PROCEDURE', 'FUNCTION')",
+        " SELECT specific_schema, specific_name, routine_type,"
+        f" GROUP_CONCAT({param} ORDER BY ordinal_position SEPARATOR '\\n') AS h"
+        " FROM information_schema.parameters"
+        f" WHERE {_in('specific_schema', n)} GROUP BY specific_schema, specific_name, routine_type) p"
+        " ON p.specific_schema = r.routine_schema AND p.specific_name = r.specific_name"
+        " AND p.routine_type = r.routine_type"
+        f" WHERE {_in('r.routine_schema', n)} AND r.routine_type IN ('PROCEDURE', 'FUNCTION')",
     )
 
 
-def queries(flavor: Flavor) -> list[tuple[str, int]]:
-    """The bulk queries of :func:`fingerprints`, each with its number of schema-name parameters."""
+def queries(flavor: Flavor, schemas: int = 1) -> list[tuple[str, int]]:
+    """The bulk queries of :func:`fingerprints` for `schemas` schemas, each with its number of name lists."""
+    n = schemas
     return [
-        (_tables(), 1),
-        (_columns(flavor), 1),
-        (_statistics(flavor), 1),
-        (_constraints(flavor), 4),
-        (_objects(flavor), 4),
-        (_routines(flavor), 1 if flavor.is_mariadb else 2),
+        (_tables(n), 1),
+        (_columns(flavor, n), 1),
+        (_statistics(flavor, n), 1),
+        (_constraints(flavor, n), 4),
+        (_objects(flavor, n), 4),
+        (_routines(flavor, n), 1 if flavor.is_mariadb else 2),
     ]
 
 
 def _digest(parts: Mapping[str, str]) -> str:
     text = "|".join(f"{k}={v}" for k, v in sorted(parts.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+#: Schemas per batch in `fingerprints_of`: each name is a parameter up to four times per query.
+BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Prints:
+    """One schema's fingerprints and table sizes, as one poll read them."""
+
+    fingerprints: dict[ObjectKey, str]
+    sizes: dict[str, tuple[int, int]]  # by table: (data_length + index_length, table_rows), not hashed
 
 
 async def fingerprints(
@@ -372,20 +403,63 @@ async def fingerprints(
     With `sizes`, each table's (data_length + index_length, table_rows) is put
     there too, from the same scan of information_schema.TABLES (not hashed).
     """
-    flavor = await inst.flavor()
-    results: list[list[Row]] = list(
-        await asyncio.gather(*(inst.query(sql, (schema,) * n) for sql, n in queries(flavor)))
-    )
-    tables, columns, statistics, constraints, objects, routines = results
-
-    parts: dict[str, dict[str, str]] = {str(r["name"]): {"t": str(r["h"])} for r in tables}
+    prints = (await fingerprints_of(inst, [schema]))[schema]
     if sizes is not None:
-        sizes.update({str(r["name"]): (int(r["size"] or 0), int(r["n"] or 0)) for r in tables})
+        sizes.update(prints.sizes)
+    return prints.fingerprints
+
+
+async def fingerprints_of(inst: Instance, schemas: Sequence[str]) -> dict[str, Prints]:
+    """`fingerprints` of many schemas of one server: the same six queries per batch of `BATCH` schemas.
+
+    One schema is read with ``= %s`` (information_schema's lookup by name),
+    several with IN lists, whose rows are split by schema here.  IN compares
+    case-insensitively on information_schema, so a row goes to the schema
+    spelled exactly as its own unless the server folds names
+    (lower_case_table_names): `shard_a` never gets `Shard_A`'s rows.
+    """
+    flavor = await inst.flavor()
+    fold = (await inst.variables()).get("lower_case_table_names", "0") != "0"
+    spellings: dict[str, list[str]] = {}  # the server's name -> the names asked for
+    for name in dict.fromkeys(schemas):
+        spellings.setdefault(name.lower() if fold else name, []).append(name)
+    out: dict[str, Prints] = {}
+    keys = list(spellings)
+    for i in range(0, len(keys), BATCH):
+        chunk = keys[i : i + BATCH]
+        names = tuple(spellings[k][0] for k in chunk)
+        results = await asyncio.gather(
+            *(inst.query(sql, names * n) for sql, n in queries(flavor, len(names)))
+        )
+        split: dict[str, list[list[Row]]] = {k: [[] for _ in results] for k in chunk}
+        for q, rows in enumerate(results):
+            for r in rows:
+                db = str(r["db"])
+                if (parts := split.get(db.lower() if fold else db)) is not None:
+                    parts[q].append(r)
+        for k in chunk:
+            fp, sizes = _combine(*split[k])
+            for name in spellings[k]:
+                out[name] = Prints(dict(fp), dict(sizes))
+    return out
+
+
+def _combine(
+    tables: list[Row],
+    columns: list[Row],
+    statistics: list[Row],
+    constraints: list[Row],
+    objects: list[Row],
+    routines: list[Row],
+) -> tuple[dict[ObjectKey, str], dict[str, tuple[int, int]]]:
+    """One schema's fingerprints and sizes from its rows of the six queries."""
+    parts: dict[str, dict[str, str]] = {str(r["name"]): {"t": str(r["h"])} for r in tables}
+    sizes = {str(r["name"]): (int(r["size"] or 0), int(r["n"] or 0)) for r in tables}
     for r in columns:
         if (p := parts.get(str(r["name"]))) is not None:  # views have columns too
             p["c"] = str(r["h"])
     index_parts: dict[str, list[str]] = {}
-    for r in statistics:
+    for r in statistics:  # in the server's order: the order of the indexes in SHOW CREATE TABLE
         index_parts.setdefault(str(r["name"]), []).append(str(r["h"]))
     for name, hashes in index_parts.items():
         if (p := parts.get(name)) is not None:
@@ -397,7 +471,7 @@ async def fingerprints(
     out = {ObjectKey(ObjectType.TABLE, name): _digest(p) for name, p in parts.items()}
     for r in (*objects, *routines):
         out[ObjectKey(ObjectType(str(r["kind"])), str(r["name"]))] = str(r["h"])
-    return out
+    return out, sizes
 
 
 def changed(old: Mapping[ObjectKey, str], new: Mapping[ObjectKey, str]) -> set[ObjectKey]:

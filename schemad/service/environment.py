@@ -12,7 +12,8 @@
   sizes, a size); `version` moves whenever a served diff may have changed.
 
 Reads (`diffs`, `ordered_targets`) never wait on a server.  `poll()` costs the six
-fingerprint queries and one size query per target when nothing changed and
+fingerprint queries per server (whatever number of its schemas are targets;
+the sizes come from the same scan) when nothing changed and
 re-introspects only the objects whose fingerprint moved.  One asyncio lock
 serialises the changes (poll, file change, reload) so a diff never mixes two
 states.  `push_plan` is the Plan a push runs: the same planning, judged and
@@ -39,6 +40,7 @@ from schemad.connection.params import ConnParams
 from schemad.daemon_config import WorkspaceConfig
 from schemad.diff.modifiers import StatementModifiers
 from schemad.errors import OptionFileError, SchemadError
+from schemad.introspect.fingerprint import Prints, fingerprints_of
 from schemad.model.schema import Schema
 from schemad.plan.planner import (
     Plan,
@@ -349,15 +351,37 @@ class RepoEnvironment:
         return await self._poll_targets(list(self.targets.values()), raise_errors=raise_errors)
 
     async def _poll_targets(self, targets: list[TargetState], *, raise_errors: bool) -> list[tuple[str, str]]:
-        """Poll `targets`, `poll_concurrency` at a time; return the keys whose live side changed."""
+        """Poll `targets`, `poll_concurrency` at a time; return the keys whose live side changed.
+
+        The fingerprints of all the targets of one server are read together
+        (`fingerprints_of`: six queries per server, not per schema); a server
+        whose read fails fails each of its targets.
+        """
         sem = asyncio.Semaphore(self.poll_concurrency)
         shared: SharedSchemas = {}  # shards with one new fingerprint are introspected once
+        by_server: dict[ConnParams, list[TargetState]] = {}
+        for t in targets:
+            by_server.setdefault(t.target.params, []).append(t)
 
-        async def one(t: TargetState) -> bool:
+        async def one(t: TargetState, prints: Prints) -> bool:
             async with sem:
-                return await self._poll_one(t, shared)
+                return await self._poll_one(t, shared, prints)
 
-        results = await asyncio.gather(*(one(t) for t in targets), return_exceptions=True)
+        outcome: dict[tuple[str, str], bool | BaseException] = {}
+
+        async def server(ts: list[TargetState]) -> None:
+            try:
+                async with sem:
+                    inst = self.instances.get(ts[0].target.params)
+                    prints = await fingerprints_of(inst, [t.target.schema for t in ts])
+            except Exception as exc:
+                outcome.update((t.key, exc) for t in ts)
+                return
+            rs = await asyncio.gather(*(one(t, prints[t.target.schema]) for t in ts), return_exceptions=True)
+            outcome.update(zip((t.key for t in ts), rs, strict=True))
+
+        await asyncio.gather(*(server(ts) for ts in by_server.values()))
+        results = [outcome[t.key] for t in targets]
         moved: list[tuple[str, str]] = []
         errors: list[str] = []
         for t, r in zip(targets, results, strict=True):
@@ -380,7 +404,9 @@ class RepoEnvironment:
                 raise SchemadError(self.last_poll_error or "poll failed")
         return moved
 
-    async def _poll_one(self, t: TargetState, shared: SharedSchemas | None = None) -> bool:
+    async def _poll_one(
+        self, t: TargetState, shared: SharedSchemas | None = None, prints: Prints | None = None
+    ) -> bool:
         """Refresh one target's live side; True if it changed in a way its diff depends on.
 
         That is its schema, a table's size where the dir's options route,
@@ -397,6 +423,7 @@ class RepoEnvironment:
             self.clock,
             shared,
             str(t.dir_path),
+            prints,
         )
         # A seeded table that gets (or loses) its rows adds or removes its INSERTs.
         seeded = {k.name for k in seeded_tables(ds.logical, opts)} if ds.logical is not None else set()

@@ -4,7 +4,8 @@ A `LiveState` is kept per target (server x schema) of an environment: the
 live schema, the per-object fingerprints it was read with, each table's size
 and row count, and when.  `poll_target` refreshes it: the six fingerprint
 queries when nothing changed (the sizes come from the same scan of
-information_schema.TABLES, never hashed: they move without DDL), and a
+information_schema.TABLES, never hashed: they move without DDL; a fleet's
+poll reads them once for all the shards of a server), and a
 re-introspection of only the objects whose fingerprint moved.
 `InstancePool` holds one pooled `Instance` per server, replaced when the
 server's connection settings change and dropped after a failed poll.
@@ -21,7 +22,7 @@ from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import SchemadError
 from schemad.introspect.filters import Filters
-from schemad.introspect.fingerprint import changed, fingerprints
+from schemad.introspect.fingerprint import Prints, changed, fingerprints_of
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
@@ -98,6 +99,7 @@ async def poll_target(
     clock: Callable[[], float],
     shared: SharedSchemas | None = None,
     scope: str = "",
+    prints: Prints | None = None,
 ) -> bool:
     """Refresh one target's live side from `inst`; True if its schema changed (sizes are just replaced).
 
@@ -105,11 +107,14 @@ async def poll_target(
     introspected first looks for a shard of the same `scope` (its dir: same
     filters), flavor and group fingerprint that was introspected in this
     poll, and takes a copy of that model under its own name: N shards with a
-    new schema cost one introspection, not N.
+    new schema cost one introspection, not N.  `prints` are the target's
+    fingerprints when the caller read them already (a fleet reads all the
+    shards of a server at once: `fingerprints_of`).
     """
-    lengths: dict[str, tuple[int, int]] = {}
-    fp = await fingerprints(inst, schema, lengths)  # the sizes come from its TABLES scan
-    sizes = {name: TableSize(length, rows) for name, (length, rows) in lengths.items()}
+    if prints is None:
+        prints = (await fingerprints_of(inst, [schema]))[schema]
+    fp = prints.fingerprints  # the sizes come from its TABLES scan
+    sizes = {name: TableSize(length, rows) for name, (length, rows) in prints.sizes.items()}
     now = clock()
     if live.flavor is None:
         live.flavor = await inst.flavor()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from schemad.connection.instance import Instance
-from schemad.introspect.fingerprint import changed, fingerprints
+from schemad.introspect import fingerprint
+from schemad.introspect.fingerprint import changed, fingerprints, fingerprints_of
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectKey, ObjectType
 from tests.conftest import DBServer
@@ -387,3 +388,39 @@ async def test_index_order_is_part_of_the_fingerprint(
         x.rstrip(",") for x in after.splitlines()
     )
     assert changed(before, await fingerprints(instance, schema)) == {t("myi")}
+
+
+async def test_many_schemas_read_together_get_exactly_their_own_fingerprints(
+    server: DBServer, instance: Instance, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Four shards, three of them changed in different ways (one with its indexes reordered: the
+    # server's row order must survive the split), a case twin of one that is not asked for (IN
+    # compares case-insensitively on information_schema), and a schema that does not exist.
+    others = [f"{schema}_a", f"{schema}_b", f"{schema}_c", f"{schema}_C"]
+    assert (await instance.variables())["lower_case_table_names"] == "0"
+    try:
+        for name in others:
+            await instance.execute(f"CREATE DATABASE `{name}`")
+        for name in [schema, *others[:3]]:
+            await _run(server, name, BASE)
+        await _run(server, others[0], "ALTER TABLE myi DROP INDEX kv; ALTER TABLE myi ADD INDEX kv (v)")
+        await _run(server, others[1], "ALTER TABLE child DROP CONSTRAINT ck_qty; DROP VIEW v_parent")
+        await _run(server, others[2], "INSERT INTO plain (a) VALUES (1), (2); CREATE TABLE extra (id int)")
+        await _run(server, others[3], "CREATE TABLE twin_only (id int); CREATE PROCEDURE p_one() SELECT 1")
+        asked = [schema, *others[:3], f"{schema}_missing"]
+        single = {}
+        for name in asked:
+            sizes: dict[str, tuple[int, int]] = {}
+            single[name] = (await fingerprints(instance, name, sizes), sizes)
+        assert len({frozenset(fp.items()) for fp, _ in single.values()}) == 5  # all different
+        monkeypatch.setattr(fingerprint, "BATCH", 2)  # three batches of six queries
+        instance.query_counts.clear()
+        together = await fingerprints_of(instance, asked)
+        assert sum(instance.query_counts.values()) == 6 * 3
+        assert {n: (p.fingerprints, p.sizes) for n, p in together.items()} == single
+        assert together[f"{schema}_missing"].fingerprints == {}
+        assert t("twin_only") not in together[others[2]].fingerprints
+        assert together[others[2]].fingerprints[P] == single[schema][0][P]  # not the twin's p_one
+    finally:
+        for name in others:
+            await instance.execute(f"DROP DATABASE IF EXISTS `{name}`")

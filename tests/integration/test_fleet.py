@@ -20,6 +20,8 @@ from schemad.cli.main import main
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.embedded import EmbeddedServer
+from schemad.errors import SchemadError
+from schemad.introspect.fingerprint import fingerprints
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.cache import CanonicalCache
 from tests.conftest import DBServer
@@ -109,11 +111,14 @@ async def test_consistency_view_names_the_shard_changed_by_hand(
     assert [len(g.shards) for g in view.groups] == [40]
     assert view.groups[0].matches_repo is True and view.odd == ()
 
-    # An unchanged poll of 40 shards: the six fingerprint queries each, nothing introspected.
+    # An unchanged poll of 40 shards on 2 servers: the six fingerprint queries per server (all the
+    # shards of a server read together), nothing introspected, the same fingerprints and sizes.
+    polled = {k: (dict(t.live.fingerprints), dict(t.live.sizes)) for k, t in env.targets.items()}
     before = queries(env)
     await env.poll()
     unchanged = queries(env) - before
-    assert unchanged == 6 * 40
+    assert unchanged == 6 * 2
+    assert {k: (t.live.fingerprints, t.live.sizes) for k, t in env.targets.items()} == polled
 
     async with Instance(b) as inst:
         await inst.execute(f"ALTER TABLE `{shard(7)}`.`a` ADD COLUMN `x` int")
@@ -150,6 +155,57 @@ async def test_consistency_view_names_the_shard_changed_by_hand(
         d = diffs[(s.address, s.schema)]
         assert d is not None and [p.step.sql for p in d.planned] == ["DROP TABLE `c`"]
         assert s.plan_hash == extra.plan_hash
+
+
+async def test_an_unchanged_poll_reads_each_server_once_with_the_same_results(
+    env: RepoEnvironment, fleet: tuple[Path, list[ConnParams]]
+) -> None:
+    _, servers = fleet
+    before = queries(env)
+    await env.poll()
+    assert queries(env) - before <= 6 * len(servers)  # 40 shards on 2 servers: not 6 x 40
+    for p in servers:  # what each shard holds is what reading it alone gives
+        async with Instance(p) as inst:
+            for i in range(PER_SERVER):
+                sizes: dict[str, tuple[int, int]] = {}
+                fp = await fingerprints(inst, shard(i), sizes)
+                live = env.targets[(p.address, shard(i))].live
+                assert (
+                    live.fingerprints == fp
+                    and {n: (s.length, s.rows) for n, s in live.sizes.items()} == sizes
+                )
+
+
+async def test_a_server_that_fails_fails_only_its_own_shards(
+    fleet: tuple[Path, list[ConnParams]], tmp_path: Path
+) -> None:
+    root, (a, _) = fleet
+    srv = EmbeddedServer()
+    srv.start()
+    try:
+        c = ConnParams(host="127.0.0.1", port=srv.port, user="root")
+        text = "".join(f"CREATE DATABASE `{shard(i)}`; USE `{shard(i)}`; {''.join(TABLES)}" for i in (0, 1))
+        await load_sql(c, None, text)
+        (tmp_path / "hosts.txt").write_text(f"{a.host}:{a.port}\n{c.host}:{c.port}\n")
+        e = RepoEnvironment("r", root, "test", CanonicalCache(tmp_path / "c2.sqlite3"))
+        try:
+            await e.evaluate()
+            assert len(e.targets) == PER_SERVER + 2 and e.last_poll_error is None
+            polled = {k: t.live.snapshot_at for k, t in e.targets.items()}
+            srv.halt()  # server C goes away
+            with pytest.raises(SchemadError):
+                await e.poll()
+            failed = {k for k, t in e.targets.items() if t.live.error}
+            assert failed == {(c.address, shard(0)), (c.address, shard(1))}
+            assert all(t.live.snapshot_at == polled[k] for k, t in e.targets.items() if k in failed)
+            assert f"{c.address} {shard(1)}: " in (e.last_poll_error or "")
+            assert all(
+                t.diff is not None and not t.diff.planned for k, t in e.targets.items() if k not in failed
+            )
+        finally:
+            await e.close()
+    finally:
+        srv.stop()
 
 
 async def test_removed_shards_disappear_when_host_wrapper_runs_again(
