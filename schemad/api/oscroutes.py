@@ -33,7 +33,7 @@ def _env_name(job: Any) -> str:
 
 
 async def approve_cutover(request: web.Request) -> web.Response:
-    job = _job_or_404(request)
+    job = await _job_or_404(request)
     require(request, f"cutover:{_env_name(job)}")
     d = _daemon(request)
     try:
@@ -46,7 +46,7 @@ async def approve_cutover(request: web.Request) -> web.Response:
 
 
 async def cleanup(request: web.Request) -> web.Response:
-    job = _job_or_404(request)
+    job = await _job_or_404(request)
     require(request, f"push:{_env_name(job)}")
     d = _daemon(request)
     try:

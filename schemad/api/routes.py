@@ -553,9 +553,9 @@ async def get_drift(request: web.Request) -> web.Response:
 # ///// jobs and audit /////
 
 
-def _job_or_404(request: web.Request) -> Any:
+async def _job_or_404(request: web.Request) -> Any:
     job_id = request.match_info["id"]
-    job = _daemon(request).store.get_job(job_id)
+    job = await asyncio.to_thread(_daemon(request).store.get_job, job_id)
     if job is None:
         raise web.HTTPNotFound(text=f"no job {job_id!r}")
     return job
@@ -581,13 +581,13 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 async def get_job(request: web.Request) -> web.Response:
     require(request, "read")
-    job = _job_or_404(request)
+    job = await _job_or_404(request)
     return web.json_response({"job": job_json(job, _daemon(request).jobs.progress(job.id))})
 
 
 async def job_log(request: web.Request) -> web.StreamResponse:
     require(request, "read")
-    job = _job_or_404(request)
+    job = await _job_or_404(request)
     resp = web.StreamResponse(
         headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"}
     )
@@ -600,14 +600,15 @@ async def job_log(request: web.Request) -> web.StreamResponse:
 
 
 async def cancel_job(request: web.Request) -> web.Response:
-    job = _job_or_404(request)
+    job = await _job_or_404(request)
     d = _daemon(request)
     env_name = job.environment.rpartition("/")[2]
     require(request, f"push:{env_name}")
     active = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
     if job.state not in active or not d.jobs.cancel(job.id):
         raise api_error(web.HTTPConflict, "job_not_running", f"job {job.id} is {job.state}, not running")
-    return web.json_response({"job": job_json(d.store.get_job(job.id) or job)}, status=202)
+    now = await asyncio.to_thread(d.store.get_job, job.id)
+    return web.json_response({"job": job_json(now or job)}, status=202)
 
 
 async def audit(request: web.Request) -> web.Response:

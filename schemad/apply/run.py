@@ -36,11 +36,16 @@ class RunHooks:
     Indexes count the statements of this run from 0.  `step_started` may
     raise a SchemadError to refuse the statement (a cancelled job): the run
     stops there, the statement never started (no `step_ended`), and the
-    run's record shows it failed with the error's text.
+    run's record shows it failed with the error's text.  `ready` is awaited
+    after `step_started` and before the statement runs (the daemon waits there
+    until the statement's record is written); it may refuse it the same way.
     """
 
     def step_started(self, index: int, total: int, step: Step) -> None:
         """A statement is about to run."""
+
+    async def ready(self, index: int) -> None:
+        """Awaited after `step_started`, right before the statement runs."""
 
     def step_ended(self, index: int, error: str | None) -> None:
         """A statement ended: error None when it succeeded."""
@@ -127,6 +132,7 @@ class _Hooked:
     async def execute(self, step: Step) -> None:
         i = self.current[0] = self.current[0] + 1
         self.hooks.step_started(i, self.total, step)  # may refuse it: then it never started
+        await self.hooks.ready(i)  # so may this
         try:
             await self.inner.execute(step)
         except SchemadError as exc:

@@ -58,6 +58,7 @@ from schemad.model.keys import ObjectKey, ObjectType
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.opsstore import AckRecord, AckState, Baseline, OpsStore, TargetId
 from schemad.service.state import StateStore
+from schemad.service.writebehind import WriteBehind
 
 __all__ = [
     "MAX_ACK_SECONDS",
@@ -209,6 +210,8 @@ class DriftBook:
     _memos: dict[TargetId, _Memo] = field(default_factory=dict)
     _acks: dict[int, AckRecord] = field(default_factory=dict)  # the active ones, by id
     _changed: asyncio.Event | None = None  # wakes the expiry timer
+    # Ends, their audit entries and baselines are written in order off the event loop.
+    writes: WriteBehind = field(default_factory=lambda: WriteBehind("drift book"))
 
     def load(self) -> None:
         """Read the stored baselines and active acknowledgements (daemon start)."""
@@ -499,22 +502,22 @@ class DriftBook:
     def _end(self, a: AckRecord, state: AckState, reason: str, now: float, key: str) -> None:
         """Record that an acknowledgement stopped holding, in the store and the audit log."""
         self._acks.pop(a.id, None)
-        try:
-            self.ops.end_ack(a.id, state, now, reason)
-        except Exception as exc:
-            log.error("drift acknowledgement %d: cannot record its end: %s", a.id, exc)
+        self.writes.put(
+            f"record the end of drift acknowledgement {a.id}",
+            lambda: self.ops.end_ack(a.id, state, now, reason),
+        )
         result = AUDIT_EXPIRED if state is AckState.EXPIRED else AUDIT_VOID
-        try:
-            self.store.append_audit(
+        self.writes.put(
+            f"audit the end of drift acknowledgement {a.id}",
+            lambda: self.store.append_audit(
                 at=now,
                 who=a.who,
                 environment=key,
                 plan_hash=a.statements_hash,
                 statements=(),
                 result=f"{result}: #{a.id} {a.key} in {a.schema} on {a.address}: {reason}",
-            )
-        except Exception as exc:
-            log.error("drift acknowledgement %d: cannot audit its end: %s", a.id, exc)
+            ),
+        )
 
     async def _audit(self, key: str, ack: AckRecord, statements: Sequence[str], result: str) -> None:
         await asyncio.to_thread(
@@ -529,10 +532,12 @@ class DriftBook:
         )
 
     def _put(self, tid: TargetId, baseline: Baseline, now: float) -> None:
-        try:
-            self.ops.put_baseline(tid, baseline, now)
-        except Exception as exc:  # kept in memory; written with the next change
-            log.error("drift baseline of %s: cannot store it: %s", " ".join(tid), exc)
+        # Kept in memory; a failed write is logged and the next change writes it again.
+        self.writes.put(
+            f"store the drift baseline of {' '.join(tid)}",
+            lambda: self.ops.put_baseline(tid, baseline, now),
+            key=f"baseline {tid}",
+        )
 
 
 def _holds(ack: AckRecord, statements_hash: str, fingerprint: str | None, now: float) -> bool:

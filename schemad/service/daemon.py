@@ -223,6 +223,7 @@ class Daemon:
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.webhooks.stop()  # undelivered events stay queued for the next start
+        await self.drift.writes.flush()  # acknowledgement ends and baselines handed over off the loop
         self.ops.close()
         self.cache.close()
         local_workspace.release_all()  # it stops after its local-workspace-idle

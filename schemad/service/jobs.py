@@ -82,6 +82,7 @@ from schemad.service.state import (
     StateStore,
     settle_statements,
 )
+from schemad.service.writebehind import WriteBehind
 
 __all__ = [
     "CutoverNotPending",
@@ -170,6 +171,7 @@ class LiveJob:
     """
 
     record: JobRecord
+    writes: WriteBehind  # the record and audit entries, written in order off the event loop
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     progress: dict[str, object] | None = None  # the wrapper's last parsed progress
     lines: list[str] = field(default_factory=list)  # the log's last lines (bounded)
@@ -319,7 +321,7 @@ class JobRunner:
         )
         self._emit_audit(audit_id, now, who, environment, plan_hash, statements, AUDIT_RUNNING, job_id)
         self._state_changed(record)
-        live = LiveJob(record)
+        live = LiveJob(record, WriteBehind(f"job {job_id}"))
         self._live[job_id] = live
         live.task = asyncio.get_running_loop().create_task(
             self._run(live, items, audit_id), name=f"push {job_id}"
@@ -559,7 +561,11 @@ class JobRunner:
 
     def audit_drops(self, live: LiveJob, drops: tuple[str, ...]) -> None:
         """An audit entry for the DROPs schemad ran on its own after stopping a tool (pt-osc triggers)."""
-        self._audit_action(live.record, "schemad", drops, AUDIT_STOP_DROPS)
+        job = live.record
+        live.writes.put(
+            "audit the DROPs after a stop",
+            lambda: self._audit_action(job, "schemad", drops, AUDIT_STOP_DROPS),
+        )
 
     def wrapper_started(self, live: LiveJob, pgid: int) -> None:
         """A wrapper tool started as process group `pgid`: counted, and recorded so a restart can stop it."""
@@ -632,10 +638,11 @@ class JobRunner:
     # ///// the job /////
 
     def _save(self, live: LiveJob, **changes: object) -> None:
-        """Replace the record and write it through at once (SQLite, a few ms): nothing reorders writes."""
+        """Replace the record and hand it to the job's writes (in order; `durable` waits for them)."""
         before = live.record.state
         live.record = replace(live.record, updated_at=self.clock(), **changes)  # type: ignore[arg-type]
-        self.store.update_job(live.record)
+        record = live.record
+        live.writes.put(f"record job {record.id}", lambda: self.store.update_job(record), key="record")
         if live.record.state != before:
             self._state_changed(live.record)
 
@@ -687,11 +694,17 @@ class JobRunner:
             log.exception("job %s failed", live.record.id)
         finally:
             try:
-                self._finish(live, state, error, settle_statements(live.record.statements), audit_id)
+                await self._finish(live, state, error, settle_statements(live.record.statements), audit_id)
             except Exception:
                 log.exception("job %s: could not record how it ended", live.record.id)
 
-    def _finish(
+    async def durable(self, live: LiveJob) -> None:
+        """Wait until the job's record as it is now is written; StateError when it could not be."""
+        failed = await live.writes.flush()
+        if "record" in failed:
+            raise StateError(f"job {live.record.id}: cannot record the statement: {failed['record']}")
+
+    async def _finish(
         self,
         live: LiveJob,
         state: JobState,
@@ -708,7 +721,16 @@ class JobRunner:
             statements=statements,
             wrapper_pid=None,
         )
-        self.store.finish_job(live.record)
+        record = live.record
+        # After the job's other writes (finish_job writes the whole record, superseding a failed one).
+        # A second cancel (shutdown) does not stop the write: it goes on in its thread.
+        end = asyncio.ensure_future(self._write_end(live, record))
+        try:
+            await asyncio.shield(end)
+        except asyncio.CancelledError:
+            log.warning("job %s: stopped while its end was written; the write goes on", record.id)
+        except Exception:  # the followers and hooks below still learn that it ended
+            log.exception("job %s: could not record how it ended", record.id)
         self._state_changed(live.record)
         r = live.record
         self._emit_audit(
@@ -722,6 +744,10 @@ class JobRunner:
         live.wake()
         if self.on_finished is not None:
             self.on_finished(r.environment)
+
+    async def _write_end(self, live: LiveJob, record: JobRecord) -> None:
+        await live.writes.flush()
+        await asyncio.to_thread(self.store.finish_job, record)
 
     async def _run_item(self, live: LiveJob, item: PushItem, offset: int) -> tuple[bool, str | None]:
         t, cfg = item.target, item.dir.config
@@ -824,6 +850,9 @@ class _JobHooks(RunHooks):
             raise JobCancelled("cancelled before this statement started")
         r.update_statement(live, self.offset + index, status="pending", started_at=r.clock())
         r.log_line(live, f"{self.where}: running: {step.sql.splitlines()[0]}")
+
+    async def ready(self, index: int) -> None:
+        await self.runner.durable(self.live)  # the statement's record is written before its DDL runs
 
     def step_ended(self, index: int, error: str | None) -> None:
         r = self.runner

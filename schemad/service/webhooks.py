@@ -58,6 +58,7 @@ from schemad.errors import ConfigError
 from schemad.service.metrics import Metrics
 from schemad.service.opsstore import NewEvent, OpsStore, OutboxRow
 from schemad.service.state import JobRecord
+from schemad.service.writebehind import WriteBehind
 from schemad.webhook_config import Secret, WebhookConfig
 
 __all__ = [
@@ -353,6 +354,7 @@ class WebhookDispatcher:
         self._stopping = False
         self._user_agent = f"schemad/{_version()}"
         self._started: set[str] = set()  # jobs that announced push.started and have not ended
+        self._writes = WriteBehind("webhooks")  # the outbox rows, in emit order, off the event loop
 
     @property
     def targets(self) -> list[str]:
@@ -361,7 +363,11 @@ class WebhookDispatcher:
     # ///// emitting /////
 
     def emit(self, name: str, environment: str, repo: str, data: Mapping[str, Any]) -> Event | None:
-        """Queue event `name` for every target that wants it (durable on return); None if none does."""
+        """Queue event `name` for every target that wants it; None if none does.
+
+        The outbox rows are written in order in a thread (`flush` waits for them): an
+        unreachable control schema never holds up the poll or job that emitted it.
+        """
         wanting = [t for t in self._targets if t.config.wants(name)]
         if not wanting:
             return None
@@ -383,22 +389,43 @@ class WebhookDispatcher:
             )
             for t in wanting
         ]
-        try:
-            dropped = self.ops.enqueue(rows, {t.config.name: t.config.queue_limit for t in wanting})
-        except Exception as exc:  # never fail what emitted it (a poll, a job); say it was lost
-            log.error("webhooks: event %s (%s) could not be queued: %s", event.id, name, type(exc).__name__)
+        limits = {t.config.name: t.config.queue_limit for t in wanting}
+
+        def queued(dropped: dict[str, int] | None) -> None:
+            if dropped is None:  # could not be queued (logged): counted as lost
+                for t in wanting:
+                    self.metrics.record_webhook(t.config.name, "dropped")
+                return
             for t in wanting:
-                self.metrics.record_webhook(t.config.name, "dropped")
-            return None
-        for t in wanting:
-            lost = dropped.get(t.config.name, 0)
-            t.depth += 1 - lost
-            self.metrics.set_webhook_queue(t.config.name, t.depth)
-            if lost:
-                log.error("webhook %s: queue full: dropped its %d oldest event(s)", t.config.name, lost)
-                self.metrics.record_webhook(t.config.name, "dropped", lost)
-            t.wake.set()
+                lost = dropped.get(t.config.name, 0)
+                t.depth += 1 - lost
+                self.metrics.set_webhook_queue(t.config.name, t.depth)
+                if lost:
+                    log.error("webhook %s: queue full: dropped its %d oldest event(s)", t.config.name, lost)
+                    self.metrics.record_webhook(t.config.name, "dropped", lost)
+                t.wake.set()
+
+        # Queued in order off the event loop (a remote control schema may be slow or unreachable);
+        # never fails what emitted it (a poll, a job): a lost event is logged and counted.
+        self._writes.put(
+            f"queue event {event.id} ({name})",
+            lambda: self._enqueue(event, rows, limits),
+            after=queued,
+        )
         return event
+
+    def _enqueue(self, event: Event, rows: list[NewEvent], limits: dict[str, int]) -> dict[str, int] | None:
+        """(In the writes' thread.) The event's rows in the outbox; None when they could not be written."""
+        try:
+            return self.ops.enqueue(rows, limits)
+        except Exception as exc:
+            what = type(exc).__name__
+            log.error("webhooks: event %s (%s) could not be queued: %s", event.id, event.name, what)
+            return None
+
+    async def flush(self) -> None:
+        """Wait until every event emitted so far is in the outbox (or known lost)."""
+        await self._writes.flush()
 
     def job_changed(self, job: JobRecord) -> None:
         """A job's state changed: announce it (push.planned, push.started, ...).
@@ -431,6 +458,7 @@ class WebhookDispatcher:
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop sending; an attempt in flight gets `grace` seconds (what is queued stays queued)."""
+        await self._writes.flush()
         self._stopping = True
         tasks = [t.task for t in self._targets if t.task is not None]
         for t in self._targets:

@@ -221,6 +221,7 @@ async def test_filters_limits_and_max_age() -> None:
     assert d.emit("drift.detected", "prod", "app", {}) is None  # not wanted: nothing queued
     for i in range(3):
         d.emit("push.started", "prod", "app", {"i": i})
+    await d.flush()  # queued in order off the event loop
     assert ops.depth("t") == 2
     assert json.loads(ops.head("t").body)["data"]["i"] == 1  # type: ignore[union-attr]
     assert metrics.webhook_deliveries.labels("t", "dropped")._value.get() == 1
@@ -266,3 +267,33 @@ async def test_a_target_a_reload_drops_loses_its_series_and_a_repo_of_its_name_d
     await d.reconfigure([], None)
     assert b'target="t"' not in metrics.render()[0]
     await d.stop()
+
+
+async def test_emit_never_waits_for_the_store_on_the_event_loop() -> None:
+    """A slow outbox (a remote control schema) is written in a thread; the events keep their order."""
+    import threading
+
+    class SlowOps(MemoryOpsStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = threading.Event()
+            self.threads: set[int] = set()
+
+        def enqueue(self, rows: Any, limits: Any) -> Any:
+            self.threads.add(threading.get_ident())
+            self.gate.wait(5)
+            return super().enqueue(rows, limits)
+
+    ops = SlowOps()
+    d = dispatcher("http://127.0.0.1:9/x", ops, Metrics())
+    for i in range(3):
+        d.emit("push.started", "prod", "app", {"i": i})  # returns while the first write is held
+    assert ops.depth("t") == 0
+    ops.gate.set()
+    await d.flush()
+    assert threading.get_ident() not in ops.threads
+    order = []
+    while (row := ops.head("t")) is not None:
+        order.append(json.loads(row.body)["data"]["i"])
+        ops.remove(row.id)
+    assert order == [0, 1, 2]

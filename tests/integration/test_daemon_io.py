@@ -1,0 +1,148 @@
+"""The daemon's store I/O with a control schema (`[state] backend = "mysql"`), on real servers and processes.
+
+A job's statement record is committed before its DDL reaches the target, and
+while the control schema makes the daemon wait, its event loop keeps answering:
+the test holds a row lock on the job's row in the control schema (the record
+write waits on it) and watches the target's process list, then holds a
+metadata lock on the target table (the ALTER waits on it) and reads the
+control schema meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+
+from schemad.apply.executor import push_lock_name
+from schemad.service.state import JobState
+from schemad.service.state_mysql import MysqlStateStore
+from schemad.state_config import MysqlStateConfig
+from schemad.webhook_config import SecretRef
+from tests.conftest import DBServer
+from tests.daemon_proc import (
+    DB_PASSWORD,
+    DB_USER,
+    PASSWORD_ENV,
+    USERS,
+    DaemonRepo,
+    RunningDaemon,
+    ensure_db_user,
+    sql,
+)
+
+USERS_OLD = "CREATE TABLE users (id int(10) unsigned NOT NULL AUTO_INCREMENT, PRIMARY KEY (id)) ENGINE=InnoDB"
+
+
+def connect(server: DBServer, schema: str | None = None) -> pymysql.Connection[Any]:
+    p = server.params
+    return pymysql.connect(
+        host=p.host, port=p.port, user=p.user, password=p.password or "", database=schema, autocommit=True
+    )
+
+
+def query(conn: pymysql.Connection[Any], text: str, args: Any = None) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(text, args)
+        return list(cur.fetchall())
+
+
+def alters_on(server: DBServer, schema: str) -> list[str]:
+    """The ALTER TABLEs the target server is running (or waiting to run) in `schema` now."""
+    conn = connect(server)
+    try:
+        rows = query(
+            conn,
+            "SELECT state, info FROM information_schema.processlist"
+            " WHERE db = %s AND info LIKE 'ALTER TABLE%%'",
+            (schema,),
+        )
+        return [str(r[0]) for r in rows]
+    finally:
+        conn.close()
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {predicate}")
+
+
+@pytest.fixture
+def names(server: DBServer) -> Iterator[tuple[str, str]]:
+    ensure_db_user(server)
+    target, ctl = f"io_target_{os.getpid()}", f"io_ctl_{os.getpid()}"
+    sql(server, f"DROP DATABASE IF EXISTS {target}; CREATE DATABASE {target}; DROP DATABASE IF EXISTS {ctl}")
+    sql(server, USERS_OLD, target)
+    yield target, ctl
+    sql(server, f"DROP DATABASE IF EXISTS {target}; DROP DATABASE IF EXISTS {ctl}")
+
+
+def mysql_daemon(server: DBServer, tmp_path: Path, target: str, ctl: str) -> RunningDaemon:
+    repo = DaemonRepo.create(tmp_path / "repo", server, target, {"users.sql": USERS})
+    p = server.params
+    state = (
+        f'[state]\nbackend = "mysql"\nhost = "{p.host}"\nport = {p.port}\nuser = "{DB_USER}"\n'
+        f'schema = "{ctl}"\npassword_env = "{PASSWORD_ENV}"\n'
+    )
+    return RunningDaemon(repo, tmp_path / "run", extra_toml=state, poll_interval="1h")
+
+
+def control_store(server: DBServer, ctl: str) -> MysqlStateStore:
+    p = server.params
+    config = MysqlStateConfig(
+        host=p.host, port=p.port, user=DB_USER, schema=ctl, password=SecretRef(env="PW")
+    )
+    return MysqlStateStore(config, environ={"PW": DB_PASSWORD})
+
+
+def test_a_statement_is_recorded_before_its_ddl_and_the_loop_never_waits_for_the_store(
+    server: DBServer, tmp_path: Path, names: tuple[str, str]
+) -> None:
+    target, ctl = names
+    d = mysql_daemon(server, tmp_path, target, ctl).start()
+    held = connect(server)  # holds the target's push lock, then a metadata lock on the table
+    row = connect(server, ctl)  # holds the job's row in the control schema
+    try:
+        plan = d.diff()
+        assert "ALTER TABLE" in str(plan), plan
+        assert query(held, "SELECT GET_LOCK(%s, 10)", (push_lock_name(target),)) == [(1,)]
+        r = d.post("/v1/environments/test/push", {"plan_hash": plan["plan_hash"]})
+        assert r.status == 202, r.text
+        job_id = r.json()["job"]["id"]  # recorded; its run waits for the push lock
+
+        query(row, "BEGIN")
+        assert query(row, "SELECT id FROM jobs WHERE id = %s FOR UPDATE", (job_id,)) == [(job_id,)]
+        query(held, "SELECT RELEASE_LOCK(%s)", (push_lock_name(target),))
+        # The job now has the push lock, and its record writes wait for the row the test holds.
+        wait_for(lambda: query(held, "SELECT IS_USED_LOCK(%s) IS NOT NULL", (push_lock_name(target),))[0][0])
+        for _ in range(20):  # meanwhile the event loop answers, and no DDL reaches the target
+            assert d.get("/healthz", token=None, timeout=5).status == 200
+            assert alters_on(server, target) == []
+            time.sleep(0.05)
+
+        query(held, "BEGIN")
+        query(held, f"SELECT * FROM `{target}`.users")  # the ALTER will wait for this metadata lock
+        query(row, "COMMIT")
+        states = wait_for(lambda: alters_on(server, target))
+        assert "metadata lock" in states[0]
+        with control_store(server, ctl) as s:  # the DDL waits on the target: its record is there
+            job = s.get_job(job_id)
+            assert job is not None and job.state is JobState.RUNNING
+            (st,) = job.statements
+            assert st.started_at is not None and st.finished_at is None and "ALTER TABLE" in st.sql
+        query(held, "COMMIT")
+        assert d.wait_job(job_id)["state"] == "succeeded"
+    finally:
+        held.close()
+        row.close()
+        assert d.stop() == 0
