@@ -270,6 +270,7 @@ def published_answers(d: Daemon, key: str, env: RepoEnvironment) -> dict[str, An
         "doc": {"environment": environment_json(key, env, poll), "headers": as_json.headers},
         "diff_json": as_json.body.decode(),
         "diff_sql": as_sql.body.decode(),
+        "fleet_json": json.dumps(fleet_json(key, env)),
     }
 
 
@@ -446,9 +447,24 @@ async def get_fleet(request: web.Request) -> web.Response:
     """The consistency view: each dir's shards grouped by live schema fingerprint (service/fleet.py)."""
     require(request, "read")
     key, env = _env(request)
-    _owned(request, key, env)
+    d = _daemon(request)
+    if not d.owns(env):  # another replica polls it: the view it published (a refresh is the owner's)
+        published = await _published(d, key, env)
+        if published.fleet_json is None:
+            raise api_error(
+                web.HTTPServiceUnavailable,
+                "not_published",
+                f"{key} is polled by another replica, which has not published its fleet view yet",
+            )
+        headers = _published_headers(published)
+        return _response(Answer(published.fleet_json, "application/json", headers))
     if _bool_param(request, "refresh"):
-        await _daemon(request).refresh(key, env)
+        await d.refresh(key, env)
+    return web.json_response(fleet_json(key, env))
+
+
+def fleet_json(key: str, env: RepoEnvironment) -> dict[str, Any]:
+    """GET .../fleet's answer, as served and as published for the other replicas."""
     shards = env.shards()
     views = env.fleet()
 
@@ -458,19 +474,17 @@ async def get_fleet(request: web.Request) -> web.Response:
     def group(g: ShardGroup) -> dict[str, Any]:
         return {**g.to_json(), "shards": [shard(s) for s in g.shards]}
 
-    return web.json_response(
-        {
-            "environment": key,
-            "repo": env.repo,
-            "fleet": env.is_fleet,
-            "stale": env.stale,
-            "shards": len(shards),
-            "groups": sum(len(v.groups) for v in views),
-            "drifted": sum(s.drifted is True for s in shards),
-            "failing": sum(s.error is not None for s in shards),
-            "dirs": [{**v.to_json(), "groups": [group(g) for g in v.groups]} for v in views],
-        }
-    )
+    return {
+        "environment": key,
+        "repo": env.repo,
+        "fleet": env.is_fleet,
+        "stale": env.stale,
+        "shards": len(shards),
+        "groups": sum(len(v.groups) for v in views),
+        "drifted": sum(s.drifted is True for s in shards),
+        "failing": sum(s.error is not None for s in shards),
+        "dirs": [{**v.to_json(), "groups": [group(g) for g in v.groups]} for v in views],
+    }
 
 
 # ///// drift acknowledgements /////
