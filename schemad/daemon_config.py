@@ -161,6 +161,8 @@ class ReplicaConfig:
     id: str | None = None  # this daemon's replica id; None: <hostname>-<uuid> kept in state_dir/replica-id
     lease_ttl: float = 15.0  # seconds an environment's lease lasts unless renewed (every lease_ttl/4)
     push_wait: float = 60.0  # seconds a push handed to another replica waits for it to be taken
+    poll_log_retention: float = 168 * 3600.0  # seconds the control schema's poll_log rows are kept
+    push_request_retention: float = 24 * 3600.0  # seconds ended push_requests rows are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,7 +641,8 @@ class _Loader:
 
     def replicas(self, value: object) -> ReplicaConfig:
         t = self.table(value, "replicas")
-        self.known(t, frozenset({"id", "lease_ttl", "push_wait"}), "replicas")
+        keys = {"id", "lease_ttl", "push_wait", "poll_log_retention", "push_request_retention"}
+        self.known(t, frozenset(keys), "replicas")
         rid = t.get("id")
         if rid is not None and not (isinstance(rid, str) and _REPLICA_ID.fullmatch(rid)):
             raise self.error(
@@ -649,7 +652,13 @@ class _Loader:
         if ttl < 1:
             raise self.error("replicas.lease_ttl", f"expected at least 1s, got {ttl:g}s")
         wait = self.duration(t.get("push_wait", "60s"), "replicas.push_wait", positive=True)
-        return ReplicaConfig(rid, ttl, wait)
+        polls = self.duration(
+            t.get("poll_log_retention", "168h"), "replicas.poll_log_retention", positive=True
+        )
+        requests = self.duration(
+            t.get("push_request_retention", "24h"), "replicas.push_request_retention", positive=True
+        )
+        return ReplicaConfig(rid, ttl, wait, polls, requests)
 
     def workspace(self, value: object) -> WorkspaceConfig:
         t = self.table(value, "workspace")

@@ -118,7 +118,13 @@ class Daemon:
                 self._lease_names, self._pushing, self._gained, self._lost, self._push_request
             )
             control = ControlSchema(store, rid, config.replicas.lease_ttl)
-            self.replicas = Replicas(control, hooks, push_wait=config.replicas.push_wait)
+            self.replicas = Replicas(
+                control,
+                hooks,
+                push_wait=config.replicas.push_wait,
+                poll_log_retention=config.replicas.poll_log_retention,
+                push_request_retention=config.replicas.push_request_retention,
+            )
 
     # ///// lookups /////
 
@@ -534,7 +540,8 @@ class Daemon:
         if found is None or self.replicas is None:
             return {"kind": "owner_unavailable", "message": f"push {id}: {name} is not configured here"}
         req = PushRequest(**request)
-        out = await push_here(self, *found, req)
+        replicas = self.replicas
+        out = await push_here(self, *found, req, lambda job: replicas.note_job(id, job.id))
         return {
             "kind": out.kind.value,
             "message": out.message,

@@ -52,7 +52,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -277,8 +277,9 @@ class JobRunner:
         who: str,
         items: list[PushItem],
         postpone_cutover: bool = False,
+        recorded: Callable[[JobRecord], Awaitable[None]] | None = None,
     ) -> JobRecord:
-        """Record the job and its audit entry, then start it; returns the queued record."""
+        """Record the job and its audit entry, await `recorded(job)` if given, then start it."""
         now = self.clock()
         job_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "-" + secrets.token_hex(4)
         statements = tuple(
@@ -320,6 +321,8 @@ class JobRunner:
             )
         )
         self._emit_audit(audit_id, now, who, environment, plan_hash, statements, AUDIT_RUNNING, job_id)
+        if recorded is not None:
+            await recorded(record)
         self._state_changed(record)
         live = LiveJob(record, WriteBehind(f"job {job_id}"))
         self._live[job_id] = live

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -35,6 +35,9 @@ from schemad.service.state import JobRecord
 
 if TYPE_CHECKING:
     from schemad.service.daemon import Daemon
+
+#: Awaited with a push's job once it is recorded, before it starts.
+Recorded = Callable[[JobRecord], Awaitable[None]]
 
 __all__ = [
     "PushOutcome",
@@ -124,8 +127,13 @@ async def push_environment(daemon: Daemon, key: str, env: RepoEnvironment, req: 
     return await push_here(daemon, key, env, req)
 
 
-async def push_here(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
-    """The push on this daemon, under the environment's push lock (a replica: the control schema's too)."""
+async def push_here(
+    daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest, recorded: Recorded | None = None
+) -> PushOutcome:
+    """The push on this daemon, under the environment's push lock (a replica: the control schema's too).
+
+    `recorded` is awaited with the job once it is recorded, before it starts (a handed-over push).
+    """
     if env.push_lock.locked():
         return PushOutcome(PushOutcomeKind.RUNNING, f"a push to {key} is running; wait for it to end")
     await env.push_lock.acquire()
@@ -148,7 +156,7 @@ async def push_here(daemon: Daemon, key: str, env: RepoEnvironment, req: PushReq
                     f"a push to {key} is running on another replica; wait for it to end",
                 )
             held = True
-        outcome = await _checked(daemon, key, env, req)
+        outcome = await _checked(daemon, key, env, req, recorded)
         if outcome.kind is not PushOutcomeKind.SUBMITTED or outcome.job is None:
             return outcome
         task = daemon.jobs.task(outcome.job.id)
@@ -194,7 +202,9 @@ async def _hand_over(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRe
     )
 
 
-async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest) -> PushOutcome:
+async def _checked(
+    daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequest, recorded: Recorded | None = None
+) -> PushOutcome:
     with contextlib.suppress(Exception):  # checked just below through env.stale
         await daemon.poll_now(key, env)  # the plan must match the database as it is now
     if env.stale:
@@ -287,6 +297,7 @@ async def _checked(daemon: Daemon, key: str, env: RepoEnvironment, req: PushRequ
         who=req.who,
         items=items,
         postpone_cutover=req.postpone_cutover,
+        recorded=recorded,
     )
     return PushOutcome(
         PushOutcomeKind.SUBMITTED, f"job {job.id} runs {count} statement(s)", current, count, job

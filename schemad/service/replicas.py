@@ -345,11 +345,65 @@ class ControlSchema:
             what="hand a push over",
         )
 
-    def request_state(self, id: str) -> tuple[str, dict[str, Any] | None]:
-        rows = self.store.query("SELECT state, outcome FROM push_requests WHERE id = %s", (id,))
+    def request_state(self, id: str) -> tuple[str, dict[str, Any] | None, str | None, bool]:
+        """(state, outcome, taken_by, whether the taker's heartbeat is unexpired).
+
+        While `taken`, the outcome holds only the job's id once the owner recorded one (`note_job`).
+        """
+        rows = self.store.query(
+            f"SELECT p.state, p.outcome, p.taken_by, COALESCE(r.expires_at > {_NOW}, 0) FROM push_requests p"
+            " LEFT JOIN replicas r ON r.id = p.taken_by WHERE p.id = %s",
+            (id,),
+        )
         if not rows:
-            return "missing", None
-        return str(rows[0][0]), (json.loads(rows[0][1]) if rows[0][1] else None)
+            return "missing", None, None, False
+        r = rows[0]
+        taker = str(r[2]) if r[2] is not None else None
+        return str(r[0]), (json.loads(r[1]) if r[1] else None), taker, bool(r[3])
+
+    def note_job(self, id: str, job_id: str) -> None:
+        """The owner recorded the taken request's job (before it starts): a receiver can name it."""
+        self.store.run(
+            lambda cur: cur.execute(
+                "UPDATE push_requests SET outcome = %s WHERE id = %s AND state = 'taken' AND taken_by = %s",
+                (json.dumps({"job_id": job_id}), id, self.replica),
+            ),
+            what="note a handed-over push's job",
+        )
+
+    def abandon_request(self, id: str) -> bool:
+        """Mark a request whose taker died unanswered `abandoned` (False: it was answered meanwhile)."""
+        n = self.store.run(
+            lambda cur: cur.execute(
+                "UPDATE push_requests SET state = 'abandoned' WHERE id = %s AND state = 'taken'", (id,)
+            ),
+            what="abandon a push",
+        )
+        return bool(n)
+
+    def prune(self, poll_log_age: float, requests_age: float, batch: int = 500) -> tuple[int, int]:
+        """Delete poll_log rows and ended push_requests older than the ages (seconds), in small batches.
+
+        Returns how many rows of each went.  Each batch is its own short transaction.
+        """
+        gone = [0, 0]
+        for i, (table, where, age) in enumerate(
+            (
+                ("poll_log", "started_at", poll_log_age),
+                ("push_requests", "state IN ('done', 'expired', 'abandoned') AND created_at", requests_age),
+            )
+        ):
+            stmt = f"DELETE FROM {table} WHERE {where} < {_NOW} - %s LIMIT {int(batch)}"
+            while True:
+
+                def tx(cur: Cursor, stmt: str = stmt, age: float = age) -> int:
+                    return int(cur.execute(stmt, (age,)) or 0)
+
+                n = self.store.run(tx, what=f"prune {table}")
+                gone[i] += n
+                if n < batch:
+                    break
+        return gone[0], gone[1]
 
     def withdraw_request(self, id: str) -> bool:
         """Withdraw a request nobody took yet (True); False once an owner took it."""
@@ -471,12 +525,16 @@ class Replicas:
     control: ControlSchema
     hooks: ReplicaHooks
     push_wait: float = 60.0
+    poll_log_retention: float = 7 * 86400.0  # seconds poll_log rows are kept
+    push_request_retention: float = 86400.0  # seconds ended push_requests are kept
+    prune_every: float = 600.0
     owned: set[str] = field(default_factory=set)
     deadline: float = 0.0  # time.monotonic() until which the owned leases are surely ours
     live: tuple[str, ...] = ()
     owners: dict[str, str] = field(default_factory=dict)  # every lease's owner at the last heartbeat
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _pruned_at: float = 0.0  # time.monotonic() of the last prune
 
     @property
     def id(self) -> str:
@@ -580,6 +638,22 @@ class Replicas:
                 await self.tick()
             except Exception:
                 log.exception("replica %s: heartbeat failed", self.id)
+            await self._housekeeping()
+
+    async def _housekeeping(self) -> None:
+        """Prune old poll_log rows and ended push_requests: one live replica (the first by id) does it."""
+        if not self.live or self.live[0] != self.id or time.monotonic() - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            polls, requests = await asyncio.to_thread(
+                self.control.prune, self.poll_log_retention, self.push_request_retention
+            )
+        except SchemadError as exc:
+            log.warning("replica %s: cannot prune the control schema: %s", self.id, exc)
+            return
+        if polls or requests:
+            log.info("replica %s: pruned %d poll_log row(s), %d push request(s)", self.id, polls, requests)
 
     # ----- pushes -----
 
@@ -597,6 +671,13 @@ class Replicas:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
 
+    async def note_job(self, id: str, job_id: str) -> None:
+        """A handed-over push's job is recorded (it has not started): its receiver can name it if we die."""
+        try:
+            await asyncio.to_thread(self.control.note_job, id, job_id)
+        except SchemadError as exc:
+            log.warning("replica %s: cannot note job %s of push %s: %s", self.id, job_id, id, exc)
+
     async def _answer(self, id: str, name: str, request: dict[str, Any]) -> None:
         try:
             outcome = await self.hooks.push(id, name, request)
@@ -613,9 +694,23 @@ class Replicas:
         withdrawn = False
         while True:
             await asyncio.sleep(0.1)
-            state, outcome = await asyncio.to_thread(self.control.request_state, id)
+            state, outcome, taker, alive = await asyncio.to_thread(self.control.request_state, id)
             if state == "done" and outcome is not None:
                 return outcome
+            # The second deadline: the taker's heartbeat.  Gone or expired, it will never answer.
+            if state == "taken" and not alive and await asyncio.to_thread(self.control.abandon_request, id):
+                job_id = (outcome or {}).get("job_id")
+                follow = (
+                    f"; its job {job_id} was recorded: follow it (GET /v1/jobs/{job_id})"
+                    if job_id
+                    else ("; it recorded no job")
+                )
+                return {
+                    "kind": "owner_unavailable",
+                    "message": f"replica {taker} took the push to {name.removeprefix('env:')} and stopped"
+                    f" before answering{follow}",
+                    "job_id": job_id,
+                }
             if not withdrawn and time.monotonic() > deadline:
                 if await asyncio.to_thread(self.control.withdraw_request, id):
                     return {

@@ -11,8 +11,10 @@ control schema meanwhile.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +148,92 @@ def test_a_statement_is_recorded_before_its_ddl_and_the_loop_never_waits_for_the
         held.close()
         row.close()
         assert d.stop() == 0
+
+
+def test_a_push_taken_by_a_replica_that_stops_heartbeating_is_answered_503(
+    server: DBServer, tmp_path: Path
+) -> None:
+    """The owner takes a handed-over push, then freezes (SIGSTOP) in its checks: the receiver answers."""
+    from tests.integration.test_replicas import ENVS, Replica, control_sql, write_repo
+    from tests.integration.test_replicas import USERS_OLD as OLD
+
+    ensure_db_user(server)
+    tag = f"io{os.getpid()}"
+    control = f"ctl_taken_{tag}"
+    schemas = {e: f"taken_{tag}_{e}" for e in ENVS}
+    setup = [f"DROP DATABASE IF EXISTS {control}"]
+    for s in schemas.values():
+        setup += [
+            f"DROP DATABASE IF EXISTS {s}",
+            f"CREATE DATABASE {s}",
+            OLD.replace("TABLE ", f"TABLE {s}.", 1),
+        ]
+    sql(server, ";\n".join(setup) + ";")
+    repo = write_repo(tmp_path / "repo", server, schemas)
+    replicas = [Replica(repo, tmp_path / f"r{i}", control=control, replica=f"taken-{i}") for i in range(2)]
+    locker = connect(server)
+    try:
+        for r in replicas:
+            r.start()
+        owner = replicas[0].wait_for(
+            lambda: next((r for r in replicas if "e1" in r.owns()), None), timeout=60, interval=0.2
+        )
+        other = next(r for r in replicas if r is not owner)
+        plan = other.wait_for(
+            lambda: (x := other.get("/v1/environments/e1/diff")).status == 200 and x.json(), timeout=60
+        )
+        query(locker, f"LOCK TABLES `{schemas['e1']}`.users WRITE")  # the owner's checks wait on it
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(other.post, "/v1/environments/e1/push", {"plan_hash": plan["plan_hash"]})
+            other.wait_for(
+                lambda: control_sql(server, control, "SELECT state FROM push_requests") == [("taken",)],
+                timeout=30,
+            )
+            assert owner.proc is not None
+            owner.proc.send_signal(signal.SIGSTOP)  # no answer, no heartbeat
+            try:
+                r = answer.result(timeout=60)
+            finally:
+                owner.proc.send_signal(signal.SIGKILL)
+                owner.proc.wait()
+        assert r.status == 503, r.text
+        assert "owner_unavailable" in r.text and owner.replica in r.text and "recorded no job" in r.text
+        assert control_sql(server, control, "SELECT state FROM push_requests") == [("abandoned",)]
+    finally:
+        locker.close()
+        for x in replicas:
+            if x.proc is not None and x.proc.poll() is None:
+                x.stop()
+        sql(server, "".join(f"DROP DATABASE IF EXISTS {s};" for s in [control, *schemas.values()]))
+
+
+def test_prune_deletes_old_poll_log_rows_and_ended_push_requests_in_batches(
+    server: DBServer, tmp_path: Path, names: tuple[str, str]
+) -> None:
+    from schemad.service.replicas import ControlSchema
+
+    _, ctl = names
+    with control_store(server, ctl) as s:
+        c = ControlSchema(s, "pruner", 15.0)
+        conn = connect(server, ctl)
+        try:
+            now = float(query(conn, "SELECT UNIX_TIMESTAMP(NOW(6))")[0][0])
+            for i in range(7):  # old
+                query(
+                    conn,
+                    "INSERT INTO poll_log (name, replica, started_at) VALUES ('e', 'r', %s)",
+                    (now - 900 - i,),
+                )
+            query(conn, "INSERT INTO poll_log (name, replica, started_at) VALUES ('e', 'r', %s)", (now,))
+            for id, state, at in (("a", "done", now - 900), ("b", "taken", now - 900), ("c", "done", now)):
+                query(
+                    conn,
+                    "INSERT INTO push_requests (id, name, request, received_by, created_at, state)"
+                    " VALUES (%s, 'e', '{}', 'r', %s, %s)",
+                    (id, at, state),
+                )
+            assert c.prune(600, 600, batch=3) == (7, 1)
+            assert query(conn, "SELECT COUNT(*) FROM poll_log") == [(1,)]
+            assert query(conn, "SELECT id FROM push_requests ORDER BY id") == [("b",), ("c",)]
+        finally:
+            conn.close()
