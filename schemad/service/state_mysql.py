@@ -197,7 +197,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             state       VARCHAR(32) NOT NULL,
             created_at  DOUBLE NOT NULL,
             updated_at  DOUBLE NOT NULL,
-            doc         LONGTEXT NOT NULL,  -- JSON CampaignRecord: the request, its waves, every shard's state
+            doc         LONGTEXT NOT NULL,  -- JSON CampaignRecord: request, waves, every shard's state
             KEY campaigns_env (environment, created_at),
             KEY campaigns_state (state)
         ) {_TABLE}""",
