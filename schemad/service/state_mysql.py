@@ -287,6 +287,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             result      TEXT                                -- why it was refused
         ) {_TABLE}""",
     ),
+    # 6: requests one replica hands to another (service/replicas.py): cancel or approve the cut-over of a
+    # job another replica runs, refresh an environment another replica owns.
+    (
+        f"""CREATE TABLE IF NOT EXISTS replica_commands (
+            id           VARCHAR(64) NOT NULL PRIMARY KEY,
+            replica      VARCHAR(128) NOT NULL,  -- who answers: the job's runner, the environment's owner
+            subject      VARCHAR(255) NOT NULL,  -- the job id, or the lease name (refresh)
+            command      VARCHAR(16) NOT NULL,   -- cancel, cutover, refresh
+            requested_by VARCHAR(255) NOT NULL,  -- the token's name
+            received_by  VARCHAR(128) NOT NULL,
+            created_at   DOUBLE NOT NULL,        -- control server time
+            state        VARCHAR(16) NOT NULL,   -- queued, taken, done, expired, abandoned
+            answer       LONGTEXT,               -- JSON: status and body, or status, code and message
+            KEY replica_commands_state (state, replica)
+        ) {_TABLE}""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
