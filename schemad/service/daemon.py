@@ -171,6 +171,7 @@ class Daemon:
         await self._bring_up(self.config.repos)
         if self.replicas is not None:  # takes its share of the environments; they are evaluated then
             await self.replicas.start()
+            self._spawn(self.campaigns.watch())  # the owner runs an environment's campaigns
         await self.campaigns.resume_all()  # after the jobs' recovery: an interrupted shard is re-checked
         # What their tools left on the tables, once the targets' connection settings are known.
         if any(job.orphan is not None for job in interrupted):
@@ -516,6 +517,7 @@ class Daemon:
         self._sync_schedule()
         with contextlib.suppress(KeyError):
             await self.poller.poll_now(key)
+        self.campaigns.look()  # its campaigns are resumed here, once it has been read
 
     async def _lost(self, name: str) -> None:
         """`name` is no longer this replica's: its poll stops (awaited), its pushes are asked to stop."""
@@ -526,6 +528,7 @@ class Daemon:
         ident = (env.repo, env.name)
         running = self.poller.running(key)
         self._unschedule(ident)
+        await self.campaigns.release_env(env.repo, env.name)  # no shard starts; the next owner resumes
         if running is not None:
             await asyncio.gather(running, return_exceptions=True)
         for job_id in self.jobs.running_for(key):
