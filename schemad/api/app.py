@@ -24,7 +24,7 @@ from aiohttp import web
 from schemad.api.auth import SCOPES, auth_middleware, require
 from schemad.api.campaignroutes import add_campaign_routes
 from schemad.api.oscroutes import add_osc_routes
-from schemad.api.routes import ANSWERS, DAEMON, add_routes, published_answers
+from schemad.api.routes import ANSWERS, DAEMON, add_routes, published_answers, replica_command
 from schemad.daemon_config import DaemonConfig
 from schemad.errors import (
     ConfigError,
@@ -37,6 +37,7 @@ from schemad.errors import (
 from schemad.listen_tls import ServerTls
 from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
+from schemad.service.jobs import SharedLog
 from schemad.service.metrics import Metrics
 from schemad.service.objects import repo_environments
 from schemad.service.reload import ConfigReloader
@@ -80,6 +81,12 @@ async def _daemon(app: web.Application) -> AsyncIterator[None]:
     daemon = Daemon(current_config(app), app[STORE], app[METRICS])
     # What an owner publishes for the other replicas: the answers as this API serves them.
     daemon.render_published = functools.partial(published_answers, daemon)
+    if daemon.replicas is not None:
+        # Cancel/cut-over/refresh asked on another replica, answered as these routes answer.
+        daemon.replicas.hooks.command = functools.partial(replica_command, daemon)
+        # Every job's log is copied to the control schema, so that any replica serves it.
+        control = daemon.replicas.control
+        daemon.jobs.shared_log = SharedLog(control.append_log, control.replica)
     app[DAEMON] = daemon
     await daemon.start()
     app[STATE].ready = True

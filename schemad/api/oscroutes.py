@@ -3,7 +3,8 @@
 * `POST /v1/jobs/{id}/cutover` (scope `cutover:<env>`, never implied by
   `push:<env>`): releases the cut-over a `pending_cutover` job holds; the
   token's name is recorded as the approver (job and audit log).  409
-  `job_not_pending_cutover` otherwise.
+  `job_not_pending_cutover` otherwise.  With replicas, a job another replica
+  runs is approved by that replica (handed over in the control schema).
 * `POST /v1/jobs/{id}/cleanup` (scope `push:<env>`): drops what an ended
   job's tools left, as its statements list it; 409 `job_not_ended` while it
   runs.  The answer lists what was dropped, kept (and why) or failed.
@@ -21,9 +22,16 @@ from aiohttp import web
 
 from schemad.api.auth import WHO, require
 from schemad.api.payloads import job_json, leftover_json
-from schemad.api.routes import _daemon, _env, _job_or_404, api_error
-from schemad.errors import SchemadError
-from schemad.service.jobs import CutoverNotPending, JobNotEnded, environment_leftovers
+from schemad.api.routes import (
+    _daemon,
+    _env,
+    _job_or_404,
+    api_error,
+    cutover_here,
+    forwarded,
+    runner_elsewhere,
+)
+from schemad.service.jobs import JobNotEnded, environment_leftovers
 
 __all__ = ["add_osc_routes"]
 
@@ -36,13 +44,11 @@ async def approve_cutover(request: web.Request) -> web.Response:
     job = await _job_or_404(request)
     require(request, f"cutover:{_env_name(job)}")
     d = _daemon(request)
-    try:
-        record = await d.jobs.approve_cutover(job.id, request[WHO])
-    except CutoverNotPending as exc:
-        raise api_error(web.HTTPConflict, "job_not_pending_cutover", str(exc)) from None
-    except SchemadError as exc:  # the gate could not be released (socket, flag file, sentinel DROP)
-        raise api_error(web.HTTPBadGateway, "cutover_release_failed", str(exc)) from None
-    return web.json_response({"job": job_json(record, d.jobs.progress(record.id))}, status=202)
+    elsewhere = await runner_elsewhere(d, job)
+    if elsewhere is not None:  # replicas: the runner approves it and answers
+        assert d.replicas is not None
+        return forwarded(await d.replicas.send(elsewhere, job.id, "cutover", request[WHO], f"job {job.id}"))
+    return web.json_response(await cutover_here(d, job, request[WHO]), status=202)
 
 
 async def cleanup(request: web.Request) -> web.Response:

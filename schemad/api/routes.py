@@ -26,6 +26,7 @@ from schemad.api.payloads import (
     iso,
     job_json,
 )
+from schemad.errors import RateLimitError, SchemadError
 from schemad.service.acks import (
     MAX_REASON_CHARS,
     AckRequest,
@@ -39,13 +40,23 @@ from schemad.service.daemon import Daemon
 from schemad.service.drift import TargetDiff, render_sql
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.fleet import ShardGroup, ShardState
+from schemad.service.jobs import CutoverNotPending
 from schemad.service.linting import lint_text
 from schemad.service.objects import UnknownSchema, object_sides
 from schemad.service.push import PushOutcomeKind, PushRequest, environment_hash, push_environment, selected
 from schemad.service.replicas import Published
 from schemad.service.state import JobState
 
-__all__ = ["ANSWERS", "DAEMON", "add_routes", "published_answers"]
+__all__ = [
+    "ANSWERS",
+    "DAEMON",
+    "add_routes",
+    "cutover_here",
+    "forwarded",
+    "published_answers",
+    "replica_command",
+    "runner_elsewhere",
+]
 
 DAEMON = web.AppKey("daemon", Daemon)
 ANSWERS = web.AppKey("answers", AnswerCache)  # the rendered diffs, per environment state
@@ -203,9 +214,10 @@ async def get_diff(request: web.Request) -> web.Response:
                 f"{key} is polled by another replica; it publishes the whole environment's diff only:"
                 " ask without schema/table filters",
             )
+        refreshed = await _refresh_elsewhere(request, key, env)
         published = await _published(d, key, env)
         body = published.diff_sql if fmt == "sql" else published.diff_json
-        headers = {**published.doc.get("headers", {}), **_published_headers(published)}
+        headers = {**published.doc.get("headers", {}), **_published_headers(published), **refreshed}
         return _response(Answer(body, "text/plain" if fmt == "sql" else "application/json", headers))
     if _bool_param(request, "refresh"):
         # Joins a running poll; too soon after the last refresh: 429 (RateLimitError).
@@ -298,6 +310,82 @@ def _owned(request: web.Request, key: str, env: RepoEnvironment) -> None:
         "not_owner",
         f"{key} is polled by replica {owner or '(none yet)'}: ask that replica for this",
     )
+
+
+async def _refresh_elsewhere(request: web.Request, key: str, env: RepoEnvironment) -> dict[str, str]:
+    """`?refresh=true` on a replica that does not own `env`: its owner polls and publishes, then we answer.
+
+    The owner answers as it would itself (429 rate_limited too); 503 owner_unavailable when no replica
+    owns it or the owner does not answer (see `Replicas.send`).  Returns the header saying so.
+    """
+    if not _bool_param(request, "refresh"):
+        return {}
+    d = _daemon(request)
+    assert d.replicas is not None
+    name = d.lease_of(env)
+    owner = await asyncio.to_thread(d.replicas.control.lease_owner, name)
+    if owner is None:
+        raise api_error(
+            web.HTTPServiceUnavailable,
+            "owner_unavailable",
+            f"no replica owns {key} now: nothing was refreshed",
+        )
+    forwarded(await d.replicas.send(owner, name, "refresh", request[WHO], f"environment {key}"))
+    return {"X-Schemad-Refreshed-By": owner}
+
+
+#: The statuses a replica's answer to a handed-over command can carry, as HTTP errors.
+_FORWARDED_ERRORS: dict[int, type[web.HTTPException]] = {
+    404: web.HTTPNotFound,
+    409: web.HTTPConflict,
+    429: web.HTTPTooManyRequests,
+    502: web.HTTPBadGateway,
+    503: web.HTTPServiceUnavailable,
+}
+
+
+def forwarded(answer: Mapping[str, Any]) -> web.Response:
+    """Another replica's answer to a command (`replica_command`), as that replica would have answered."""
+    status = int(answer.get("status", 500))
+    if status >= 400:
+        cls = _FORWARDED_ERRORS.get(status, web.HTTPInternalServerError)
+        raise api_error(cls, str(answer.get("code", "internal_error")), str(answer.get("message", "")))
+    return web.json_response(answer.get("body", {}), status=status)
+
+
+async def replica_command(d: Daemon, subject: str, command: str, who: str) -> dict[str, Any]:
+    """Run a command another replica handed over (replicas.py `send`): cancel, cutover, refresh.
+
+    The answer is what the route would have answered here: {status, body} or {status, code, message}.
+    """
+    try:
+        if command == "refresh":
+            return await _refresh_command(d, subject)
+        job = await asyncio.to_thread(d.store.get_job, subject)
+        if job is None:
+            return {"status": 404, "code": "not_found", "message": f"no job {subject!r}"}
+        if command == "cancel":
+            return {"status": 202, "body": await _cancel_here(d, job)}
+        if command == "cutover":
+            return {"status": 202, "body": await cutover_here(d, job, who)}
+    except web.HTTPException as exc:
+        code = getattr(exc, "error_code", None) or exc.reason.lower().replace(" ", "_")
+        return {"status": exc.status, "code": code, "message": exc.text or exc.reason}
+    except RateLimitError as exc:
+        return {"status": 429, "code": "rate_limited", "message": str(exc)}
+    return {"status": 400, "code": "bad_request", "message": f"unknown command {command!r}"}
+
+
+async def _refresh_command(d: Daemon, name: str) -> dict[str, Any]:
+    found = next(((k, e) for k, e in d.environments() if d.lease_of(e) == name), None)
+    if found is None or not d.owns(found[1]) or d.replicas is None or d.render_published is None:
+        who = d.replicas.id if d.replicas else "?"
+        return {"status": 503, "code": "owner_unavailable", "message": f"replica {who} does not own {name}"}
+    key, env = found
+    await d.refresh(key, env)
+    # Published before the answer: the asking replica serves what this poll found.
+    await asyncio.to_thread(d.replicas.control.publish, name, d.render_published(key, env))
+    return {"status": 200, "body": {}}
 
 
 def _published_headers(p: Published) -> dict[str, str]:
@@ -448,7 +536,8 @@ async def get_fleet(request: web.Request) -> web.Response:
     require(request, "read")
     key, env = _env(request)
     d = _daemon(request)
-    if not d.owns(env):  # another replica polls it: the view it published (a refresh is the owner's)
+    if not d.owns(env):  # another replica polls it: the view it published (a refresh is handed to it)
+        refreshed = await _refresh_elsewhere(request, key, env)
         published = await _published(d, key, env)
         if published.fleet_json is None:
             raise api_error(
@@ -456,7 +545,7 @@ async def get_fleet(request: web.Request) -> web.Response:
                 "not_published",
                 f"{key} is polled by another replica, which has not published its fleet view yet",
             )
-        headers = _published_headers(published)
+        headers = {**_published_headers(published), **refreshed}
         return _response(Answer(published.fleet_json, "application/json", headers))
     if _bool_param(request, "refresh"):
         await d.refresh(key, env)
@@ -605,9 +694,16 @@ async def job_log(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(
         headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"}
     )
+    d = _daemon(request)
+    # A job another replica runs or ran: the copy of its log in the control schema (replicas.py).
+    lines = (
+        d.jobs.follow(job.id)
+        if d.replicas is None or d.jobs.has_log(job.id)
+        else d.replicas.follow_log(job.id, lambda: d.jobs.closing)
+    )
     resp.enable_chunked_encoding()
     await resp.prepare(request)
-    async for line in _daemon(request).jobs.follow(job.id):
+    async for line in lines:
         await resp.write((line + "\n").encode())
     await resp.write_eof()
     return resp
@@ -618,11 +714,39 @@ async def cancel_job(request: web.Request) -> web.Response:
     d = _daemon(request)
     env_name = job.environment.rpartition("/")[2]
     require(request, f"push:{env_name}")
-    active = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
-    if job.state not in active or not d.jobs.cancel(job.id):
+    elsewhere = await runner_elsewhere(d, job)
+    if elsewhere is not None:
+        assert d.replicas is not None
+        return forwarded(await d.replicas.send(elsewhere, job.id, "cancel", request[WHO], f"job {job.id}"))
+    return web.json_response(await _cancel_here(d, job), status=202)
+
+
+async def runner_elsewhere(d: Daemon, job: Any) -> str | None:
+    """The replica running `job` when it is active and runs elsewhere (commands are handed to it)."""
+    if d.replicas is None or job.state not in _ACTIVE or job.id in d.jobs.running_for(job.environment):
+        return None
+    runner, _ = await asyncio.to_thread(d.replicas.control.job_runner, job.id)
+    return runner if runner is not None and runner != d.replicas.id else None
+
+
+_ACTIVE = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
+
+
+async def _cancel_here(d: Daemon, job: Any) -> dict[str, Any]:
+    if job.state not in _ACTIVE or not d.jobs.cancel(job.id):
         raise api_error(web.HTTPConflict, "job_not_running", f"job {job.id} is {job.state}, not running")
     now = await asyncio.to_thread(d.store.get_job, job.id)
-    return web.json_response({"job": job_json(now or job)}, status=202)
+    return {"job": job_json(now or job)}
+
+
+async def cutover_here(d: Daemon, job: Any, who: str) -> dict[str, Any]:
+    try:
+        record = await d.jobs.approve_cutover(job.id, who)
+    except CutoverNotPending as exc:
+        raise api_error(web.HTTPConflict, "job_not_pending_cutover", str(exc)) from None
+    except SchemadError as exc:  # the gate could not be released (socket, flag file, sentinel DROP)
+        raise api_error(web.HTTPBadGateway, "cutover_release_failed", str(exc)) from None
+    return {"job": job_json(record, d.jobs.progress(record.id))}
 
 
 async def audit(request: web.Request) -> web.Response:

@@ -91,6 +91,7 @@ __all__ = [
     "JobRunner",
     "LiveJob",
     "PushItem",
+    "SharedLog",
     "TargetLeftovers",
     "TargetOf",
     "environment_leftovers",
@@ -184,6 +185,7 @@ class LiveJob:
     approved: set[int] = field(default_factory=set)  # statements whose cut-over was approved
     logged: tuple[object, ...] | None = None  # what the last progress line of the log said
     saved_phase: str | None = None  # the phase last written to the statement's record
+    unshared: list[tuple[int, str]] = field(default_factory=list)  # (line number, line) not yet copied
 
     def wake(self) -> None:
         for fut in self.waiters:
@@ -193,6 +195,21 @@ class LiveJob:
 
 
 _MAX_LIVE_LINES = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLog:
+    """Replicas: where a job's log lines are copied so that every replica can serve them.
+
+    `append(job_id, first line number, lines)` writes them (replicas.ControlSchema.append_log; runs in
+    the job's write-behind thread, in order, before the record that ends the job).  Only the first
+    `cap` lines are copied; one more line says where the rest is (the runner's own file).
+    """
+
+    append: Callable[[str, int, list[str]], None]
+    replica: str  # this replica's id, named when the copy is cut
+    cap: int = 10_000
+
 
 #: Audit results of the entries a job adds besides its own.
 AUDIT_CUTOVER_APPROVED = "cutover_approved"
@@ -223,6 +240,7 @@ class JobRunner:
         self.on_state = on_state  # gets the job record whenever its state changed (webhook events)
         self.clock = clock
         self._live: dict[str, LiveJob] = {}
+        self.shared_log: SharedLog | None = None  # replicas: a copy of each job's log for the others
         self._draining = False
         self._closing = False
 
@@ -235,6 +253,15 @@ class JobRunner:
     def task(self, job_id: str) -> asyncio.Task[None] | None:
         live = self._live.get(job_id)
         return live.task if live is not None else None
+
+    def has_log(self, job_id: str) -> bool:
+        """The job runs here, or ran here (its log file is in this daemon's log dir)."""
+        return job_id in self._live or (self.log_dir / f"{job_id}.log").is_file()
+
+    @property
+    def closing(self) -> bool:
+        """The daemon stops: log streams end."""
+        return self._closing
 
     def close_followers(self) -> None:
         """Daemon shutdown: log streams end now instead of holding the shutdown up."""
@@ -558,9 +585,34 @@ class JobRunner:
             _append(Path(live.record.log_path), line)
         live.lines.append(line)
         live.total += 1
+        if self.shared_log is not None:
+            self._share(live, self.shared_log, live.total, line)
         if len(live.lines) > _MAX_LIVE_LINES:
             del live.lines[: len(live.lines) - _MAX_LIVE_LINES]
         live.wake()
+
+    def _share(self, live: LiveJob, shared: SharedLog, n: int, line: str) -> None:
+        """Copy line `n` to the shared log: batched with the lines still unwritten (one pending write)."""
+        if n > shared.cap + 1:
+            return
+        if n == shared.cap + 1:
+            line = (
+                f"{line[:20]} [log cut: only the first {shared.cap} lines are kept for every replica; the"
+                f" whole log is {live.record.log_path} on replica {shared.replica}]"
+            )
+        live.unshared.append((n, line))
+        batch = list(live.unshared)  # consecutive: only a written prefix is ever dropped
+        job_id = live.record.id
+
+        def written(_: object) -> None:
+            live.unshared[:] = [x for x in live.unshared if x[0] > batch[-1][0]]
+
+        live.writes.put(
+            f"copy the log of job {job_id}",
+            lambda: shared.append(job_id, batch[0][0], [x for _, x in batch]),
+            key="log",  # a newer batch holds every line of a pending one: it takes its place
+            after=written,
+        )
 
     def audit_drops(self, live: LiveJob, drops: tuple[str, ...]) -> None:
         """An audit entry for the DROPs schemad ran on its own after stopping a tool (pt-osc triggers)."""
@@ -725,6 +777,9 @@ class JobRunner:
             wrapper_pid=None,
         )
         record = live.record
+        done = sum(s.status == "done" for s in statements)
+        # Before the end is written: a replica following the shared log reads every line once it ended.
+        self.log_line(live, f"job {record.id}: {state} after {done} of {len(statements)} statement(s)")
         # After the job's other writes (finish_job writes the whole record, superseding a failed one).
         # A second cancel (shutdown) does not stop the write: it goes on in its thread.
         end = asyncio.ensure_future(self._write_end(live, record))
@@ -741,8 +796,6 @@ class JobRunner:
         )
         if state is not JobState.INTERRUPTED:
             self.metrics.record_push(r.environment, str(state))
-        done = sum(s.status == "done" for s in statements)
-        self.log_line(live, f"job {r.id}: {state} after {done} of {len(statements)} statement(s)")
         live.done = True
         live.wake()
         if self.on_finished is not None:

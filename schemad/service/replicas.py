@@ -64,12 +64,13 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemad.errors import SchemadError
+from schemad.service.state import JobState
 from schemad.service.state_mysql import Cursor, MysqlStateStore
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NOW = "UNIX_TIMESTAMP(NOW(6))"
+_ACTIVE_JOB = (JobState.QUEUED, JobState.RUNNING, JobState.PENDING_CUTOVER)
 
 
 def lease_name(repo: str, environment: str) -> str:
@@ -382,15 +384,21 @@ class ControlSchema:
         return bool(n)
 
     def prune(self, poll_log_age: float, requests_age: float, batch: int = 500) -> tuple[int, int]:
-        """Delete poll_log rows and ended push_requests older than the ages (seconds), in small batches.
+        """Delete poll_log rows, ended push_requests and commands older than the ages (seconds), in batches.
 
-        Returns how many rows of each went.  Each batch is its own short transaction.
+        Returns how many poll_log rows and requests (pushes and commands) went.  Each batch is its own
+        short transaction.
         """
         gone = [0, 0]
         for i, (table, where, age) in enumerate(
             (
                 ("poll_log", "started_at", poll_log_age),
                 ("push_requests", "state IN ('done', 'expired', 'abandoned') AND created_at", requests_age),
+                (
+                    "replica_commands",
+                    "state IN ('done', 'expired', 'abandoned') AND created_at",
+                    requests_age,
+                ),
             )
         ):
             stmt = f"DELETE FROM {table} WHERE {where} < {_NOW} - %s LIMIT {int(batch)}"
@@ -400,7 +408,7 @@ class ControlSchema:
                     return int(cur.execute(stmt, (age,)) or 0)
 
                 n = self.store.run(tx, what=f"prune {table}")
-                gone[i] += n
+                gone[min(i, 1)] += n
                 if n < batch:
                     break
         return gone[0], gone[1]
@@ -472,6 +480,81 @@ class ControlSchema:
             what="release the push lock",
         )
 
+    # ----- commands for another replica (a job's runner, an environment's owner) -----
+
+    def job_runner(self, job_id: str) -> tuple[str | None, bool]:
+        """The replica that recorded the job (None: none recorded) and whether its heartbeat is unexpired."""
+        rows = self.store.query(
+            f"SELECT j.replica, COALESCE(r.expires_at > {_NOW}, 0) FROM job_runners j"
+            " LEFT JOIN replicas r ON r.id = j.replica WHERE j.job_id = %s",
+            (job_id,),
+        )
+        return (str(rows[0][0]), bool(rows[0][1])) if rows else (None, False)
+
+    def lease_owner(self, name: str) -> str | None:
+        """The unexpired owner of a lease (None: free or expired)."""
+        rows = self.store.query(f"SELECT owner FROM leases WHERE name = %s AND expires_at > {_NOW}", (name,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def send_command(self, id: str, replica: str, subject: str, command: str, who: str) -> None:
+        self.store.run(
+            lambda cur: cur.execute(
+                "INSERT INTO replica_commands (id, replica, subject, command, requested_by, received_by,"
+                f" created_at, state) VALUES (%s, %s, %s, %s, %s, %s, {_NOW}, 'queued')",
+                (id, replica, subject, command, who[:255], self.replica),
+            ),
+            what="hand a command over",
+        )
+
+    def command_state(self, id: str) -> tuple[str, dict[str, Any] | None, bool]:
+        """(state, answer, whether the addressed replica's heartbeat is unexpired)."""
+        rows = self.store.query(
+            f"SELECT c.state, c.answer, COALESCE(r.expires_at > {_NOW}, 0) FROM replica_commands c"
+            " LEFT JOIN replicas r ON r.id = c.replica WHERE c.id = %s",
+            (id,),
+        )
+        if not rows:
+            return "missing", None, False
+        r = rows[0]
+        return str(r[0]), (json.loads(r[1]) if r[1] else None), bool(r[2])
+
+    def end_command(self, id: str, state: str, when: tuple[str, ...]) -> bool:
+        """Move a command to `state` (expired, abandoned) if it is still in one of `when`."""
+        marks = ", ".join(["%s"] * len(when))
+        n = self.store.run(
+            lambda cur: cur.execute(
+                f"UPDATE replica_commands SET state = %s WHERE id = %s AND state IN ({marks})",
+                (state, id, *when),
+            ),
+            what="end a command",
+        )
+        return bool(n)
+
+    def take_commands(self) -> list[tuple[str, str, str, str]]:
+        """Queued commands addressed to this replica, taken: (id, subject, command, requested_by)."""
+
+        def tx(cur: Cursor) -> list[tuple[str, str, str, str]]:
+            cur.execute(
+                "SELECT id, subject, command, requested_by FROM replica_commands"
+                " WHERE state = 'queued' AND replica = %s ORDER BY created_at, id FOR UPDATE SKIP LOCKED",
+                (self.replica,),
+            )
+            out = [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in cur.fetchall()]
+            for id, *_ in out:
+                cur.execute("UPDATE replica_commands SET state = 'taken' WHERE id = %s", (id,))
+            return out
+
+        return self.store.run(tx, what="take commands")
+
+    def finish_command(self, id: str, answer: dict[str, Any]) -> None:
+        self.store.run(
+            lambda cur: cur.execute(
+                "UPDATE replica_commands SET state = 'done', answer = %s WHERE id = %s AND state = 'taken'",
+                (json.dumps(answer), id),
+            ),
+            what="answer a command",
+        )
+
     # ----- job logs -----
 
     def append_log(self, job_id: str, first: int, lines: Sequence[str]) -> None:
@@ -483,11 +566,16 @@ class ControlSchema:
             what="copy a job's log",
         )
 
-    def read_log(self, job_id: str, after: int) -> list[tuple[int, str]]:
+    def read_log(self, job_id: str, after: int, limit: int = 1000) -> list[tuple[int, str]]:
         rows = self.store.query(
-            "SELECT seq, line FROM job_logs WHERE job_id = %s AND seq > %s ORDER BY seq", (job_id, after)
+            f"SELECT seq, line FROM job_logs WHERE job_id = %s AND seq > %s ORDER BY seq LIMIT {int(limit)}",
+            (job_id, after),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def _unavailable(message: str) -> dict[str, Any]:
+    return {"status": 503, "code": "owner_unavailable", "message": message}
 
 
 def _rank(replica: str, name: str) -> str:
@@ -516,6 +604,8 @@ class ReplicaHooks:
     gain: Gain
     lose: Lose
     push: Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]  # (id, name, request) -> outcome
+    # (subject, command, requested_by) -> answer (`Replicas.send`); set by the API, which shapes answers
+    command: Callable[[str, str, str], Awaitable[dict[str, Any]]] | None = None
 
 
 @dataclass(slots=True)
@@ -668,6 +758,13 @@ class Replicas:
                 taken = []
             for id, name, request in taken:
                 self._spawn(self._answer(id, name, request), f"push request {id}")
+            try:
+                commands = await asyncio.to_thread(self.control.take_commands)
+            except SchemadError as exc:
+                log.warning("replica %s: cannot read handed-over commands: %s", self.id, exc)
+                commands = []
+            for id, subject, command, who in commands:
+                self._spawn(self._command(id, subject, command, who), f"command {id}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
 
@@ -685,6 +782,79 @@ class Replicas:
             log.exception("replica %s: handed-over push %s failed", self.id, id)
             outcome = {"kind": "error", "message": f"the owner could not run the push: {type(exc).__name__}"}
         await asyncio.to_thread(self.control.finish_request, id, outcome)
+
+    async def _command(self, id: str, subject: str, command: str, who: str) -> None:
+        try:
+            if self.hooks.command is None:
+                raise LookupError("no command handler")
+            answer = await self.hooks.command(subject, command, who)
+        except Exception as exc:
+            log.exception("replica %s: handed-over %s of %s failed", self.id, command, subject)
+            answer = {
+                "status": 500,
+                "code": "internal_error",
+                "message": f"replica {self.id} failed: {type(exc).__name__}",
+            }
+        try:
+            await asyncio.to_thread(self.control.finish_command, id, answer)
+        except SchemadError as exc:  # the sender answers 503 once this replica's heartbeat is gone
+            log.warning("replica %s: cannot answer command %s: %s", self.id, id, exc)
+
+    async def send(self, replica: str, subject: str, command: str, who: str, what: str) -> dict[str, Any]:
+        """Hand `command` on `subject` to `replica` and wait for its answer (`status` and `body`, or
+        `status`, `code` and `message`).  503 owner_unavailable when the replica's heartbeat is gone or it
+        did not take the command within `push_wait` (withdrawn: nothing happened).  `what` names the
+        subject in messages ("job X", "environment Y").
+        """
+        id = uuid.uuid4().hex
+        await asyncio.to_thread(self.control.send_command, id, replica, subject, command, who)
+        deadline = time.monotonic() + self.push_wait
+        withdrawn = False
+        while True:
+            await asyncio.sleep(0.1)
+            state, answer, alive = await asyncio.to_thread(self.control.command_state, id)
+            if state == "done" and answer is not None:
+                return answer
+            gone = not alive and state in ("queued", "taken")
+            if gone and await asyncio.to_thread(self.control.end_command, id, "abandoned", (state,)):
+                role = "runs" if what.startswith("job") else "polls"
+                return _unavailable(
+                    f"replica {replica}, which {role} {what}, stopped heartbeating"
+                    f" before it answered the {command}"
+                    + ("" if state == "queued" else " (it had taken it: look at the record)")
+                )
+            if not withdrawn and time.monotonic() > deadline:
+                if await asyncio.to_thread(self.control.end_command, id, "expired", ("queued",)):
+                    return _unavailable(
+                        f"replica {replica} did not take the {command} of {what} within {self.push_wait:g}s;"
+                        " nothing was done"
+                    )
+                withdrawn = True  # taken meanwhile: it answers (or its heartbeat stops)
+
+    async def follow_log(
+        self, job_id: str, closing: Callable[[], bool], every: float = 0.5
+    ) -> AsyncIterator[str]:
+        """A job another replica runs: its log as copied into `job_logs`, then new lines until it ends.
+
+        The job's state is read before its lines: the runner writes every line before the record that
+        ends the job, so once ended, one more read has them all.  The stream also ends when the runner's
+        heartbeat is gone (nothing more will come) or when this daemon stops (`closing()`).
+        """
+        after = 0
+        while True:
+            job = await asyncio.to_thread(self.control.store.get_job, job_id)
+            _, alive = await asyncio.to_thread(self.control.job_runner, job_id)
+            ended = job is None or job.state not in _ACTIVE_JOB or not alive
+            while True:
+                rows = await asyncio.to_thread(self.control.read_log, job_id, after)
+                for seq, line in rows:
+                    after = seq
+                    yield line
+                if len(rows) < 1000:
+                    break
+            if ended or closing():
+                return
+            await asyncio.sleep(every)
 
     async def forward(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         """Hand a push to the owner of `name` and wait for its outcome (see the module docstring)."""
