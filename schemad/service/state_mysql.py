@@ -202,7 +202,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             KEY campaigns_state (state)
         ) {_TABLE}""",
     ),
-    # 3: replicas (issue 15.2, service/replicas.py): heartbeats, leases, published answers, the poll log,
+    # 4: replicas (issue 15.2, service/replicas.py): heartbeats, leases, published answers, the poll log,
     # pushes handed to an environment's owner, the push locks, which replica runs each job, job logs.
     (
         f"""CREATE TABLE IF NOT EXISTS replicas (
