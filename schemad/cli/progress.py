@@ -13,9 +13,10 @@ written meanwhile start on a fresh line because `clear()` runs first.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from schemad.apply.progress import OscProgress
+if TYPE_CHECKING:  # a type only: the tools' output parsers load when a tool runs
+    from schemad.apply.progress import OscProgress
 
 __all__ = ["ProgressLine", "bar"]
 
