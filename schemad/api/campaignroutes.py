@@ -23,6 +23,7 @@ from schemad.api.payloads import iso
 from schemad.api.routes import _body, _daemon, _env, _field, _int_param, _known_fields, api_error
 from schemad.service.campaigns import CampaignRefused, CampaignRequest, GroupRef, counts, waves
 from schemad.service.campaignstore import CampaignRecord, CampaignSettings
+from schemad.service.state import StateError
 
 __all__ = ["add_campaign_routes", "campaign_json"]
 
@@ -155,13 +156,13 @@ async def list_campaigns(request: web.Request) -> web.Response:
     require(request, "read")
     _, env = _env(request)
     limit = _int_param(request, "limit", 50, 1, 500)
-    found = _daemon(request).campaigns.list(env.repo, env.name, limit)
+    found = await _daemon(request).campaigns.list(env.repo, env.name, limit)
     return web.json_response({"campaigns": [campaign_json(c) for c in found]})
 
 
-def _campaign_or_404(request: web.Request) -> CampaignRecord:
+async def _campaign_or_404(request: web.Request) -> CampaignRecord:
     cid = request.match_info["id"]
-    rec = _daemon(request).campaigns.get(cid)
+    rec = await _daemon(request).campaigns.get(cid)
     if rec is None:
         raise web.HTTPNotFound(text=f"no campaign {cid!r}")
     return rec
@@ -169,18 +170,20 @@ def _campaign_or_404(request: web.Request) -> CampaignRecord:
 
 async def get_campaign(request: web.Request) -> web.Response:
     require(request, "read")
-    return web.json_response({"campaign": campaign_json(_campaign_or_404(request))})
+    return web.json_response({"campaign": campaign_json(await _campaign_or_404(request))})
 
 
 def _action(name: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
-        rec = _campaign_or_404(request)
+        rec = await _campaign_or_404(request)
         require(request, f"push:{rec.environment}")
         runner = _daemon(request).campaigns
         try:
             out = await runner.act(name, rec.id, request[WHO])
         except CampaignRefused as exc:
             raise _refused(exc) from None
+        except StateError as exc:  # applied by the runner here, but its record could not be written
+            raise api_error(web.HTTPServiceUnavailable, "database_unavailable", str(exc)) from None
         return web.json_response({"campaign": campaign_json(out)}, status=202)
 
     handler.__name__ = f"{name}_campaign"

@@ -10,14 +10,21 @@ push lock from creation until it ends, so no other push or campaign runs
 there meanwhile.
 
 The runner is whoever owns the environment (on one daemon: itself).  It
-keeps all progress in the state store (campaignstore.py), written before
-what it describes happens: a shard is `running` before its job exists, its
-job id is recorded before the job runs a statement, and the job records
-every statement before it runs (jobs.py).  A shard is re-read just before
-it runs: it must still have its group's fingerprint and plan hash (else it
-fails; already matching the repo: skipped).  Each shard is one push job
-(plans verified and judged as a push's; online changes through the
-supervisor with progress per shard, pre-flight checks refusing).
+keeps all progress in the state store (campaignstore.py).  The record is
+written in a worker thread (writebehind.py: a control schema may make a
+write wait up to its connect timeout, the event loop never does), in order,
+each write the whole record; the runner waits for it where resuming relies
+on it: a shard is `running` (durably) before its job exists, its job id is
+durable before the job's task starts (else the job is cancelled before its
+first statement and the shard fails), and the job records every statement
+before it runs (jobs.py).  A write that failed is logged and refuses the
+next shard's job (that shard fails) until a later write of the record
+succeeds; pause/resume/abort answer once their record is written.  A shard
+is re-read just before it runs: it must still have its group's fingerprint
+and plan hash (else it fails; already matching the repo: skipped).  Each
+shard is one push job (plans verified and judged as a push's; online
+changes through the supervisor with progress per shard, pre-flight checks
+refusing).
 
 Canaries must all succeed before wave 1 starts; a wave's shards run up to
 `concurrency` at once; between waves the runner waits
@@ -79,7 +86,8 @@ from schemad.service.fleet import FleetView, ShardGroup, ShardState
 from schemad.service.jobs import PushItem
 from schemad.service.osc import preflight_items
 from schemad.service.replicas import lease_name
-from schemad.service.state import JobState
+from schemad.service.state import JobRecord, JobState, StateError
+from schemad.service.writebehind import WriteBehind
 
 if TYPE_CHECKING:
     from schemad.service.daemon import Daemon
@@ -123,6 +131,10 @@ class _Live:
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock | None = None  # the environment's push lock, held until the campaign ends
     lease: str | None = None  # replicas: the control schema's push lock of this lease name is held too
+    writes: WriteBehind = field(init=False)  # the record's writes, in order off the event loop
+
+    def __post_init__(self) -> None:
+        self.writes = WriteBehind(f"campaign {self.record.id}")
 
 
 class CampaignRunner:
@@ -272,33 +284,37 @@ class CampaignRunner:
             wave=0 if st.canaries else 1,
         )
 
-    def get(self, cid: str) -> CampaignRecord | None:
+    async def get(self, cid: str) -> CampaignRecord | None:
+        """The runner's record of a campaign running here (ahead of its writes), else the stored one."""
         live = self._live.get(cid)
-        return live.record if live is not None else self.store.get_campaign(cid)
+        return live.record if live is not None else await asyncio.to_thread(self.store.get_campaign, cid)
 
-    def list(self, repo: str, environment: str, limit: int = 50) -> list[CampaignRecord]:
-        out = self.store.list_campaigns(environment=environment, limit=limit)
-        return [self.get(c.id) or c for c in out if c.repo == repo]
+    async def list(self, repo: str, environment: str, limit: int = 50) -> list[CampaignRecord]:
+        out = await asyncio.to_thread(self.store.list_campaigns, environment=environment, limit=limit)
+        return [live.record if (live := self._live.get(c.id)) else c for c in out if c.repo == repo]
 
-    def pause(self, cid: str, who: str) -> CampaignRecord:
-        live = self._active(cid, CampaignState.RUNNING)
+    async def pause(self, cid: str, who: str) -> CampaignRecord:
+        live = await self._active(cid, CampaignState.RUNNING)
         self._save(live, state=CampaignState.PAUSED, error=f"paused by {who}")
         live.wake.set()
+        await self._durable(live)  # answered once a restart would find it paused too
         return live.record
 
-    def resume(self, cid: str, who: str) -> CampaignRecord:
-        live = self._active(cid, CampaignState.PAUSED)
+    async def resume(self, cid: str, who: str) -> CampaignRecord:
+        live = await self._active(cid, CampaignState.PAUSED)
         self._save(live, state=CampaignState.RUNNING, error=None)
         log.info("campaign %s: resumed by %s", cid, who)
         live.wake.set()
+        await self._durable(live)
         return live.record
 
-    def abort(self, cid: str, who: str) -> CampaignRecord:
-        live = self._active(cid, None)
+    async def abort(self, cid: str, who: str) -> CampaignRecord:
+        live = await self._active(cid, None)
         self._end(live, CampaignState.ABORTED, f"aborted by {who}")
         for s in live.record.shards:
             if s.state is ShardRunState.RUNNING and s.job_id:
                 self.daemon.jobs.cancel(s.job_id)  # the statement in flight finishes; nothing after it
+        await self._durable(live)
         return live.record
 
     async def act(self, action: str, cid: str, who: str) -> CampaignRecord:
@@ -307,7 +323,7 @@ class CampaignRunner:
             raise CampaignRefused("invalid_request", f"unknown campaign action {action!r}")
         replicas = self.daemon.replicas
         if replicas is None or cid in self._live:
-            out: CampaignRecord = getattr(self, action)(cid, who)
+            out: CampaignRecord = await getattr(self, action)(cid, who)
             return out
         store: Any = self.store  # MysqlCampaignStore: replicas exist only on the MySQL backend
         aid = uuid.uuid4().hex
@@ -335,10 +351,10 @@ class CampaignRunner:
                     )
                 withdrawn = True  # taken meanwhile: its runner answers
 
-    def _active(self, cid: str, state: CampaignState | None) -> _Live:
+    async def _active(self, cid: str, state: CampaignState | None) -> _Live:
         live = self._live.get(cid)
         if live is None or live.record.state not in ACTIVE_CAMPAIGN:
-            rec = self.get(cid)
+            rec = await self.get(cid)
             if rec is None:
                 raise CampaignRefused("not_found", f"no campaign {cid!r}")
             raise CampaignRefused("campaign_not_active", f"campaign {cid} is {rec.state}")
@@ -418,8 +434,8 @@ class CampaignRunner:
             try:
                 if action not in _ACTIONS:
                     raise CampaignRefused("invalid_request", f"unknown campaign action {action!r}")
-                getattr(self, action)(cid, who)
-            except CampaignRefused as exc:
+                await getattr(self, action)(cid, who)
+            except (CampaignRefused, StateError) as exc:  # StateError: applied here, but not recorded
                 refused = str(exc)
             await asyncio.to_thread(store.finish_action, cid, aid, refused)
 
@@ -452,10 +468,19 @@ class CampaignRunner:
     # ///// the runner /////
 
     def _save(self, live: _Live, **changes: Any) -> None:
-        """Replace the record and write it through at once: nothing reorders the writes."""
-        live.record = replace(live.record, updated_at=self.clock(), **changes)
-        self.store.update_campaign(live.record)
-        self._metrics(live.record)
+        """Replace the record and hand it to the campaign's ordered writes (the newest pending one wins)."""
+        live.record = rec = replace(live.record, updated_at=self.clock(), **changes)
+        live.writes.put(f"record campaign {rec.id}", lambda: self.store.update_campaign(rec), key="record")
+        self._metrics(rec)
+
+    async def _durable(self, live: _Live) -> None:
+        """Wait until the record as it is now is written; StateError if it (or a write before) failed."""
+        failed = await live.writes.flush()
+        if "record" in failed:
+            raise StateError(
+                f"campaign {live.record.id}: cannot record its progress: {failed['record']}",
+                key=live.record.id,
+            )
 
     def _metrics(self, rec: CampaignRecord) -> None:
         """The environment's campaign gauges (only the runner exports them: no double count)."""
@@ -543,6 +568,9 @@ class CampaignRunner:
             with contextlib.suppress(Exception):
                 self._end(live, CampaignState.HALTED, f"the runner failed: {exc}")
         finally:
+            # Its last record is written before the locks go (the next owner or campaign reads it).
+            with contextlib.suppress(StateError):  # logged by the writes; the store has an older one
+                await self._durable(live)
             if live.record.state not in ACTIVE_CAMPAIGN or not self._stopping:
                 self._live.pop(live.record.id, None)
             self._metrics(live.record)
@@ -649,6 +677,16 @@ class CampaignRunner:
             return self._fail(live, i, "pre-flight: " + "; ".join(str(n) for n in notes if n.finding.refuse))
         if live.record.state is CampaignState.ABORTED:
             return self._done(live, i, ShardRunState.SKIPPED, "not run: the campaign aborted", st)
+        await self._durable(live)  # the shard is `running` in the store before its job exists
+        unrecorded: list[str] = []
+
+        async def recorded(job: JobRecord) -> None:  # awaited by submit before it starts the job's task
+            self._shard(live, i, job_id=job.id)
+            try:
+                await self._durable(live)
+            except StateError as exc:
+                unrecorded.append(str(exc))
+
         rec = live.record
         job = await self.daemon.jobs.submit(
             repo=rec.repo,
@@ -656,13 +694,17 @@ class CampaignRunner:
             plan_hash=s.plan_hash,
             who=f"{rec.requested_by} (campaign {rec.id})",
             items=[item],
+            recorded=recorded,
         )
-        self._shard(live, i, job_id=job.id)  # before the job's task runs its first statement
+        if unrecorded:  # no await since submit made its task: cancelled before it runs anything
+            self.daemon.jobs.cancel(job.id)
         task = self.daemon.jobs.task(job.id)
         if task is not None:
             await asyncio.shield(task)  # a stopping daemon cancels us, never the job (jobs.drain ends it)
         final = await asyncio.to_thread(self.daemon.store.get_job, job.id)
         state = final.state if final is not None else JobState.FAILED
+        if unrecorded:
+            return self._fail(live, i, f"job {job.id} cancelled before its first statement: {unrecorded[0]}")
         if state is JobState.INTERRUPTED:
             return  # the daemon is stopping: the shard stays running and is re-checked at the next start
         if state is not JobState.SUCCEEDED:
