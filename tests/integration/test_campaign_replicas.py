@@ -1,10 +1,11 @@
 """Campaigns survive a kill -9 of the daemon (or replica) running them, and no shard gets a statement twice.
 
-A fleet of 12 shards on two throwaway MariaDB servers WITH a binary log: a
+A fleet of shards on two throwaway MariaDB servers WITH a binary log (12
+for the daemon kill; 40, 2 canaries and waves of 8 for the replica kill): a
 DDL statement is in the binlog only once it applied, so `SHOW BINLOG EVENTS`
 counts what really ran per shard (the general log counts what was sent).
-The repo adds a column and an index to `a`.  Two shards are made slow:
-`big` holds a million rows (its ALTER runs for seconds, and keeps running on
+The repo adds a column and an index to `a`.  Two shards of one wave are made
+slow: `big` holds 3M rows (its ALTER runs for seconds, and keeps running on
 the server when its client dies) and `held` has its table read by an open
 transaction of the test (its ALTER waits for the metadata lock; MariaDB
 drops that wait when the client dies).
@@ -31,7 +32,6 @@ from tests.daemon_proc import DB_USER, PASSWORD_ENV, DaemonRepo, RunningDaemon, 
 from tests.helpers import load_sql
 
 PREFIX = f"cr{os.getpid()}_"
-PER_SERVER = 6
 A_OLD = (
     "CREATE TABLE `a` (\n  `id` int(11) NOT NULL,\n  `name` varchar(20) DEFAULT NULL,\n"
     "  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;\n"
@@ -78,36 +78,75 @@ def binlogged() -> Iterator[list[ConnParams]]:
             s.stop()
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Shards per server, the campaign's canaries and wave size, and the wave the slow shards run in."""
+
+    per_server: int
+    canaries: int
+    wave_size: int
+    slow_wave: int
+
+    def wave(self, k: int) -> int:
+        """The wave of the k-th shard in campaign order (as CampaignRunner.create numbers them)."""
+        return 0 if k < self.canaries else 1 + (k - self.canaries) // self.wave_size
+
+
+# Canary, then the 11 others in one wave (both slow shards in it).
+SMALL = Layout(per_server=6, canaries=1, wave_size=11, slow_wave=1)
+# 40 shards: 2 canaries, waves of 8 (1-5); the slow shards in wave 3, so the kill leaves waves
+# 1-2 done and 4-5 not started.  Each server's workspaces take turns (GET_LOCK, 30 s): 8 at once
+# wait at most 7 turns of well under a second.
+FLEET40 = Layout(per_server=20, canaries=2, wave_size=8, slow_wave=3)
+
+
 @dataclass
 class Fleet:
     root: Path
-    servers: list[ConnParams]
+    layout: Layout
+    servers: list[ConnParams]  # in campaign order (by address)
     big: tuple[ConnParams, str]
     held: tuple[ConnParams, str]
 
     def shards(self) -> list[tuple[ConnParams, str]]:
-        return [(p, shard(i)) for p in self.servers for i in range(PER_SERVER)]
+        return [(p, shard(i)) for p in self.servers for i in range(self.layout.per_server)]
+
+
+def slow_shards(layout: Layout, servers: list[ConnParams]) -> tuple[tuple[ConnParams, str], ...]:
+    """`held` and `big`: the last shard of each server in `layout.slow_wave`.
+
+    `held` goes where the wave has fewer shards (its ALTER starts early and waits
+    for as long as the test holds the lock), `big` where it has more (its copy
+    may start after a few workspace turns and still runs for seconds).
+    """
+    ks = [k for k in range(len(servers) * layout.per_server) if layout.wave(k) == layout.slow_wave]
+    by_server = [[k for k in ks if k // layout.per_server == n] for n in range(len(servers))]
+    assert len([m for m in by_server if m]) == 2, "the slow wave must span both servers"
+    few, many = sorted((m for m in by_server if m), key=len)
+    held, big = ((servers[m[-1] // layout.per_server], shard(m[-1] % layout.per_server)) for m in (few, many))
+    return held, big
 
 
 @pytest.fixture
-def fleet(binlogged: list[ConnParams], tmp_path: Path) -> Iterator[Fleet]:
-    for p in binlogged:
+def fleet(request: pytest.FixtureRequest, binlogged: list[ConnParams], tmp_path: Path) -> Iterator[Fleet]:
+    layout: Layout = request.param
+    servers = sorted(binlogged, key=lambda p: f"{p.host}:{p.port}")  # the campaign's order
+    for p in servers:
         run_sql(
             p,
             "".join(
                 f"DROP DATABASE IF EXISTS `{shard(i)}`; CREATE DATABASE `{shard(i)}`;"
                 f" USE `{shard(i)}`; {A_OLD}"
-                for i in range(PER_SERVER)
+                for i in range(layout.per_server)
             )
             + "RESET MASTER;",
         )
-    big = (binlogged[0], shard(PER_SERVER - 1))  # the last shard of its server: it runs in a wave
+    held, big = slow_shards(layout, servers)
     run_sql(  # not in the binlog: quicker, and the binlog holds only what the test counts
         big[0],
         f"SET sql_log_bin = 0; INSERT INTO a SELECT seq, LEFT(MD5(seq), 20) FROM seq_1_to_{BIG_ROWS}",
         big[1],
     )
-    held = (binlogged[1], shard(PER_SERVER - 1))
     root = tmp_path / "repo"
     (root / "shards").mkdir(parents=True)
     hosts = tmp_path / "hosts.sh"
@@ -117,10 +156,10 @@ def fleet(binlogged: list[ConnParams], tmp_path: Path) -> Iterator[Fleet]:
     (root / "shards" / ".skeema").write_text(f"schema=/^{PREFIX}[0-9]+$/\n")
     (root / "shards" / "a.sql").write_text(A_NEW)
     try:
-        yield Fleet(root, binlogged, big, held)
+        yield Fleet(root, layout, servers, big, held)
     finally:
-        for p in binlogged:
-            run_sql(p, "".join(f"DROP DATABASE IF EXISTS `{shard(i)}`;" for i in range(PER_SERVER)))
+        for p in servers:
+            run_sql(p, "".join(f"DROP DATABASE IF EXISTS `{shard(i)}`;" for i in range(layout.per_server)))
 
 
 def applied_alters(p: ConnParams, schema: str) -> int:
@@ -209,11 +248,12 @@ def fleet_jobs(d: RunningDaemon) -> list[str]:
     return [j["id"] for j in d.get("/v1/jobs?limit=200").json()["jobs"]]
 
 
-def campaign_body(d: RunningDaemon, *, canaries: int = 1, wave_size: int = 11) -> dict[str, Any]:
+def campaign_body(d: RunningDaemon, layout: Layout) -> dict[str, Any]:
     doc = d.get("/v1/environments/test/fleet?refresh=true").json()
     [dd] = doc["dirs"]
     groups = [{"fingerprint": g["fingerprint"], "plan_hash": g["plan_hash"]} for g in dd["groups"]]
-    return {"groups": groups, "canaries": canaries, "wave_size": wave_size, "concurrency": wave_size}
+    n = layout.wave_size
+    return {"groups": groups, "canaries": layout.canaries, "wave_size": n, "concurrency": n}
 
 
 def wait_campaign(d: RunningDaemon, cid: str, timeout: float = 240) -> dict[str, Any]:
@@ -234,6 +274,7 @@ def in_flight(d: RunningDaemon, cid: str, fleet: Fleet) -> bool:
     return big is not None and "metadata lock" not in big and held is not None and "metadata lock" in held
 
 
+@pytest.mark.parametrize("fleet", [SMALL], indirect=True, ids=["12shards"])
 @pytest.mark.timeout(400)
 def test_a_daemon_killed_mid_campaign_never_applies_a_statement_twice(
     fleet: Fleet, tmp_path: Path, holder: dict[str, Any]
@@ -242,13 +283,16 @@ def test_a_daemon_killed_mid_campaign_never_applies_a_statement_twice(
     d.start()
     try:
         holder["hold"](*fleet.held)
-        r = d.post("/v1/environments/test/campaigns", campaign_body(d))
+        r = d.post("/v1/environments/test/campaigns", campaign_body(d, fleet.layout))
         assert r.status == 202, r.text
         cid = r.json()["campaign"]["id"]
         d.wait_for(lambda: in_flight(d, cid, fleet), timeout=120, interval=0.05)
         before = d.get(f"/v1/campaigns/{cid}").json()["campaign"]
         d.stop(signal.SIGKILL)  # kill -9: `big` keeps copying on its server, `held` loses its wait
         assert alter_state(*fleet.big) is not None  # still running without its client
+        # MariaDB drops `held`'s wait once it sees its client gone (within a second); before that, a
+        # release would let it apply after all.
+        d.wait_for(lambda: alter_state(*fleet.held) is None, timeout=30, interval=0.1)
         d.start()
         holder["release"]()
         c = wait_campaign(d, cid)
@@ -293,6 +337,7 @@ push_wait = "20s"
         return owned
 
 
+@pytest.mark.parametrize("fleet", [FLEET40], indirect=True, ids=["40shards"])
 @pytest.mark.timeout(400)
 def test_a_replica_killed_mid_campaign_is_replaced_and_no_shard_gets_a_statement_twice(
     fleet: Fleet, server: DBServer, tmp_path: Path, holder: dict[str, Any]
@@ -305,6 +350,8 @@ def test_a_replica_killed_mid_campaign_is_replaced_and_no_shard_gets_a_statement
         Replica(repo, tmp_path / f"r{i}", "1s", control=server.params, schema=control, replica=f"rep-{i}")
         for i in range(3)
     ]
+    n = len(fleet.shards())
+    assert n >= 40
     try:
         for r in replicas:
             r.start()
@@ -317,47 +364,80 @@ def test_a_replica_killed_mid_campaign_is_replaced_and_no_shard_gets_a_statement
             lambda: (x := others[0].get("/v1/environments/test/fleet")).status == 200 and x, timeout=30
         )
         assert got.headers["X-Schemad-Owner"] == owner.replica
-        assert got.json()["shards"] == 2 * PER_SERVER and got.json()["drifted"] == 2 * PER_SERVER
+        assert got.json()["shards"] == n and got.json()["drifted"] == n
 
         holder["hold"](*fleet.held)
-        r = others[0].post("/v1/environments/test/campaigns", campaign_body(others[0]))
-        assert r.status == 202, r.text
-        cid = r.json()["campaign"]["id"]
+        resp = others[0].post("/v1/environments/test/campaigns", campaign_body(others[0], fleet.layout))
+        assert resp.status == 202, resp.text
+        cid = resp.json()["campaign"]["id"]
+        assert resp.json()["campaign"]["waves"] == 5
         # A second one, through the third replica: refused while the first is not over.
-        r2 = others[1].post("/v1/environments/test/campaigns", campaign_body(others[1]))
+        r2 = others[1].post("/v1/environments/test/campaigns", campaign_body(others[1], fleet.layout))
         assert r2.status == 409 and r2.json()["error"]["code"] == "push_running", r2.text
         owner.wait_for(lambda: in_flight(owner, cid, fleet), timeout=120, interval=0.05)
         # The owner runs it (its gauges; nobody else's) ...
         assert owner.metric("schemad_campaigns", repo="app", environment="test", state="running") == 1
         assert others[0].metric("schemad_campaigns", repo="app", environment="test", state="running") is None
-        before = others[0].get(f"/v1/campaigns/{cid}").json()["campaign"]
         assert owner.proc is not None
         owner.proc.send_signal(signal.SIGKILL)
         owner.proc.wait()
         t0 = time.monotonic()
+        assert alter_state(*fleet.big) is not None  # `big` still copying on its server, without its client
+        # What the dead owner left (durable; nobody runs the campaign until its lease expires):
+        # the slow wave in flight, the waves before it done, the ones after it not started.
+        before = others[0].get(f"/v1/campaigns/{cid}").json()["campaign"]
+        slow = fleet.layout.slow_wave
+        assert before["state"] == "running" and before["wave"] == slow, before
+        assert all(s["state"] == "done" for s in before["shards"] if s["wave"] < slow), before["shards"]
+        assert all(s["state"] == "pending" for s in before["shards"] if s["wave"] > slow), before["shards"]
+        for w in (fleet.big, fleet.held):
+            assert shard_of(before, w)["state"] == "running" and shard_of(before, w)["job_id"], before
+        # MariaDB drops `held`'s wait once it sees its client gone (the next owner waits for that too,
+        # before it runs `held` again in a new job); only then may the test's lock go.
+        held_job = shard_of(before, fleet.held)["job_id"]
+
+        def held_dropped() -> bool:
+            c = others[0].get(f"/v1/campaigns/{cid}").json()["campaign"]
+            return alter_state(*fleet.held) is None or bool(shard_of(c, fleet.held)["job_id"] != held_job)
+
+        others[0].wait_for(held_dropped, timeout=60, interval=0.1)
         holder["release"]()
 
         def resumed() -> bool:
             c = others[0].get(f"/v1/campaigns/{cid}").json()["campaign"]
-            return c["updated_at"] != before["updated_at"]
+            return bool(c["updated_at"] != before["updated_at"])
 
         others[0].wait_for(resumed, timeout=60, interval=0.1)
-        print(f"campaign resumed {time.monotonic() - t0:.2f}s after kill -9 (lease {LEASE_TTL:g}s)")
+        states = [s["state"] for s in before["shards"]]
+        print(
+            f"{n} shards, killed in wave {slow}/{before['waves']} ({states.count('done')} done,"
+            f" {states.count('running')} running, {states.count('pending')} pending); campaign resumed"
+            f" {time.monotonic() - t0:.2f}s after kill -9 (lease {LEASE_TTL:g}s)"
+        )
         c = wait_campaign(others[0], cid)
         new_owner = next(r for r in others if "test" in " ".join(r.owns()))
         check_once(new_owner, c, fleet)
-        big = shard_of(c, fleet.big)
+        # The per-shard record: a shard done before the kill kept its job and end (never run again),
+        # `big` (its ALTER completed after the kill) was waited for and re-checked in its first job,
+        # `held` (MariaDB dropped its wait) ran again in a new job.
+        done = {(s["address"], s["schema"]): s for s in before["shards"] if s["state"] == "done"}
+        assert len(done) >= fleet.layout.canaries + 2 * fleet.layout.wave_size
+        for s in c["shards"]:
+            if (old := done.get((s["address"], s["schema"]))) is not None:
+                assert (s["job_id"], s["finished_at"]) == (old["job_id"], old["finished_at"]), s
+        big, held = shard_of(c, fleet.big), shard_of(c, fleet.held)
         assert big["job_id"] == shard_of(before, fleet.big)["job_id"] and "re-checked" in (big["error"] or "")
+        assert held["job_id"] != held_job
         assert (
             new_owner.metric(
                 "schemad_campaigns_ended_total", repo="app", environment="test", state="finished"
             )
             == 1
         )
-        assert new_owner.metric("schemad_campaign_shards", repo="app", environment="test", state="done") == 12
+        assert new_owner.metric("schemad_campaign_shards", repo="app", environment="test", state="done") == n
         # Pause through a replica that does not run it: refused, the campaign is over (the runner says so).
-        r = others[0].post(f"/v1/campaigns/{cid}/pause")
-        assert r.status == 409 and r.json()["error"]["code"] == "campaign_not_active"
+        resp = others[0].post(f"/v1/campaigns/{cid}/pause")
+        assert resp.status == 409 and resp.json()["error"]["code"] == "campaign_not_active"
     finally:
         holder["release"]()
         for r in replicas:
