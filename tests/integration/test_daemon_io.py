@@ -153,7 +153,7 @@ def test_a_statement_is_recorded_before_its_ddl_and_the_loop_never_waits_for_the
 def test_a_push_taken_by_a_replica_that_stops_heartbeating_is_answered_503(
     server: DBServer, tmp_path: Path
 ) -> None:
-    """The owner takes a handed-over push, then freezes (SIGSTOP) in its checks: the receiver answers."""
+    """The owner takes a handed-over push, then freezes (SIGSTOP) before answering: the receiver answers."""
     from tests.integration.test_replicas import ENVS, Replica, control_sql, write_repo
     from tests.integration.test_replicas import USERS_OLD as OLD
 
@@ -182,7 +182,13 @@ def test_a_push_taken_by_a_replica_that_stops_heartbeating_is_answered_503(
         plan = other.wait_for(
             lambda: (x := other.get("/v1/environments/e1/diff")).status == 200 and x.json(), timeout=60
         )
-        query(locker, f"LOCK TABLES `{schemas['e1']}`.users WRITE")  # the owner's checks wait on it
+        # The owner takes the handed-over request, then its push waits for the environment's push
+        # lock row, which an open transaction of the test holds (uncommitted) in the control schema.
+        query(locker, "BEGIN")
+        query(
+            locker,
+            f"INSERT INTO `{control}`.push_locks (name, replica, taken_at) VALUES ('env:app/e1', 'test', 0)",
+        )
         with ThreadPoolExecutor(1) as pool:
             answer = pool.submit(other.post, "/v1/environments/e1/push", {"plan_hash": plan["plan_hash"]})
             other.wait_for(
