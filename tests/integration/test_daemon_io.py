@@ -175,9 +175,10 @@ def test_a_push_taken_by_a_replica_that_stops_heartbeating_is_answered_503(
     try:
         for r in replicas:
             r.start()
-        owner = replicas[0].wait_for(
-            lambda: next((r for r in replicas if "e1" in r.owns()), None), timeout=60, interval=0.2
-        )
+        # Ownership spreads once both replicas are up (6 environments each): pick e1's owner after that,
+        # or the push may reach a replica that is just handing e1 over.
+        replicas[0].wait_for(lambda: all(len(r.owns()) == len(ENVS) // 2 for r in replicas), timeout=60)
+        owner = next(r for r in replicas if "e1" in r.owns())
         other = next(r for r in replicas if r is not owner)
         plan = other.wait_for(
             lambda: (x := other.get("/v1/environments/e1/diff")).status == 200 and x.json(), timeout=60
@@ -197,6 +198,9 @@ def test_a_push_taken_by_a_replica_that_stops_heartbeating_is_answered_503(
             )
             assert owner.proc is not None
             owner.proc.send_signal(signal.SIGSTOP)  # no answer, no heartbeat
+            # Let go of the row: the frozen owner's INSERT may complete on the server, and whoever
+            # takes the environment over clears the dead owner's lock without waiting on ours.
+            query(locker, "ROLLBACK")
             try:
                 r = answer.result(timeout=60)
             finally:
