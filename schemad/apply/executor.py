@@ -99,6 +99,7 @@ class DirectExecutor:
         self.foreign_key_checks = foreign_key_checks
         self._in_schema = False
         self._seeding: set[str] = set()  # tables found empty before this run's first INSERT into them
+        self._sql_mode: str | None = None  # the session's sql_mode, once a seed INSERT needed it
 
     async def execute(self, step: Step) -> None:
         if step.key.type is not ObjectType.DATABASE and not self._in_schema:
@@ -127,8 +128,10 @@ class DirectExecutor:
         # under a session sql_mode of NO_BACKSLASH_ESCAPES or ANSI_QUOTES the server would read the
         # same text differently from the check that admitted it (a `\'` ending a string early), so
         # it runs with those two modes off, and the session's mode is put back for what follows.
-        rows = await self.session.query("SELECT @@SESSION.sql_mode AS m")
-        mode = str(rows[0]["m"]) if rows else ""
+        if self._sql_mode is None:  # the session's own mode, read once: it is put back after each INSERT
+            rows = await self.session.query("SELECT @@SESSION.sql_mode AS m")
+            self._sql_mode = str(rows[0]["m"]) if rows else ""
+        mode = self._sql_mode
         plain = ",".join(m for m in mode.split(",") if m and m not in _QUOTING_MODES)
         if plain == mode:
             await self.session.execute(step.sql)
