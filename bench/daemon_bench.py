@@ -566,7 +566,7 @@ async def _campaign_fleet(port: int, work: Path, concurrency: int) -> float:
         settings = CampaignSettings(canaries=1, wave_size=8, concurrency=concurrency)
         t0 = time.perf_counter()
         rec = await d.campaigns.create(key, env, CampaignRequest(groups, "bench", settings))
-        while (cur := d.campaigns.get(rec.id)) is not None and cur.state in ACTIVE_CAMPAIGN:
+        while (cur := await d.campaigns.get(rec.id)) is not None and cur.state in ACTIVE_CAMPAIGN:
             await asyncio.sleep(0.05)
         wall = time.perf_counter() - t0
         if cur is None or str(cur.state) != "finished":
