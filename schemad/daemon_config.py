@@ -23,13 +23,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal
 
+from schemad import lazyre
 from schemad.errors import ConfigError
 from schemad.listen_tls import TlsFileError, TlsFiles
 from schemad.listen_tls import load as load_tls
+from schemad.records import dataclass
 from schemad.state_config import PASSWORD_KEYS, StateConfig, parse_state
 from schemad.webhook_config import WebhookConfig, parse_public_url, parse_webhooks
 
@@ -246,7 +248,7 @@ EXAMPLE_REPO = Path(str(importlib.resources.files("schemad") / "embedded" / "exa
 
 # ///// durations /////
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_PART = lazyre.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -275,7 +277,7 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 7, _DAYS),
 )
-_CRON_ITEM = re.compile(r"(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?")
+_CRON_ITEM = lazyre.compile(r"(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?")
 
 
 def _check_cron(expr: str) -> None:
@@ -307,10 +309,10 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...], what: st
 
 # ///// loading /////
 
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
-_REPLICA_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_NAME = lazyre.compile(r"[A-Za-z0-9_-]+")
+_SHA256 = lazyre.compile(r"[0-9a-f]{64}")
+_SCHEMA_NAME = lazyre.compile(r"[A-Za-z0-9_$]{1,64}")
+_REPLICA_ID = lazyre.compile(r"[A-Za-z0-9._:-]{1,128}")
 _FORBIDDEN_WORDS = frozenset({"password", "passwd", "pass", "pwd", "secret"})
 _POLL_KEYS = frozenset({"interval", "cron", "jitter"})
 _LISTEN_KEYS = frozenset({"address", "tls_cert", "tls_key"})

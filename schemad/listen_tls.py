@@ -27,10 +27,12 @@ import logging
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+
+from schemad import lazyre
+from schemad.records import dataclass
 
 __all__ = ["CertInfo", "ServerTls", "TlsFileError", "TlsFiles", "announce", "load", "reload_all"]
 
@@ -39,8 +41,8 @@ log = logging.getLogger(__name__)
 EXPIRY_WARNING = timedelta(days=14)  # a certificate closer than this to its end is logged as a warning
 MAX_FILE_BYTES = 1 << 20  # a PEM chain is a few kB; a path to something endless is an error, not a hang
 
-_CERT_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.DOTALL)
-_KEY_PEM = re.compile(rb"-----BEGIN ((?:[A-Z]+ )?PRIVATE KEY)-----(.*?)-----END \1-----", re.DOTALL)
+_CERT_PEM = lazyre.compile(rb"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.DOTALL)
+_KEY_PEM = lazyre.compile(rb"-----BEGIN ((?:[A-Z]+ )?PRIVATE KEY)-----(.*?)-----END \1-----", re.DOTALL)
 
 
 class TlsFileError(Exception):

@@ -17,14 +17,14 @@ What it will not do: connect anywhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from schemad import lazyre
 from schemad.connection.tls import SslMode, TlsSettings
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 from schemad.webhook_config import SecretRef
 
 __all__ = ["PASSWORD_KEYS", "MysqlStateConfig", "StateBackend", "StateConfig", "parse_state"]
@@ -52,8 +52,8 @@ _MYSQL_KEYS = frozenset(
     }
     | PASSWORD_KEYS
 )
-_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
-_USER = re.compile(r"[^\s'\"`\\]{1,80}")
+_SCHEMA_NAME = lazyre.compile(r"[A-Za-z0-9_$]{1,64}")
+_USER = lazyre.compile(r"[^\s'\"`\\]{1,80}")
 _PREFERRED = TlsSettings(mode=SslMode.PREFERRED)  # the mysql clients' default without ssl-ca
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = [
     "EVENTS",

@@ -17,7 +17,7 @@ import logging
 import math
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from aiohttp import web
 
@@ -35,6 +35,7 @@ from schemad.errors import (
     SQLFileError,
 )
 from schemad.listen_tls import ServerTls
+from schemad.records import dataclass
 from schemad.service.answers import AnswerCache
 from schemad.service.daemon import Daemon
 from schemad.service.jobs import SharedLog

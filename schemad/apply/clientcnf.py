@@ -57,6 +57,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from schemad import lazyre
 from schemad.apply.wrapper_tls import client_tls_lines
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError
@@ -74,14 +75,14 @@ __all__ = [
 FILE_NAME = "client.cnf"
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
-_TO_ESCAPE = re.compile('[\\\\"\n\r\t\b]')
+_TO_ESCAPE = lazyre.compile('[\\\\"\n\r\t\b]')
 # A path that survives pt-online-schema-change's DSN (`,` and `=` separate keys)
 # and DBD::mysql's (`;` separates attributes) unquoted.
-_DSN_SAFE_PATH = re.compile(r"[\w/.+-]+", re.ASCII)
+_DSN_SAFE_PATH = lazyre.compile(r"[\w/.+-]+", re.ASCII)
 # gh-ost's envVariableRegexp ("[$][{](.*)[}]", Go RE2: `.` stops at a newline).
-_GHOST_ENV_REF = re.compile(r"\$\{.*\}")
+_GHOST_ENV_REF = lazyre.compile(r"\$\{.*\}")
 # go-ini's varPattern: `%(key)s`, expanded by Key.String() when the section has such a key.
-_GOINI_KEY_REF = re.compile(r"%\([^)]+\)s")
+_GOINI_KEY_REF = lazyre.compile(r"%\([^)]+\)s")
 
 
 def option_value(value: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.errors import DatabaseError, SchemadError
 from schemad.model.keys import ObjectType, escape_identifier
+from schemad.records import dataclass
 
 
 class StepStatus(StrEnum):

@@ -50,13 +50,13 @@ Nothing here knows the names a tool was told to use instead
 from __future__ import annotations
 
 import contextlib
-import re
-from dataclasses import dataclass
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.errors import DatabaseError
+from schemad.records import dataclass
 
 __all__ = [
     "SPIRIT_CHECKPOINT",
@@ -130,8 +130,8 @@ def _aux(table: str, suffix: str) -> str:
 
 
 # Timestamped originals: gh-ost --timestamp-old-table, Spirit --skip-drop-after-cutover.
-_GHOST_STAMPED = re.compile(r"_(?P<base>.*)_\d{14}_del")
-_SPIRIT_STAMPED = re.compile(r"_(?P<base>.*)_old_\d{8}_\d{6}")
+_GHOST_STAMPED = lazyre.compile(r"_(?P<base>.*)_\d{14}_del")
+_SPIRIT_STAMPED = lazyre.compile(r"_(?P<base>.*)_old_\d{8}_\d{6}")
 
 
 def _table_names(table: str, prefer: Tool | None = None) -> dict[str, tuple[Tool, LeftoverRole]]:

@@ -40,14 +40,15 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from schemad import lazyre
 from schemad.apply.leftovers import SPIRIT_SENTINEL
 from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import SchemadError
 from schemad.plan.shellout import WrapperCommand, escape_value
+from schemad.records import dataclass
 
 __all__ = [
     "GATEABLE",
@@ -67,7 +68,7 @@ KNOWN_TOOLS: dict[str, Tool] = {str(t): t for t in Tool}
 #: The tools that can hold their cut-over until schemad says go.
 GATEABLE = frozenset({Tool.GH_OST, Tool.SPIRIT})
 
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
+_ASSIGNMENT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 _OPERATORS = frozenset(";&|()\n")
 _UNIX_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
 

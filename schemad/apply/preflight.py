@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.errors import DatabaseError, SchemadError
+from schemad.records import dataclass
 
 __all__ = ["CHECKS", "Finding", "PreflightRefused", "parse_skip", "preflight"]
 

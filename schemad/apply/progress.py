@@ -46,8 +46,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
+
+from schemad import lazyre
+from schemad.records import dataclass
 
 __all__ = ["OscPhase", "OscProgress", "Progress", "ProgressReader", "Tool", "parse_progress", "reader_for"]
 
@@ -77,19 +80,19 @@ class Progress:
 _BQ = r"`(?:[^`]|``)*`"  # one backquoted identifier
 
 # pt-osc: printf STDERR "$name: %3d%% %s remain\n" with $name = "Copying `db`.`t`".
-_PT_COPYING = re.compile(
+_PT_COPYING = lazyre.compile(
     rf"Copying (?P<table>{_BQ}\.{_BQ}):\s+(?P<pct>\d+)% (?P<eta>(?:\d+\+)?\d+:\d\d(?::\d\d)?) remain\s*$"
 )
-_PT_ESTIMATE = re.compile(r"Copying approximately (?P<rows>\d+) rows\.\.\.")
-_PT_COPIED = re.compile(r"Copied rows OK\.")
-_PT_DONE = re.compile(rf"Successfully altered (?P<table>{_BQ}\.{_BQ})\.")
+_PT_ESTIMATE = lazyre.compile(r"Copying approximately (?P<rows>\d+) rows\.\.\.")
+_PT_COPIED = lazyre.compile(r"Copied rows OK\.")
+_PT_DONE = lazyre.compile(rf"Successfully altered (?P<table>{_BQ}\.{_BQ})\.")
 
 # gh-ost: "Copy: %d/%d %.1f%%; Applied: %d; ..., State: %s; ETA: %s"
-_GHOST_STATUS = re.compile(r"Copy: (?P<copied>\d+)/(?P<total>\d+) (?P<pct>\d+(?:\.\d+)?)%;")
-_GHOST_STATE = re.compile(r"\bState: (?P<state>[^;]*?)\s*;")
-_GHOST_ETA = re.compile(r"\bETA: (?P<eta>.*?)\s*$")
-_GHOST_DONE = re.compile(rf"Done migrating (?P<table>{_BQ}\.{_BQ})")
-_GO_DURATION = re.compile(
+_GHOST_STATUS = lazyre.compile(r"Copy: (?P<copied>\d+)/(?P<total>\d+) (?P<pct>\d+(?:\.\d+)?)%;")
+_GHOST_STATE = lazyre.compile(r"\bState: (?P<state>[^;]*?)\s*;")
+_GHOST_ETA = lazyre.compile(r"\bETA: (?P<eta>.*?)\s*$")
+_GHOST_DONE = lazyre.compile(rf"Done migrating (?P<table>{_BQ}\.{_BQ})")
+_GO_DURATION = lazyre.compile(
     r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
     r"(?:(?P<ms>\d+(?:\.\d+)?)ms)?(?:(?P<us>\d+(?:\.\d+)?)[µu]s)?(?:(?P<ns>\d+)ns)?"
 )
@@ -316,20 +319,20 @@ def reader_for(tool: Tool) -> ProgressReader:
 
 # pt-online-schema-change
 
-_PT_PAUSING = re.compile(r"^Pausing because (?P<why>.+?)\.?\s*$")
-_PT_REPLICA_LAG = re.compile(r"Replica lag is (?P<lag>[\d.]+|\?) seconds on (?P<host>.+?)\.\s+Waiting\.")
-_PT_REPLICA_STOPPED = re.compile(r"Replica '?(?P<host>.+?)'? is stopped\.\s+Waiting\.")
-_PT_PAUSE_FILE = re.compile(r"Sleeping \S+ seconds because (?P<file>.+) exists")
-_PT_SETUP = re.compile(r"(?:Creating new table|Altering new table|Creating triggers)\.\.\.")
-_PT_SWAP = re.compile(r"(?:Analyzing new table|Swapping tables|Rebuilding foreign key constraints)\.\.\.")
-_PT_AFTER_SWAP = re.compile(
+_PT_PAUSING = lazyre.compile(r"^Pausing because (?P<why>.+?)\.?\s*$")
+_PT_REPLICA_LAG = lazyre.compile(r"Replica lag is (?P<lag>[\d.]+|\?) seconds on (?P<host>.+?)\.\s+Waiting\.")
+_PT_REPLICA_STOPPED = lazyre.compile(r"Replica '?(?P<host>.+?)'? is stopped\.\s+Waiting\.")
+_PT_PAUSE_FILE = lazyre.compile(r"Sleeping \S+ seconds because (?P<file>.+) exists")
+_PT_SETUP = lazyre.compile(r"(?:Creating new table|Altering new table|Creating triggers)\.\.\.")
+_PT_SWAP = lazyre.compile(r"(?:Analyzing new table|Swapping tables|Rebuilding foreign key constraints)\.\.\.")
+_PT_AFTER_SWAP = lazyre.compile(
     r"Swapped original and new tables OK\.|(?:Dropping old table|Dropping triggers)\.\.\."
 )
-_PT_NOT_ALTERED = re.compile(rf"(?P<table>{_BQ}\.{_BQ}) was not altered\.")
-_PT_ERROR = re.compile(
+_PT_NOT_ALTERED = lazyre.compile(rf"(?P<table>{_BQ}\.{_BQ}) was not altered\.")
+_PT_ERROR = lazyre.compile(
     r"^(?:\S+ )?(?:Error|Cannot|Failed)\b.*|.*\b(?:DBI|DBD::mysql)\b.*failed.*", re.IGNORECASE
 )
-_PT_SIGNAL = re.compile(r"# Exiting on (?P<sig>SIG\w+)\.")
+_PT_SIGNAL = lazyre.compile(r"# Exiting on (?P<sig>SIG\w+)\.")
 
 
 class _PtOscReader(ProgressReader):
@@ -391,14 +394,14 @@ class _PtOscReader(ProgressReader):
 
 # gh-ost
 
-_GHOST_LAG = re.compile(r"\bLag: (?P<lag>\d+(?:\.\d+)?)s")
-_GHOST_LOG = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<level>[A-Z]+) (?P<msg>.*)$")
-_GHOST_ROW_COPY_DONE = re.compile(r"\bRow copy complete\b")
-_GHOST_CUTOVER = re.compile(
+_GHOST_LAG = lazyre.compile(r"\bLag: (?P<lag>\d+(?:\.\d+)?)s")
+_GHOST_LOG = lazyre.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<level>[A-Z]+) (?P<msg>.*)$")
+_GHOST_ROW_COPY_DONE = lazyre.compile(r"\bRow copy complete\b")
+_GHOST_CUTOVER = lazyre.compile(
     r"\b(?:Waiting for events up to lock|Session locking original & magic tables|Locking `.+`\.`.+_del`"
     r"|Grabbing voluntary lock)"
 )
-_GHOST_RENAMED = re.compile(r"\bLock & rename duration: ")
+_GHOST_RENAMED = lazyre.compile(r"\bLock & rename duration: ")
 
 
 class _GhostReader(ProgressReader):
@@ -448,21 +451,21 @@ class _GhostReader(ProgressReader):
 
 # Spirit
 
-_SPIRIT_HEADER = re.compile(r"\bmigration status: state=(?P<state>\w+)")
-_SPIRIT_COPIER = re.compile(
+_SPIRIT_HEADER = lazyre.compile(r"\bmigration status: state=(?P<state>\w+)")
+_SPIRIT_COPIER = lazyre.compile(
     r"^\s*copier\s+(?P<pct>\d+(?:\.\d+)?)%\s+(?P<copied>\d+)/(?P<total>\d+)"
     r"(?:.*?\beta=(?P<eta>\S+))?(?:.*?\bthrottled=(?P<throttled>true|false))?"
 )
-_SPIRIT_CHECKSUM = re.compile(
+_SPIRIT_CHECKSUM = lazyre.compile(
     r"^\s*checksum\s+(?P<pct>\d+(?:\.\d+)?)%.*?(?:\bthrottled=(?P<throttled>true|false))?\s*$"
 )
-_SPIRIT_SENTINEL = re.compile(
+_SPIRIT_SENTINEL = lazyre.compile(
     r"^\s*sentinel\s+table=(?P<table>\S+)\s+waiting=(?P<waiting>\S+)(?:\s+max-wait=(?P<max>\S+))?"
 )
-_SPIRIT_DEFERRED = re.compile(r"\bcutover deferred while sentinel table exists\b")
-_SPIRIT_SENTINEL_DROPPED = re.compile(r"\bsentinel table dropped\b")
-_SPIRIT_DONE = re.compile(r"\b(?:INFO|level=INFO)\b.*\bapply complete\b")
-_SPIRIT_FATAL = re.compile(r"^spirit: error: (?P<msg>.+)$")
+_SPIRIT_DEFERRED = lazyre.compile(r"\bcutover deferred while sentinel table exists\b")
+_SPIRIT_SENTINEL_DROPPED = lazyre.compile(r"\bsentinel table dropped\b")
+_SPIRIT_DONE = lazyre.compile(r"\b(?:INFO|level=INFO)\b.*\bapply complete\b")
+_SPIRIT_FATAL = lazyre.compile(r"^spirit: error: (?P<msg>.+)$")
 _SPIRIT_STATES: dict[str, OscPhase] = {
     "initial": OscPhase.STARTING,
     "copyRows": OscPhase.COPYING,

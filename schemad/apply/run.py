@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from schemad.apply.executor import DDLExecutor, PushRecord, execute_plan
 from schemad.apply.osc import CutoverGate
@@ -26,6 +26,7 @@ from schemad.connection.params import ConnParams
 from schemad.diff.schema_diff import Step
 from schemad.errors import SchemadError
 from schemad.plan.routes import WrapperPlanner
+from schemad.records import dataclass
 
 __all__ = ["RunHooks", "RunOptions", "run_plan"]
 

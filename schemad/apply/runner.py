@@ -36,11 +36,12 @@ import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal, Protocol
 
 from schemad.errors import SchemadError
 from schemad.plan.shellout import WrapperCommand
+from schemad.records import dataclass
 
 __all__ = [
     "DEFAULT_MAX_LINES",

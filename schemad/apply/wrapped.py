@@ -40,10 +40,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
+from schemad import lazyre
 from schemad.apply.clientcnf import client_option_file, ghost_misreads, spirit_misreads
 from schemad.apply.executor import DDLExecutor
 from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
@@ -63,10 +62,11 @@ from schemad.plan.shellout import (
     password_variables,
     uses_defaults_file,
 )
+from schemad.records import dataclass
 
-_GH_OST = re.compile(r"(?<![\w-])gh-ost(?![\w-])")
+_GH_OST = lazyre.compile(r"(?<![\w-])gh-ost(?![\w-])")
 # pt-online-schema-change's option to keep its triggers: honoured after a stop too.
-_KEEPS_TRIGGERS = re.compile(r"(?<![\w-])--no-drop-triggers(?![\w-])")
+_KEEPS_TRIGGERS = lazyre.compile(r"(?<![\w-])--no-drop-triggers(?![\w-])")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ it so the command can refuse it without ever showing that argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from schemad.errors import ConfigError
 from schemad.fs.registry import OptionDef, OptionRegistry, OptionType, normalize_token
+from schemad.records import dataclass
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ same DirOptions and runs the same workspace.for_dir.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from schemad.cli.common import log, warn_unsupported
 from schemad.connection.instance import Instance
@@ -19,6 +19,7 @@ from schemad.fs.splitmemo import split_memo
 from schemad.introspect.privileges import resolve_strip_definer
 from schemad.model.flavor import Flavor
 from schemad.plan.dir_options import DirOptions, conn_params
+from schemad.records import dataclass
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
 from schemad.workspace.tempschema import WorkspaceResult

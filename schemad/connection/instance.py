@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
+from schemad import lazyre
 from schemad.connection.driver import CLIENT, DictCursor, DriverError, single_statements
 from schemad.connection.params import ConnParams
 from schemad.connection.tlsdriver import TlsConnector, describe_tls_error
@@ -24,7 +25,7 @@ from schemad.model.flavor import Flavor
 
 Row = dict[str, Any]
 
-_CATEGORY_RE = re.compile(r"^\s*(show\s+create|select|show|set|create|alter|drop|use)\b", re.I)
+_CATEGORY_RE = lazyre.compile(r"^\s*(show\s+create|select|show|set|create|alter|drop|use)\b", re.I)
 
 
 def _category(sql: str) -> str:

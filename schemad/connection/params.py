@@ -6,12 +6,13 @@ message built here.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from schemad import lazyre
 from schemad.connection.sshopts import SshRoute
 from schemad.connection.tls import TlsSettings
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 # connect-options that configure the driver rather than the session; Skeema
 # passes these to go-sql-driver and they never become `SET SESSION` vars.
@@ -45,8 +46,8 @@ DRIVER_PARAMS = frozenset(
 # What a connect-options pair may hold: it becomes `SET SESSION name=value` verbatim, so a
 # value is one quoted string without backslashes (read alike with and without
 # NO_BACKSLASH_ESCAPES) or one bare word; nothing can end the statement.
-_OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_OPTION_VALUE = re.compile(r"'[^'\\;]*'|\"[^\"\\;]*\"|[\w.+:@-]+")
+_OPTION_NAME = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPTION_VALUE = lazyre.compile(r"'[^'\\;]*'|\"[^\"\\;]*\"|[\w.+:@-]+")
 
 
 def parse_connect_options(text: str) -> dict[str, str]:

@@ -7,15 +7,14 @@ only when a dir sets one of these options.  Nothing here reads a file.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from schemad import lazyre
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = ["SshHost", "SshRoute", "parse_ssh_host"]
 
 # [user@]host[:port], host a name, an IPv4 address or a bracketed IPv6 address.
-_SSH_HOST = re.compile(
+_SSH_HOST = lazyre.compile(
     r"(?:(?P<user>[^@\s:/]+)@)?"
     r"(?:\[(?P<v6>[0-9A-Fa-f:.%]+)\]|(?P<host>[^@\s:/\[\]]+))"
     r"(?::(?P<port>\d+))?"

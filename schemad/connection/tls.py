@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = ["SslMode", "TlsSettings", "parse_ssl_mode"]
 

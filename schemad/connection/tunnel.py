@@ -31,11 +31,12 @@ import os
 import threading
 import warnings
 from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from schemad.connection.sshopts import LOOPBACK, SshHost, SshRoute
 from schemad.errors import ConnectError
+from schemad.records import dataclass
 
 if TYPE_CHECKING:
     from types import ModuleType

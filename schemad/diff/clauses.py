@@ -17,10 +17,10 @@ differ pairs the columns.  Pure code: no I/O, no config reading.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
+from schemad import lazyre
 from schemad.diff.modifiers import PartitioningMode, StatementModifiers
 from schemad.model.column import Column
 from schemad.model.constraint import Check, ForeignKey
@@ -28,6 +28,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.index import Index
 from schemad.model.keys import escape_identifier, escape_string
 from schemad.model.partition import Partition, Partitioning
+from schemad.records import dataclass
 
 # Bytes per character, for comparing string lengths across types.  Charset
 # changes are unsafe anyway, so this only has to rank char/varchar against
@@ -71,7 +72,7 @@ def charsets_equivalent(a: str | None, b: str | None) -> bool:
 
 ###### Column types (parsed on demand from the server's spelling) ######
 
-_COMPRESSED_RE = re.compile(r"\s*/\*M!100301 COMPRESSED\*/")
+_COMPRESSED_RE = lazyre.compile(r"\s*/\*M!100301 COMPRESSED\*/")
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "tinyint": (-(2**7), 2**7 - 1),
     "smallint": (-(2**15), 2**15 - 1),

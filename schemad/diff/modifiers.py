@@ -8,11 +8,12 @@ This module does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
 from schemad.model.flavor import Flavor
+from schemad.records import dataclass
 
 
 class PartitioningMode(StrEnum):

@@ -15,7 +15,7 @@ live definer, and its CREATE leaves DEFINER out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from schemad.diff.kinds import DiffKind
 from schemad.diff.modifiers import StatementModifiers
@@ -24,6 +24,7 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_
 from schemad.model.routine import Routine
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
+from schemad.records import dataclass
 
 AnyObject = View | Routine | Trigger | Event
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from schemad import lazyre
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.index import Index
 from schemad.model.keys import escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import Table
+from schemad.records import dataclass
 
 __all__ = [
     "StaleRename",
@@ -92,7 +94,7 @@ def index_renames(before: Iterable[Index], after: Iterable[Index]) -> dict[str, 
 ###### what the server rewrites by itself ######
 
 # A single-quoted string (skipped) or a backticked name, as the server prints expressions.
-_QUOTED_OR_NAME = re.compile(r"'(?:[^'\\]|\\.|'')*'|`((?:[^`]|``)*)`", re.S)
+_QUOTED_OR_NAME = lazyre.compile(r"'(?:[^'\\]|\\.|'')*'|`((?:[^`]|``)*)`", re.S)
 
 
 def _renamed_in_expression(expr: str, columns: Mapping[str, str]) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemad.diff.kinds import DiffKind
@@ -34,6 +33,7 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import Table
 from schemad.model.view import View
+from schemad.records import dataclass
 
 if TYPE_CHECKING:
     from schemad.diff.table_diff import TableDiff

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from schemad import lazyre
 from schemad.diff.clauses import (
     AddCheck,
     AddColumn,
@@ -69,6 +70,7 @@ from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
 from schemad.model.partition import SYSTEM_TIME, Partition, Partitioning
 from schemad.model.table import Table, strip_auto_increment
+from schemad.records import dataclass
 
 # Runs an ALTER TABLE of a system-versioned table with its history kept (MariaDB 10.3.4+).
 VERSIONED_ALTER_PREFIX = "SET STATEMENT system_versioning_alter_history=KEEP FOR "
@@ -704,7 +706,7 @@ def _foreign_key_clauses(before: Table, after: Table) -> list[AlterClause]:
     return drops + adds
 
 
-_UNNAMED_FK = re.compile(r"_ibfk_\d+$")  # the name InnoDB gives an FK declared without one
+_UNNAMED_FK = lazyre.compile(r"_ibfk_\d+$")  # the name InnoDB gives an FK declared without one
 
 
 def _keep_backing_indexes(before: Table, after: Table, adds: Sequence[AddForeignKey]) -> list[AlterClause]:
@@ -925,7 +927,7 @@ def _moves_across_runs(
     )
 
 
-_DATE_BOUND_RE = re.compile(r"'\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d+)?)?'")
+_DATE_BOUND_RE = lazyre.compile(r"'\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d+)?)?'")
 
 
 def _range_bound_lower(new: str | None, old: str | None) -> bool:

@@ -30,7 +30,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -47,6 +47,7 @@ from schemad.fs.registry import (
     parse_regex,
     parse_size,
 )
+from schemad.records import dataclass
 
 __all__ = [
     "DEFAULT_GLOBAL_FILES",

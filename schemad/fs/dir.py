@@ -30,13 +30,14 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from schemad import lazyre
 from schemad.errors import ConfigError
 from schemad.fs.cascade import Config, ConfigSources, read_dir_option_file, split_list
 from schemad.fs.optionfile import OptionFile
 from schemad.fs.registry import SYSTEM_SCHEMAS, parse_int, parse_regex
+from schemad.records import dataclass
 
 __all__ = ["Dir", "HostPort"]
 
@@ -347,7 +348,7 @@ class Dir:
         return proc.stdout
 
 
-_VAR_RE = re.compile(r"\{([A-Z_]+)\}")
+_VAR_RE = lazyre.compile(r"\{([A-Z_]+)\}")
 
 
 def _interpolate(command: str, variables: Mapping[str, str]) -> str:

@@ -21,15 +21,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from schemad import lazyre
 from schemad.errors import CannotCreateError
 from schemad.model.definer import strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.table import strip_auto_increment
+from schemad.records import dataclass
 
 if TYPE_CHECKING:
     from schemad.fs.splitmemo import SplitMemo
@@ -37,10 +39,10 @@ if TYPE_CHECKING:
     from schemad.sqltext.splitter import Statement
 
 # Characters Skeema removes from object names to make file names.
-_UNSAFE_FILENAME_RE = re.compile(r"""[\s.\\/"'`:*?|~#&<>{}\[\]()-]""")
+_UNSAFE_FILENAME_RE = lazyre.compile(r"""[\s.\\/"'`:*?|~#&<>{}\[\]()-]""")
 _COMPOUND_TYPES = frozenset({ObjectType.PROCEDURE, ObjectType.FUNCTION, ObjectType.TRIGGER, ObjectType.EVENT})
 # The AUTO_INCREMENT table option (`AUTO_INCREMENT [=] n`), as opposed to the column attribute.
-_AUTO_INC_VALUE_RE = re.compile(r"\bAUTO_INCREMENT(?:\s*=\s*|\s+)(\d+)", re.I)
+_AUTO_INC_VALUE_RE = lazyre.compile(r"\bAUTO_INCREMENT(?:\s*=\s*|\s+)(\d+)", re.I)
 # Object types in the order they are written into a shared file.
 _TYPE_ORDER = {t: i for i, t in enumerate(ObjectType)}
 

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Protocol
 
 from schemad.errors import DuplicateDefinitionError, SQLFileError
 from schemad.fs.splitmemo import SplitMemo, split_files
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 from schemad.sqltext.inserts import SeedInsert, parse_insert
 from schemad.sqltext.references import trigger_table
 from schemad.sqltext.splitter import Statement, StatementKind, split

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from schemad.errors import CannotCreateError, ConfigError, OptionFileError
 from schemad.fs.registry import SKEEMA_OPTIONS, OptionRegistry, OptionType, normalize_token, parse_bool
+from schemad.records import dataclass
 
 __all__ = ["QUOTES", "OptionFile", "OptionValue", "unquote"]
 

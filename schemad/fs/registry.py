@@ -20,12 +20,13 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 from typing import TypedDict
 
+from schemad import lazyre
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = [
     "ADD_ENVIRONMENT",
@@ -277,7 +278,7 @@ def parse_bool(value: str) -> bool:
     return value.strip().lower() not in _FALSE_STRINGS
 
 
-_INT_RE = re.compile(r"[+-]?[0-9]+")
+_INT_RE = lazyre.compile(r"[+-]?[0-9]+")
 
 
 def parse_int(value: str, *, name: str, source: str = "") -> int:
@@ -287,7 +288,7 @@ def parse_int(value: str, *, name: str, source: str = "") -> int:
     return int(text)
 
 
-_SIZE_RE = re.compile(r"([0-9]+)([kmg]?)b?")
+_SIZE_RE = lazyre.compile(r"([0-9]+)([kmg]?)b?")
 _SIZE_MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -320,7 +321,7 @@ def parse_enum(value: str, opt: OptionDef, *, source: str = "") -> str:
 
 
 # RE2's `\z` (end of text) is Python's `\Z`; other common syntax is shared.
-_RE2_END = re.compile(r"(?<!\\)((?:\\\\)*)\\z")
+_RE2_END = lazyre.compile(r"(?<!\\)((?:\\\\)*)\\z")
 
 
 def parse_regex(value: str, *, name: str, source: str = "") -> re.Pattern[str] | None:

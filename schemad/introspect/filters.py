@@ -9,9 +9,9 @@ the pattern says `(?i)`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from schemad.model.keys import ObjectType
+from schemad.records import dataclass
 
 
 def _hit(pattern: re.Pattern[str] | None, name: str | None) -> bool:

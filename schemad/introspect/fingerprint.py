@@ -99,11 +99,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from schemad.connection.instance import Instance, Row
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 
 __all__ = ["BATCH", "Prints", "changed", "fingerprints", "fingerprints_of", "queries"]
 

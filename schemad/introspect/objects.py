@@ -31,13 +31,13 @@ CREATE makes the load fail with the server's DatabaseError; the caller retries.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from schemad import lazyre
 from schemad.connection.instance import Instance, Row, Session
 from schemad.errors import UnsupportedError
 from schemad.introspect import queries_objects as q
@@ -53,7 +53,7 @@ __all__ = ["load_events", "load_routines", "load_triggers", "load_views"]
 
 _E = TypeVar("_E", bound=StrEnum)
 
-_ALGORITHM_RE = re.compile(r"^CREATE ALGORITHM=(\w+) ")
+_ALGORITHM_RE = lazyre.compile(r"^CREATE ALGORITHM=(\w+) ")
 
 
 def _text(value: Any) -> str:
@@ -110,7 +110,7 @@ async def _show_create_views(inst: Instance, schema: str, names: Sequence[str]) 
     return results
 
 
-_NON_BMP_RE = re.compile("[\U00010000-\U0010ffff]")
+_NON_BMP_RE = lazyre.compile("[\U00010000-\U0010ffff]")
 
 
 def _body_fixup(info_body: str, show_create_body: str) -> str:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from schemad import lazyre
 from schemad.connection.instance import Instance
 
 __all__ = ["can_set_any_definer", "grants_allow_any_definer", "resolve_strip_definer"]
 
 # Global privileges that allow `DEFINER=` naming another account.
 _ANY_DEFINER = frozenset({"ALL", "ALL PRIVILEGES", "SUPER", "SET USER", "SET_USER_ID", "SET_ANY_DEFINER"})
-_GLOBAL_GRANT = re.compile(r"GRANT\s+(?P<privs>.+?)\s+ON\s+\*\.\*\s+TO\s", re.I | re.S)
+_GLOBAL_GRANT = lazyre.compile(r"GRANT\s+(?P<privs>.+?)\s+ON\s+\*\.\*\s+TO\s", re.I | re.S)
 
 
 def grants_allow_any_definer(grants: Iterable[str]) -> bool:

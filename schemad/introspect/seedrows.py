@@ -16,11 +16,10 @@ INSERTs alone.  It writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from schemad.connection.instance import Instance
 from schemad.model.keys import escape_identifier, escape_string
 from schemad.model.table import Table
+from schemad.records import dataclass
 
 __all__ = ["SEED_ROW_LIMIT", "SeedRows", "read_seed_rows"]
 

@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
+from schemad import lazyre
 from schemad.connection.instance import Instance, Row
 from schemad.introspect import queries as q
 from schemad.model.column import Column, Generated, RowPeriod
@@ -28,18 +29,20 @@ from schemad.model.partition import SYSTEM_TIME, Partition, Partitioning, Subpar
 from schemad.model.table import Table
 
 _IDENT = r"`((?:[^`]|``)+)`"
-_INDEX_LINE_RE = re.compile(r"^  (?:(PRIMARY) KEY|(?:(UNIQUE|FULLTEXT|SPATIAL) )?KEY " + _IDENT + r")", re.M)
-_FK_LINE_RE = re.compile(r"^  CONSTRAINT " + _IDENT + r" FOREIGN KEY", re.M)
-_CHECK_LINE_RE = re.compile(r"^  CONSTRAINT " + _IDENT + r" CHECK", re.M)
-_INDEX_OPTS_RE = re.compile(
+_INDEX_LINE_RE = lazyre.compile(
+    r"^  (?:(PRIMARY) KEY|(?:(UNIQUE|FULLTEXT|SPATIAL) )?KEY " + _IDENT + r")", re.M
+)
+_FK_LINE_RE = lazyre.compile(r"^  CONSTRAINT " + _IDENT + r" FOREIGN KEY", re.M)
+_CHECK_LINE_RE = lazyre.compile(r"^  CONSTRAINT " + _IDENT + r" CHECK", re.M)
+_INDEX_OPTS_RE = lazyre.compile(
     r"(?: USING (BTREE|HASH|RTREE))?(?: KEY_BLOCK_SIZE=(\d+))?(?: WITH PARSER " + _IDENT + ")?"
 )
-_AUTO_INC_RE = re.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
-_SYSTEM_TIME_RE = re.compile(r"\n PARTITION BY SYSTEM_TIME (.*)\n")
-_DEFAULT_PARTITION_RE = re.compile(r"\n[ (]PARTITION " + _IDENT + r" DEFAULT\b")
-_CHARSET_RE = re.compile(r"\n\) ENGINE=[^\n]* DEFAULT CHARSET=(\w+)")
+_AUTO_INC_RE = lazyre.compile(r"\n\) ENGINE=\S+ AUTO_INCREMENT=(\d+)")
+_SYSTEM_TIME_RE = lazyre.compile(r"\n PARTITION BY SYSTEM_TIME (.*)\n")
+_DEFAULT_PARTITION_RE = lazyre.compile(r"\n[ (]PARTITION " + _IDENT + r" DEFAULT\b")
+_CHARSET_RE = lazyre.compile(r"\n\) ENGINE=[^\n]* DEFAULT CHARSET=(\w+)")
 # One `NAME=value` item of the table options line of SHOW CREATE TABLE.
-_TABLE_OPT_RE = re.compile(
+_TABLE_OPT_RE = lazyre.compile(
     r" ((?:`(?:[^`]|``)+`)|[A-Z_]+(?: CHARSET)?)="
     r"('(?:[^'\\]|''|\\.)*'|\((?:[^()`]|`(?:[^`]|``)*`)*\)|[^ ]+)"
 )
@@ -62,7 +65,7 @@ def _by_table(rows: list[Row]) -> dict[str, list[Row]]:
     return out
 
 
-_ORDER_BY_RE = re.compile(r"\bORDER BY\b")
+_ORDER_BY_RE = lazyre.compile(r"\bORDER BY\b")
 
 
 def _restrict(sql: str, column: str, names: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
@@ -122,7 +125,7 @@ async def load_tables(
     return sorted(tables, key=lambda t: t.name)
 
 
-_ON_UPDATE_RE = re.compile(r"on update ([^\s,]+)", re.I)
+_ON_UPDATE_RE = lazyre.compile(r"on update ([^\s,]+)", re.I)
 _ROW_PERIODS = {"ROW START": RowPeriod.START, "ROW END": RowPeriod.END}
 
 

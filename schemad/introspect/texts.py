@@ -12,7 +12,7 @@ each object exactly.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
@@ -22,6 +22,7 @@ from schemad.introspect.filters import Filters
 from schemad.introspect.tables import load_tables
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.records import dataclass
 
 # The SHOW CREATE result column holding the text, per object type.
 _TEXT_COLUMN = {ObjectType.TABLE: "Create Table"} | {

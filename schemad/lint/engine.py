@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
+from schemad import lazyre
 from schemad.lint.options import LintOptions, Severity
 from schemad.lint.rule import Rule
 from schemad.lint.rules import ALL_RULES
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey
 from schemad.model.schema import Schema
+from schemad.records import dataclass
 
 __all__ = ["Note", "Source", "lint_located", "lint_schema", "locate"]
 
@@ -61,7 +63,7 @@ def lint_schema(
 
 # Clause keywords a statement may spell another way.
 _ALIASES = {"CHARSET": ("CHARSET", "CHARACTER SET")}
-_NAME_CHAR = re.compile(r"[\w$]")
+_NAME_CHAR = lazyre.compile(r"[\w$]")
 
 
 def _pattern(text: str) -> re.Pattern[str]:

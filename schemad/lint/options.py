@@ -9,12 +9,13 @@ and ``stale-rename`` (a `@renamed` annotation already applied), a warning.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = ["DEFAULT_SEVERITIES", "LintOptions", "Severity", "normalize_charset", "normalize_type"]
 
@@ -55,7 +56,7 @@ DEFAULT_SEVERITIES: Mapping[str, Severity] = {
 
 # Bool-false spellings (`skip-lint-pk`, `lint-pk=0`) mean ignore.
 _FALSE = frozenset({"", "0", "false", "off", "no", "skip"})
-_DISPLAY_WIDTH_RE = re.compile(r"^([a-z]*int)\(\d+\)")
+_DISPLAY_WIDTH_RE = lazyre.compile(r"^([a-z]*int)\(\d+\)")
 
 
 def normalize_charset(name: str) -> str:

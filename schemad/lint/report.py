@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 from schemad.lint.options import Severity
+from schemad.records import dataclass
 
 __all__ = [
     "INFORMATION_URI",

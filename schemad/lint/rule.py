@@ -9,7 +9,6 @@ the statement itself.  Severity and location are the engine's business.  No I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TypeVar
 
 from schemad.lint.options import LintOptions
@@ -20,6 +19,7 @@ from schemad.model.schema import Schema, SchemaObject
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
+from schemad.records import dataclass
 
 __all__ = ["Check", "Finding", "Rule", "for_type"]
 

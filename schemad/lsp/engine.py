@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from schemad.lint import Severity, lint_located
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectType
 from schemad.plan.dir_options import DirOptions, conn_params
+from schemad.records import dataclass
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir

@@ -9,14 +9,18 @@ what SHOW CREATE prints; structured accessors parse it on demand.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.model.flavor import Flavor
 from schemad.model.keys import escape_identifier, escape_string
+from schemad.records import dataclass
 
 _COMPRESSED_MARK = "/*M!100301 COMPRESSED*/"
-_BASE_TYPE_RE = re.compile(r"^([a-z0-9_ ]+?)(?:\((.*)\))?((?: unsigned| zerofill| signed)*)(?: .*)?$", re.S)
+_BASE_TYPE_RE = lazyre.compile(
+    r"^([a-z0-9_ ]+?)(?:\((.*)\))?((?: unsigned| zerofill| signed)*)(?: .*)?$", re.S
+)
 
 
 class Generated(StrEnum):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from schemad.model.keys import escape_identifier
+from schemad.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

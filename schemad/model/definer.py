@@ -21,8 +21,9 @@ definer for objects that have none; it does no I/O.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
+
+from schemad import lazyre
 
 __all__ = [
     "Security",
@@ -91,7 +92,7 @@ def definer_clause(definer: str, *, ansi: bool = False) -> str:
 
 
 # What SHOW CREATE prints before the DEFINER clause of a view, routine, trigger or event.
-_BEFORE_DEFINER = re.compile(r"CREATE (?:OR REPLACE )?(?:ALGORITHM=\w+ )?(?=DEFINER=)")
+_BEFORE_DEFINER = lazyre.compile(r"CREATE (?:OR REPLACE )?(?:ALGORITHM=\w+ )?(?=DEFINER=)")
 
 
 def strip_definer_clause(text: str) -> str:

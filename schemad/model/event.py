@@ -26,13 +26,14 @@ server filled in; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from schemad.model.definer import definer_clause, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
+from schemad.records import dataclass
 
 __all__ = ["Event", "EventStatus", "OnCompletion", "format_event_time"]
 

@@ -6,9 +6,10 @@ dialect), not as scattered `if` statements in the renderers.  No I/O.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from enum import StrEnum
+
+from schemad import lazyre
+from schemad.records import dataclass
 
 
 class Vendor(StrEnum):
@@ -18,7 +19,7 @@ class Vendor(StrEnum):
     UNKNOWN = "unknown"
 
 
-_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION_RE = lazyre.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True, slots=True, order=True)

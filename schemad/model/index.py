@@ -6,10 +6,11 @@ direction) or, on MySQL 8, a functional expression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from schemad.model.keys import escape_identifier, escape_string
+from schemad.records import dataclass
 
 
 class IndexKind(StrEnum):

@@ -5,8 +5,9 @@ Pure values used everywhere as dictionary keys; no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from schemad.records import dataclass
 
 
 class ObjectType(StrEnum):

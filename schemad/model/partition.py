@@ -22,14 +22,13 @@ partition is HISTORY (values None) or CURRENT.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from schemad import lazyre
 from schemad.model.keys import escape_identifier, escape_string_backslash
+from schemad.records import dataclass
 
 SYSTEM_TIME = "SYSTEM_TIME"  # MariaDB's partitioning of a system-versioned table's history
 
-_DEFAULT_LIST_RE = re.compile(r"^\(?MAXVALUE(?:,MAXVALUE)*\)?$|^DEFAULT$")
+_DEFAULT_LIST_RE = lazyre.compile(r"^\(?MAXVALUE(?:,MAXVALUE)*\)?$|^DEFAULT$")
 
 
 def _comment(comment: str) -> str:

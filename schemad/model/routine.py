@@ -21,7 +21,7 @@ does not handle MariaDB packages or MySQL 9 JavaScript routines; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 
 from schemad.model.definer import (
@@ -34,6 +34,7 @@ from schemad.model.definer import (
 )
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_string
+from schemad.records import dataclass
 
 __all__ = ["DataAccess", "Routine", "RoutineType"]
 

@@ -6,7 +6,7 @@ and for writing files; every object renders its own canonical CREATE.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from schemad.model.event import Event
@@ -16,6 +16,7 @@ from schemad.model.routine import Routine
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
+from schemad.records import dataclass
 
 
 class SchemaObject(Protocol):

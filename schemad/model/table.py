@@ -11,18 +11,20 @@ whose rendering differs from the server's text is flagged `unsupported`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from schemad import lazyre
 from schemad.model.column import Column, RowPeriod
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
 from schemad.model.partition import Partitioning
+from schemad.records import dataclass
 
-_AUTO_INC_RE = re.compile(r" AUTO_INCREMENT=\d+(?= |$)", re.M)
+_AUTO_INC_RE = lazyre.compile(r" AUTO_INCREMENT=\d+(?= |$)", re.M)
 # MariaDB prints the clause on its own line; MySQL inside a versioned comment.
-_PARTITION_CLAUSE_RE = re.compile(r"\n(?: |/\*!\d+ )PARTITION BY ")
+_PARTITION_CLAUSE_RE = lazyre.compile(r"\n(?: |/\*!\d+ )PARTITION BY ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,12 +30,13 @@ reproduces it.  This module will not parse trigger bodies; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 
 from schemad.model.definer import ansi_quotes, definer_clause, quote_identifier, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 
 __all__ = ["Trigger", "TriggerEvent", "TriggerTiming"]
 

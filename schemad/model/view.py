@@ -15,12 +15,13 @@ parse or normalise the SELECT itself; it does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 
 from schemad.model.definer import Security, definer_clause, strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.records import dataclass
 
 __all__ = ["CheckOption", "View", "ViewAlgorithm", "definition_from_show_create"]
 

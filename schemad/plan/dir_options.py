@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from schemad import lazyre
 from schemad.connection.params import ConnParams, parse_connect_options
 from schemad.connection.sshopts import SshRoute, parse_ssh_host
 from schemad.errors import ConfigError, SchemadError
@@ -25,6 +25,7 @@ from schemad.fs.dir import Dir, HostPort
 from schemad.introspect.filters import Filters
 from schemad.model.keys import ObjectType
 from schemad.plan.tls_options import tls_settings
+from schemad.records import dataclass
 
 if TYPE_CHECKING:
     from schemad.diff.modifiers import StatementModifiers
@@ -218,7 +219,7 @@ def workspace_server(d: Dir, password_cache: dict[str, str]) -> ConnParams | Non
     return conn_params(other, hosts[0], password_cache)
 
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", re.IGNORECASE)
+_DURATION = lazyre.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

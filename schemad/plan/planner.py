@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
 from schemad.plan.seeds import NONE, SeedPlan, plan_seeds, with_seeds
+from schemad.records import dataclass
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
 from schemad.sqltext.renames import annotate_renames
 from schemad.workspace.cache import CanonicalCache

@@ -16,11 +16,11 @@ planned).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemad.model.keys import ObjectType, escape_identifier
 from schemad.plan.planner import PlannedStep
+from schemad.records import dataclass
 
 if TYPE_CHECKING:
     from schemad.plan.risk import Prediction

@@ -37,7 +37,7 @@ online COPY (LOCK=NONE with COPY is predicted refused).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import IntEnum, StrEnum
 
 from schemad.diff.clauses import (
@@ -77,6 +77,7 @@ from schemad.model.column import Column, Generated
 from schemad.model.flavor import Flavor, Vendor
 from schemad.model.index import Index, IndexKind
 from schemad.model.table import Table
+from schemad.records import dataclass
 
 __all__ = [
     "NO_RULE",

@@ -12,24 +12,24 @@ command is schemad.apply.wrapped's job.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.model.keys import ObjectType
 from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
+from schemad.records import dataclass
 
 __all__ = ["DIRECT", "PENDING", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
 
-_ALGO_LOCK_RE = re.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
+_ALGO_LOCK_RE = lazyre.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
 _NAME = r"`(?:[^`]|``)+`"
 # An ALTER that only renames (a `@renamed from=` annotation): RENAME COLUMN / KEY / INDEX, RENAME TO.
 _RENAME_ONE = rf"RENAME (?:COLUMN|KEY|INDEX) {_NAME} TO {_NAME}"
-_RENAMES_ONLY = re.compile(
+_RENAMES_ONLY = lazyre.compile(
     rf"ALTER TABLE {_NAME} (?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?"
     rf"(?:RENAME TO {_NAME}|{_RENAME_ONE}(?:, {_RENAME_ONE})*)"
 )

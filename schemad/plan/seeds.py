@@ -19,12 +19,12 @@ as for a statement the workspace rejects.  Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
+from schemad.records import dataclass
 from schemad.sqltext.inserts import SeedInsert, check_insert
 from schemad.workspace.tempschema import StatementFailure
 

@@ -45,10 +45,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from schemad import lazyre
 from schemad.connection.params import DRIVER_PARAMS, parse_connect_options
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 
 __all__ = [
     "DEFAULTSFILE",
@@ -92,7 +94,7 @@ WRAPPER_VARIABLES = (
 DEFAULTSFILE = "DEFAULTSFILE"
 
 # Skeema's escapeVarValue test: Go's \w is ASCII-only, hence re.ASCII.
-_SAFE_VALUE = re.compile(r"[\w/@%=:.,+-]*", re.ASCII)
+_SAFE_VALUE = lazyre.compile(r"[\w/@%=:.,+-]*", re.ASCII)
 
 # Skeema's RealConnectOptions also drops this one, which schemad's driver
 # list does not need (it is banned earlier, in option validation).
@@ -105,7 +107,7 @@ _STATEMENT_TYPES = frozenset({"CREATE", "ALTER", "DROP"})
 # system-versioned table comes as `SET STATEMENT system_versioning_alter_history=KEEP
 # FOR ALTER TABLE ...` (schemad.diff.table_diff): its clauses are the ALTER's.
 _IDENT = r"(?:`(?:[^`]|``)+`|[\w$]+)"
-_TABLE_PREFIX = re.compile(
+_TABLE_PREFIX = lazyre.compile(
     r"\s*(?:SET\s+STATEMENT\s+\w+\s*=\s*\w+\s+FOR\s+)?"
     rf"(?:ALTER|CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_IDENT}\s*\.\s*)?{_IDENT}\s*",
     re.IGNORECASE,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.connection.params import ConnParams
@@ -20,6 +19,7 @@ from schemad.fs.cascade import ConfigSources
 from schemad.fs.dir import Dir
 from schemad.plan.dir_options import conn_params
 from schemad.plan.planner import Target
+from schemad.records import dataclass
 
 __all__ = ["DirError", "discover_targets"]
 

@@ -11,7 +11,6 @@ rather than pushing a silently wrong change.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
@@ -22,6 +21,7 @@ from schemad.errors import SchemadError
 from schemad.introspect.tables import load_tables
 from schemad.model.schema import Schema
 from schemad.model.table import Table
+from schemad.records import dataclass
 from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 

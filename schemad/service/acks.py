@@ -47,7 +47,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from typing import Any
 from schemad.daemon_config import parse_duration
 from schemad.errors import SchemadError
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.opsstore import AckRecord, AckState, Baseline, OpsStore, TargetId
 from schemad.service.state import StateStore

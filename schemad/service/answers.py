@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from schemad.records import dataclass
 from schemad.service.environment import RepoEnvironment
 
 __all__ = ["Answer", "AnswerCache"]

@@ -66,10 +66,11 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from schemad.errors import SchemadError
+from schemad.records import dataclass
 from schemad.service.campaignstore import (
     ACTIVE_CAMPAIGN,
     CampaignBusy,

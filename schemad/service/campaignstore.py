@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from schemad.records import dataclass
 from schemad.service.state import SqliteStateStore, StateError, StateStore
 
 __all__ = [

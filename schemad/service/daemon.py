@@ -22,7 +22,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from schemad.connection import tunnel
 from schemad.daemon_config import DaemonConfig, RepoConfig
 from schemad.errors import SchemadError
 from schemad.plan.planner import Target
+from schemad.records import dataclass
 from schemad.service.acks import DriftBook
 from schemad.service.campaigns import CampaignRunner
 from schemad.service.environment import RepoEnvironment

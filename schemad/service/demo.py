@@ -15,13 +15,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from schemad.connection.params import ConnParams
 from schemad.daemon_config import EXAMPLE_REPO, DaemonConfig
 from schemad.embedded import EmbeddedServer
 from schemad.embedded.seed import make_demo_drift, seed_repo
 from schemad.errors import SchemadError
+from schemad.records import dataclass
 
 __all__ = ["EmbeddedDemo", "embedded_demo"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from schemad.connection.instance import Instance
@@ -29,6 +29,7 @@ from schemad.fs.logical import LogicalSchema, read_sql
 from schemad.model.schema import Schema
 from schemad.plan.dir_options import DirOptions
 from schemad.plan.planner import PlanOptions, Target
+from schemad.records import dataclass
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir

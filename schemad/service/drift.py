@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from schemad.diff.schema_diff import Step
 from schemad.lint import Note
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.plan import render
 from schemad.plan.planner import PlannedStep, statements_hash
+from schemad.records import dataclass
 
 __all__ = ["TargetDiff", "plan_hash", "render_sql", "select"]
 

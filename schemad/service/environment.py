@@ -33,7 +33,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from schemad.connection.params import ConnParams
@@ -55,6 +55,7 @@ from schemad.plan.planner import (
 )
 from schemad.plan.routes import RouteKind
 from schemad.plan.targets import DirError, discover_targets
+from schemad.records import dataclass
 from schemad.service.desired import DirState, build_dir, dir_options
 from schemad.service.drift import TargetDiff
 from schemad.service.fleet import FleetView, ShardState, fleet_view, group_fingerprint, group_plan_hash
@@ -493,16 +494,20 @@ class RepoEnvironment:
                     t.error = "the workspace has not run for this schema yet"
                 else:
                     live = t.live.schema if t.live.exists else None
-                    plan = plan_from_models(
-                        t.target,
-                        live,
-                        desired,
-                        self._mods_for(t),
-                        ds.opts,
-                        t.live.table_sizes,
-                        logical=ds.logical,
-                        empty=t.live.empty_tables,  # the poll's row counts: push_plan asks the tables
-                    )
+                    try:
+                        plan = plan_from_models(
+                            t.target,
+                            live,
+                            desired,
+                            self._mods_for(t),
+                            ds.opts,
+                            t.live.table_sizes,
+                            logical=ds.logical,
+                            empty=t.live.empty_tables,  # the poll's row counts: push_plan asks the tables
+                        )
+                    except SchemadError as exc:  # a plan that may not be made (routes.VersionedHistoryError)
+                        t.error = str(exc)
+                        continue
                     if plan.failures:  # seed INSERTs that do not fit their table, at file:line
                         t.error = "; ".join(str(f) for f in plan.failures)
                         continue

@@ -26,10 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 
 __all__ = [
     "FleetView",

@@ -19,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from schemad import lazyre
 from schemad.apply.runner import RunResult, WrapperFailed, run_managed
 from schemad.daemon_config import FetchConfig
 from schemad.plan.shellout import WrapperCommand
+from schemad.records import dataclass
 
 __all__ = ["FetchResult", "RepoFetcher", "fetch_and_fast_forward", "mask_url_credentials"]
 
@@ -40,7 +40,7 @@ MAX_ERROR_CHARS = 500
 
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
 _GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a git that overstays
-_USERINFO = re.compile(r"://[^/\s]+@")
+_USERINFO = lazyre.compile(r"://[^/\s]+@")
 
 
 def mask_url_credentials(text: str) -> str:

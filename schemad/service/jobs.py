@@ -53,7 +53,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from schemad.apply.executor import StepStatus
@@ -70,6 +70,7 @@ from schemad.errors import SchemadError
 from schemad.fs.dir import Dir
 from schemad.model.keys import ObjectType
 from schemad.plan.planner import Plan, Target
+from schemad.records import dataclass
 from schemad.service.metrics import Metrics
 from schemad.service.state import (
     AUDIT_RUNNING,

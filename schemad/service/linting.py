@@ -10,7 +10,7 @@ the statement's first line, as Skeema's lint does), else the statement's line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from schemad.errors import SQLFileError
@@ -19,6 +19,7 @@ from schemad.fs.logical import LogicalSchema
 from schemad.lint import Severity, lint_located
 from schemad.plan.dir_options import DirOptions
 from schemad.plan.seeds import seed_failures
+from schemad.records import dataclass
 from schemad.service.environment import RepoEnvironment
 from schemad.workspace.for_dir import for_dir
 

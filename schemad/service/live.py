@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
@@ -28,6 +28,7 @@ from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.planner import TableSize
+from schemad.records import dataclass
 from schemad.service.fleet import group_fingerprint
 
 __all__ = ["InstancePool", "LiveState", "SharedSchemas", "poll_target"]

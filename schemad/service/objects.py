@@ -15,7 +15,6 @@ holds: no server is asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.errors import SchemadError
@@ -23,6 +22,7 @@ from schemad.fs.optionfile import OptionFile
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.model.schema import SchemaObject
+from schemad.records import dataclass
 from schemad.service.environment import RepoEnvironment, TargetState
 
 __all__ = ["LiveSide", "ObjectSides", "RepoSide", "UnknownSchema", "object_sides", "repo_environments"]

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, Protocol
 
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 from schemad.service.state import SqliteStateStore, StateError, StateStore
 
 __all__ = [

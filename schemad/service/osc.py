@@ -15,7 +15,6 @@ Nothing here runs DDL, keeps state or knows HTTP.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from schemad.apply.osc import gate_refusal, tool_of
 from schemad.apply.preflight import Finding, parse_skip, preflight
@@ -23,6 +22,7 @@ from schemad.apply.progress import Tool
 from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
 from schemad.plan.routes import RouteKind
+from schemad.records import dataclass
 from schemad.service.jobs import PushItem
 
 __all__ = ["OnlineChange", "PreflightNote", "cutover_refusals", "online_changes", "preflight_items"]

@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from schemad.errors import SchemadError
 from schemad.plan.planner import Refusal, RefusalKind
+from schemad.records import dataclass
 from schemad.service.drift import TargetDiff, plan_hash, select
 from schemad.service.environment import RepoEnvironment, TargetState
 from schemad.service.jobs import PushItem

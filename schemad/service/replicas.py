@@ -65,11 +65,12 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from schemad.errors import SchemadError
+from schemad.records import dataclass
 from schemad.service.state import JobState
 from schemad.service.state_mysql import Cursor, MysqlStateStore
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,7 @@ from schemad.apply.executor import StepResult
 from schemad.apply.leftovers import Leftover, LeftoverKind
 from schemad.apply.progress import Tool
 from schemad.errors import SchemadError
+from schemad.records import dataclass
 
 __all__ = [
     "AUDIT_RUNNING",

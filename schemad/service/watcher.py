@@ -31,10 +31,11 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from watchfiles import Change, awatch
+
+from schemad.records import dataclass
 
 __all__ = ["DEFAULT_DEBOUNCE_MS", "DEFAULT_STEP_MS", "RepoChange", "RepoFilter", "watch_repo"]
 

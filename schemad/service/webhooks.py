@@ -48,13 +48,14 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib import metadata
 from typing import Any
 
 import aiohttp
 
 from schemad.errors import ConfigError
+from schemad.records import dataclass
 from schemad.service.metrics import Metrics
 from schemad.service.opsstore import NewEvent, OpsStore, OutboxRow
 from schemad.service.state import JobRecord

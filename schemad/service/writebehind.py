@@ -20,10 +20,10 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from schemad.errors import SchemadError
+from schemad.records import dataclass
 
 __all__ = ["WriteBehind"]
 

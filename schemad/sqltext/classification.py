@@ -11,11 +11,11 @@ importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from schemad.model.keys import ObjectKey, ObjectType
+from schemad.records import dataclass
 
 __all__ = ["CREATE_TYPES", "STORED_PROGRAM_TYPES", "UNKNOWN", "Classification", "StatementKind"]
 

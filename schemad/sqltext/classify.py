@@ -40,6 +40,7 @@ import re
 import threading
 from collections.abc import Iterator
 
+from schemad import lazyre
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classification import (
     CREATE_TYPES,
@@ -79,8 +80,8 @@ _QUOTE_PATTERN = (
     r"""|"(?:[^"\\]++|\\.|"")*+(?:"|\Z)"""
     r"|`(?:[^`]++|``)*+(?:`|\Z)"
 )
-_QUOTES = re.compile(_QUOTE_PATTERN, re.S)
-_LEXEME = re.compile(
+_QUOTES = lazyre.compile(_QUOTE_PATTERN, re.S)
+_LEXEME = lazyre.compile(
     _QUOTE_PATTERN + r"|(?P<x>/\*M?!\d*)(?P<xbody>.*?)(?P<xend>\*/|\Z)"
     r"|/\*.*?(?:\*/|\Z)"
     r"|\#[^\n]*+"
@@ -145,7 +146,7 @@ def mask(text: str) -> str:
     return _LEXEME.sub(_mask_match, text)
 
 
-_BEGIN = re.compile(r"(?<![\w$])begin(?![\w$])", re.I)
+_BEGIN = lazyre.compile(r"(?<![\w$])begin(?![\w$])", re.I)
 
 
 def has_begin(text: str) -> bool:
@@ -240,7 +241,7 @@ def classify(text: str) -> Classification:
 # (ASCII, not starting with a digit) or in backticks (no backtick or newline in it), nothing but
 # whitespace between the words.  sqlglot's reading of such a head is always this one (a test
 # compares the two for every sqlglot keyword as the name), so it is read without the tokenizer.
-_SIMPLE_TABLE = re.compile(
+_SIMPLE_TABLE = lazyre.compile(
     r"CREATE[ \t\r\n]+TABLE[ \t\r\n]+(?:`(?P<quoted>[^`\n]+)`|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))[ \t\r\n]*\(",
     re.I | re.A,
 )
@@ -260,8 +261,8 @@ def _simple_table(text: str) -> Classification | None:
 
 # Seed data: any statement starting INSERT or REPLACE is one (sqltext.inserts refuses the forms it does
 # not accept, at the statement's file:line); the table is read from `INSERT [IGNORE] INTO [db.]t`.
-_INSERT_WORD = re.compile(r"(?:INSERT|REPLACE)(?![\w$])", re.I)
-_INSERT_HEAD = re.compile(
+_INSERT_WORD = lazyre.compile(r"(?:INSERT|REPLACE)(?![\w$])", re.I)
+_INSERT_HEAD = lazyre.compile(
     rf"INSERT\s+(?:IGNORE\s+)?INTO\s+(?P<n1>{MASKED_IDENT})(?:\s*\.\s*(?P<n2>{MASKED_IDENT}))?(?![\w$])", re.I
 )
 
@@ -303,7 +304,7 @@ def _read_head(text: str) -> Classification:
 _NAME = r"""(?:`(?:[^`]|``)+`|"(?:[^"\\]|\\.|"")+"|[\w$]+)"""
 _QUOTED_ANY = r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`"""
 _DEFINER_PART = rf"(?:{_QUOTED_ANY}|[\w$.%\-]+)"
-_HEAD_RE = re.compile(
+_HEAD_RE = lazyre.compile(
     rf"""\s*(?:
         USE\s+(?P<db>{_QUOTED_ANY}|[^\s;]+)
       | CREATE\s+(?:OR\s+REPLACE\s+)?
@@ -322,13 +323,13 @@ _HEAD_RE = re.compile(
     )(?![\w$])""",
     re.I | re.X | re.S,
 )
-_COMMENTS_ONLY = re.compile(
+_COMMENTS_ONLY = lazyre.compile(
     r"""'(?:[^'\\]++|\\.|'')*+(?:'|\Z)|"(?:[^"\\]++|\\.|"")*+(?:"|\Z)|`(?:[^`]++|``)*+(?:`|\Z)"""
     r"|(?P<c>/\*.*?(?:\*/|\Z)|\#[^\n]*+|--(?=\s)[^\n]*+)",
     re.S,
 )
 _UNESCAPES = {"\\0": "\0", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\Z": "\x1a", "\\b": "\b"}
-_BACKSLASH = re.compile(r"\\(.)", re.S)
+_BACKSLASH = lazyre.compile(r"\\(.)", re.S)
 
 
 def _unquote(raw: str) -> str:
@@ -378,12 +379,12 @@ def classify_regex(text: str) -> Classification:
 # Unsupported CREATEs: parsed fine, but schemad will not manage the object (it is ignored on both
 # sides, like Skeema's StatementTypeCreateUnsupported).
 
-_TEMPORARY = re.compile(r"(?<![\w$])TEMPORARY(?![\w$])", re.I)
-_LIKE = re.compile(r"\s*\(?\s*LIKE(?![\w$])", re.I)
-_SELECT = re.compile(r"(?<![\w$])SELECT(?![\w$])", re.I)
+_TEMPORARY = lazyre.compile(r"(?<![\w$])TEMPORARY(?![\w$])", re.I)
+_LIKE = lazyre.compile(r"\s*\(?\s*LIKE(?![\w$])", re.I)
+_SELECT = lazyre.compile(r"(?<![\w$])SELECT(?![\w$])", re.I)
 # MariaDB system-versioned tables (WITH SYSTEM VERSIONING) are managed: no word for them here.
 _TABLE_WORDS = ("temporary", "like", "select", ";")
-_SONAME = re.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
+_SONAME = lazyre.compile(r"(?<![\w$])SONAME(?![\w$])", re.I)
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 
+from schemad import lazyre
 from schemad.sqltext.classify import mask
 
 __all__ = ["has_definer_clause"]
 
-_HEAD = re.compile(r"\s*CREATE\b(?P<head>.*?)\b(?:VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\b", re.I | re.S)
-_DEFINER = re.compile(r"\bDEFINER\s*=", re.I)
+_HEAD = lazyre.compile(r"\s*CREATE\b(?P<head>.*?)\b(?:VIEW|PROCEDURE|FUNCTION|TRIGGER|EVENT)\b", re.I | re.S)
+_DEFINER = lazyre.compile(r"\bDEFINER\s*=", re.I)
 
 
 def has_definer_clause(text: str) -> bool:

@@ -6,7 +6,6 @@ is classified: a run whose files all come from the split memo never needs it.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 
@@ -14,6 +13,7 @@ from sqlglot import Token, TokenType
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import TokenError
 
+from schemad import lazyre
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.classification import CREATE_TYPES, UNKNOWN, Classification, StatementKind
 
@@ -35,7 +35,7 @@ def _tokenize(text: str) -> list[Token]:
     return tokens
 
 
-_WORDLIKE = re.compile(r"[\w$]+")
+_WORDLIKE = lazyre.compile(r"[\w$]+")
 _QUOTED = (TokenType.STRING, TokenType.IDENTIFIER)
 
 
@@ -110,7 +110,7 @@ def _skip_definer(c: _Cursor, i: int) -> int | None:
     return i
 
 
-_USE_ARG = re.compile(r"[^\s;]+")
+_USE_ARG = lazyre.compile(r"[^\s;]+")
 
 
 def _use(c: _Cursor) -> Classification:

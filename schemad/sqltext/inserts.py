@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from schemad import lazyre
 from schemad.errors import SQLFileError
 from schemad.model.keys import escape_identifier
 from schemad.model.table import Table
+from schemad.records import dataclass
 from schemad.sqltext.classification import StatementKind
 from schemad.sqltext.splitter import Statement
 
@@ -61,7 +62,7 @@ SAFE_FUNCTIONS = frozenset(
 # Bare keywords that are values on their own (`DEFAULT` keeps the column's default).
 _WORD_VALUES = frozenset({"null", "true", "false", "default", "current_timestamp", "current_date"})
 
-_TOKEN = re.compile(
+_TOKEN = lazyre.compile(
     r"""(?P<ws>\s+|/\*(?!M?!).*?\*/|\#[^\n]*|--(?=\s|\Z)[^\n]*)
       | (?P<str>(?:_[A-Za-z0-9]+|[Nn])?'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
       | (?P<hex>[Xx]'[0-9A-Fa-f]*'|0x[0-9A-Fa-f]+(?![\w$])|[Bb]'[01]*'|0b[01]+(?![\w$]))

@@ -21,21 +21,22 @@ import itertools
 import re
 from typing import TYPE_CHECKING
 
+from schemad import lazyre
 from schemad.sqltext.classify import MASKED_IDENT, mask, unwrap_versioned
 
 __all__ = ["foreign_key_parents", "schema_qualifiers", "trigger_table", "view_references"]
 
 _M_IDENT = MASKED_IDENT
 _M_NAME = rf"({_M_IDENT})(?:\s*\.\s*({_M_IDENT}))?"
-_VIEW_HEAD_RE = re.compile(rf"\bview\s+{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?\s*(?:\([^()]*\)\s*)?as\b", re.I)
-_CHECK_OPTION_RE = re.compile(r"\s+with\s+(?:cascaded\s+|local\s+)?check\s+option\s*$", re.I)
-_TRIGGER_HEAD_RE = re.compile(
+_VIEW_HEAD_RE = lazyre.compile(rf"\bview\s+{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?\s*(?:\([^()]*\)\s*)?as\b", re.I)
+_CHECK_OPTION_RE = lazyre.compile(r"\s+with\s+(?:cascaded\s+|local\s+)?check\s+option\s*$", re.I)
+_TRIGGER_HEAD_RE = lazyre.compile(
     rf"\btrigger\s+(?:if\s+not\s+exists\s+)?{_M_IDENT}(?:\s*\.\s*{_M_IDENT})?"
     rf"\s+(?:before|after)\s+(?:insert|update|delete)\s+on\s+{_M_NAME}",
     re.I,
 )
-_REFERENCES_RE = re.compile(rf"\breferences\s+{_M_NAME}", re.I)
-_REFERENCES_WORD_RE = re.compile(r"\breferences\b", re.I)
+_REFERENCES_RE = lazyre.compile(rf"\breferences\s+{_M_NAME}", re.I)
+_REFERENCES_WORD_RE = lazyre.compile(r"\breferences\b", re.I)
 
 
 def _name_at(body: str, m: re.Match[str], group: int) -> str:
@@ -100,7 +101,7 @@ def view_references(body: str) -> frozenset[tuple[str, str]] | None:
     return frozenset((t.db or "", t.name) for t in found[1].find_all(exp.Table) if t.name)
 
 
-_QUALIFIER_DOT_RE = re.compile(r"\s*\.\s*")
+_QUALIFIER_DOT_RE = lazyre.compile(r"\s*\.\s*")
 
 
 @functools.lru_cache(maxsize=8192)

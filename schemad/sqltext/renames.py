@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
 from schemad.model.table import Table
+from schemad.records import dataclass
 from schemad.sqltext.classify import MASKED_IDENT, mask
 from schemad.sqltext.splitter import Statement
 
@@ -65,37 +67,37 @@ class RenameAnnotation:
 
 
 # Quoted text (skipped) or a plain comment (group 1); version-gated comments are code.
-_LEXEME = re.compile(
+_LEXEME = lazyre.compile(
     r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`"""
     r"|(/\*(?!M?!).*?\*/|--(?=\s)[^\n]*|\#[^\n]*)",
     re.S,
 )
-_ANNOTATION = re.compile(
+_ANNOTATION = lazyre.compile(
     r"""@renamed\s+from\s*=\s*(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|'((?:[^'\\]|'')*)'|([\w$]+))""",
     re.I,
 )
-_IDENT = re.compile(MASKED_IDENT)
-_TABLE_HEAD = re.compile(
+_IDENT = lazyre.compile(MASKED_IDENT)
+_TABLE_HEAD = lazyre.compile(
     rf"\s*create\s+(?:or\s+replace\s+)?(?:temporary\s+)?table\s+(?:if\s+not\s+exists\s+)?"
     rf"({MASKED_IDENT})(?:\s*\.\s*({MASKED_IDENT}))?",
     re.I,
 )
-_CREATE_INDEX = re.compile(
+_CREATE_INDEX = lazyre.compile(
     rf"\s*create\s+(?:or\s+replace\s+)?(?:(?:unique|fulltext|spatial)\s+)?index\s+(?:if\s+not\s+exists\s+)?"
     rf"({MASKED_IDENT})",
     re.I,
 )
-_ALTER_HEAD = re.compile(
+_ALTER_HEAD = lazyre.compile(
     rf"\s*alter\s+(?:online\s+)?(?:ignore\s+)?table\s+{MASKED_IDENT}(?:\s*\.\s*{MASKED_IDENT})?", re.I
 )
 # The start of an index or constraint definition (after ADD, in an ALTER); `name` is the index's.
-_KEY_ITEM = re.compile(
+_KEY_ITEM = lazyre.compile(
     rf"(?:add\s+)?(?:constraint(?:\s+(?!primary\b|unique\b|foreign\b|check\b)(?P<cname>{MASKED_IDENT}))?\s+)?"
     rf"(?P<kind>primary\s+key|foreign\s+key|check|unique(?:\s+(?:key|index))?|(?:fulltext|spatial)(?:\s+(?:key|index))?"
     rf"|key|index)(?:\s+(?!using\b)(?P<name>{MASKED_IDENT}))?",
     re.I,
 )
-_PERIOD = re.compile(r"period\s+for\b", re.I)
+_PERIOD = lazyre.compile(r"period\s+for\b", re.I)
 
 
 def _unquote(raw: str) -> str:

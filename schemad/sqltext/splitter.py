@@ -35,11 +35,12 @@ inside strings, and ``"..."`` is a string, or a name right where a name is expec
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from schemad import lazyre
 from schemad.errors import SplitError
 from schemad.model.keys import ObjectKey, escape_identifier
+from schemad.records import dataclass
 from schemad.sqltext.classify import (
     STORED_PROGRAM_TYPES,
     StatementKind,
@@ -145,7 +146,7 @@ class Statement:
 # statement boundaries, never characters.
 
 # Whitespace and comments (not version-gated ones) at the start of a statement.
-_FILLER = re.compile(r"(?:[\s\ufeff]++|\#[^\n]*+|--(?=\s)[^\n]*+|--\Z|/\*(?!M?!)(?s:.*?)\*/)*+")
+_FILLER = lazyre.compile(r"(?:[\s\ufeff]++|\#[^\n]*+|--(?=\s)[^\n]*+|--\Z|/\*(?!M?!)(?s:.*?)\*/)*+")
 
 _QUOTED = r"""'(?:[^'\\]++|(?s:\\.)|'')*+'|"(?:[^"\\]++|(?s:\\.)|"")*+"|`(?:[^`]++|``)*+`"""
 _COMMENT = r"/\*(?s:.*?)\*/|\#[^\n]*+|--(?=\s)[^\n]*+|--\Z"
@@ -172,15 +173,17 @@ def _body_regex(delimiter: str | None, stop_at_newline: bool) -> re.Pattern[str]
     return re.compile(f"(?:{atom})*+")
 
 
-_DELIMITER_CMD = re.compile(r"delimiter(?=[ \t]|\r?\n|\Z)", re.I)
-_DELIMITER_ARG = re.compile(r"""[ \t]*+(?:(?P<q>['"`])(?P<quoted>[^\n]*?)(?P=q)|(?P<bare>\S+))?[^\n]*+\n?""")
+_DELIMITER_CMD = lazyre.compile(r"delimiter(?=[ \t]|\r?\n|\Z)", re.I)
+_DELIMITER_ARG = lazyre.compile(
+    r"""[ \t]*+(?:(?P<q>['"`])(?P<quoted>[^\n]*?)(?P=q)|(?P<bare>\S+))?[^\n]*+\n?"""
+)
 _NOT_DELIMITER_START = ("'", '"', "`", "#", "/*", "--")
-_USE_CMD = re.compile(r"use(?![\w$])", re.I)
-_CREATE = re.compile(r"create(?![\w$])", re.I)
+_USE_CMD = lazyre.compile(r"use(?![\w$])", re.I)
+_CREATE = lazyre.compile(r"create(?![\w$])", re.I)
 _STORED_WORDS = ("procedure", "function", "trigger", "event")
 # Comments (group c) after the last token; quotes and version-gated comments are code, and matched so
 # that comment markers inside them are skipped.
-_LEXEME = re.compile(rf"{_QUOTED}|/\*M?!(?s:.*?)\*/|(?P<c>{_COMMENT})")
+_LEXEME = lazyre.compile(rf"{_QUOTED}|/\*M?!(?s:.*?)\*/|(?P<c>{_COMMENT})")
 
 
 def _span_end(regex: re.Pattern[str], text: str, pos: int) -> int:

@@ -57,7 +57,6 @@ import pkgutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -72,6 +71,7 @@ from schemad.model.routine import Routine
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View
+from schemad.records import dataclass
 
 __all__ = [
     "FINGERPRINT_SQL",

@@ -28,7 +28,7 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from schemad.cachefile import cache_dir
@@ -36,6 +36,7 @@ from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, DatabaseError, SchemadError
 from schemad.model.flavor import Flavor, Vendor
+from schemad.records import dataclass
 from schemad.workspace import mirror
 
 __all__ = [

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import re
 
+from schemad import lazyre
+
 __all__ = ["error_offset"]
 
-_NEAR = re.compile(r" near '(?P<near>.*)' at line (?P<line>\d+)\Z", re.S)
+_NEAR = lazyre.compile(r" near '(?P<near>.*)' at line (?P<line>\d+)\Z", re.S)
 _CUT = "..."
 
 # Quoted strings and names (whose newlines the server does not count), and comments, whose
 # quotes are not quotes (`-- don't`); a version-gated comment `/*!..*/` is code for the server.
-_LEXEME = re.compile(
+_LEXEME = lazyre.compile(
     r"""(?P<q>'(?:[^'\\]|\\.|'')*+(?:'|\Z)|"(?:[^"\\]|\\.|"")*+(?:"|\Z)|`(?:[^`]|``)*+(?:`|\Z))"""
     r"|/\*(?!M?!).*?(?:\*/|\Z)|\#[^\n]*+|--(?=\s)[^\n]*+",
     re.S,

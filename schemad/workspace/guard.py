@@ -43,10 +43,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 
+from schemad import lazyre
 from schemad.model.event import EventStatus
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
+from schemad.records import dataclass
 from schemad.sqltext.classify import (
     MASKED_IDENT,
     StatementKind,
@@ -71,14 +72,14 @@ _RUNNABLE = frozenset(
 )
 
 _M_IDENT = MASKED_IDENT
-_TRIGGER_TAIL = re.compile(
+_TRIGGER_TAIL = lazyre.compile(
     rf"\s+(?:before|after)\s+(?:insert|update|delete)\s+on\s+(?P<a>{_M_IDENT})(?:\s*\.\s*(?P<b>{_M_IDENT}))?"
     r"(?![\w$])",
     re.I,
 )
-_DO = re.compile(r"(?<![\w$])do(?![\w$])", re.I)
-_STATUS = re.compile(r"(?<![\w$])(?:enable|disable(?:\s+on\s+(?:slave|replica))?)(?![\w$])", re.I)
-_COMMENT = re.compile(r"(?<![\w$])comment\s*'", re.I)
+_DO = lazyre.compile(r"(?<![\w$])do(?![\w$])", re.I)
+_STATUS = lazyre.compile(r"(?<![\w$])(?:enable|disable(?:\s+on\s+(?:slave|replica))?)(?![\w$])", re.I)
+_COMMENT = lazyre.compile(r"(?<![\w$])comment\s*'", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ def _judge(
     return body, status
 
 
-_QUALIFIER = re.compile(rf"(?<![\w$`])({_M_IDENT})\s*\.")
+_QUALIFIER = lazyre.compile(rf"(?<![\w$`])({_M_IDENT})\s*\.")
 
 
 def _qualifier_named(body: str, masked: str, start: int, home: frozenset[str]) -> str | None:
@@ -294,7 +295,7 @@ def _disable(masked: str, name_end: int) -> tuple[EventStatus, tuple[int, int, s
 # ///// standalone index and constraint statements ////////////////////////////////////////////////
 
 _ADD_CLAUSES = "INDEX, KEY, UNIQUE, FULLTEXT, SPATIAL, PRIMARY KEY, FOREIGN KEY, CONSTRAINT, CHECK"
-_FOLD_TOKEN = re.compile(
+_FOLD_TOKEN = lazyre.compile(
     r"\s*(?:(?P<ident>`_*)|(?P<string>'_*|\"_*)|(?P<word>[\w$]+)|(?P<punct>[(),.=])|(?P<other>\S))"
 )
 _INDEX_TYPES = frozenset({"BTREE", "HASH", "RTREE"})

@@ -59,7 +59,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from pathlib import Path
 
 from schemad.cachefile import cache_dir
@@ -67,6 +67,7 @@ from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, SchemadError
 from schemad.model.flavor import Flavor
+from schemad.records import dataclass
 from schemad.workspace import mirror
 from schemad.workspace.local_server import (
     EmbeddedServer,

@@ -23,11 +23,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from schemad.errors import SchemadError
 from schemad.model.flavor import Flavor
+from schemad.records import dataclass
 
 _SEARCH = ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/libexec")
 

@@ -20,15 +20,16 @@ It starts no server (local.py and docker.py do) and runs no CREATE.
 
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from schemad import lazyre
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, DatabaseError, SchemadError
 from schemad.model.definer import split_definer
 from schemad.model.flavor import Flavor, Vendor
+from schemad.records import dataclass
 
 __all__ = [
     "GLOBAL_ONLY",
@@ -75,7 +76,7 @@ FACTS_SQL = (
 )
 
 # A copied value goes into `SET SESSION name='value'` verbatim: only what such variables hold.
-_SAFE_VALUE = re.compile(r"[A-Za-z0-9_.,+:/ -]*")
+_SAFE_VALUE = lazyre.compile(r"[A-Za-z0-9_.,+:/ -]*")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 
+from schemad import lazyre
 from schemad.connection.instance import Instance, Session
 from schemad.connection.params import ConnParams
 from schemad.errors import ConfigError, DatabaseError, SchemadError
 from schemad.model.keys import escape_identifier
+from schemad.records import dataclass
 
 
 class WorkspaceKind(StrEnum):
@@ -105,7 +106,7 @@ async def workspace_server(params: ConnParams, opts: WorkspaceOptions) -> AsyncI
 
 
 _SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-_WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORD = lazyre.compile(r"[A-Za-z0-9_]+")
 
 
 def check_charset_names(char_set: str, collation: str) -> None:

@@ -14,9 +14,10 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Protocol
 
+from schemad import lazyre
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
 from schemad.errors import DatabaseError, SchemadError
@@ -31,6 +32,7 @@ from schemad.model.schema import Schema
 from schemad.model.table import Table
 from schemad.model.trigger import Trigger
 from schemad.model.view import View, definition_from_show_create
+from schemad.records import dataclass
 from schemad.sqltext.classify import mask
 from schemad.sqltext.references import (
     foreign_key_parents,
@@ -383,10 +385,10 @@ def _name_own_schema(schema: Schema, temp: str, name: str) -> Schema:
     return replace(schema, views=tuple(views), _objects={})
 
 
-_DISABLED_CLAUSE = re.compile(r"( ON COMPLETION (?:NOT )?PRESERVE) DISABLE(?= COMMENT | DO )")
-_SCHEDULE = re.compile(r"\bON\s+SCHEDULE\b(.*?)\bDO\b", re.I | re.S)
-_STARTS_WORD = re.compile(r"\bSTARTS\b", re.I)
-_STARTS_CLAUSE = re.compile(r" STARTS '[^']*'(?= ENDS | ON COMPLETION )")
+_DISABLED_CLAUSE = lazyre.compile(r"( ON COMPLETION (?:NOT )?PRESERVE) DISABLE(?= COMMENT | DO )")
+_SCHEDULE = lazyre.compile(r"\bON\s+SCHEDULE\b(.*?)\bDO\b", re.I | re.S)
+_STARTS_WORD = lazyre.compile(r"\bSTARTS\b", re.I)
+_STARTS_CLAUSE = lazyre.compile(r" STARTS '[^']*'(?= ENDS | ON COMPLETION )")
 
 
 def _writes_starts(text: str) -> bool:

@@ -25,7 +25,7 @@ import asyncio
 import itertools
 import os
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from schemad.cli.args import ParsedArgs
@@ -44,6 +44,7 @@ from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
 from schemad.plan.dir_options import conn_params
 from schemad.plan.seeds import seed_failures
+from schemad.records import dataclass
 from schemad.sqltext.renames import annotate_renames, statement_renames
 from schemad.workspace.cache import CanonicalCache
 

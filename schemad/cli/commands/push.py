@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from schemad.cli.args import ParsedArgs
 from schemad.cli.common import cwd, dir_error, environment, log, sources, walk, warn_unsupported
@@ -35,6 +35,7 @@ from schemad.plan.dir_options import DirOptions
 from schemad.plan.planner import Plan, Target, build_plan
 from schemad.plan.render import InstanceHeaders, target_text
 from schemad.plan.targets import discover_targets
+from schemad.records import dataclass
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.scratch import preflight
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from schemad import lazyre
 from schemad.lint.options import LintOptions, normalize_type
 from schemad.lint.rule import Finding, Rule, for_type
 from schemad.model.column import Column
@@ -15,8 +15,8 @@ from schemad.model.table import Table
 
 __all__ = ["DISPLAY_WIDTH", "HAS_ENUM", "HAS_FLOAT", "HAS_TIME", "IDS", "NULLABLE", "ZERO_DATE"]
 
-_DATE_RE = re.compile(r"^'?(\d{4})-(\d{2})-(\d{2})")
-_WIDTH_RE = re.compile(r"^[a-z]*int\((\d+)\)")
+_DATE_RE = lazyre.compile(r"^'?(\d{4})-(\d{2})-(\d{2})")
+_WIDTH_RE = lazyre.compile(r"^[a-z]*int\((\d+)\)")
 # The display width the server gives each int type when none is written: (signed, unsigned).
 _DEFAULT_WIDTH = {
     "tinyint": (4, 3),

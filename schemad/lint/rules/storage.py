@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from schemad import lazyre
 from schemad.lint.options import LintOptions
 from schemad.lint.rule import Finding, Rule, for_type
 from schemad.model.flavor import Flavor
@@ -19,9 +20,9 @@ from schemad.model.table import Table
 
 __all__ = ["COMPRESSION", "ENGINE", "compression_mode"]
 
-_PAGE_RE = re.compile(r"^`?PAGE_COMPRESSED`?\s*=\s*'?(1|ON)'?$", re.I)
-_KBS_RE = re.compile(r"^KEY_BLOCK_SIZE\s*=\s*(\d+)$", re.I)
-_COMPRESSED_RE = re.compile(r"^ROW_FORMAT\s*=\s*COMPRESSED$", re.I)
+_PAGE_RE = lazyre.compile(r"^`?PAGE_COMPRESSED`?\s*=\s*'?(1|ON)'?$", re.I)
+_KBS_RE = lazyre.compile(r"^KEY_BLOCK_SIZE\s*=\s*(\d+)$", re.I)
+_COMPRESSED_RE = lazyre.compile(r"^ROW_FORMAT\s*=\s*COMPRESSED$", re.I)
 
 
 def compression_mode(table: Table) -> tuple[str, str | None]:
