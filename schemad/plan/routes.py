@@ -19,11 +19,20 @@ from schemad import lazyre
 from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
+from schemad.errors import UnsupportedError
 from schemad.model.keys import ObjectType
 from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
 from schemad.records import dataclass
 
-__all__ = ["DIRECT", "PENDING", "Route", "RouteKind", "WrapperConfig", "WrapperPlanner"]
+__all__ = [
+    "DIRECT",
+    "PENDING",
+    "Route",
+    "RouteKind",
+    "VersionedHistoryError",
+    "WrapperConfig",
+    "WrapperPlanner",
+]
 
 _ALGO_LOCK_RE = lazyre.compile(r"^(ALTER TABLE `(?:[^`]|``)+` )(?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?")
 _NAME = r"`(?:[^`]|``)+`"
@@ -38,6 +47,33 @@ _RENAMES_ONLY = lazyre.compile(
 def renames_only(sql: str) -> bool:
     """True for an ALTER TABLE that only renames a table, columns or indexes (metadata only)."""
     return _RENAMES_ONLY.fullmatch(sql) is not None
+
+
+class VersionedHistoryError(UnsupportedError):
+    """An ALTER of a MariaDB system-versioned table that the alter-wrapper would take.
+
+    An online-schema-change tool copies the current rows into a new table and
+    swaps it in: the history rows would be lost.  Raised while routing, so the
+    whole target is refused before any of its statements runs.
+    """
+
+    def __init__(self, schema: str, table: str, size: int | None, min_size: int) -> None:
+        quoted = f"`{schema}`.`{table}`" if schema else f"`{table}`"
+        if size is not None:
+            why = f"its size ({size} bytes) is at least alter-wrapper-min-size ({min_size})"
+            example = f" (e.g. --alter-wrapper-min-size={size + 1})"
+        else:  # sizes not read: the min size is 0, every ALTER TABLE goes to the wrapper
+            why = f"alter-wrapper-min-size is {min_size}"
+            example = ""
+        super().__init__(
+            f"{quoted} is a system-versioned table and {why}: the alter-wrapper would copy only its"
+            " current rows and drop its history, so its ALTER TABLE runs neither through the wrapper nor"
+            f" directly. Set alter-wrapper-min-size above the table's size for this push{example} to let"
+            " the server alter it in place, or run the ALTER TABLE by hand"
+        )
+        self.schema = schema
+        self.table = table
+        self.size = size
 
 
 class RouteKind(StrEnum):
@@ -108,6 +144,11 @@ class WrapperPlanner:
             and size >= cfg.alter_wrapper_min_size
             and not renames_only(step.sql)
         ):
+            # The one place routing is decided: every caller (CLI, daemon, executor) gets the refusal.
+            before = step.table_diff.before if step.table_diff is not None else None
+            if before is not None and before.system_versioned:
+                known = self.sizes.get(step.key.name)
+                raise VersionedHistoryError(self.schema, step.key.name, known, cfg.alter_wrapper_min_size)
             return "alter-wrapper", cfg.alter_wrapper
         if cfg.ddl_wrapper:
             return "ddl-wrapper", cfg.ddl_wrapper
