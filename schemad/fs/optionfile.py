@@ -331,10 +331,11 @@ class OptionFile:
         """Write `render()` atomically (temp file in the same dir, then rename)."""
         target = Path(path) if path is not None else self.path
         content = self.render().encode("utf-8")
+        replacing = True
         try:
             mode = target.stat().st_mode & 0o7777
         except FileNotFoundError:
-            mode = 0o644
+            mode, replacing = 0o644, False
         except OSError as exc:
             raise CannotCreateError(f"cannot write {target}: {exc.strerror or exc}") from None
         tmp_name = ""
@@ -344,8 +345,12 @@ class OptionFile:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if replacing:
+                    # The old file must survive a crash whole or be replaced whole.  A new
+                    # file (init, add-environment's new dir) has nothing to lose: no fsync,
+                    # which costs more than writing every .sql file of a small schema.
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.chmod(tmp_name, mode)
             os.replace(tmp_name, target)
             tmp_name = ""
