@@ -39,6 +39,8 @@ _NAME = r"`(?:[^`]|``)+`"
 # An ALTER that only renames (a `@renamed from=` annotation): RENAME COLUMN / KEY / INDEX, RENAME TO.
 _RENAME_ONE = rf"RENAME (?:COLUMN|KEY|INDEX) {_NAME} TO {_NAME}"
 _RENAMES_ONLY = lazyre.compile(
+    # A system-versioned table's ALTER comes after SET STATEMENT (schemad.diff.table_diff).
+    r"(?:SET STATEMENT system_versioning_alter_history=KEEP FOR )?"
     rf"ALTER TABLE {_NAME} (?:ALGORITHM=\w+, )?(?:LOCK=\w+, )?"
     rf"(?:RENAME TO {_NAME}|{_RENAME_ONE}(?:, {_RENAME_ONE})*)"
 )

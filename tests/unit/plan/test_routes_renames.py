@@ -28,6 +28,15 @@ def _step(sql: str) -> Step:
         ("ALTER TABLE `t` RENAME KEY `k` TO `k2`, RENAME COLUMN `a` TO `b`", True),
         ("ALTER TABLE `t` ALGORITHM=INPLACE, LOCK=NONE, RENAME INDEX `k` TO `j`", True),
         ("ALTER TABLE `old` RENAME TO `new`", True),
+        # A system-versioned table's ALTER (history kept): a rename is still metadata only.
+        (
+            "SET STATEMENT system_versioning_alter_history=KEEP FOR ALTER TABLE `t` RENAME COLUMN `a` TO `b`",
+            True,
+        ),
+        (
+            "SET STATEMENT system_versioning_alter_history=KEEP FOR ALTER TABLE `t` ADD COLUMN `c` int(11)",
+            False,
+        ),
         ("ALTER TABLE `t` RENAME COLUMN `a` TO `b`, ADD COLUMN `c` int(11) DEFAULT NULL", False),
         ("ALTER TABLE `t` CHANGE COLUMN `a` `b` bigint(20) DEFAULT NULL", False),
         ("ALTER TABLE `t` ADD COLUMN `rename` int(11) DEFAULT NULL", False),
