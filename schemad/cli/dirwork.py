@@ -22,7 +22,7 @@ from schemad.plan.dir_options import DirOptions, conn_params
 from schemad.records import dataclass
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
-from schemad.workspace.tempschema import WorkspaceResult
+from schemad.workspace.result import WorkspaceResult
 
 
 @dataclass(frozen=True, slots=True)

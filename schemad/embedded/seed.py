@@ -18,8 +18,9 @@ from schemad.fs.cascade import ConfigSources
 from schemad.fs.dir import Dir
 from schemad.fs.logical import LogicalSchema
 from schemad.model.keys import escape_identifier
+from schemad.workspace.result import StatementFailure
 from schemad.workspace.scratch import check_charset_names
-from schemad.workspace.tempschema import StatementFailure, admit_all, run_creates
+from schemad.workspace.tempschema import admit_all, run_creates
 
 log = logging.getLogger(__name__)
 

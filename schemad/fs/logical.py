@@ -34,15 +34,17 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from schemad.errors import DuplicateDefinitionError, SQLFileError
 from schemad.fs.splitmemo import SplitMemo, split_files
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.records import dataclass
-from schemad.sqltext.inserts import SeedInsert, parse_insert
 from schemad.sqltext.references import trigger_table
 from schemad.sqltext.splitter import Statement, StatementKind, split
+
+if TYPE_CHECKING:
+    from schemad.sqltext.inserts import SeedInsert
 
 __all__ = ["IgnoreRule", "LogicalSchema", "read_sql"]
 
@@ -118,6 +120,8 @@ class LogicalSchema:
         if stmt.kind is StatementKind.USE:
             self.uses.append(stmt)
         elif stmt.kind is StatementKind.INSERT:
+            from schemad.sqltext.inserts import parse_insert  # only for repos with INSERT files
+
             seed = parse_insert(stmt)  # refuses every form but the plain one, at file:line
             if not _ignored(ObjectKey(ObjectType.TABLE, seed.table), stmt, ignore):
                 self.seeds.append(seed)

@@ -33,7 +33,7 @@ from schemad.records import dataclass
 from schemad.sqltext.splitter import StatementKind
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
-from schemad.workspace.tempschema import WorkspaceResult
+from schemad.workspace.result import WorkspaceResult
 
 log = logging.getLogger("schemad.lsp")
 

@@ -34,19 +34,18 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.model.table import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
-from schemad.plan.seeds import NONE, SeedPlan, plan_seeds, with_seeds
 from schemad.records import dataclass
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references
 from schemad.sqltext.renames import annotate_renames
-from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
+from schemad.workspace.result import StatementFailure
 from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import StatementFailure
 
 if TYPE_CHECKING:
     from schemad.lint.engine import Note
     from schemad.plan.risk import Prediction
     from schemad.plan.verify import VerifyProblem
+    from schemad.workspace.cache import CanonicalCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +222,10 @@ async def table_sizes(inst: Instance, schema: str, tables: list[str]) -> dict[st
 
 def seeded_tables(logical: LogicalSchema, opts: PlanOptions) -> set[ObjectKey]:
     """The tables the files' INSERTs fill, when the plan may run them (`inserts` is not none)."""
+    if not logical.seeds:
+        return set()
+    from schemad.plan.seeds import NONE  # only repos with INSERT files load the seed planner
+
     if opts.inserts == NONE:
         return set()
     return {ObjectKey(ObjectType.TABLE, s.table) for s in logical.seeds}
@@ -498,13 +501,16 @@ def plan_from_models(
     # they go on the desired side for the diff only (lint reads the model as the server made it).
     annotated = annotate_renames(desired, logical.creates.values()) if logical is not None else desired
     diff = diff_schemas(*_without_equal_tables(live, annotated), mods)
-    seeds = SeedPlan((), ())
-    if logical is not None:
+    seed_failures: tuple[StatementFailure, ...] = ()
+    if logical is not None and logical.seeds:
+        from schemad.plan.seeds import plan_seeds, with_seeds
+
         # The files' INSERTs on tables created here or live and empty (`empty`), after the table statements.
         seeds = plan_seeds(
             logical.seeds, opts.inserts, diff.steps, live, lint_schema or desired, empty, (target.schema,)
         )
         diff = replace(diff, steps=with_seeds(diff.steps, seeds.steps))
+        seed_failures = seeds.failures
     known = sizes if sizes is not None else {}
     planned = plan_steps(diff.steps, known, mods.allow_unsafe, opts.safe_below_size)
     wcfg = target_wrapper_config(target, opts.wrappers)
@@ -519,7 +525,7 @@ def plan_from_models(
     if opts.lint is not None and logical is not None:
         notes = lint_changes(lint_schema or desired, diff, mods.flavor, opts.lint, logical)
     return Plan(
-        target=target, diff=diff, steps=planned, failures=seeds.failures, lint=notes, wrappers=wrappers
+        target=target, diff=diff, steps=planned, failures=seed_failures, lint=notes, wrappers=wrappers
     )
 
 

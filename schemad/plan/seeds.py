@@ -26,7 +26,7 @@ from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
 from schemad.records import dataclass
 from schemad.sqltext.inserts import SeedInsert, check_insert
-from schemad.workspace.tempschema import StatementFailure
+from schemad.workspace.result import StatementFailure
 
 __all__ = ["NONE", "SEED", "SeedPlan", "check_seeds", "plan_seeds", "seed_failures", "with_seeds"]
 

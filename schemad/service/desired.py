@@ -33,7 +33,7 @@ from schemad.records import dataclass
 from schemad.sqltext.splitter import Statement
 from schemad.workspace.cache import CanonicalCache
 from schemad.workspace.for_dir import for_dir
-from schemad.workspace.tempschema import StatementFailure
+from schemad.workspace.result import StatementFailure
 
 __all__ = ["DirState", "build_dir", "dir_options"]
 

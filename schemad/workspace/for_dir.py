@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from schemad.connection.params import ConnParams
 from schemad.model.keys import ObjectKey, ObjectType
 from schemad.sqltext.definers import has_definer_clause
 from schemad.sqltext.renames import rename_conflicts
-from schemad.workspace.cache import CanonicalCache
+from schemad.workspace.result import Creatable, StatementFailure, WorkspaceResult, nothing_to_run
 from schemad.workspace.scratch import WorkspaceOptions
-from schemad.workspace.tempschema import Creatable, StatementFailure, WorkspaceResult, exec_statements
+
+if TYPE_CHECKING:
+    from schemad.workspace.cache import CanonicalCache
 
 __all__ = ["DirSettings", "for_dir"]
 
@@ -67,13 +69,19 @@ async def for_dir(
     gives no DEFINER comes back without definer (see _any_definer).
     """
     statements = list(statements)
+    char_set, collation = settings.char_set or fallback[0], settings.collation or fallback[1]
+    if not statements:  # every file a fixed point: the runner, cache and guard are not even loaded
+        home = (schema_name,) if home is None else home
+        return nothing_to_run(settings.workspace, home, schema_name, char_set, collation)
+    from schemad.workspace.tempschema import exec_statements
+
     result = await exec_statements(
         params,
         statements,
         schema_name=schema_name,
         home=home,
-        char_set=settings.char_set or fallback[0],
-        collation=settings.collation or fallback[1],
+        char_set=char_set,
+        collation=collation,
         options=settings.workspace,
         cache=cache,
     )

@@ -15,7 +15,6 @@ import logging
 import re
 from collections.abc import Awaitable, Collection, Iterable, Mapping, Sequence
 from dataclasses import field, replace
-from typing import Protocol
 
 from schemad import lazyre
 from schemad.connection.instance import Instance
@@ -43,66 +42,13 @@ from schemad.sqltext.references import (
 from schemad.workspace.cache import CachedObject, CanonicalCache, KeyContext, server_fingerprint
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit, admit_fold
-from schemad.workspace.scratch import WorkspaceOptions, check_scratch, scratch_schema
+from schemad.workspace.result import Creatable, StatementFailure, WorkspaceResult, nothing_to_run
+from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
 
 log = logging.getLogger(__name__)
 
 # Errors that mean "something this statement needs was not created yet" (4031: a FOLLOWS anchor).
 _MISSING_OBJECT_ERRNOS = frozenset({1146, 1356, 1305, 1449, 4031})
-
-
-class Creatable(Protocol):
-    """What the workspace needs of a parsed CREATE statement (sqltext's Statement is one)."""
-
-    @property
-    def key(self) -> ObjectKey | None: ...
-
-    @property
-    def body(self) -> str: ...  # the object's whole text: own_body, then the folded statements'
-
-    @property
-    def own_body(self) -> str: ...  # this statement alone, as it is sent
-
-    @property
-    def folded(self) -> Sequence[Creatable]: ...  # a table's standalone index statements, run after it
-
-    @property
-    def file(self) -> str: ...
-
-    @property
-    def line(self) -> int: ...
-
-    @property
-    def col(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StatementFailure:
-    """A statement the server rejected (or the guard refused), placed where Skeema's lint places it.
-
-    `line` is the line of the error in the file: the statement's first line,
-    or for a syntax error the line the server's `at line N` points at
-    (schemad.workspace.errorline).  `column` is the statement's column when
-    the error is placed on its first line, None on a later line (the server
-    names no column), so `str()` reads `file:line:col: ...` or `file:line: ...`.
-    """
-
-    key: ObjectKey
-    file: str
-    line: int
-    message: str  # the server's error text
-    errno: int | None = None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.line}:{self.column}" if self.column is not None else str(self.line)
-        return f"{self.file}:{where}: {self.key}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceResult:
-    schema: Schema  # as introspected, renamed to the logical schema's name
-    failures: tuple[StatementFailure, ...]
 
 
 async def _run_all(ws: Instance, stmts: Sequence[Creatable]) -> list[BaseException | None]:
@@ -304,11 +250,7 @@ async def exec_statements(
     home = (schema_name,) if home is None else home
     stmts, refused = admit_all(statements, home)
     if not stmts:
-        # Nothing for the server to build (every file is a fixed point, or refused): no temp schema,
-        # whose set-up and drop would cost more than the rest of a no-change diff.
-        check_scratch(opts, home, char_set, collation)
-        empty = Schema(name=schema_name, char_set=char_set, collation=collation)
-        return WorkspaceResult(schema=empty, failures=tuple(sorted(refused, key=lambda f: (f.file, f.line))))
+        return nothing_to_run(opts, home, schema_name, char_set, collation, refused)
     temp = opts.temp_schema
     async with scratch_schema(params, char_set=char_set, collation=collation, options=opts, home=home) as ws:
         if cache is not None and len({s.key for s in stmts}) == len(stmts):

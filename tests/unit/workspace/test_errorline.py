@@ -14,7 +14,8 @@ from schemad.model.event import EventStatus
 from schemad.sqltext.splitter import split
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, admit
-from schemad.workspace.tempschema import StatementFailure, _failure
+from schemad.workspace.result import StatementFailure
+from schemad.workspace.tempschema import _failure
 
 PARSE = "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near {near} at line {n}"  # noqa: E501
 
