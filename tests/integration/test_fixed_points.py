@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,65 @@ def test_a_pinned_auto_increment_is_not_a_fixed_point(host: Path, capsys: pytest
     f.write_text(text.replace(") ENGINE=InnoDB", ") ENGINE=InnoDB AUTO_INCREMENT=1000"))
     assert main(["diff"]) == 1
     assert "ALTER TABLE `parent` AUTO_INCREMENT = 1000" in capsys.readouterr().out.replace("=1000", " = 1000")
+
+
+# Modules a diff whose files are all fixed points has no use for (schemad/workspace/for_dir.py,
+# plan/planner.py, fs/logical.py import them when a statement needs them): loading them is a
+# small repo's start-up cost for nothing.
+RUNNER_MODULES = {
+    "schemad.workspace.tempschema",
+    "schemad.workspace.guard",
+    "schemad.plan.seeds",
+    "schemad.sqltext.inserts",
+    "sqlglot",
+}
+
+
+def test_a_fixed_point_diff_does_not_load_the_workspace_runner(server: DBServer, tmp_path: Path) -> None:
+    schema = "fixed_pt_imports"
+    asyncio.run(
+        load_sql(
+            server.params,
+            None,
+            f"DROP DATABASE IF EXISTS {schema}; CREATE DATABASE {schema}; USE {schema};"
+            " CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, a_id int,"
+            " CONSTRAINT fk_a FOREIGN KEY (a_id) REFERENCES a (id))",
+        )
+    )
+    p = server.params
+    dest = tmp_path / "host"
+    try:
+        init = [
+            "init",
+            "-h",
+            p.host,
+            "-P",
+            str(p.port),
+            "--dir",
+            str(dest),
+            f"--ignore-schema=^(?!{schema}$)",
+        ]
+        assert main(init) == 0
+        probe = (
+            "import sys; from schemad.cli.main import main; rc = main(['diff']);"
+            " print(rc); print(' '.join(sorted(sys.modules)))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe], cwd=dest, capture_output=True, text=True, check=True, timeout=120
+        )
+        rc, modules = out.stdout.splitlines()[-2:]
+        assert rc == "0", out.stderr
+        loaded = set(modules.split())
+        assert "schemad.workspace.for_dir" in loaded  # the path under test did run
+        assert not loaded & RUNNER_MODULES, sorted(loaded & RUNNER_MODULES)
+        # The same repo with one hand-written file does load the runner.
+        f = dest / schema / "a.sql"
+        f.write_text(f.read_text().replace("CREATE TABLE", "create table", 1))
+        out = subprocess.run(
+            [sys.executable, "-c", probe], cwd=dest, capture_output=True, text=True, check=True, timeout=120
+        )
+        rc, modules = out.stdout.splitlines()[-2:]
+        assert rc == "0", out.stderr
+        assert "schemad.workspace.tempschema" in modules.split()
+    finally:
+        asyncio.run(load_sql(server.params, None, f"DROP DATABASE IF EXISTS {schema}"))
