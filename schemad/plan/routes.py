@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from schemad import lazyre
 from schemad.connection.params import ConnParams
@@ -21,8 +22,10 @@ from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.errors import UnsupportedError
 from schemad.model.keys import ObjectType
-from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
 from schemad.records import dataclass
+
+if TYPE_CHECKING:
+    from schemad.plan.shellout import WrapperCommand
 
 __all__ = [
     "DIRECT",
@@ -174,6 +177,9 @@ class WrapperPlanner:
         routed = self.route(step)
         if routed is None:
             return None
+        # Only a plan with a wrapper step loads the command builder (shlex, masking).
+        from schemad.plan.shellout import DEFAULTSFILE, WrapperCommand, wrapper_variables
+
         option, template = routed
         cfg = self.cfg
         table = step.key.type is ObjectType.TABLE

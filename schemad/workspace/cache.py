@@ -41,19 +41,13 @@ half the time of dataclasses' own per-field ``__setstate__``.
 
 from __future__ import annotations
 
-import copyreg
 import dataclasses
 import enum
 import functools
 import hashlib
-import importlib
-import io
 import json
 import logging
-import operator
 import os
-import pickle
-import pkgutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -232,6 +226,8 @@ def _dataclass_reducer(cls: type) -> _Reducer | None:
     fields = dataclasses.fields(cls)
     if not fields or not all(f.init for f in fields):
         return None
+    import operator
+
     get = operator.attrgetter(*(f.name for f in fields))
     if len(fields) == 1:
         return lambda obj: (cls, (get(obj),))
@@ -252,6 +248,10 @@ def _model_reducers() -> dict[type, Any]:
     and an enum member found by name skips ``EnumType.__call__``.  The
     values are the same objects either way (a test round-trips every field).
     """
+    import copyreg
+    import importlib
+    import pkgutil
+
     table: dict[type, Any] = dict(copyreg.dispatch_table)
     for info in pkgutil.iter_modules(schemad.model.__path__, "schemad.model."):
         module = importlib.import_module(info.name)
@@ -266,6 +266,9 @@ def _model_reducers() -> dict[type, Any]:
 
 
 def _dumps(obj: CachedObject) -> bytes:
+    import io
+    import pickle  # loaded by what pickles or unpickles: a run that never touches the cache skips it
+
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _model_reducers()
@@ -386,6 +389,8 @@ class CanonicalCache:
         bad = 0
         for key, blob in rows.items():
             try:
+                import pickle
+
                 obj = pickle.loads(blob)
             except Exception:  # any unpickling problem: a damaged row is a miss
                 obj = None
