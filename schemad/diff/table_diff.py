@@ -69,7 +69,8 @@ from schemad.model.column import Column
 from schemad.model.index import Index, IndexKind
 from schemad.model.keys import escape_identifier
 from schemad.model.partition import SYSTEM_TIME, Partition, Partitioning
-from schemad.model.table import Table, strip_auto_increment
+from schemad.model.table import Table
+from schemad.model.tabletext import strip_auto_increment
 from schemad.records import dataclass
 
 # Runs an ALTER TABLE of a system-versioned table with its history kept (MariaDB 10.3.4+).

@@ -30,7 +30,7 @@ from schemad.errors import CannotCreateError
 from schemad.model.definer import strip_definer_clause
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.model.table import strip_auto_increment
+from schemad.model.tabletext import strip_auto_increment
 from schemad.records import dataclass
 
 if TYPE_CHECKING:

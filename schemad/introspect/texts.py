@@ -19,7 +19,6 @@ from schemad.errors import SchemadError
 from schemad.introspect import queries as q
 from schemad.introspect import queries_objects as qo
 from schemad.introspect.filters import Filters
-from schemad.introspect.tables import load_tables
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.records import dataclass
@@ -105,6 +104,8 @@ async def load_texts(inst: Instance, schema: str, filters: Filters | None = None
     if versioned:
         # System-versioned tables (MariaDB) are rare and have the most ways to escape the model:
         # they are read in full, so that init and pull can say which of them schemad cannot alter.
+        from schemad.introspect.tables import load_tables  # the table model: only for these
+
         for table in await load_tables(inst, schema, await inst.flavor(), versioned):
             if table.unsupported and table.key in texts:
                 texts[table.key] = replace(texts[table.key], unsupported=True)

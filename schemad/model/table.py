@@ -10,21 +10,16 @@ whose rendering differs from the server's text is flagged `unsupported`
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 
-from schemad import lazyre
 from schemad.model.column import Column, RowPeriod
 from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import Flavor
 from schemad.model.index import Index
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier, escape_string
 from schemad.model.partition import Partitioning
+from schemad.model.tabletext import strip_auto_increment, strip_partitioning
 from schemad.records import dataclass
-
-_AUTO_INC_RE = lazyre.compile(r" AUTO_INCREMENT=\d+(?= |$)", re.M)
-# MariaDB prints the clause on its own line; MySQL inside a versioned comment.
-_PARTITION_CLAUSE_RE = lazyre.compile(r"\n(?: |/\*!\d+ )PARTITION BY ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +109,3 @@ class Table:
             return self.create_statement(flavor, include_auto_inc=include_auto_inc)
         text = self.show_create if include_auto_inc else strip_auto_increment(self.show_create)
         return text if self.partitioning is not None else strip_partitioning(text)
-
-
-def strip_auto_increment(create: str) -> str:
-    """Remove the `AUTO_INCREMENT=n` table option from CREATE TABLE text (Skeema's default)."""
-    head, sep, tail = create.rpartition("\n) ")
-    if not sep:
-        return create
-    return head + sep + _AUTO_INC_RE.sub("", tail, count=1)
-
-
-def strip_partitioning(create: str) -> str:
-    """Remove the partition clause (the last thing SHOW CREATE TABLE prints) from CREATE TABLE text."""
-    start = create.rfind("\n) ")
-    m = _PARTITION_CLAUSE_RE.search(create, start) if start >= 0 else None
-    return create[: m.start()] if m else create

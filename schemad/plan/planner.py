@@ -32,7 +32,7 @@ from schemad.lint.options import LintOptions, Severity
 from schemad.model.flavor import Flavor
 from schemad.model.keys import ObjectKey, ObjectType, escape_identifier
 from schemad.model.schema import Schema
-from schemad.model.table import strip_auto_increment
+from schemad.model.tabletext import strip_auto_increment
 from schemad.plan.routes import DIRECT, PENDING, Route, WrapperConfig, WrapperPlanner
 from schemad.records import dataclass
 from schemad.sqltext.references import foreign_key_parents, trigger_table, view_references

@@ -18,7 +18,7 @@ import pytest
 from schemad.cli.main import main
 from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
-from schemad.model.table import strip_auto_increment
+from schemad.model.tabletext import strip_auto_increment
 from schemad.sqltext.splitter import StatementKind, split
 from schemad.workspace.tempschema import exec_statements
 from tests.conftest import DBServer

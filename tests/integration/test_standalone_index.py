@@ -24,7 +24,7 @@ from schemad.connection.instance import Instance
 from schemad.fs.logical import LogicalSchema
 from schemad.introspect.introspector import introspect_schema
 from schemad.model.keys import ObjectKey, ObjectType
-from schemad.model.table import strip_auto_increment
+from schemad.model.tabletext import strip_auto_increment
 from schemad.service.drift import render_sql
 from schemad.service.environment import RepoEnvironment
 from schemad.sqltext.splitter import StatementKind, split

@@ -15,7 +15,8 @@ from schemad.model.flavor import MARIADB_10_11
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.partition import Partition, Partitioning
 from schemad.model.schema import Schema
-from schemad.model.table import Table, strip_partitioning
+from schemad.model.table import Table
+from schemad.model.tabletext import strip_partitioning
 
 F = MARIADB_10_11
 COLL = "utf8mb4_general_ci"

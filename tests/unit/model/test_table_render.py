@@ -9,7 +9,8 @@ from schemad.model.constraint import Check, ForeignKey
 from schemad.model.flavor import MARIADB_10_11
 from schemad.model.index import Index, IndexKind, IndexPart
 from schemad.model.partition import Partition, Partitioning, Subpartition
-from schemad.model.table import Table, strip_auto_increment
+from schemad.model.table import Table
+from schemad.model.tabletext import strip_auto_increment
 
 F = MARIADB_10_11
 COLL = "utf8mb4_general_ci"
