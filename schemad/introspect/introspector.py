@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
+from typing import Any
 
 from schemad.connection.instance import Instance
 from schemad.errors import SchemadError
@@ -17,21 +18,38 @@ from schemad.introspect import queries as q
 from schemad.introspect.filters import Filters
 from schemad.introspect.objects import load_events, load_routines, load_triggers, load_views
 from schemad.introspect.tables import load_tables
+from schemad.model.keys import ObjectType
 from schemad.model.schema import Schema
 
 
 async def introspect_schema(
-    inst: Instance, name: str, filters: Filters | None = None, *, only_tables: Collection[str] | None = None
+    inst: Instance,
+    name: str,
+    filters: Filters | None = None,
+    *,
+    only_tables: Collection[str] | None = None,
+    kinds: Collection[ObjectType] | None = None,
 ) -> Schema:
-    """A whole schema; with `only_tables`, just those tables (and every other kind of object)."""
+    """A whole schema; with `only_tables`, just those tables (and every other kind of object).
+
+    `kinds` (default: all) names the other kinds worth reading, for a caller
+    that knows which the schema holds: each loader left out is a query saved.
+    """
     flavor = await inst.flavor()
+
+    async def none() -> list[Any]:
+        return []
+
+    def wanted(*types: ObjectType) -> bool:
+        return kinds is None or any(t in kinds for t in types)
+
     head, tables, views, routines, triggers, events = await asyncio.gather(
         inst.query(q.SCHEMA, (name,)),
         load_tables(inst, name, flavor, only_tables),
-        load_views(inst, name, flavor),
-        load_routines(inst, name, flavor),
-        load_triggers(inst, name, flavor),
-        load_events(inst, name, flavor),
+        load_views(inst, name, flavor) if wanted(ObjectType.VIEW) else none(),
+        load_routines(inst, name, flavor) if wanted(ObjectType.PROCEDURE, ObjectType.FUNCTION) else none(),
+        load_triggers(inst, name, flavor) if wanted(ObjectType.TRIGGER) else none(),
+        load_events(inst, name, flavor) if wanted(ObjectType.EVENT) else none(),
     )
     if not head:
         raise SchemadError(f"{inst.params.address}: schema {name} does not exist")

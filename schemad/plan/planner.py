@@ -310,7 +310,10 @@ async def _live_and_desired(
         and same_table_text(live.show_create, wanted[key.name].show_create)
     }
     differing = {k.name for k in texts.texts if k.type is ObjectType.TABLE} - same
-    live = await introspect_schema(inst, schema, filters, only_tables=differing)
+    # The other kinds the live schema holds (texts listed them) or the files define: a diff
+    # of tables alone reads no views, routines, triggers or events.
+    kinds = {k.type for k in texts.texts} | {o.key.type for o in desired.objects().values()}
+    live = await introspect_schema(inst, schema, filters, only_tables=differing, kinds=kinds)
     kept = tuple(t for t in desired.tables if t.name not in same)
     return _filtered(live, filters), replace(desired, tables=kept, _objects={})
 
