@@ -214,21 +214,91 @@ async def scratch_schema(
     (the schemas the workspace stands for) or a system schema, or when the
     charset names are not plain names.
     """
+    async with workspace(params, char_set=char_set, collation=collation, options=options, home=home) as w:
+        yield await w.schema()
+
+
+class Workspace:
+    """The workspace's server with its session settings; the temp schema is made on first need.
+
+    `probe` has the workspace sessions' settings and no default database: the
+    flavor and the canonical cache's server fingerprint are read on it, so a
+    run whose every statement the cache knows takes no lock and creates and
+    drops no schema.  `schema()` makes the temp schema (lock, checks, CREATE
+    DATABASE) the first time it is called; it is dropped when the block ends.
+    """
+
+    def __init__(
+        self,
+        server: ConnParams,
+        admin: Instance,
+        session: dict[str, str],
+        opts: WorkspaceOptions,
+        charset: tuple[str, str],
+        stack: contextlib.AsyncExitStack,
+    ) -> None:
+        self.opts = opts
+        self.probe = Instance(replace(server.with_session(**session), database=None), pool_size=1)
+        self._server, self._admin, self._session = server, admin, session
+        self.char_set, self.collation = charset
+        self._stack = stack
+        self._ws: Instance | None = None
+
+    @property
+    def used(self) -> bool:
+        """Whether the temp schema was made (and so the admin connections are _scratch_on's)."""
+        return self._ws is not None
+
+    async def schema(self) -> Instance:
+        if self._ws is None:
+            self._ws = await self._stack.enter_async_context(
+                _scratch_on(
+                    self._server, self._admin, self._session, self.opts, self.char_set, self.collation
+                )
+            )
+        return self._ws
+
+
+@contextlib.asynccontextmanager
+async def workspace(
+    params: ConnParams,
+    *,
+    char_set: str,
+    collation: str,
+    options: WorkspaceOptions | None = None,
+    home: Collection[str] = (),
+) -> AsyncIterator[Workspace]:
+    """The workspace of target `params` (see Workspace); refusals as scratch_schema's."""
     opts = options or WorkspaceOptions()
     check_scratch(opts, home, char_set, collation)
-    async with workspace_server(params, opts) as server, _scratch_on(server, opts, char_set, collation) as ws:
-        yield ws
+    async with workspace_server(params, opts) as server:
+        admin = Instance(replace(server, database=None), pool_size=4)
+        w: Workspace | None = None
+        try:
+            session = {"foreign_key_checks": "0"}
+            if await _binlog_off(admin, opts.binlog):
+                session["sql_log_bin"] = "0"
+            async with contextlib.AsyncExitStack() as stack:
+                w = Workspace(server, admin, session, opts, (char_set, collation), stack)
+                try:
+                    yield w
+                finally:
+                    await w.probe.close()
+        finally:
+            if w is None or not w.used:  # else _scratch_on closed it, or handed it to a background drop
+                await admin.close()
 
 
 @contextlib.asynccontextmanager
 async def _scratch_on(
-    params: ConnParams, opts: WorkspaceOptions, char_set: str, collation: str
+    params: ConnParams,
+    admin: Instance,
+    session: dict[str, str],
+    opts: WorkspaceOptions,
+    char_set: str,
+    collation: str,
 ) -> AsyncIterator[Instance]:
     temp = opts.temp_schema
-    admin = Instance(replace(params, database=None), pool_size=4)
-    session = {"foreign_key_checks": "0"}
-    if await _binlog_off(admin, opts.binlog):
-        session["sql_log_bin"] = "0"
     # Connections open lazily, on the first statement, after the schema exists.
     ws = Instance(replace(params.with_session(**session), database=temp), pool_size=max(1, opts.concurrency))
     held = contextlib.AsyncExitStack()  # the lock's session: handed to _drop_in_background on a local server

@@ -43,7 +43,7 @@ from schemad.workspace.cache import CachedObject, CanonicalCache, KeyContext, se
 from schemad.workspace.errorline import error_offset
 from schemad.workspace.guard import Admitted, Refusal, admit, admit_fold
 from schemad.workspace.result import Creatable, StatementFailure, WorkspaceResult, nothing_to_run
-from schemad.workspace.scratch import WorkspaceOptions, scratch_schema
+from schemad.workspace.scratch import Workspace, WorkspaceOptions, workspace
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +252,13 @@ async def exec_statements(
     if not stmts:
         return nothing_to_run(opts, home, schema_name, char_set, collation, refused)
     temp = opts.temp_schema
-    async with scratch_schema(params, char_set=char_set, collation=collation, options=opts, home=home) as ws:
+    async with workspace(params, char_set=char_set, collation=collation, options=opts, home=home) as w:
         if cache is not None and len({s.key for s in stmts}) == len(stmts):
             failures, schema = await _exec_cached(
-                ws, temp, list[Creatable](stmts), cache, char_set=char_set, collation=collation
+                w, temp, list[Creatable](stmts), cache, char_set=char_set, collation=collation
             )
         else:  # no cache, or duplicate keys (their outcome depends on run order)
+            ws = await w.schema()
             failures = await run_creates(ws, stmts)
             objects = await _introspect_ran(ws, temp, await ws.flavor(), {s.key.type for s in stmts})
             schema = _assemble(temp, char_set, collation, objects.values())
@@ -471,7 +472,7 @@ async def _lookup(cache: CanonicalCache, ckeys: Mapping[ObjectKey, str]) -> dict
 
 
 async def _exec_cached(
-    ws: Instance, temp: str, stmts: list[Creatable], cache: CanonicalCache, *, char_set: str, collation: str
+    w: Workspace, temp: str, stmts: list[Creatable], cache: CanonicalCache, *, char_set: str, collation: str
 ) -> tuple[list[StatementFailure], Schema]:
     """run_creates + introspection of `temp`, running only what `cache` doesn't know.
 
@@ -489,9 +490,12 @@ async def _exec_cached(
        tables and views, re-created from their statements; every routine when
        a view or trigger runs, as it may call one), in run_creates' order.
     4. Objects of statements that ran and succeeded are stored; hits fill the rest.
+
+    The keys are computed on the workspace's probe connection: when every
+    statement hits, no temp schema is made at all.
     """
-    flavor = await ws.flavor()
-    ctx = KeyContext(await server_fingerprint(ws), char_set, collation, temp)
+    flavor = await w.probe.flavor()
+    ctx = KeyContext(await server_fingerprint(w.probe), char_set, collation, temp)
     g = _Graph.build(stmts)
     order = [s.key for s in stmts if s.key is not None]
     keyed = [k for k in order if k not in g.uncacheable]
@@ -510,6 +514,7 @@ async def _exec_cached(
     dependents = [k for k in keyed if k.type in _DEPENDENT_TYPES]
     if missed_tables and any(d in missed_tables for k in dependents for d in g.closure(k)):
         created = missed_tables | {p for k in missed_tables for p in g.needs.get(k, ())}
+        ws = await w.schema()
         failures += await run_creates(ws, g.statements(created))
         introspected.update((t.key, t) for t in await load_tables(ws, temp, flavor))
 
@@ -545,6 +550,7 @@ async def _exec_cached(
         run.update(routine_keys)
     run -= created
     if run:
+        ws = await w.schema()
         failures += await run_creates(ws, g.statements(run))
         if created:  # round 1 introspected every table that ran; the rest of round 2's tables are hits
             views, routines, triggers, events = await asyncio.gather(

@@ -197,13 +197,33 @@ def test_push_and_its_verify_leave_the_target_nothing_but_the_push(
     assert a.workspace_traces() == []
 
 
-def test_lint_and_format_honour_it(server: DBServer, other: ConnParams, repo: Path) -> None:
+def test_lint_and_format_honour_it(
+    server: DBServer, other: ConnParams, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty canonical cache: with every statement cached nothing runs, and no temp schema is made anywhere.
+    monkeypatch.setenv("SCHEMAD_CACHE_DIR", str(tmp_path / "cache"))
     with watch(server.params, other) as (a, b):
         assert main(["lint", "--skip-format"]) == 0
         assert main(["format"]) == 1  # the hand-written files are rewritten
     assert a.workspace_traces() == []
     assert b.made_temp_schema()
     assert "CREATE TABLE `tags`" in (repo / "tags.sql").read_text()
+
+
+def test_a_warm_cache_makes_no_temp_schema_anywhere(
+    server: DBServer, other: ConnParams, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cache keys are read on a connection without a schema: when every statement hits,
+    # no lock is taken and no temp schema is made or dropped, on either server.  (--skip-verify:
+    # verify replays the ALTER on copies of the live tables, in a temp schema of its own.)
+    monkeypatch.setenv("SCHEMAD_CACHE_DIR", str(tmp_path / "cache"))
+    with watch(server.params, other) as (a, b):
+        first = main(["diff", "--skip-verify"])
+    assert b.made_temp_schema() and not a.made_temp_schema()
+    with watch(server.params, other) as (a, b):
+        assert main(["diff", "--skip-verify"]) == first == 1
+    assert not a.made_temp_schema() and not b.made_temp_schema()
+    assert not any("GET_LOCK" in s for s in (*a.statements, *b.statements))
 
 
 def test_a_differing_global_setting_skips_the_target(
@@ -250,7 +270,7 @@ def test_workspace_local_or_docker_ignore_it(server: DBServer, other: ConnParams
 
 
 async def test_the_daemons_desired_build_runs_on_the_other_environment(
-    server: DBServer, other: ConnParams, repo: Path
+    server: DBServer, other: ConnParams, repo: Path, tmp_path: Path
 ) -> None:
     from schemad.fs.dir import Dir
     from schemad.plan.planner import Target
@@ -258,7 +278,7 @@ async def test_the_daemons_desired_build_runs_on_the_other_environment(
     from schemad.workspace.cache import CanonicalCache
 
     d = Dir.open(repo)
-    cache = CanonicalCache()
+    cache = CanonicalCache(tmp_path / "canonical.sqlite3")  # empty: the workspace must run
     try:
         ds = DirState(d, dir_options(d, cache, None))
         target = Target("production", server.params.address, server.params, APP, str(repo))
