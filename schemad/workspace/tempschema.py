@@ -500,55 +500,53 @@ async def _exec_cached(
     order = [s.key for s in stmts if s.key is not None]
     keyed = [k for k in order if k not in g.uncacheable]
 
-    ckeys: dict[ObjectKey, str] = {}
+    own_keys: dict[ObjectKey, str] = {}
     for k in keyed:
         if k.type not in _DEPENDENT_TYPES:
             material = [x for p in g.needs.get(k, ()) for x in (str(p), g.bodies[p])]
-            ckeys[k] = ctx.key(k, g.bodies[k], material)
-    hits = await _lookup(cache, ckeys)
-
-    introspected: dict[ObjectKey, Table | View | Routine | Trigger | Event] = {}
-    failures: list[StatementFailure] = []
-    created: set[ObjectKey] = set()
-    missed_tables = {k for k in order if k.type is ObjectType.TABLE and k not in hits}
+            own_keys[k] = ctx.key(k, g.bodies[k], material)
     dependents = [k for k in keyed if k.type in _DEPENDENT_TYPES]
-    if missed_tables and any(d in missed_tables for k in dependents for d in g.closure(k)):
-        created = missed_tables | {p for k in missed_tables for p in g.needs.get(k, ())}
-        ws = await w.schema()
-        failures += await run_creates(ws, g.statements(created))
-        introspected.update((t.key, t) for t in await load_tables(ws, temp, flavor))
-
-    def canonical(d: ObjectKey) -> str:
-        if d.type is not ObjectType.TABLE:
-            return g.bodies[d]  # a view: its own key covers what it reads
-        obj = introspected.get(d) or hits.get(d)
-        return obj.show_create if obj is not None else _FAILED
-
     # A view or trigger may call any procedure or function: they must exist when it
     # runs, and a changed or removed routine invalidates every view and trigger.
     routine_keys = sorted(k for k in order if k.type in (ObjectType.PROCEDURE, ObjectType.FUNCTION))
     routine_material = ["routines:", *(x for r in routine_keys for x in (str(r), g.bodies[r]))]
-    dep_keys: dict[ObjectKey, str] = {}
-    for k in dependents:
-        material = [x for d in g.closure(k) for x in (str(d), canonical(d))] + routine_material
-        if k.type is ObjectType.TRIGGER:
-            material += [
-                "triggers on the same table:",
-                *(x for t in g.group_of(k) for x in (str(t), g.bodies[t])),
-            ]
-        dep_keys[k] = ctx.key(k, g.bodies[k], material)
-    hits.update(await _lookup(cache, dep_keys))
-    ckeys.update(dep_keys)
 
-    run = {k for k in order if k not in hits and k.type is not ObjectType.TRIGGER}
-    for group in g.trigger_groups:
-        if any(k not in hits for k in group):
-            run.update(group)
-    for k in list(run):
-        run.update(g.closure(k))
-    if any(k.type in _DEPENDENT_TYPES for k in run):
-        run.update(routine_keys)
-    run -= created
+    # Looked up without the temp schema first; when something must run, again once the temp
+    # schema (and its lock) is held: a run that held the lock meanwhile (the daemon building
+    # several environments of one repo at once) may have stored what this one missed.
+    introspected: dict[ObjectKey, Table | View | Routine | Trigger | Event] = {}
+    failures: list[StatementFailure] = []
+    created: set[ObjectKey] = set()
+    while True:
+        ckeys = dict(own_keys)
+        hits = await _lookup(cache, ckeys)
+        missed_tables = {k for k in order if k.type is ObjectType.TABLE and k not in hits}
+        if missed_tables and any(d in missed_tables for k in dependents for d in g.closure(k)):
+            if not w.used:
+                await w.schema()
+                continue
+            created = missed_tables | {p for k in missed_tables for p in g.needs.get(k, ())}
+            ws = await w.schema()
+            failures += await run_creates(ws, g.statements(created))
+            introspected.update((t.key, t) for t in await load_tables(ws, temp, flavor))
+        dep_keys = _dependent_keys(ctx, g, dependents, routine_material, introspected, hits)
+        hits.update(await _lookup(cache, dep_keys))
+        ckeys.update(dep_keys)
+
+        run = {k for k in order if k not in hits and k.type is not ObjectType.TRIGGER}
+        for group in g.trigger_groups:
+            if any(k not in hits for k in group):
+                run.update(group)
+        for k in list(run):
+            run.update(g.closure(k))
+        if any(k.type in _DEPENDENT_TYPES for k in run):
+            run.update(routine_keys)
+        run -= created
+        if run and not w.used:
+            await w.schema()
+            continue
+        break
+
     if run:
         ws = await w.schema()
         failures += await run_creates(ws, g.statements(run))
@@ -584,6 +582,34 @@ async def _exec_cached(
     )
     objects: dict[ObjectKey, Table | View | Routine | Trigger | Event] = {**hits, **introspected}
     return failures, _assemble(temp, char_set, collation, objects.values())
+
+
+def _dependent_keys(
+    ctx: KeyContext,
+    g: _Graph,
+    dependents: Sequence[ObjectKey],
+    routine_material: list[str],
+    introspected: Mapping[ObjectKey, Table | View | Routine | Trigger | Event],
+    hits: Mapping[ObjectKey, CachedObject],
+) -> dict[ObjectKey, str]:
+    """The cache keys of views and triggers: their text plus the canonical text of what they read."""
+
+    def canonical(d: ObjectKey) -> str:
+        if d.type is not ObjectType.TABLE:
+            return g.bodies[d]  # a view: its own key covers what it reads
+        obj = introspected.get(d) or hits.get(d)
+        return obj.show_create if obj is not None else _FAILED
+
+    keys: dict[ObjectKey, str] = {}
+    for k in dependents:
+        material = [x for d in g.closure(k) for x in (str(d), canonical(d))] + routine_material
+        if k.type is ObjectType.TRIGGER:
+            material += [
+                "triggers on the same table:",
+                *(x for t in g.group_of(k) for x in (str(t), g.bodies[t])),
+            ]
+        keys[k] = ctx.key(k, g.bodies[k], material)
+    return keys
 
 
 def _assemble(

@@ -6,6 +6,7 @@ same texts, same failures) while running only what the cache can't answer.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -171,6 +172,27 @@ async def test_warm_run_creates_no_table(server: DBServer, tmp_path: Path, execu
     assert warm.failures == ()
     assert created(executed) == {k for s in stmts if (k := s.key) and k.type is EV}  # events only
     assert len(warm.schema.tables) >= 60
+
+
+async def test_concurrent_cold_runs_share_the_work(
+    server: DBServer, tmp_path: Path, executed: list[str], flavor: Any
+) -> None:
+    # Three runs of one repo at once (the daemon building several environments): the keys are
+    # looked up before the workspace lock, and again once it is held, so the runs that waited
+    # find what the first one stored and create nothing.
+    stmts = corpus(without=[FAILING_VIEW])
+    tables = {k for s in stmts if (k := s.key) and k.type is T}
+    with CanonicalCache(tmp_path / "c.sqlite3") as cache:
+        results = await asyncio.gather(*(run(server.params, stmts, cache) for _ in range(3)))
+        runs = cache.stats.statements_run
+    assert all(r.failures == () for r in results)
+    for r in results[1:]:
+        assert_same(results[0], r, flavor)
+    table_creates = [
+        sql for sql in executed if (c := classify(sql)).key in tables and c.kind is StatementKind.CREATE
+    ]
+    assert len(table_creates) == len(tables)  # each table once, not once per run
+    assert runs == len(stmts) + 2 * len(of_type({s.key for s in stmts if s.key}, EV))  # events never cached
 
 
 async def test_changed_table_reruns_only_it_and_views_reading_it(
