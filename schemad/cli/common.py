@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from schemad.errors import ConfigError, SchemadError
 from schemad.fs.cascade import Config, ConfigSources
@@ -46,9 +46,21 @@ VERSION = "0.1.0"
 GENERATOR = f"schemad:{VERSION}"
 
 
+class _CurrentStderr(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stderr is when a record comes, not the one it was made with.
+
+    An in-process caller (a test capturing output) swaps sys.stderr and closes its
+    stand-in afterwards; a later record must not go to that closed stream.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(debug: bool = False) -> None:
     """Skeema-style lines on stderr: `2026-11-24 06:42:35 [INFO]  message`."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s]  %(message)s", "%Y-%m-%d %H:%M:%S"))
     handler.set_name("schemad-cli")
     root = logging.getLogger()
