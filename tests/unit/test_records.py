@@ -6,7 +6,10 @@ import dataclasses
 import pickle
 import subprocess
 import sys
+from dataclasses import field
 from pathlib import Path
+
+import pytest
 
 from schemad import lazyre
 from schemad.records import dataclass
@@ -57,6 +60,103 @@ def test_a_written_hash_and_a_docstring_are_kept_and_a_missing_docstring_is_chea
     assert hash(OwnHash(1)) == 7
     assert OwnHash.__doc__ == "Writes its own __hash__, which is kept."
     assert Point.__doc__ == "Point"  # not built from inspect.signature
+
+
+@dataclass(frozen=True, slots=True)
+class Secretive:
+    user: str
+    password: str = field(default="", repr=False)
+    note: str = field(default="", compare=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StdSecretive:
+    user: str
+    password: str = dataclasses.field(default="", repr=False)
+    note: str = dataclasses.field(default="", compare=False)
+
+
+@dataclass(slots=True)
+class Mutable:
+    x: int
+    items: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnEq:
+    x: int
+    y: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OwnEq) and self.x == other.x
+
+
+@dataclass(frozen=True, slots=True)
+class Single:
+    x: int
+
+
+@dataclass(frozen=True, slots=True)
+class Empty:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Child(Secretive):
+    extra: int = 0
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    children: list[Node] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outer:
+    @dataclass(frozen=True, slots=True)
+    class Inner:
+        v: int
+
+    inner: Inner
+
+
+def test_repr_eq_and_hash_match_the_stdlib_ones() -> None:
+    a, std = Secretive("u", "pw", "n"), StdSecretive("u", "pw", "n")
+    # The text, with a repr=False field (a password) left out.
+    assert repr(a) == repr(std).replace("StdSecretive", "Secretive") == "Secretive(user='u', note='n')"
+    assert "pw" not in repr(a)
+    # compare=False fields are left out of equality and hash, as stdlib does.
+    assert a == Secretive("u", "pw", "other note")  # compare=False: left out of equality
+    assert (a == Secretive("u", "pw", "m")) == (std == StdSecretive("u", "pw", "m"))
+    assert (a == Secretive("u", "px", "n")) == (std == StdSecretive("u", "px", "n"))
+    assert hash(a) == hash(std) == hash(Secretive("u", "pw", "other note"))
+    # Equality needs the same class: a subclass with the same fields is not equal, either way.
+    assert Secretive("u") != Child("u") and Child("u") != Secretive("u")
+    assert a.__eq__(std) is NotImplemented
+    assert Child("u", extra=1) == Child("u", extra=1) != Child("u", extra=2)
+    assert repr(Child("u", extra=1)) == "Child(user='u', note='', extra=1)"
+    # One field and none: still tuples, as the generated methods build them.
+    assert hash(Single(3)) == hash((3,)) and Single(3) == Single(3) != Single(4)
+    assert Empty() == Empty() and hash(Empty()) == hash(()) and repr(Empty()) == "Empty()"
+    assert repr(Outer(Outer.Inner(1))) == "Outer(inner=Outer.Inner(v=1))"
+
+
+def test_mutable_written_and_recursive_cases_match_the_stdlib_ones() -> None:
+    m = Mutable(1)
+    assert m == Mutable(1) and m != Mutable(2)
+    assert Mutable.__hash__ is None  # eq without frozen: unhashable, as stdlib makes it
+    with pytest.raises(TypeError):
+        hash(m)
+    m.items.append(1)
+    assert repr(m) == "Mutable(x=1, items=[1])"
+    # A class's own __eq__ is kept; declared frozen, it is still hashable on its fields.
+    assert OwnEq(1, 2) == OwnEq(1, 3)
+    assert hash(OwnEq(1, 2)) == hash((1, 2))
+    # A recursive structure prints `...` where it recurs, as stdlib's repr does.
+    n = Node("a")
+    n.children.append(n)
+    assert repr(n) == "Node(name='a', children=[...])"
 
 
 def test_mypy_still_sees_frozen_fields(tmp_path: Path) -> None:
