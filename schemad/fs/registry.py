@@ -746,6 +746,14 @@ def _definitions() -> list[OptionDef]:
             description="shell command that runs every other DDL statement instead of the server",
             **tool,
         ),
+        # schemad addition: a bound on each wrapper run (its process group is stopped, the statement fails).
+        s(
+            "wrapper-timeout",
+            default="0",
+            description="stop an alter-wrapper or ddl-wrapper run still going after this long and fail its "
+            "statement (e.g. 30m, 6h; 0 = no limit)",
+            **tool,
+        ),
         b(
             "lint",
             default=ON,

@@ -121,6 +121,7 @@ class DirOptions:
                 alter_wrapper=cfg.get("alter-wrapper"),
                 ddl_wrapper=cfg.get("ddl-wrapper"),
                 alter_wrapper_min_size=cfg.get_size("alter-wrapper-min-size"),
+                timeout=duration(cfg, "wrapper-timeout") or None,
             ),
             home=own_schema_names(d),
             strip_definer=strip_definer_setting(cfg),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +107,20 @@ def test_failing_wrapper_fails_the_push_with_its_output(
     _, err = capfd.readouterr()
     assert "boom" in caplog.text and "exit" in caplog.text.lower()
     assert PASSWORD not in caplog.text + err
+    assert "`added`" not in _count_and_create_sync(server)[1]
+
+
+def test_wrapper_timeout_stops_a_run_that_takes_too_long(
+    server: DBServer, repo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    started = tmp_path / "started"
+    opts = f"alter-wrapper=/bin/sh -c 'touch {started}; sleep 60'\nwrapper-timeout=1s\n"
+    (repo / ".skeema").write_text((repo / ".skeema").read_text() + opts)
+    t0 = time.monotonic()
+    assert main(["push"]) == 2
+    assert time.monotonic() - t0 < 30  # stopped at the bound, not after the tool's 60 s
+    assert started.exists()  # the tool did run
+    assert "timed out after" in caplog.text
     assert "`added`" not in _count_and_create_sync(server)[1]
 
 

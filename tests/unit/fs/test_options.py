@@ -143,6 +143,7 @@ SCHEMAD_ONLY = [
     "osc-skip-checks",
     "ssh-known-hosts",
     "ssh-identity-file",
+    "wrapper-timeout",
 ]
 
 
