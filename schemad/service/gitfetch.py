@@ -39,6 +39,8 @@ ERROR_TAIL_LINES = 5
 MAX_ERROR_CHARS = 500
 
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
+# git, its hooks and credential helpers have no use for the database password the daemon may hold.
+_GIT_UNSET = ("MYSQL_PWD",)
 _GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a git that overstays
 _USERINFO = lazyre.compile(r"://[^/\s]+@")
 
@@ -81,7 +83,9 @@ class _Git:
             "git -C {DIR} " + args, {"DIR": str(self.path), **(variables or {})}, secret_names=()
         )
         try:
-            result = await run_managed(cmd, timeout=remaining, grace=_GRACE, cancel=self.cancel, env=_GIT_ENV)
+            result = await run_managed(
+                cmd, timeout=remaining, grace=_GRACE, cancel=self.cancel, env=_GIT_ENV, unset_env=_GIT_UNSET
+            )
         except WrapperFailed as exc:  # /bin/sh could not be started
             raise _GitFailed(f"{what}: {exc}") from exc
         if result.timed_out:

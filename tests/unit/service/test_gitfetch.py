@@ -79,6 +79,26 @@ async def test_fast_forwards_to_upstream(repos: tuple[Path, Path]) -> None:
     assert (clone / "second.sql").exists()
 
 
+async def test_git_does_not_inherit_the_database_password(
+    repos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A daemon started with MYSQL_PWD must not hand it to git, its hooks or credential helpers.
+    origin, clone = repos
+    seen = tmp_path / "hook-env"
+    hook = clone / ".git" / "hooks" / "post-merge"
+    hook.write_text(f"#!/bin/sh\nenv > '{seen}'\n")
+    hook.chmod(0o755)
+    monkeypatch.setenv("MYSQL_PWD", "s3cret-db-pw")
+    commit(origin, "second.sql")
+
+    result = await fetch_and_fast_forward(clone, "origin/main")
+
+    assert result.ok and result.changed
+    env = seen.read_text()
+    assert "GIT_TERMINAL_PROMPT=0" in env  # the hook ran with git's environment
+    assert "s3cret-db-pw" not in env and "MYSQL_PWD" not in env
+
+
 async def test_path_with_shell_characters(tmp_path: Path, repos: tuple[Path, Path]) -> None:
     origin, _ = repos
     odd = tmp_path / "it's a $dir; (x)"
