@@ -211,6 +211,10 @@ class DaemonConfig:
         host, sep, port = text.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"--listen expects HOST:PORT, got {text!r}")
+        if host.startswith("[") and host.endswith("]"):  # an IPv6 address, as in a URL: [::1]:8080
+            host = host[1:-1]
+        if any(c.isspace() or c in "[]" for c in host):
+            raise ConfigError(f"--listen expects HOST:PORT, got {text!r}")
         return host or "127.0.0.1", int(port)
 
     def scopes_for(self, token: str | None) -> frozenset[str]:

@@ -386,6 +386,11 @@ def test_existing_constructor_calls_still_work() -> None:
     assert config.repos[0].environments == ("production",)
     assert config.repos[0].poll_for("production") == PollSchedule(interval=60.0)
     assert DaemonConfig.parse_listen(":80") == ("127.0.0.1", 80)
+    assert DaemonConfig.parse_listen("[::1]:8080") == ("::1", 8080)
+    assert DaemonConfig.parse_listen("0.0.0.0:8080") == ("0.0.0.0", 8080)
+    for bad in ("[::1:8080", "::1]:8080", "a b:80"):
+        with pytest.raises(ConfigError, match="--listen"):
+            DaemonConfig.parse_listen(bad)
     with pytest.raises(ConfigError, match="--listen expects HOST:PORT"):
         DaemonConfig.parse_listen("nope")
 
