@@ -95,7 +95,7 @@ class ListenAddress:
             raise ValueError(f'expected "HOST:PORT" or "unix:/path/to.sock", got {text!r}')
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
-        if not host or any(c.isspace() for c in host):
+        if not host or any(c.isspace() or c in "[]" for c in host):
             raise ValueError(f'expected "HOST:PORT" or "unix:/path/to.sock", got {text!r}')
         return cls(host=host, port=int(port))
 
@@ -208,14 +208,14 @@ class DaemonConfig:
 
     @classmethod
     def parse_listen(cls, text: str) -> tuple[str, int]:
-        host, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        """--listen's `HOST:PORT` or `[IPv6]:PORT`, read as a `listen` entry is; `:PORT` is 127.0.0.1."""
+        try:
+            addr = ListenAddress.parse("127.0.0.1" + text if text.startswith(":") else text)
+        except ValueError:
+            addr = ListenAddress()
+        if addr.host is None or addr.port is None:  # malformed, or a unix: socket
             raise ConfigError(f"--listen expects HOST:PORT, got {text!r}")
-        if host.startswith("[") and host.endswith("]"):  # an IPv6 address, as in a URL: [::1]:8080
-            host = host[1:-1]
-        if any(c.isspace() or c in "[]" for c in host):
-            raise ConfigError(f"--listen expects HOST:PORT, got {text!r}")
-        return host or "127.0.0.1", int(port)
+        return addr.host, addr.port
 
     def scopes_for(self, token: str | None) -> frozenset[str]:
         """The scopes granted to a request presenting `token` (None: no token).

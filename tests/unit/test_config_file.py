@@ -291,6 +291,7 @@ ERRORS: list[tuple[str, str, str, str]] = [
     ),
     ("bad listen", 'listen = ["localhost"]', "listen[0]", "HOST:PORT"),
     ("bad listen port", 'listen = ["127.0.0.1:99999"]', "listen[0]", "HOST:PORT"),
+    ("half-bracketed listen host", 'listen = ["[::1:8080"]', "listen[0]", "HOST:PORT"),
     ("empty unix", 'listen = ["unix:"]', "listen[0]", "unix:/path/to.sock"),
     ("listen not a list", 'listen = "127.0.0.1:7480"', "listen", "expected a list"),
     ("duplicate listen", 'listen = ["a:1", "a:1"]', "listen[1]", "duplicate"),
