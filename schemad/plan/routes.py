@@ -21,7 +21,7 @@ from schemad.connection.params import ConnParams
 from schemad.diff.kinds import DiffKind
 from schemad.diff.schema_diff import Step
 from schemad.errors import UnsupportedError
-from schemad.model.keys import ObjectType
+from schemad.model.keys import ObjectType, escape_identifier
 from schemad.records import dataclass
 
 if TYPE_CHECKING:
@@ -63,7 +63,9 @@ class VersionedHistoryError(UnsupportedError):
     """
 
     def __init__(self, schema: str, table: str, size: int | None, min_size: int) -> None:
-        quoted = f"`{schema}`.`{table}`" if schema else f"`{table}`"
+        quoted = (
+            f"{escape_identifier(schema)}.{escape_identifier(table)}" if schema else escape_identifier(table)
+        )
         if size is not None:
             why = f"its size ({size} bytes) is at least alter-wrapper-min-size ({min_size})"
             example = f" (e.g. --alter-wrapper-min-size={size + 1})"
