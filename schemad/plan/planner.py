@@ -312,7 +312,10 @@ async def _live_and_desired(
     differing = {k.name for k in texts.texts if k.type is ObjectType.TABLE} - same
     # The other kinds the live schema holds (texts listed them) or the files define: a diff
     # of tables alone reads no views, routines, triggers or events.
-    kinds = {k.type for k in texts.texts} | {o.key.type for o in desired.objects().values()}
+    # (Not desired.objects(): it would build and keep a dict of every table as well.)
+    kinds = {k.type for k in texts.texts}
+    for group in (desired.views, desired.routines, desired.triggers, desired.events):
+        kinds.update(o.key.type for o in group)
     live = await introspect_schema(inst, schema, filters, only_tables=differing, kinds=kinds)
     kept = tuple(t for t in desired.tables if t.name not in same)
     return _filtered(live, filters), replace(desired, tables=kept, _objects={})
