@@ -21,7 +21,7 @@ import pytest
 from schemad.service.campaignstore import CampaignRecord, ShardRun, ShardRunState, campaign_store_for
 from tests.conftest import DBServer
 from tests.daemon_proc import DB_USER, PASSWORD_ENV, DaemonRepo, RunningDaemon, ensure_db_user, sql
-from tests.integration.test_daemon_io import alters_on, connect, control_store, query, wait_for
+from tests.integration.test_daemon_io import alters_on, connect, control_store, query, query_once, wait_for
 
 PREFIX = f"cio{os.getpid()}_"
 A_OLD = "(id int(11) NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB"
@@ -54,17 +54,13 @@ def stored(server: DBServer, ctl: str, cid: str) -> CampaignRecord:
 
 
 def columns(server: DBServer, schema: str) -> list[str]:
-    conn = connect(server)
-    try:
-        rows = query(
-            conn,
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'a'"
-            " ORDER BY ordinal_position",
-            (schema,),
-        )
-        return [str(r[0]) for r in rows]
-    finally:
-        conn.close()
+    rows = query_once(
+        server,
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'a'"
+        " ORDER BY ordinal_position",
+        (schema,),
+    )
+    return [str(r[0]) for r in rows]
 
 
 @pytest.mark.timeout(180)

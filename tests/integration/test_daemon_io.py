@@ -54,19 +54,23 @@ def query(conn: pymysql.Connection[Any], text: str, args: Any = None) -> list[tu
         return list(cur.fetchall())
 
 
-def alters_on(server: DBServer, schema: str) -> list[str]:
-    """The ALTER TABLEs the target server is running (or waiting to run) in `schema` now."""
+def query_once(server: DBServer, text: str, args: Any = None) -> list[tuple[Any, ...]]:
+    """`query` on a connection of its own, closed after."""
     conn = connect(server)
     try:
-        rows = query(
-            conn,
-            "SELECT state, info FROM information_schema.processlist"
-            " WHERE db = %s AND info LIKE 'ALTER TABLE%%'",
-            (schema,),
-        )
-        return [str(r[0]) for r in rows]
+        return query(conn, text, args)
     finally:
         conn.close()
+
+
+def alters_on(server: DBServer, schema: str) -> list[str]:
+    """The ALTER TABLEs the target server is running (or waiting to run) in `schema` now."""
+    rows = query_once(
+        server,
+        "SELECT state, info FROM information_schema.processlist WHERE db = %s AND info LIKE 'ALTER TABLE%%'",
+        (schema,),
+    )
+    return [str(r[0]) for r in rows]
 
 
 def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
