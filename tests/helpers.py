@@ -32,3 +32,19 @@ def corpus_files() -> list[Path]:
 async def load_corpus(params: ConnParams, schema: str) -> None:
     text = "".join(p.read_text(encoding="utf-8") for p in corpus_files())
     await load_sql(params, schema, text)
+
+
+async def temp_schemas_left(params: ConnParams, temp: str = "_skeema_tmp", timeout: int = 30) -> list[str]:
+    """The schemas named like `temp` once nobody holds its workspace lock.
+
+    A workspace's temp schema is dropped on the session that holds
+    `GET_LOCK('skeema.<temp>')`, without the command waiting for it: it is
+    gone when that lock is free, which is what this waits for (as the next
+    workspace would).
+    """
+    async with Instance(params, pool_size=1) as inst:
+        async with inst.session() as s:
+            got = await s.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", timeout))
+            assert got[0]["ok"] == 1, f"skeema.{temp} still held after {timeout}s"
+            await s.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
+        return [n for n in await inst.schema_names() if n.startswith(temp)]

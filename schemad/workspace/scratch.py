@@ -3,7 +3,8 @@
 Skeema's `GET_LOCK('skeema.<temp-schema>')` is held for the whole use; a
 pre-existing temp schema is only dropped when none of its tables holds rows;
 the schema is dropped (or, with reuse-temp-schema, emptied) on every exit
-path, errors and cancellation included; workspace sessions run with
+path, errors and cancellation included, mostly without waiting for the DROP
+(see _drop_in_background); workspace sessions run with
 foreign_key_checks=0 and, per temp-schema-binlog, sql_log_bin=0.
 
 Which server holds the temp schema is the `workspace` option
@@ -301,9 +302,13 @@ async def _scratch_on(
     temp = opts.temp_schema
     # Connections open lazily, on the first statement, after the schema exists.
     ws = Instance(replace(params.with_session(**session), database=temp), pool_size=max(1, opts.concurrency))
-    held = contextlib.AsyncExitStack()  # the lock's session: handed to _drop_in_background on a local server
+    held = contextlib.AsyncExitStack()  # the lock's session: handed to _drop_in_background when dropped so
     handed_over = False
+    where = (params.address, temp)
     try:
+        # A drop of this temp schema this process still runs: its lock is ours to wait for
+        # without spending lock_timeout on it.
+        await _background_done(where)
         lock = await held.enter_async_context(admin.session())
         got = await lock.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", opts.lock_timeout))
         if not got or got[0]["ok"] != 1:
@@ -321,8 +326,8 @@ async def _scratch_on(
             yield ws
         finally:
             await ws.close()  # before dropping: open connections would hold metadata locks
-            if opts.kind is WorkspaceKind.LOCAL and not opts.reuse:
-                await _drop_in_background(lock, temp, held.pop_all(), admin)
+            if _drops_in_background(params, opts):
+                await _drop_in_background(lock, where, held.pop_all(), admin)
                 handed_over = True
             else:
                 with contextlib.suppress(Exception):
@@ -336,30 +341,50 @@ async def _scratch_on(
             await admin.close()
 
 
-_BACKGROUND: set[asyncio.Task[None]] = set()  # drops still running (a reference keeps each task alive)
+# Drops still running, by (server address, temp schema); a reference keeps each task alive.
+_BACKGROUND: dict[tuple[str, str], set[asyncio.Task[None]]] = {}
+
+
+def _drops_in_background(params: ConnParams, opts: WorkspaceOptions) -> bool:
+    """Whether the temp schema is dropped without waiting for the DROP (see _drop_in_background).
+
+    Not with reuse-temp-schema (its objects are dropped one by one, after a
+    check), not on a Docker workspace (docker-cleanup may stop the container
+    under the DROP), and not through an SSH tunnel (the tunnel closes with the
+    command, perhaps before the DROP has crossed it).
+    """
+    return not opts.reuse and opts.kind is not WorkspaceKind.DOCKER and params.ssh is None
+
+
+async def _background_done(where: tuple[str, str]) -> None:
+    loop = asyncio.get_running_loop()
+    while mine := [t for t in _BACKGROUND.get(where, ()) if t.get_loop() is loop]:
+        await asyncio.gather(*mine, return_exceptions=True)
 
 
 async def _drop_in_background(
-    lock: Session, temp: str, held: contextlib.AsyncExitStack, admin: Instance
+    lock: Session, where: tuple[str, str], held: contextlib.AsyncExitStack, admin: Instance
 ) -> None:
-    """Drop the temp schema of a local server without waiting for it, keeping its lock until it is gone.
+    """Drop the temp schema without waiting for it, keeping its lock until it is gone.
 
-    workspace=local's server is a throwaway one, so nobody but the next
-    workspace needs the schema gone, and a DROP DATABASE of 1,000 tables takes
-    ~0.2 s: the command goes on (or exits) meanwhile.  The DROP runs on the
-    session that holds `GET_LOCK('skeema.<temp>')`, so the lock is released
-    only once the schema is gone, by RELEASE_LOCK or by the session ending
-    (the server finishes a statement whose client left, then ends the
-    session): the next workspace on that server, in this process or another,
-    waits for it in its GET_LOCK as for any other user of the temp schema.
-    If the DROP never reaches the server (the process is killed first), the
-    next workspace finds the schema and drops it after checking it holds no
-    rows, as it would after any crash.
+    Nobody needs the schema gone but the next workspace, and a DROP DATABASE
+    takes ~0.1 s at 100 tables and ~1 s at 1,000 on disk: the command goes on
+    (or exits and prints its answer) meanwhile.  The DROP runs on the session
+    that holds `GET_LOCK('skeema.<temp>')`, so the lock is released only once
+    the schema is gone, by RELEASE_LOCK or by the session ending (the server
+    finishes a statement whose client left, then ends the session): the next
+    workspace on that server, in this process or another, schemad's or
+    Skeema's, waits for it in its GET_LOCK as for any other user of the temp
+    schema (one of this process waits for the task itself first).  If the DROP
+    never reaches the server (the process is killed first), the next workspace
+    finds the schema and drops it after checking it holds no rows, as it would
+    after any crash.
 
     The task owns `held` (the lock's session) and `admin`; this returns once
     the task has sent its DROP (one step of the event loop: the driver writes
     a statement before it awaits the reply).
     """
+    temp = where[1]
 
     async def run() -> None:
         try:
@@ -378,13 +403,20 @@ async def _drop_in_background(
                     raise
 
     task = asyncio.get_running_loop().create_task(run(), name=f"drop {temp}")
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
+    tasks = _BACKGROUND.setdefault(where, set())
+    tasks.add(task)
+
+    def forget(t: asyncio.Task[None]) -> None:
+        tasks.discard(t)
+        if not tasks and _BACKGROUND.get(where) is tasks:
+            del _BACKGROUND[where]
+
+    task.add_done_callback(forget)
     await asyncio.sleep(0)
 
 
 async def wait_for_background_drops() -> None:
-    """Wait for the temp schemas of local servers this event loop is still dropping (for tests)."""
+    """Wait for every temp schema this event loop is still dropping."""
     loop = asyncio.get_running_loop()
-    while mine := [t for t in list(_BACKGROUND) if t.get_loop() is loop]:
+    while mine := [t for ts in list(_BACKGROUND.values()) for t in ts if t.get_loop() is loop]:
         await asyncio.gather(*mine, return_exceptions=True)

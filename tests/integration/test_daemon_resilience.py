@@ -35,6 +35,7 @@ from tests.daemon_proc import (
     ensure_db_user,
     sql,
 )
+from tests.helpers import temp_schemas_left
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -135,13 +136,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
 def _temp_schemas(server: DBServer) -> list[str]:
     import asyncio
 
-    from schemad.connection.instance import Instance
-
-    async def names() -> list[str]:
-        async with Instance(server.params) as inst:
-            return [n for n in await inst.schema_names() if n.startswith("_skeema_tmp")]
-
-    return asyncio.run(names())
+    return asyncio.run(temp_schemas_left(server.params))
 
 
 @pytest.fixture

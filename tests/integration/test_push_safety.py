@@ -15,7 +15,7 @@ from schemad.cli.main import main
 from schemad.connection.instance import Instance
 from schemad.introspect.introspector import introspect_schema
 from tests.conftest import DBServer
-from tests.helpers import load_sql
+from tests.helpers import load_sql, temp_schemas_left
 
 SCHEMA = "push_safe"
 T_SAME = "id int NOT NULL PRIMARY KEY, name varchar(50) NOT NULL DEFAULT '', qty int DEFAULT NULL"
@@ -157,12 +157,7 @@ def test_second_push_gives_up_naming_the_holder(
 
 
 def _temp_schemas(server: DBServer) -> list[str]:
-    async def go() -> list[str]:
-        async with Instance(server.params) as inst:
-            rows = await inst.query("SELECT schema_name AS n FROM information_schema.schemata")
-        return [r["n"] for r in rows if r["n"].startswith("_skeema_tmp")]
-
-    return asyncio.run(go())
+    return asyncio.run(temp_schemas_left(server.params))
 
 
 def test_temp_schema_is_gone_after_every_failure_path(server: DBServer, repo: Path) -> None:
