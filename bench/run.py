@@ -4,7 +4,9 @@
 Starts a private MariaDB (datadir on disk, like the Skeema reference runs),
 loads `gen_schema.py sql -n N --seed 1` for N in 10, 100 and 1,000, and times
 each command as a child process: median of 5 runs with the child's peak RSS
-(wait4).
+(wait4).  A command's temp schema is dropped after it exits (on the session
+holding the workspace lock); each run starts once the previous one's DROP is
+done, so that no run is charged for another's (see settle()).
 
     init            schemad init of the schema
     diff-cold       no-change diff right after init, with empty caches
@@ -54,8 +56,10 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import daemon_bench  # noqa: E402
+from schemad.connection.instance import Instance  # noqa: E402
 from schemad.connection.params import ConnParams  # noqa: E402
 from schemad.embedded import EmbeddedServer  # noqa: E402
+from schemad.workspace import local  # noqa: E402
 from schemad.workspace.local import stop_local_servers  # noqa: E402
 from tests.helpers import load_sql  # noqa: E402
 
@@ -135,10 +139,38 @@ def installed_cli(base: Path) -> list[str]:
     return [str(python), str(script)]
 
 
+# The servers whose workspace lock settle() waits for: the target, and a local workspace server
+# while one is in use.
+SETTLE: list[ConnParams] = []
+
+
+def settle() -> None:
+    """Wait until no workspace is dropping its temp schema on the servers in SETTLE.
+
+    A command leaves its temp schema to be dropped after it exits, on the session that
+    holds `GET_LOCK('skeema._skeema_tmp')`: a command started right after it would wait
+    for that lock, and be charged for the previous one's DROP (~1 s at 1,000 tables).
+    """
+
+    async def free(p: ConnParams) -> None:
+        async with Instance(p, pool_size=1) as inst, inst.session() as s:
+            got = await s.query("SELECT GET_LOCK('skeema._skeema_tmp', 120) AS ok")
+            if got[0]["ok"] != 1:
+                raise SystemExit(f"{p.address}: the workspace lock stayed taken for 2 minutes")
+            await s.query("SELECT RELEASE_LOCK('skeema._skeema_tmp')")
+
+    async def all_free() -> None:
+        await asyncio.gather(*(free(p) for p in SETTLE))
+
+    if SETTLE:
+        asyncio.run(all_free())
+
+
 def timed(
     cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None
 ) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process."""
+    """Wall seconds and peak RSS (KiB) of one child process, started once the servers are settled."""
+    settle()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -281,11 +313,15 @@ def bench_local(n: int, hand: Path, work: Path) -> list[dict[str, object]]:
 
     try:
         timed(diff, hand, env=env)  # untimed: starts the local server, as an earlier command would have
+        for state in (cache / "local-workspace").glob("*.json"):
+            if st := local.LocalServerState.load(state):
+                SETTLE.append(ConnParams(port=st.port, user=local.ADMIN_USER, password=st.password))
         return [
             figure("diff-hand-local-cold", n, repeat(cold)),
             figure("diff-hand-local", n, repeat(lambda i: timed(diff, hand, env=env))),
         ]
     finally:
+        del SETTLE[1:]
         stop_local_servers(cache / "local-workspace")
 
 
@@ -341,6 +377,7 @@ def main() -> int:
     srv = EmbeddedServer(base_dir=work)  # datadir on disk, like the reference runs
     try:
         srv.start()
+        SETTLE.append(ConnParams(port=srv.port))
         if cli:
             for n in sizes:
                 rows += [r for r in bench_size(srv, n, work, cli) if r["command"] in cli]
