@@ -131,7 +131,12 @@ def check_scratch(opts: WorkspaceOptions, home: Collection[str], char_set: str, 
     check_charset_names(char_set, collation)
 
 
-async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: bool) -> None:
+async def _ensure_empty_and_drop(admin: Instance, ddl: Session, name: str, *, keep_schema: bool) -> None:
+    """Drop schema `name` (keep_schema: only its objects), refusing when a table holds rows.
+
+    The reads go through `admin`'s pool; the DROPs run on `ddl` (the lock's
+    session, which has foreign_key_checks=0 and the workspace's sql_log_bin).
+    """
     q = escape_identifier(name)
     rows = await admin.query(
         "SELECT table_name AS t FROM information_schema.tables"
@@ -148,12 +153,10 @@ async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: boo
             "refusing to drop it (choose another temp-schema)"
         )
     if not keep_schema:
-        await admin.execute(f"DROP DATABASE IF EXISTS {q}")
+        await ddl.execute(f"DROP DATABASE IF EXISTS {q}")
         return
-    async with admin.session() as s:
-        await s.execute("SET foreign_key_checks = 0")
-        for r in rows:
-            await s.execute(f"DROP TABLE {q}.{escape_identifier(r['t'])}")
+    for r in rows:
+        await ddl.execute(f"DROP TABLE {q}.{escape_identifier(r['t'])}")
     for kind, sql in (
         ("VIEW", "SELECT table_name AS n FROM information_schema.views WHERE table_schema = %s"),
         (
@@ -169,14 +172,14 @@ async def _ensure_empty_and_drop(admin: Instance, name: str, *, keep_schema: boo
         ("EVENT", "SELECT event_name AS n FROM information_schema.events WHERE event_schema = %s"),
     ):
         for r in await admin.query(sql, (name,)):
-            await admin.execute(f"DROP {kind} IF EXISTS {q}.{escape_identifier(r['n'])}")
+            await ddl.execute(f"DROP {kind} IF EXISTS {q}.{escape_identifier(r['n'])}")
 
 
-async def _cleanup(admin: Instance, temp: str, reuse: bool) -> None:
+async def _cleanup(admin: Instance, ddl: Session, temp: str, reuse: bool) -> None:
     if reuse:
-        await _ensure_empty_and_drop(admin, temp, keep_schema=True)
+        await _ensure_empty_and_drop(admin, ddl, temp, keep_schema=True)
     else:
-        await admin.execute(f"DROP DATABASE IF EXISTS {escape_identifier(temp)}")
+        await ddl.execute(f"DROP DATABASE IF EXISTS {escape_identifier(temp)}")
 
 
 async def _binlog_off(admin: Instance, mode: str) -> bool:
@@ -317,9 +320,12 @@ async def _scratch_on(
                 f"{opts.lock_timeout}s: another schemad or Skeema is using temp schema {temp}"
             )
         try:
+            # The temp schema's own DDL runs on the lock's session, with the workspace's
+            # settings: temp-schema-binlog keeps CREATE/DROP DATABASE out of the binlog too.
+            await lock.execute("SET SESSION " + ", ".join(f"{k} = {v}" for k, v in session.items()))
             if await admin.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (temp,)):
-                await _ensure_empty_and_drop(admin, temp, keep_schema=opts.reuse)
-            await admin.execute(
+                await _ensure_empty_and_drop(admin, lock, temp, keep_schema=opts.reuse)
+            await lock.execute(
                 f"CREATE DATABASE IF NOT EXISTS {escape_identifier(temp)} "
                 f"CHARACTER SET {char_set} COLLATE {collation}"
             )
@@ -331,7 +337,7 @@ async def _scratch_on(
                 handed_over = True
             else:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(_cleanup(admin, temp, opts.reuse))
+                    await asyncio.shield(_cleanup(admin, lock, temp, opts.reuse))
                 with contextlib.suppress(Exception):
                     await lock.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
     finally:
