@@ -1,7 +1,9 @@
-"""Test helpers: load SQL text into the real test server."""
+"""Test helpers: load SQL text into the real test server, start another one."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from schemad.connection.instance import Instance
@@ -48,3 +50,16 @@ async def temp_schemas_left(params: ConnParams, temp: str = "_skeema_tmp", timeo
             assert got[0]["ok"] == 1, f"skeema.{temp} still held after {timeout}s"
             await s.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
         return [n for n in await inst.schema_names() if n.startswith(temp)]
+
+
+@contextlib.contextmanager
+def another_server(*options: str) -> Iterator[ConnParams]:
+    """A throwaway MariaDB of its own (my.cnf `options` added), as root over TCP; stopped after."""
+    from schemad.embedded import EmbeddedServer
+
+    srv = EmbeddedServer(options=options)
+    srv.start()
+    try:
+        yield ConnParams(host="127.0.0.1", port=srv.port, user="root")
+    finally:
+        srv.stop()

@@ -26,7 +26,7 @@ from schemad.service.environment import RepoEnvironment
 from schemad.workspace.cache import CanonicalCache
 from tests.conftest import DBServer
 from tests.daemon_proc import READER_TOKEN, DaemonRepo, RunningDaemon
-from tests.helpers import load_sql
+from tests.helpers import another_server, load_sql
 from tests.integration.test_openapi import check_response
 
 PREFIX = f"fleet{os.getpid()}_"
@@ -51,12 +51,8 @@ def sql(params: ConnParams, text: str, schema: str | None = None) -> None:
 @pytest.fixture(scope="module")
 def other() -> Iterator[ConnParams]:
     """A second throwaway MariaDB holding half of the fleet."""
-    srv = EmbeddedServer()
-    srv.start()
-    try:
-        yield ConnParams(host="127.0.0.1", port=srv.port, user="root")
-    finally:
-        srv.stop()
+    with another_server() as params:
+        yield params
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ import pytest
 
 from schemad.connection.instance import Instance
 from schemad.connection.params import ConnParams
-from schemad.embedded import EmbeddedServer
 from schemad.fs.logical import LogicalSchema
 from schemad.workspace.scratch import WorkspaceOptions
 from schemad.workspace.tempschema import exec_statements
-from tests.helpers import temp_schemas_left
+from tests.helpers import another_server, temp_schemas_left
 
 FILES = {
     "parent.sql": "CREATE TABLE parent (id int PRIMARY KEY);\n",
@@ -28,12 +27,8 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def binlogged() -> Iterator[ConnParams]:
-    srv = EmbeddedServer(options=("log-bin=mysql-bin", "server-id=1", "binlog-format=ROW"))
-    srv.start()
-    try:
-        yield ConnParams(host="127.0.0.1", port=srv.port, user="root")
-    finally:
-        srv.stop()
+    with another_server("log-bin=mysql-bin", "server-id=1", "binlog-format=ROW") as params:
+        yield params
 
 
 @pytest.fixture
