@@ -43,8 +43,10 @@ target's TLS settings in the client libraries' spelling
 
 This module will not: write connect options, choose which tool reads the
 file, or remove it if schemad itself is killed with SIGKILL (the directory
-`schemad-cnf-*` then stays under `$TMPDIR`, readable by its owner only,
-until removed by hand).
+`schemad-cnf-*` then stays under `$TMPDIR`, readable by its owner only).
+The daemon names each directory after its job (`tag`), and its next start
+removes what an interrupted job left (`remove_option_files`); the CLI's stay
+until removed by hand.
 """
 
 from __future__ import annotations
@@ -67,12 +69,15 @@ __all__ = [
     "client_option_file",
     "ghost_misreads",
     "option_value",
+    "remove_option_files",
     "render_client_options",
     "spirit_misreads",
 ]
 
 #: The option file's name inside its private directory.
 FILE_NAME = "client.cnf"
+_PREFIX = "schemad-cnf-"
+_TAG = lazyre.compile(r"[A-Za-z0-9_.+-]{1,64}", re.ASCII)  # a job id: a plain name in a path and a DSN
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
 _TO_ESCAPE = lazyre.compile('[\\\\"\n\r\t\b]')
@@ -162,16 +167,20 @@ def _goini_value(text: str) -> str:
 
 @contextlib.contextmanager
 def client_option_file(
-    params: ConnParams, *, parent: str | os.PathLike[str] | None = None, tls: bool = False
+    params: ConnParams, *, parent: str | os.PathLike[str] | None = None, tls: bool = False, tag: str = ""
 ) -> Iterator[Path]:
     """Create the option file for `params`; yield its path; remove it and its directory on exit.
 
     The directory comes from `tempfile.mkdtemp` under `parent` (default
     `$TMPDIR`, else /tmp), mode 0700; the file is created exclusively, mode
     0600.  Raises `ConfigError` when that directory's path holds characters a
-    DSN cannot carry unquoted (then nothing is left behind).
+    DSN cannot carry unquoted (then nothing is left behind).  `tag` (the
+    daemon's job id) goes into the directory's name, so that a restart after
+    a crash finds what that job left (`remove_option_files`).
     """
-    directory = tempfile.mkdtemp(prefix="schemad-cnf-", dir=parent)
+    if tag and not _TAG.fullmatch(tag):
+        raise ValueError(f"option file tag {tag!r} is not a plain name")
+    directory = tempfile.mkdtemp(prefix=f"{_PREFIX}{tag}-" if tag else _PREFIX, dir=parent)
     try:
         path = os.path.join(directory, FILE_NAME)
         if not _DSN_SAFE_PATH.fullmatch(path):
@@ -192,3 +201,30 @@ def client_option_file(
         yield Path(path)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def remove_option_files(tag: str, *, parent: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the option-file directories made with `tag` that a killed process left; what was removed.
+
+    Only directories of this user under `parent` (default `$TMPDIR`, else
+    /tmp) whose name carries exactly this tag: the credentials a job's
+    wrapper read, left behind when the daemon was killed (SIGKILL, OOM) while
+    it ran.  Call it once that wrapper no longer runs.
+    """
+    if not _TAG.fullmatch(tag):
+        return []
+    removed: list[Path] = []
+    base = Path(parent if parent is not None else tempfile.gettempdir())
+    for d in base.glob(f"{_PREFIX}{tag}-*"):
+        try:
+            st = d.lstat()
+        except OSError:
+            continue
+        # mkdtemp adds 8 random characters after the prefix; an owner other than us: not ours.
+        if len(d.name) != len(_PREFIX) + len(tag) + 1 + 8 or st.st_uid != os.getuid():
+            continue
+        if d.is_symlink() or not d.is_dir():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed

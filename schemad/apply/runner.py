@@ -46,6 +46,7 @@ from schemad.records import dataclass
 __all__ = [
     "DEFAULT_MAX_LINES",
     "DEFAULT_MAX_LINE_CHARS",
+    "JOB_ENV",
     "CommandRunner",
     "FakeRun",
     "FakeRunner",
@@ -66,6 +67,8 @@ DEFAULT_MAX_LINES = 1000
 DEFAULT_MAX_LINE_CHARS = 16384
 #: Lines of output carried by `WrapperFailed.tail`.
 TAIL_LINES = 20
+#: Set by the daemon in every wrapper's environment to the job's id: how a restart recognizes its tools.
+JOB_ENV = "SCHEMAD_JOB_ID"
 
 _POLL = 0.05  # seconds between checks that a process group has emptied
 

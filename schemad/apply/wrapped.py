@@ -49,7 +49,7 @@ from schemad.apply.leftovers import Leftover, drop_scaffolding, find_leftovers
 from schemad.apply.osc import CutoverGate, gate_for, gate_refusal, simple_command, tool_of, with_arguments
 from schemad.apply.preflight import Finding, PreflightRefused, parse_skip, preflight
 from schemad.apply.progress import OscProgress, Tool, reader_for
-from schemad.apply.runner import LogLine, RunResult, run_managed
+from schemad.apply.runner import JOB_ENV, LogLine, RunResult, run_managed
 from schemad.apply.wrapper_tls import ghost_tls_arguments
 from schemad.connection import tunnel
 from schemad.connection.instance import Instance
@@ -264,7 +264,9 @@ class WrappingExecutor:
             defaults_file = None
             runs = tool_of(shown.display)  # the target's TLS settings reach pt-osc and gh-ost only
             if uses_defaults_file(template):
-                option_file = client_option_file(params, tls=runs is Tool.PT_OSC)
+                # Named after the daemon's job: a restart after a crash removes what it left.
+                job = (self.env or {}).get(JOB_ENV, "")
+                option_file = client_option_file(params, tls=runs is Tool.PT_OSC, tag=job)
                 defaults_file = str(files.enter_context(option_file))
             cmd = planner.command_for(step, defaults_file=defaults_file)
             assert cmd is not None  # routed

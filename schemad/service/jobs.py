@@ -56,13 +56,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import field, replace
 from pathlib import Path
 
+from schemad.apply.clientcnf import remove_option_files
 from schemad.apply.executor import StepStatus
 from schemad.apply.leftovers import Cleanup, Leftover, drop_leftovers, find_leftovers, scan_leftovers
 from schemad.apply.osc import CutoverGate
 from schemad.apply.preflight import Finding
 from schemad.apply.progress import OscPhase, OscProgress, Tool
 from schemad.apply.run import RunHooks, RunOptions, run_plan
-from schemad.apply.runner import LogLine, group_members, process_running
+from schemad.apply.runner import JOB_ENV, LogLine, group_members, process_running
 from schemad.apply.wrapped import LeftoverReport, OscOptions, wrapper_warnings
 from schemad.connection.instance import Instance
 from schemad.diff.schema_diff import Step
@@ -478,6 +479,9 @@ class JobRunner:
         out = []
         for job in jobs:
             orphan = await stop_orphan_wrapper(job, self.clock)
+            # Its wrapper no longer runs: the option file it read (credentials) goes too.
+            for d in remove_option_files(job.id):
+                log.warning("job %s: removed the option file %s its wrapper left", job.id, d)
             job = replace(job, orphan=orphan, wrapper_pid=None, updated_at=self.clock())
             await asyncio.to_thread(self.store.update_job, job)
             out.append(job)
@@ -961,9 +965,6 @@ class _JobHooks(RunHooks):
 def _append(path: Path, line: str) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(line + "\n")
-
-
-JOB_ENV = "SCHEMAD_JOB_ID"  # set in every wrapper's environment: how a restart recognizes its tools
 
 
 def _runs_job(pid: int, job_id: str) -> bool:

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,9 +105,11 @@ def wrapper_pgid(d: RunningDaemon, job_id: str | None = None) -> int:
 def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_running(
     server: DBServer, tmp_path: Path
 ) -> None:
-    # Every ALTER TABLE goes through a "tool" that runs for a long time.
-    with wrapped_daemon(server, tmp_path, "crash", "sleep 300") as d:
+    # Every ALTER TABLE goes through a "tool" that runs for a long time, given an option file.
+    with wrapped_daemon(server, tmp_path, "crash", "sleep 300; : {DEFAULTSFILE}") as d:
         job_id, pgid = push_through_wrapper(d, server)
+        option_dirs = list(Path(tempfile.gettempdir()).glob(f"schemad-cnf-{job_id}-*"))
+        assert len(option_dirs) == 1 and (option_dirs[0] / "client.cnf").exists()
         d.stop(signal.SIGKILL)
         assert group_alive(pgid)  # the tool runs in its own session: the crash did not take it down
 
@@ -121,6 +124,7 @@ def test_kill_9_during_a_wrapper_run_leaves_an_interrupted_job_and_nothing_runni
         # The restart says what it did about the tool left running: it still ran this job's tool.
         assert job["orphan"]["action"] == "killed" and job["orphan"]["pgid"] == pgid
         d.wait_for(lambda: not group_alive(pgid), timeout=5)
+        assert not option_dirs[0].exists()  # nor the credentials it was given
         # ... and then looked at the table for what the tool left (this one creates nothing).
         d.wait_for(lambda: d.get(f"/v1/jobs/{job_id}").json()["job"]["statements"][0]["leftovers"] == [])
         # The audit entry is closed, and the restart told --audit-stdout the outcome like a finish does.

@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,7 @@ def test_kill_9_mid_copy_restart_kills_the_orphan_lists_what_it_left_and_closes_
 ) -> None:
     with big_table_daemon(server, tmp_path, "stopkill") as d:
         job_id, pgid = push_and_wait_for_the_copy(d)
+        (option_dir,) = Path(tempfile.gettempdir()).glob(f"schemad-cnf-{job_id}-*")  # F={DEFAULTSFILE}
         d.stop(signal.SIGKILL)
         assert _group_alive(pgid)  # the tool copies on, unsupervised
         assert audit_results_raw(d) == ["running"]  # as the crash left it
@@ -241,6 +243,7 @@ def test_kill_9_mid_copy_restart_kills_the_orphan_lists_what_it_left_and_closes_
         assert job["state"] == "interrupted"
         assert job["orphan"]["action"] == "killed" and job["orphan"]["pgid"] == pgid
         assert not _group_alive(pgid)
+        assert not option_dir.exists()  # the credentials the killed tool read are gone with it
         (st,) = job["statements"]
         assert st["status"] == "failed" and "may or may not" in st["error"]
         # The look at the table runs once the environment is up.

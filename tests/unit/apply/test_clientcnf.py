@@ -16,6 +16,7 @@ from schemad.apply.clientcnf import (
     client_option_file,
     ghost_misreads,
     option_value,
+    remove_option_files,
     render_client_options,
 )
 from schemad.connection.params import ConnParams
@@ -208,3 +209,29 @@ def test_a_parent_path_a_dsn_cannot_carry_is_refused_and_nothing_is_left(tmp_pat
     ):
         pass
     assert list(parent.iterdir()) == []
+
+
+def test_a_crashed_jobs_option_file_is_found_by_its_tag(tmp_path: Path) -> None:
+    # The daemon dies (SIGKILL) while job-1's wrapper reads its file: the with-block never ends.
+    crashed = client_option_file(ConnParams(password="pw"), parent=tmp_path, tag="20261206T172721-2c09489e")
+    path = crashed.__enter__()
+    assert path.parent.name.startswith("schemad-cnf-20261206T172721-2c09489e-")
+    others = []
+    for tag in ("20261206T172721-2c09489", "20261206T172721-2c09489e-x", ""):  # other jobs, the CLI's
+        others.append(client_option_file(ConnParams(password="pw"), parent=tmp_path, tag=tag))
+        others[-1].__enter__()
+    lookalike = tmp_path / "schemad-cnf-20261206T172721-2c09489e-file0000"
+    lookalike.write_text("not a directory")
+
+    assert remove_option_files("20261206T172721-2c09489e", parent=tmp_path) == [path.parent]
+    assert not path.parent.exists()
+    assert len(list(tmp_path.iterdir())) == 4  # the other three dirs and the file
+    assert remove_option_files("no/such*tag", parent=tmp_path) == []
+    for cm in others:
+        cm.__exit__(None, None, None)
+    assert list(tmp_path.iterdir()) == [lookalike]
+
+
+def test_a_tag_must_be_a_plain_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a plain name"), client_option_file(ConnParams(), tag="a b"):
+        pass

@@ -7,12 +7,16 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from schemad.service.jobs import JOB_ENV, JobRunner, stop_orphan_wrapper
+from schemad.apply.clientcnf import client_option_file
+from schemad.apply.runner import JOB_ENV
+from schemad.connection.params import ConnParams
+from schemad.service.jobs import JobRunner, stop_orphan_wrapper
 from schemad.service.metrics import Metrics
 from schemad.service.state import (
     UNCERTAIN,
@@ -101,9 +105,15 @@ async def test_a_vanished_group_is_gone_and_no_wrapper_is_nothing() -> None:
 
 
 async def test_recover_ends_the_job_closes_its_audit_and_emits_the_outcome(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = MemoryStateStore(clock=clock)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    # The option files the crashed job's wrapper and another job's were reading when the daemon died.
+    theirs = [client_option_file(ConnParams(password="pw"), tag=t) for t in ("crashed", "other")]
+    crashed_file, other_file = (cm.__enter__() for cm in theirs)
     tool = spawn({JOB_ENV: "crashed"})
     try:
         running = replace(
@@ -157,5 +167,7 @@ async def test_recover_ends_the_job_closes_its_audit_and_emits_the_outcome(
     }
     log = (tmp_path / "crashed.log").read_text()
     assert f"the wrapper's process group {tool.pid}: killed" in log
+    assert not crashed_file.parent.exists() and other_file.exists()  # "other" is not being recovered
+    theirs[1].__exit__(None, None, None)
     assert await runner.recover() == []  # nothing left to recover
     assert capsys.readouterr().out == ""
