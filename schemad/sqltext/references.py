@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 from schemad import lazyre
 from schemad.sqltext.classify import MASKED_IDENT, mask, unwrap_versioned
 
-__all__ = ["foreign_key_parents", "schema_qualifiers", "trigger_table", "view_references"]
+__all__ = [
+    "foreign_key_parents",
+    "parent_qualifiers",
+    "schema_qualifiers",
+    "trigger_table",
+    "view_references",
+]
 
 _M_IDENT = MASKED_IDENT
 _M_NAME = rf"({_M_IDENT})(?:\s*\.\s*({_M_IDENT}))?"
@@ -160,6 +166,27 @@ def trigger_table(body: str) -> tuple[str, str] | None:
     """(schema, name) of the table a CREATE TRIGGER is defined on, or None when not found."""
     m = _TRIGGER_HEAD_RE.search(mask(body))
     return None if m is None else _qualified(body, m, 1)
+
+
+def parent_qualifiers(body: str, schemas: frozenset[str]) -> tuple[tuple[int, int], ...] | None:
+    """Where a statement's foreign keys qualify their parent with one of `schemas`: (start, end) offsets.
+
+    Each span runs from the schema name (quotes included) through the dot and
+    any blanks after it, so cutting it out of `body` leaves `REFERENCES parent`.
+    Schema names are compared exactly.  () when there is none; None when a
+    REFERENCES cannot be read (e.g. an ANSI_QUOTES "name"): the caller must
+    not guess then.
+    """
+    if "references" not in body.lower():
+        return ()
+    masked = mask(body)
+    words = len(_REFERENCES_WORD_RE.findall(masked))
+    found = list(_REFERENCES_RE.finditer(masked))
+    if len(found) != words:
+        return None
+    return tuple(
+        (m.start(1), m.start(2)) for m in found if m.group(2) is not None and _name_at(body, m, 1) in schemas
+    )
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -33,6 +33,10 @@ options, partitioning, ALGORITHM/LOCK) is refused, as is a table
 qualified with another schema, a semicolon, a backslash or a skippable
 version-gated comment anywhere in it.
 
+A foreign key whose parent is qualified with the schema the workspace stands
+for (`REFERENCES app.parent`) loses the qualifier in the same way, in a
+CREATE TABLE and in a folded ALTER TABLE .. ADD FOREIGN KEY: it refers to the
+temp schema's table, and the server prints the bare name as it does live.
 Reads of other schemas (a view's SELECT, a foreign key's parent) stay
 allowed, and as written: they change nothing.  What is refused becomes a
 StatementFailure naming the file, line and reason, and never reaches the server.
@@ -56,7 +60,7 @@ from schemad.sqltext.classify import (
     unsupported_reason,
     versioned_comments,
 )
-from schemad.sqltext.references import schema_qualifiers
+from schemad.sqltext.references import parent_qualifiers, schema_qualifiers
 
 __all__ = ["Admitted", "Refusal", "admit", "admit_fold"]
 
@@ -211,11 +215,12 @@ def _judge(
                 )
         else:
             edits += [(s, e, "") for s, e in spans]
-    for s, e, text in sorted(edits, reverse=True):
-        # The newlines of what is replaced stay, so a line the server names in an error is
-        # the same line of the file (schemad.workspace.errorline).
-        body = body[:s] + text + "\n" * body.count("\n", s, e) + body[e:]
-    return body, status
+    if key.type is ObjectType.TABLE and home:
+        # A parent in the schema the workspace stands for is the temp schema's table of that name,
+        # as for a view's SELECT: never the live one.  Unreadable: left as written (the server
+        # rejects what this cannot read).
+        edits += [(s, e, "") for s, e in parent_qualifiers(body, home) or ()]
+    return _spliced(body, edits), status
 
 
 _QUALIFIER = lazyre.compile(rf"(?<![\w$`])({_M_IDENT})\s*\.")
@@ -582,7 +587,19 @@ def _judge_fold(key: ObjectKey, body: str, home: frozenset[str]) -> tuple[str | 
             f" of this dir, or ALTER TABLE .. ADD {_ADD_CLAUSES} clauses",
             "",
         )
+    edits = [(s, e, "") for s, e in parent_qualifiers(body, home) or ()]
     if c.schema is not None:
         start, end = c.name_span
-        body = body[:start] + escape_identifier(key.name) + "\n" * body.count("\n", start, end) + body[end:]
-    return None, body
+        edits.append((start, end, escape_identifier(key.name)))
+    return None, _spliced(body, edits)
+
+
+def _spliced(body: str, edits: list[tuple[int, int, str]]) -> str:
+    """`body` with each (start, end) replaced by its text, keeping the newlines of what is replaced.
+
+    The newlines stay so that a line the server names in an error is the same
+    line of the file (schemad.workspace.errorline).
+    """
+    for s, e, text in sorted(edits, reverse=True):
+        body = body[:s] + text + "\n" * body.count("\n", s, e) + body[e:]
+    return body

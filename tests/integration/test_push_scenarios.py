@@ -139,6 +139,14 @@ SCENARIOS: dict[str, tuple[str, str]] = {
             "KEY name (name)", "KEY name (name), CONSTRAINT fk_p FOREIGN KEY (qty) REFERENCES parent (id)"
         ),
     ),
+    "fk parent qualified with its own schema": (  # the temp schema's parent, printed bare as live
+        T_PARENT + T_BASE,
+        T_PARENT
+        + T_BASE.replace(
+            "KEY name (name)",
+            f"KEY name (name), CONSTRAINT fk_p FOREIGN KEY (qty) REFERENCES `{SCHEMA}`.parent (id)",
+        ),
+    ),
     "fk action change": (
         T_PARENT
         + T_BASE.replace(

@@ -56,6 +56,26 @@ def test_own_schema_qualifier_is_rewritten_away(body: str, want: str) -> None:
     assert _ok(body).body == want
 
 
+def test_a_foreign_keys_parent_in_the_own_schema_is_the_temp_schemas_table() -> None:
+    # As a view's SELECT: `inventory.parent` would be the live table, the server would print the
+    # qualifier (the temp schema is another schema), and the diff would never converge.
+    body = (
+        "CREATE TABLE inventory.c (\n  id int primary key, p int, q int, r int,\n"
+        "  CONSTRAINT f1 FOREIGN KEY (p) REFERENCES `inventory`.\n    `parent` (id),\n"
+        "  FOREIGN KEY (q) REFERENCES shop.parent (id),\n"  # another schema: as written
+        "  FOREIGN KEY (r) REFERENCES Inventory.parent (id) -- names are compared exactly\n"
+        ") COMMENT 'references inventory.parent'"
+    )
+    want = (
+        "CREATE TABLE `c` (\n  id int primary key, p int, q int, r int,\n"
+        "  CONSTRAINT f1 FOREIGN KEY (p) REFERENCES \n`parent` (id),\n"  # its newline kept
+        "  FOREIGN KEY (q) REFERENCES shop.parent (id),\n"
+        "  FOREIGN KEY (r) REFERENCES Inventory.parent (id) -- names are compared exactly\n"
+        ") COMMENT 'references inventory.parent'"
+    )
+    assert _ok(body).body == want
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -27,6 +27,12 @@ ADMITTED = [
         None,
     ),
     ("CREATE INDEX i ON app.t (c)", "CREATE INDEX i ON `t` (c)"),
+    (  # the parent in the dir's own schema: the temp schema's table of that name
+        "ALTER TABLE app.t ADD FOREIGN KEY (p) REFERENCES `app` . parent (id), ADD FOREIGN KEY (q)"
+        " REFERENCES app.`p2` (id)",
+        "ALTER TABLE `t` ADD FOREIGN KEY (p) REFERENCES parent (id), ADD FOREIGN KEY (q)"
+        " REFERENCES `p2` (id)",
+    ),
     ("CREATE INDEX i ON `app` . `t` (c)", "CREATE INDEX i ON `t` (c)"),
     ("ALTER TABLE t ADD INDEX i (c)", None),
     ("ALTER TABLE t ADD KEY (c), ADD KEY IF NOT EXISTS k2 (d) NOT IGNORED", None),
