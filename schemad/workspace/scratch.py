@@ -305,7 +305,7 @@ async def _scratch_on(
     temp = opts.temp_schema
     # Connections open lazily, on the first statement, after the schema exists.
     ws = Instance(replace(params.with_session(**session), database=temp), pool_size=max(1, opts.concurrency))
-    held = contextlib.AsyncExitStack()  # the lock's session: handed to _drop_in_background when dropped so
+    held = contextlib.AsyncExitStack()  # the lock's session (taken over by _drop_in_background)
     handed_over = False
     where = (params.address, temp)
     try:
