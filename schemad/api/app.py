@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class State:
     ready: bool = False
-    embedded_socket: str | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -157,7 +156,6 @@ async def _embedded_server(app: web.Application) -> AsyncIterator[None]:
     from schemad.service.demo import embedded_demo
 
     async with embedded_demo(config) as demo:
-        state.embedded_socket = demo.socket
         state.errors += demo.errors
         yield
 
