@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon_proc import free_port
 
@@ -85,13 +86,24 @@ def test_embedded_daemon_prints_working_curl_commands(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         assert state == "succeeded"
-        # 3. the metrics: no drift left once the push is polled
+        # 3. the metrics: no drift left once the push is polled (read as Prometheus reads them)
+        shop = {"environment": "embedded", "repo": "example", "schema": "shop"}
         for _ in range(100):
-            metrics = http("GET", url + "/metrics", None)[1].decode()
-            if 'schemad_drift{environment="embedded",repo="example",schema="shop"} 0.0' in metrics:
+            drift = _samples(http("GET", url + "/metrics", None)[1].decode(), "schemad_drift", shop)
+            if drift == [0.0]:
                 break
             time.sleep(0.1)
-        assert 'schemad_drift{environment="embedded",repo="example",schema="shop"} 0.0' in metrics
+        assert drift == [0.0]
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+def _samples(text: str, name: str, labels: dict[str, str]) -> list[float]:
+    """The values of the samples `name` with exactly these labels, in whatever order they are written."""
+    return [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and s.labels == labels
+    ]
