@@ -7,7 +7,7 @@ only searches a statement's text that the caller already has; it opens no files.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -95,17 +95,41 @@ def locate(note: Note, statement_text: str, file: str, first_line: int, first_co
     at the statement's first line.
     """
     head = _pattern(note.key.name).search(statement_text)
-    start = head.end() if head else 0
-    if note.locator is not None:
-        for spelling in _ALIASES.get(note.locator.upper(), (note.locator,)):
-            m = _pattern(spelling).search(statement_text, start)
-            if m:
-                line, column = _position(statement_text, m.start(), first_line, first_col)
-                return replace(note, file=file, line=line, column=column)
+    at = _locator_at(note, statement_text, head.end() if head else 0)
+    if at is not None:
+        line, column = _position(statement_text, at, first_line, first_col)
+        return replace(note, file=file, line=line, column=column)
     lead = len(statement_text) - len(statement_text.lstrip())
     if "\n" in statement_text[:lead]:
         lead = 0  # never leave the first line
     return replace(note, file=file, line=first_line, column=first_col + lead)
+
+
+def _locator_at(note: Note, text: str, start: int) -> int | None:
+    """The offset of the note's locator in `text` at or after `start` (None: no locator, or not there)."""
+    if note.locator is None:
+        return None
+    for spelling in _ALIASES.get(note.locator.upper(), (note.locator,)):
+        m = _pattern(spelling).search(text, start)
+        if m:
+            return m.start()
+    return None
+
+
+def _placed(note: Note, s: Source) -> Note:
+    """`note` placed in its object's statement, or in the folded statement that holds its locator.
+
+    An index added by a standalone `CREATE INDEX` / `ALTER TABLE .. ADD`
+    (folded into its table) is not in the table's own text: a note about it
+    points at the statement that wrote it, where an editor shows it.
+    """
+    head = _pattern(note.key.name).search(s.text)
+    if _locator_at(note, s.text, head.end() if head else 0) is None:
+        for f in s.folded:
+            if (at := _locator_at(note, f.text, 0)) is not None:
+                line, column = _position(f.text, at, f.line, f.col)
+                return replace(note, file=f.file, line=line, column=column)
+    return locate(note, s.text, s.file, s.line, s.col)
 
 
 class Source(Protocol):
@@ -123,6 +147,11 @@ class Source(Protocol):
     @property
     def col(self) -> int: ...
 
+    @property
+    def folded(self) -> Sequence[Source]:
+        """A table's standalone index statements (fs.logical folds them into it)."""
+        ...
+
 
 def lint_located(
     schema: Schema,
@@ -136,5 +165,5 @@ def lint_located(
     out = []
     for note in lint_schema(schema, flavor, opts, only=only):
         s = sources.get(note.key)
-        out.append(locate(note, s.text, s.file, s.line, s.col) if s is not None else note)
+        out.append(_placed(note, s) if s is not None else note)
     return out

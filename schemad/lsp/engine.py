@@ -117,8 +117,14 @@ class Engine:
         for f in run.result.failures:
             if f.file == doc:
                 out.append(Finding(f.line, f.column or 1, "sql-error", ERROR, f.message))
-        mine = {k for k, s in logical.creates.items() if s.file == doc}
+        # This file's objects, and the tables this file adds indexes to (a note on such an index is
+        # placed at its CREATE INDEX / ALTER TABLE .. ADD): each note shown in the file it points at.
+        mine = {
+            k for k, s in logical.creates.items() if s.file == doc or any(f.file == doc for f in s.folded)
+        }
         for note in lint_located(run.result.schema, run.flavor, opts.lint, logical.creates, only=mine):
+            if note.file != doc:
+                continue
             severity = ERROR if note.severity is Severity.ERROR else WARNING
             out.append(Finding(note.line or 1, note.column or 1, note.rule, severity, note.message))
         return sorted(out, key=lambda x: (x.line, x.column, x.rule))

@@ -227,6 +227,22 @@ def test_diagnostics_and_formatting(repo: Path, lsp: Callable[..., LspProcess]) 
     assert client.shutdown() == 0
 
 
+def test_a_note_on_a_standalone_index_shows_in_its_own_file(
+    repo: Path, lsp: Callable[..., LspProcess]
+) -> None:
+    # The table's file on disk; the index statement, in another file, is what the editor has open.
+    (repo / "tbl.sql").write_text("CREATE TABLE tbl (\n  id int PRIMARY KEY,\n  a int,\n  KEY ka (a)\n);\n")
+    client = lsp()
+    client.initialize(repo.parent)
+    uri = _open(client, repo / "tbl_idx.sql", "-- one more index\nCREATE INDEX kb ON tbl (a);\n")
+    (dupe,) = client.diagnostics(uri, 1)
+    assert dupe["code"] == "dupe-index" and "`kb`" in dupe["message"], dupe
+    assert dupe["range"]["start"] == {"line": 1, "character": len("CREATE INDEX ")}
+    # The table's own file shows no note that belongs to the other one.
+    assert client.diagnostics(_open(client, repo / "tbl.sql", (repo / "tbl.sql").read_text()), 1) == []
+    assert client.shutdown() == 0
+
+
 def test_no_server_configured_is_information(repo: Path, lsp: Callable[..., LspProcess]) -> None:
     client = lsp("--environment", "staging")
     client.initialize(repo.parent)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from schemad.fs.logical import LogicalSchema
 from schemad.lint import LintOptions, Note, Severity, lint_schema, locate
+from schemad.lint.engine import lint_located
 from schemad.model.column import Column
 from schemad.model.keys import ObjectKey, ObjectType
-from tests.unit.lint.builders import ID, MYSQL8, event, pk, routine, schema, table
+from tests.unit.lint.builders import ID, MARIADB, MYSQL8, event, idx, pk, routine, schema, table
 
 
 def _t(name: str) -> ObjectKey:
@@ -137,3 +139,17 @@ def test_locate_counts_columns_from_where_the_statement_starts() -> None:
     got = locate(_note("ENGINE="), multi, "f", 3, first_col=11)
     assert (got.line, got.column) == (5, 3)  # later lines are not shifted
     assert locate(_note(None), text, "f", 3, first_col=11).column == 11
+
+
+def test_a_note_on_a_folded_index_points_at_the_statement_that_adds_it() -> None:
+    files = {
+        "t.sql": "CREATE TABLE t (\n  id bigint unsigned NOT NULL,\n  a int,\n"
+        "  PRIMARY KEY (id),\n  KEY ka (a)\n);\n",
+        "idx.sql": "-- added later\n\nALTER TABLE t ADD KEY kc (id),\n  ADD KEY kb (a);\n",
+    }
+    logical = LogicalSchema.from_texts(files)
+    indexes = (idx("ka", "a"), idx("kb", "a"))
+    t = table("t", ID, Column("a", "int(11)"), primary_key=pk("id"), secondary_indexes=indexes)
+    notes = lint_located(schema(t), MARIADB, LintOptions(), logical.creates)
+    (dupe,) = [(n.file, n.line, n.column) for n in notes if n.rule == "dupe-index"]
+    assert dupe == ("idx.sql", 4, 11)  # `kb` in `ADD KEY kb (a)`, not t.sql's first line
