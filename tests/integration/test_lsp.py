@@ -240,6 +240,16 @@ def test_a_note_on_a_standalone_index_shows_in_its_own_file(
     assert dupe["range"]["start"] == {"line": 1, "character": len("CREATE INDEX ")}
     # The table's own file shows no note that belongs to the other one.
     assert client.diagnostics(_open(client, repo / "tbl.sql", (repo / "tbl.sql").read_text()), 1) == []
+    # An index on a table no file defines is ignored, as the CLI warns: said where it stands.
+    _change(
+        client,
+        uri,
+        2,
+        "-- one more index\n\n\nALTER TABLE nowhere ADD KEY k (x);\n",
+    )
+    (ignored,) = client.diagnostics(uri, 2)
+    assert ignored["code"] == "no-table" and "`nowhere`" in ignored["message"], ignored
+    assert ignored["range"]["start"] == {"line": 3, "character": 0} and ignored["severity"] == 2
     assert client.shutdown() == 0
 
 
