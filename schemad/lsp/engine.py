@@ -99,35 +99,24 @@ class Engine:
         except ConfigError as exc:
             return [Finding(1, 1, "config", ERROR, str(exc))]
         doc = str(path)
-        out = (
-            [
-                Finding(s.line, s.col, "unparsed", WARNING, "unable to parse statement; it is ignored")
-                for s in logical.unparsed
-                if s.file == doc
-            ]
-            + [
-                Finding(
-                    s.line,
-                    s.col,
-                    "unsupported",
-                    WARNING,
-                    f"{s.unsupported_reason}: never run in the workspace",
-                )
-                for s in logical.unsupported.values()
-                if s.file == doc
-            ]
-            + [
-                Finding(
-                    s.line,
-                    s.col,
-                    "no-table",
-                    WARNING,
-                    f"no CREATE TABLE of this dir defines {s.key}; ignored",
-                )
-                for s in logical.unfolded
-                if s.file == doc
-            ]
-        )
+        out = [
+            Finding(s.line, s.col, "unparsed", WARNING, "unable to parse statement; it is ignored")
+            for s in logical.unparsed
+            if s.file == doc
+        ]
+        out += [
+            Finding(
+                s.line, s.col, "unsupported", WARNING, f"{s.unsupported_reason}: never run in the workspace"
+            )
+            for s in logical.unsupported.values()
+            if s.file == doc
+        ]
+        no_table = "no CREATE TABLE of this dir defines {}; ignored"  # the CLI's words
+        out += [
+            Finding(s.line, s.col, "no-table", WARNING, no_table.format(s.key))
+            for s in logical.unfolded
+            if s.file == doc
+        ]
         try:
             run = await self._run(d, opts, logical)
         except (SchemadError, OSError) as exc:
