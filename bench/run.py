@@ -56,12 +56,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import daemon_bench  # noqa: E402
-from schemad.connection.instance import Instance  # noqa: E402
 from schemad.connection.params import ConnParams  # noqa: E402
 from schemad.embedded import EmbeddedServer  # noqa: E402
 from schemad.workspace import local  # noqa: E402
 from schemad.workspace.local import stop_local_servers  # noqa: E402
-from tests.helpers import load_sql  # noqa: E402
+from tests.helpers import load_sql, workspace_lock_free  # noqa: E402
 
 logging.getLogger("asyncmy").setLevel(logging.ERROR)  # "Can't drop database" notes
 RUNS = 5
@@ -153,11 +152,8 @@ def settle() -> None:
     """
 
     async def free(p: ConnParams) -> None:
-        async with Instance(p, pool_size=1) as inst, inst.session() as s:
-            got = await s.query("SELECT GET_LOCK('skeema._skeema_tmp', 120) AS ok")
-            if got[0]["ok"] != 1:
-                raise SystemExit(f"{p.address}: the workspace lock stayed taken for 2 minutes")
-            await s.query("SELECT RELEASE_LOCK('skeema._skeema_tmp')")
+        if not await workspace_lock_free(p, timeout=120):
+            raise SystemExit(f"{p.address}: the workspace lock stayed taken for 2 minutes")
 
     async def all_free() -> None:
         await asyncio.gather(*(free(p) for p in SETTLE))

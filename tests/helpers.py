@@ -36,19 +36,25 @@ async def load_corpus(params: ConnParams, schema: str) -> None:
     await load_sql(params, schema, text)
 
 
-async def temp_schemas_left(params: ConnParams, temp: str = "_skeema_tmp", timeout: int = 30) -> list[str]:
-    """The schemas named like `temp` once nobody holds its workspace lock.
+async def workspace_lock_free(params: ConnParams, temp: str = "_skeema_tmp", timeout: int = 30) -> bool:
+    """Wait (up to `timeout` s) until nobody holds the workspace lock of `temp`; whether it came free.
 
     A workspace's temp schema is dropped on the session that holds
-    `GET_LOCK('skeema.<temp>')`, without the command waiting for it: it is
-    gone when that lock is free, which is what this waits for (as the next
-    workspace would).
+    `GET_LOCK('skeema.<temp>')`, without the command waiting for it: once the
+    lock is free, the schema is gone (the next workspace waits the same way).
     """
+    async with Instance(params, pool_size=1) as inst, inst.session() as s:
+        got = await s.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", timeout))
+        if got[0]["ok"] != 1:
+            return False
+        await s.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
+        return True
+
+
+async def temp_schemas_left(params: ConnParams, temp: str = "_skeema_tmp", timeout: int = 30) -> list[str]:
+    """The schemas named like `temp` once nobody holds its workspace lock (see workspace_lock_free)."""
+    assert await workspace_lock_free(params, temp, timeout), f"skeema.{temp} still held after {timeout}s"
     async with Instance(params, pool_size=1) as inst:
-        async with inst.session() as s:
-            got = await s.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", timeout))
-            assert got[0]["ok"] == 1, f"skeema.{temp} still held after {timeout}s"
-            await s.query("SELECT RELEASE_LOCK(%s)", (f"skeema.{temp}",))
         return [n for n in await inst.schema_names() if n.startswith(temp)]
 
 

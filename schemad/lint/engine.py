@@ -94,25 +94,30 @@ def locate(note: Note, statement_text: str, file: str, first_line: int, first_co
     object's name); without a locator, or when it is not found, the note points
     at the statement's first line.
     """
-    head = _pattern(note.key.name).search(statement_text)
-    at = _locator_at(note, statement_text, head.end() if head else 0)
-    if at is not None:
-        line, column = _position(statement_text, at, first_line, first_col)
-        return replace(note, file=file, line=line, column=column)
-    lead = len(statement_text) - len(statement_text.lstrip())
-    if "\n" in statement_text[:lead]:
+    placed = _at_locator(note, statement_text, file, first_line, first_col, after_head=True)
+    return placed or _at_start(note, statement_text, file, first_line, first_col)
+
+
+def _at_start(note: Note, text: str, file: str, first_line: int, first_col: int) -> Note:
+    """`note` at the statement's first non-blank character, never past its first line."""
+    lead = len(text) - len(text.lstrip())
+    if "\n" in text[:lead]:
         lead = 0  # never leave the first line
     return replace(note, file=file, line=first_line, column=first_col + lead)
 
 
-def _locator_at(note: Note, text: str, start: int) -> int | None:
-    """The offset of the note's locator in `text` at or after `start` (None: no locator, or not there)."""
+def _at_locator(
+    note: Note, text: str, file: str, first_line: int, first_col: int, *, after_head: bool
+) -> Note | None:
+    """`note` placed at its locator in `text` (after the object's name, if `after_head`); None: not there."""
     if note.locator is None:
         return None
+    head = _pattern(note.key.name).search(text) if after_head else None
     for spelling in _ALIASES.get(note.locator.upper(), (note.locator,)):
-        m = _pattern(spelling).search(text, start)
+        m = _pattern(spelling).search(text, head.end() if head else 0)
         if m:
-            return m.start()
+            line, column = _position(text, m.start(), first_line, first_col)
+            return replace(note, file=file, line=line, column=column)
     return None
 
 
@@ -123,13 +128,13 @@ def _placed(note: Note, s: Source) -> Note:
     (folded into its table) is not in the table's own text: a note about it
     points at the statement that wrote it, where an editor shows it.
     """
-    head = _pattern(note.key.name).search(s.text)
-    if _locator_at(note, s.text, head.end() if head else 0) is None:
+    placed = _at_locator(note, s.text, s.file, s.line, s.col, after_head=True)
+    if placed is None:
         for f in s.folded:
-            if (at := _locator_at(note, f.text, 0)) is not None:
-                line, column = _position(f.text, at, f.line, f.col)
-                return replace(note, file=f.file, line=line, column=column)
-    return locate(note, s.text, s.file, s.line, s.col)
+            placed = _at_locator(note, f.text, f.file, f.line, f.col, after_head=False)
+            if placed is not None:
+                break
+    return placed or _at_start(note, s.text, s.file, s.line, s.col)
 
 
 class Source(Protocol):

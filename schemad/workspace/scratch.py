@@ -311,7 +311,7 @@ async def _scratch_on(
     try:
         # A drop of this temp schema this process still runs: its lock is ours to wait for
         # without spending lock_timeout on it.
-        await _background_done(where)
+        await wait_for_background_drops(where)
         lock = await held.enter_async_context(admin.session())
         got = await lock.query("SELECT GET_LOCK(%s, %s) AS ok", (f"skeema.{temp}", opts.lock_timeout))
         if not got or got[0]["ok"] != 1:
@@ -360,12 +360,6 @@ def _drops_in_background(params: ConnParams, opts: WorkspaceOptions) -> bool:
     command, perhaps before the DROP has crossed it).
     """
     return not opts.reuse and opts.kind is not WorkspaceKind.DOCKER and params.ssh is None
-
-
-async def _background_done(where: tuple[str, str]) -> None:
-    loop = asyncio.get_running_loop()
-    while mine := [t for t in _BACKGROUND.get(where, ()) if t.get_loop() is loop]:
-        await asyncio.gather(*mine, return_exceptions=True)
 
 
 async def _drop_in_background(
@@ -421,8 +415,13 @@ async def _drop_in_background(
     await asyncio.sleep(0)
 
 
-async def wait_for_background_drops() -> None:
-    """Wait for every temp schema this event loop is still dropping."""
+async def wait_for_background_drops(where: tuple[str, str] | None = None) -> None:
+    """Wait for the temp schemas this event loop is still dropping: those of `where`, or every one."""
     loop = asyncio.get_running_loop()
-    while mine := [t for ts in list(_BACKGROUND.values()) for t in ts if t.get_loop() is loop]:
-        await asyncio.gather(*mine, return_exceptions=True)
+
+    def mine() -> list[asyncio.Task[None]]:
+        groups = list(_BACKGROUND.values()) if where is None else [_BACKGROUND.get(where, set())]
+        return [t for ts in groups for t in ts if t.get_loop() is loop]
+
+    while tasks := mine():
+        await asyncio.gather(*tasks, return_exceptions=True)
